@@ -1,0 +1,112 @@
+/**
+ * Contracts of the learning agents (NAF, DDPG) and of the actor that runs their policy.
+ *
+ * The learner owns the tfjs networks; the actor (control loop, possibly another thread) gets a
+ * plain-array `PolicySnapshot` and evaluates mu(x) (and, for NAF, L(x)) without tfjs.
+ * Shapes: dX observation size, dU action size, B batch size. Actions are torques, N·m.
+ */
+
+/** A minibatch of transitions (x, u, r, x', terminal), row-major float32. */
+export interface TransitionBatch {
+  /** [B*dX] */
+  x: Float32Array;
+  /** [B*dU] N·m */
+  u: Float32Array;
+  /** [B] */
+  r: Float32Array;
+  /** [B*dX] */
+  x2: Float32Array;
+  /**
+   * [B] 1 where x' is a true terminal state (no bootstrap), 0 otherwise. Episodes ended by the
+   * time limit are truncated, not terminal: they have 0 here and bootstrap through V'(x').
+   */
+  terminal: Float32Array;
+  B: number;
+}
+
+export interface UpdateStats {
+  /** Mean squared Bellman error of the minibatch (before the step). */
+  loss: number;
+  /** Mean Q(x, u) of the minibatch. */
+  qMean: number;
+  /** True when the divergence guard skipped this update (non-finite loss or weights). */
+  skipped: boolean;
+}
+
+/** One dense layer's parameters as plain arrays: W [in*out] row-major (in rows), b [out]. */
+export interface DenseWeights {
+  W: Float32Array;
+  b: Float32Array;
+  inSize: number;
+  outSize: number;
+}
+
+/** Everything an actor needs to evaluate the policy without tfjs. JSON/structured-clone safe. */
+export interface PolicySnapshot {
+  kind: 'naf' | 'ddpg';
+  dX: number;
+  dU: number;
+  /** [dU] N·m action bound, mu = uMax * tanh(.). */
+  uMax: Float64Array;
+  /** Monotone counter of the learner's updates when the snapshot was taken. */
+  version: number;
+  /** Network parameters by head name (e.g. 'mu', 'L', 'V', or 'trunk'); layout is the agent's. */
+  heads: Record<string, DenseWeights[]>;
+  /** Agent-specific options the forward pass needs (activation, shared trunk, batch-norm stats). */
+  meta: Record<string, unknown>;
+}
+
+/** Plain-JS policy evaluation from a snapshot (see `src/agent/actor.ts`). */
+export interface PolicyActor {
+  readonly snapshot: PolicySnapshot;
+  /** Greedy action mu(x) [dU] N·m for one observation x [dX]. */
+  mu(x: Float64Array): Float64Array;
+  /**
+   * NAF only: the lower-triangular L(x) [dU*dU] row-major with P(x) = L L^T (paper Sec. 4);
+   * undefined for DDPG.
+   */
+  choleskyP?(x: Float64Array): Float64Array;
+}
+
+/** A Q-learning agent trained from minibatches (paper Algorithm 1's update). */
+export interface QAgent {
+  readonly kind: 'naf' | 'ddpg';
+  readonly dX: number;
+  readonly dU: number;
+  /** One gradient step on the batch and one soft target update theta' <- tau theta + (1-tau) theta'. */
+  update(batch: TransitionBatch): UpdateStats;
+  /** Greedy actions for N observations at once (imagination rollouts): x [N*dX] -> mu [N*dU]. */
+  actBatch(x: Float32Array, N: number): Float32Array;
+  /** V(x) for N observations (NAF: the V head; DDPG: Q(x, mu(x))). [N*dX] -> [N]. */
+  valueBatch(x: Float32Array, N: number): Float32Array;
+  /** Plain-array copy of the current policy for an actor. */
+  snapshot(): PolicySnapshot;
+  /** Complete learner state (weights, target weights, optimizer moments and step) for checkpoints. */
+  getState(): AgentState;
+  /** Restores `getState()` output. @throws Error naming the mismatch when shapes differ. */
+  setState(state: AgentState): void;
+  /** Number of updates applied. */
+  readonly updates: number;
+  dispose(): void;
+}
+
+/** Serialisable agent state: named float32 tensors plus scalars. */
+export interface AgentState {
+  kind: 'naf' | 'ddpg';
+  tensors: { name: string; shape: number[]; data: Float32Array }[];
+  scalars: Record<string, number>;
+}
+
+/** Exploration noise N_t added to the controller's action (Algorithm 1/2, "u_t = mu'(x_t) + N_t"). */
+export interface ExplorationNoise {
+  /** Start of an episode: resets the process state (OU). */
+  reset(): void;
+  /**
+   * Noise [dU] N·m for this step. `choleskyP` (NAF's L(x), row-major [dU*dU]) is given when the
+   * actor has it, for the precision-shaped noise N(0, c P(x)^-1) (paper appendix 8.2).
+   */
+  sample(choleskyP?: Float64Array): Float64Array;
+  /** Serialisable process state (OU's current value), for checkpoints. */
+  getState(): number[];
+  setState(s: number[]): void;
+}

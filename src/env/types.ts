@@ -1,0 +1,101 @@
+/**
+ * The plant and task contracts. Everything that drives an arm (the embedded MuJoCo arm, the
+ * ROS 2 node's joint-state/effort loop) and everything that learns from it meets here.
+ *
+ * Units: joint positions rad, velocities rad/s, efforts N·m, time s.
+ */
+
+/** One joint-state reading, in the shape of `sensor_msgs/msg/JointState`. */
+export interface JointStateRecord {
+  /** Joint names, in the order of the arrays below. */
+  name: string[];
+  /** [nJ] rad */
+  position: Float64Array;
+  /** [nJ] rad/s */
+  velocity: Float64Array;
+  /** [nJ] N·m, the torque applied over the last period (0 where unknown). */
+  effort: Float64Array;
+  /** Time stamp of the reading, s (simulation time for the embedded arm). */
+  stamp: number;
+}
+
+/** Static description of a serial arm, read from its URDF. */
+export interface ArmSpec {
+  /** Actuated joint names, base to tip. */
+  jointNames: string[];
+  /** [nJ] N·m, URDF `<limit effort>`. */
+  effortLimits: Float64Array;
+  /** [nJ] rad/s, URDF `<limit velocity>`. */
+  velocityLimits: Float64Array;
+  /** [nJ] rad, URDF `<limit lower>` (-Infinity for continuous joints). */
+  lowerLimits: Float64Array;
+  /** [nJ] rad, URDF `<limit upper>` (+Infinity for continuous joints). */
+  upperLimits: Float64Array;
+}
+
+/**
+ * A torque-controlled arm advanced one control period at a time. Implemented by the embedded
+ * MuJoCo arm (`src/env/mujoco_arm.ts`); the ROS node drives a real arm through topics instead.
+ */
+export interface Arm {
+  readonly spec: ArmSpec;
+  /** Control period, s. */
+  readonly dt: number;
+  /** Sets joint positions [nJ] rad and velocities [nJ] rad/s, zero torque; returns the reading. */
+  reset(q: Float64Array, qd: Float64Array): JointStateRecord;
+  /**
+   * Applies torques u [nJ] N·m (clamped to the effort limits; non-finite entries become 0)
+   * for one control period and returns the reading at its end.
+   */
+  step(u: Float64Array): JointStateRecord;
+  /** Releases native resources. */
+  dispose(): void;
+}
+
+/**
+ * A reaching task on an arm: observation, the known reward r(x, u) and its derivatives (the
+ * agent, the imagination rollouts and iLQG all use them), initial states and targets.
+ *
+ * The observation x ([dX]) is the learning state; the reward depends on x and u only, so the
+ * reward of an imagined transition is computable from the imagined x.
+ */
+export interface Task {
+  readonly dX: number;
+  readonly dU: number;
+  /** Episode length in control steps (fixed: Sec. 5.3 needs fixed-length episodes). */
+  readonly T: number;
+  /** [dU] N·m, symmetric action bound used for mu = u_max * tanh(.). */
+  readonly uMax: Float64Array;
+  /** Observation x [dX] from a joint reading, for the current target. */
+  observe(js: JointStateRecord): Float64Array;
+  /** Known reward r(x, u) (per step, dimensionless; see the task's docstring). */
+  reward(x: Float64Array, u: Float64Array): number;
+  /**
+   * Second-order expansion of r at (x, u): gradients and Hessians, for iLQG.
+   * rx [dX], ru [dU], rxx [dX*dX] row-major, ruu [dU*dU], rux [dU*dX].
+   */
+  rewardExpansion(x: Float64Array, u: Float64Array): RewardExpansion;
+  /** Samples a new episode: initial joint state and target (random-target mode draws a target). */
+  sampleEpisodeStart(rng: import('../util/rng.js').Rng): EpisodeStart;
+  /** Sets the current target (m, task frame). */
+  setTarget(target: Float64Array): void;
+  /** Fingertip distance to target (m) for an observation x. */
+  distance(x: Float64Array): number;
+  /** Joint positions [nJ] rad and velocities [nJ] rad/s encoded in x (for `true` dynamics). */
+  jointsFromObservation(x: Float64Array): { q: Float64Array; qd: Float64Array };
+}
+
+export interface EpisodeStart {
+  q: Float64Array;
+  qd: Float64Array;
+  target: Float64Array;
+}
+
+export interface RewardExpansion {
+  r: number;
+  rx: Float64Array;
+  ru: Float64Array;
+  rxx: Float64Array;
+  ruu: Float64Array;
+  rux: Float64Array;
+}
