@@ -82,11 +82,13 @@ export interface QAgent {
   /** Plain-array copy of the current policy for an actor. */
   snapshot(): PolicySnapshot;
   /** Complete learner state (weights, target weights, optimizer moments and step) for checkpoints. */
-  getState(): AgentState;
+  getState(): Promise<AgentState>;
   /** Restores `getState()` output. @throws Error naming the mismatch when shapes differ. */
-  setState(state: AgentState): void;
+  setState(state: AgentState): Promise<void>;
   /** Number of updates applied. */
   readonly updates: number;
+  /** Divergence-guard interventions so far (skipped updates, restored weights). */
+  readonly divergences: number;
   dispose(): void;
 }
 
