@@ -1,0 +1,228 @@
+/**
+ * The configuration of naf_ros: one JSON schema, used three ways —
+ *  1. to validate a ROS 2 params file (`naf_trainer: ros__parameters: {...}`) read with js-yaml,
+ *  2. to fill defaults (the paper's where it gives one, ours documented where it does not),
+ *  3. to declare the node's ROS parameters (description, range, read-only) in `src/ros`.
+ *
+ * Keys are snake_case as ROS parameters are; nested groups become dotted parameter names
+ * (`agent.learning_rate`). Units are in each description.
+ */
+import type { JSONSchemaType } from 'ajv';
+
+export type TargetMode = 'fixed' | 'random';
+export type AgentKind = 'naf' | 'ddpg';
+export type NoiseKind = 'ou' | 'gaussian' | 'precision' | 'none';
+export type DynamicsKind = 'tvlg' | 'nn' | 'true';
+
+export interface NafConfig {
+  seed: number;
+  urdf_path: string;
+  joints: string[];
+  control_rate_hz: number;
+  run_dir: string;
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  task: {
+    horizon: number;
+    home_pose: number[];
+    init_std: number;
+    target_mode: TargetMode;
+    fixed_target: number[];
+    random_target_radius: number[];
+    torque_penalty: number;
+    distance_smoothing: number;
+  };
+  agent: {
+    kind: AgentKind;
+    architecture: 'separate' | 'shared';
+    hidden: number[];
+    batch_norm: boolean;
+    learning_rate: number;
+    actor_learning_rate: number;
+    gamma: number;
+    tau: number;
+    batch_size: number;
+    updates_per_step: number;
+    replay_capacity: number;
+    reward_scale: number;
+    grad_clip_norm: number;
+    l_diag_max_exp: number;
+    warmup_steps: number;
+  };
+  exploration: {
+    kind: NoiseKind;
+    sigma: number;
+    theta: number;
+    precision_scale: number;
+    ilqg_noise: boolean;
+  };
+  model_based: {
+    enabled: boolean;
+    dynamics: DynamicsKind;
+    on_policy_fraction: number;
+    max_on_policy_fraction: number;
+    refit_every_episodes: number;
+    imagination_every_steps: number;
+    imagination_starts: number;
+    imagination_length: number;
+    imagination_off_after_episodes: number;
+    fictional_capacity: number;
+    prior_strength: number;
+    ilqg_kl_step: number;
+    ilqg_init_var: number;
+  };
+  training: {
+    episodes: number;
+    eval_every_episodes: number;
+    eval_episodes: number;
+    eval_seed: number;
+    checkpoint_every_episodes: number;
+    publish_policy_every_updates: number;
+  };
+  safety: {
+    max_effort: number;
+    state_timeout_ms: number;
+    velocity_limit: number;
+    soft_limit_margin: number;
+    homing_kp: number;
+    homing_kd: number;
+    homing_max_effort: number;
+    homing_timeout_s: number;
+    homing_tolerance: number;
+  };
+  ros: {
+    joint_states_topic: string;
+    effort_command_topic: string;
+    estop_topic: string;
+    resume: string;
+  };
+}
+
+const num = (description: string, minimum?: number, maximum?: number, exclusiveMinimum?: number) =>
+  ({ type: 'number', description, minimum, maximum, exclusiveMinimum }) as const;
+const int = (description: string, minimum: number, maximum?: number) =>
+  ({ type: 'integer', description, minimum, maximum }) as const;
+const numArray = (description: string, minItems?: number, maxItems?: number) =>
+  ({ type: 'array', items: { type: 'number' }, description, minItems, maxItems }) as const;
+
+/** JSON schema with defaults. `additionalProperties: false` everywhere: unknown keys are errors. */
+export const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    seed: { ...int('Random seed of the whole run (weights, noise, episodes).', 0), default: 1 },
+    urdf_path: { type: 'string', description: 'URDF of the arm (effort limits, kinematics).', default: 'urdf/reacher3.urdf' },
+    joints: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Controlled joints, in command order.', default: ['joint1', 'joint2', 'joint3'] },
+    control_rate_hz: { ...num('Control rate, Hz; the control period dt = 1/rate is one environment step.', 1, 1000), default: 50 },
+    run_dir: { type: 'string', description: 'Folder under which each run writes logs, metrics and checkpoints.', default: 'runs' },
+    backend: { type: 'string', enum: ['auto', 'tensorflow', 'wasm', 'cpu'], description: 'tfjs backend; auto = tensorflow > wasm > cpu.', default: 'auto' },
+    task: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        horizon: { ...int('Episode length T, control steps (fixed, Sec. 5.3).', 2, 100000), default: 50 },
+        home_pose: { ...numArray('Home joint positions, rad (episode start mean, homing goal).', 1), default: [0.0, 0.6, 0.6] },
+        init_std: { ...num('Std of the initial joint positions/velocities around home, rad and rad/s.', 0, 1), default: 0.02 },
+        target_mode: { type: 'string', enum: ['fixed', 'random'], description: 'fixed = single target (paper Sec. 6.3); random = a new target per episode.', default: 'fixed' },
+        fixed_target: { ...numArray('Target of the fixed mode, m (x, y) in the base frame.', 2, 2), default: [0.12, 0.22] },
+        random_target_radius: { ...numArray('Radius range [min, max] of random targets, m.', 2, 2), default: [0.1, 0.3] },
+        torque_penalty: { ...num('Weight of sum (u/u_max)^2 in the reward.', 0), default: 0.01 },
+        distance_smoothing: { ...num('delta of the smooth distance sqrt(d^2+delta^2)-delta, m.', 0), default: 0.01 },
+      },
+      required: [],
+    },
+    agent: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        kind: { type: 'string', enum: ['naf', 'ddpg'], description: 'naf (paper Sec. 4) or the DDPG baseline.', default: 'naf' },
+        architecture: { type: 'string', enum: ['separate', 'shared'], description: 'separate networks per NAF head (paper) or a shared trunk.', default: 'separate' },
+        hidden: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, description: 'Hidden layer sizes (ReLU).', default: [200, 200] },
+        batch_norm: { type: 'boolean', description: 'Batch normalisation of hidden layers (paper: tuned per domain).', default: false },
+        learning_rate: { ...num('Adam learning rate (NAF; DDPG critic).', 0, 1, 0), default: 0.001 },
+        actor_learning_rate: { ...num('Adam learning rate of the DDPG actor.', 0, 1, 0), default: 0.0001 },
+        gamma: { ...num('Discount factor.', 0, 1), default: 0.98 },
+        tau: { ...num('Soft target update rate, theta\' <- tau theta + (1-tau) theta\'.', 0, 1, 0), default: 0.005 },
+        batch_size: { ...int('Minibatch size (Algorithm 2\'s m for updates).', 1, 4096), default: 64 },
+        updates_per_step: { ...int('I, gradient updates per environment step (paper: 5).', 0, 100), default: 5 },
+        replay_capacity: { ...int('Replay buffer R capacity, transitions.', 1000), default: 1000000 },
+        reward_scale: { ...num('Rewards are multiplied by this before learning.', 0, undefined, 0), default: 1 },
+        grad_clip_norm: { ...num('Global gradient-norm clip (0 = off).', 0), default: 10 },
+        l_diag_max_exp: { ...num('Clamp of the pre-exponent of L\'s diagonal, |.| <= this.', 0, 20, 0), default: 5 },
+        warmup_steps: { ...int('Environment steps before the first update.', 0), default: 200 },
+      },
+      required: [],
+    },
+    exploration: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        kind: { type: 'string', enum: ['ou', 'gaussian', 'precision', 'none'], description: 'ou, gaussian, or precision = OU with innovations ~ N(0, c P(x)^-1) (appendix 8.2).', default: 'ou' },
+        sigma: { ...num('Noise scale as a fraction of u_max (OU: sigma of the SDE, x += theta(0-x)dt + sigma sqrt(dt) eps, dt = 1 s per step).', 0, 10), default: 0.3 },
+        theta: { ...num('OU mean-reversion rate per step.', 0, 1), default: 0.15 },
+        precision_scale: { ...num('c in N(0, c P^-1) for the precision noise.', 0), default: 1 },
+        ilqg_noise: { type: 'boolean', description: 'Sample iLQG episodes from N(., Sigma_t) (eq. 4) rather than its mean.', default: true },
+      },
+      required: [],
+    },
+    model_based: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        enabled: { type: 'boolean', description: 'Imagination rollouts (Algorithm 2). false = Algorithm 1 (with p and iLQG still applying if p < 1).', default: true },
+        dynamics: { type: 'string', enum: ['tvlg', 'nn', 'true'], description: 'Imagination model: tvlg (Sec. 5.3), nn (paper "-NN"), true (the simulator).', default: 'tvlg' },
+        on_policy_fraction: { ...num('p: probability that an episode runs the NAF policy; otherwise iLQG.', 0, 1), default: 0.5 },
+        max_on_policy_fraction: { ...num('Safety cap on p (read-only at run time).', 0, 1), default: 1 },
+        refit_every_episodes: { ...int('n: episodes per model refit (size of B_f is nT; paper: 5).', 1, 1000), default: 5 },
+        imagination_every_steps: { ...int('m (Algorithm 2 line 148): imagine every m real steps.', 1), default: 10 },
+        imagination_starts: { ...int('m (line 149): start states sampled from B_old per imagination round.', 1), default: 10 },
+        imagination_length: { ...int('l: steps per imagined rollout (paper: 10 on reacher).', 1, 1000), default: 10 },
+        imagination_off_after_episodes: { ...int('Switch imagination off after this many episodes (paper: 130 on gripper).', 0), default: 200 },
+        fictional_capacity: { ...int('Fictional buffer R_f capacity, transitions.', 100), default: 100000 },
+        prior_strength: { ...num('Strength of the pooled normal-inverse-Wishart prior of the TVLG fit.', 0), default: 1 },
+        ilqg_kl_step: { ...num('iLQG KL trust region epsilon per step (total epsilon*T).', 0, undefined, 0), default: 0.5 },
+        ilqg_init_var: { ...num('Initial iLQG controller variance, as a fraction of u_max^2.', 0, 10, 0), default: 0.1 },
+      },
+      required: [],
+    },
+    training: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        episodes: { ...int('Training budget, real episodes.', 1), default: 200 },
+        eval_every_episodes: { ...int('Test-return protocol: evaluate the greedy policy every k episodes.', 1), default: 10 },
+        eval_episodes: { ...int('Evaluation episodes per evaluation (fixed seeds).', 1), default: 5 },
+        eval_seed: { ...int('Seed of the fixed evaluation episode starts.', 0), default: 12345 },
+        checkpoint_every_episodes: { ...int('Checkpoint period, episodes.', 1), default: 20 },
+        publish_policy_every_updates: { ...int('The actor receives fresh weights every this many updates.', 1), default: 50 },
+      },
+      required: [],
+    },
+    safety: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        max_effort: { ...num('Torque cap, N·m (applied as min with the URDF effort limit).', 0), default: 1000 },
+        state_timeout_ms: { ...num('Watchdog: joint states older than this give zero torque, ms.', 1), default: 100 },
+        velocity_limit: { ...num('Joint speed above which accelerating torque is removed, rad/s.', 0, undefined, 0), default: 20 },
+        soft_limit_margin: { ...num('Soft position limits lie this far inside the URDF limits, rad.', 0), default: 0.1 },
+        homing_kp: { ...num('Homing PD stiffness, N·m/rad.', 0), default: 1.0 },
+        homing_kd: { ...num('Homing PD damping, N·m·s/rad.', 0), default: 0.1 },
+        homing_max_effort: { ...num('Homing torque cap, N·m.', 0), default: 0.5 },
+        homing_timeout_s: { ...num('Give up homing after this long, s.', 0, undefined, 0), default: 10 },
+        homing_tolerance: { ...num('Homed when |q - q_home| < tol rad and |qd| < tol rad/s.', 0, undefined, 0), default: 0.03 },
+      },
+      required: [],
+    },
+    ros: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        joint_states_topic: { type: 'string', description: 'sensor_msgs/msg/JointState input.', default: '/joint_states' },
+        effort_command_topic: { type: 'string', description: 'std_msgs/msg/Float64MultiArray torque output (ros2_control JointGroupEffortController).', default: '/effort_controller/commands' },
+        estop_topic: { type: 'string', description: 'std_msgs/msg/Bool latched e-stop (true = stop).', default: '~/estop' },
+        resume: { type: 'string', description: 'Run folder to resume from ("" = new run).', default: '' },
+      },
+      required: [],
+    },
+  },
+  required: [],
+} as unknown as JSONSchemaType<NafConfig>;
+
+/** Parameters a running node refuses to change (safety values fixed at launch). */
+export const READ_ONLY_PARAMETERS = new Set([
+  'model_based.max_on_policy_fraction', 'safety.max_effort', 'safety.state_timeout_ms',
+  'safety.velocity_limit', 'safety.soft_limit_margin', 'joints', 'urdf_path', 'control_rate_hz',
+]);
