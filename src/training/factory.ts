@@ -1,0 +1,110 @@
+/**
+ * Builds every part of a training run from a validated config: tfjs backend, URDF, the embedded
+ * MuJoCo arm, the reacher task, the agent (NAF or DDPG), the dynamics models, the exploration
+ * noise, the episode actor and the learner. The only place that knows all constructors.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { NafConfig } from '../config/schema.js';
+import { initBackend, type BackendInfo } from '../agent/backend.js';
+import { NafAgent } from '../agent/naf.js';
+import { DdpgAgent } from '../agent/ddpg.js';
+import { createNoise } from '../agent/noise.js';
+import type { QAgent } from '../agent/types.js';
+import { parseUrdf, armSpecFromUrdf } from '../env/urdf.js';
+import { MujocoArm } from '../env/mujoco_arm.js';
+import { ReacherTask } from '../env/reacher.js';
+import type { Arm, ArmSpec, Task } from '../env/types.js';
+import { TvlgDynamics } from '../model/tvlg.js';
+import { NnDynamics } from '../model/nn_dynamics.js';
+import { TrueDynamics } from '../model/true_dynamics.js';
+import type { DynamicsModel } from '../model/types.js';
+import { Rng } from '../util/rng.js';
+import { EpisodeActor } from './episode_actor.js';
+import { Learner } from './learner.js';
+
+/** Resolves a path of the config relative to the project root (where `urdf/` lives). */
+export function projectPath(p: string): string {
+  return resolve(new URL('../..', import.meta.url).pathname, p);
+}
+
+/** The reacher task of the config on the URDF of the config. */
+export function buildTask(config: NafConfig): Task {
+  const urdf = parseUrdf(readFileSync(projectPath(config.urdf_path), 'utf8'));
+  const t = config.task;
+  return new ReacherTask(urdf, {
+    jointNames: config.joints,
+    T: t.horizon,
+    homePose: t.home_pose,
+    initStd: t.init_std,
+    targetMode: t.target_mode,
+    fixedTarget: t.fixed_target,
+    randomTargetRadius: t.random_target_radius,
+    torquePenalty: t.torque_penalty,
+    distanceSmoothing: t.distance_smoothing,
+  });
+}
+
+/** The embedded MuJoCo arm at the config's control period. */
+export function buildArm(config: NafConfig): Promise<Arm> {
+  return MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / config.control_rate_hz });
+}
+
+/** NAF or DDPG with the config's network and optimiser settings. */
+export function buildAgent(config: NafConfig, task: Task): QAgent {
+  const a = config.agent;
+  const common = {
+    dX: task.dX, dU: task.dU, uMax: task.uMax, hidden: a.hidden, gamma: a.gamma, tau: a.tau,
+    gradClipNorm: a.grad_clip_norm, seed: config.seed, batchNorm: a.batch_norm,
+  };
+  if (a.kind === 'ddpg') return new DdpgAgent({ ...common, criticLr: a.learning_rate, actorLr: a.actor_learning_rate });
+  return new NafAgent({ ...common, lr: a.learning_rate, architecture: a.architecture, lDiagMaxExp: a.l_diag_max_exp });
+}
+
+export interface LearningParts {
+  backend: BackendInfo;
+  task: Task;
+  agent: QAgent;
+  actor: EpisodeActor;
+  learner: Learner;
+  /** Independent stream for episode starts. */
+  rng: Rng;
+  spec: ArmSpec;
+}
+
+export interface TrainingParts extends LearningParts {
+  arm: Arm;
+}
+
+/**
+ * Agent, models, actor and learner of a run, seeded from `config.seed`, without the arm (the
+ * ROS node's learner worker uses this; `buildTraining` adds the embedded arm).
+ */
+export async function buildLearning(config: NafConfig): Promise<LearningParts> {
+  const backend = await initBackend(config.backend === 'auto' ? undefined : config.backend);
+  const task = buildTask(config);
+  const agent = buildAgent(config, task);
+  const root = new Rng(config.seed);
+  const mb = config.model_based;
+  const tvlg = new TvlgDynamics({ T: task.T, dX: task.dX, dU: task.dU, priorStrength: mb.prior_strength });
+  let imaginationModel: DynamicsModel = tvlg;
+  if (mb.dynamics === 'nn') imaginationModel = new NnDynamics({ dX: task.dX, dU: task.dU, seed: config.seed });
+  if (mb.dynamics === 'true') imaginationModel = new TrueDynamics(await buildArm(config), task);
+  const ex = config.exploration;
+  const noise = createNoise(ex.kind, { dU: task.dU, uMax: task.uMax, sigma: ex.sigma, theta: ex.theta, c: ex.precision_scale }, root.fork('noise'));
+  const actor = new EpisodeActor({
+    uMax: task.uMax, onPolicyFraction: mb.on_policy_fraction, maxOnPolicyFraction: mb.max_on_policy_fraction,
+    noise, ilqgNoise: ex.ilqg_noise,
+  }, root.fork('actor'));
+  const learner = new Learner({ config, task, agent, tvlg, imaginationModel, rng: root.fork('learner') });
+  actor.setPolicy(agent.snapshot());
+  actor.setController(learner.controller);
+  const spec = armSpecFromUrdf(parseUrdf(readFileSync(projectPath(config.urdf_path), 'utf8')), config.joints);
+  return { backend, task, agent, actor, learner, rng: root.fork('episodes'), spec };
+}
+
+/** Everything an embedded training run needs: `buildLearning` plus the MuJoCo arm. */
+export async function buildTraining(config: NafConfig): Promise<TrainingParts> {
+  const parts = await buildLearning(config);
+  return { ...parts, arm: await buildArm(config) };
+}

@@ -1,0 +1,245 @@
+/**
+ * The learning half of Algorithm 2 (paper Sec. 5): replay R, fictional buffer R_f, the batch of
+ * the current n episodes B_f and the previous one B_old, the fitted model M and the iLQG
+ * controller. With imagination disabled and p = 1 it is exactly Algorithm 1 (Sec. 4).
+ *
+ * Per real step (`afterStep`): every m steps, when M exists, imagine l steps from m start states
+ * of B_old (lines 148-152); then I * l minibatch updates from R_f and I from R (line 153).
+ * Per episode (`endEpisode`): when B_f holds n complete episodes, refit M (Sec. 5.3), take one
+ * iLQG step under it (appendix 8.1), B_old <- B_f, B_f <- {} (lines 155-159).
+ */
+import type { QAgent, TransitionBatch, UpdateStats } from '../agent/types.js';
+import { ReplayBuffer } from '../agent/replay.js';
+import type { Task } from '../env/types.js';
+import type { DynamicsModel, Trajectory } from '../model/types.js';
+import type { TvlgDynamics } from '../model/tvlg.js';
+import { ilqgStep } from '../control/ilqg.js';
+import { initController } from '../control/lg_controller.js';
+import type { LinearGaussianController } from '../control/types.js';
+import type { NafConfig } from '../config/schema.js';
+import type { Rng } from '../util/rng.js';
+import { imagine } from './imagination.js';
+
+export interface Transition {
+  /** [dX] */ x: Float64Array;
+  /** [dU] N·m */ u: Float64Array;
+  r: number;
+  /** [dX] */ x2: Float64Array;
+  /** true terminal (no bootstrap); time-limit ends are not terminal */
+  terminal: boolean;
+  /** step within the episode, 0-based */
+  t: number;
+}
+
+export interface StepReport {
+  updates: number;
+  imagined: number;
+  loss: number;
+}
+
+export interface RefitReport {
+  /** One-step mean squared error of the previous model on the new batch (before refit). */
+  predictionMse: number;
+  fitMs: number;
+  ilqgMs: number;
+  kl: number;
+  eta: number;
+}
+
+export interface LearnerParts {
+  config: NafConfig;
+  task: Task;
+  agent: QAgent;
+  /** Time-varying linear model used by iLQG (and by imagination when dynamics = tvlg). */
+  tvlg: TvlgDynamics;
+  /** Model of the imagination rollouts (tvlg, nn or true). */
+  imaginationModel: DynamicsModel;
+  rng: Rng;
+}
+
+export class Learner {
+  readonly R: ReplayBuffer;
+  readonly Rf: ReplayBuffer;
+  /** Complete episodes of the current batch (at most n). */
+  Bf: Trajectory[] = [];
+  /** The previous batch: start states of the imagination rollouts. */
+  Bold: Trajectory[] = [];
+  controller: LinearGaussianController;
+  /** Counters (checkpointed). */
+  steps = 0;
+  episodes = 0;
+  imaginedTotal = 0;
+  lastRefit: RefitReport | null = null;
+  private episodeX: Float64Array[] = [];
+  private episodeU: Float64Array[] = [];
+  private lossSum = 0;
+  private lossCount = 0;
+
+  constructor(readonly parts: LearnerParts) {
+    const { config, task } = parts;
+    this.R = new ReplayBuffer(config.agent.replay_capacity, task.dX, task.dU);
+    this.Rf = new ReplayBuffer(config.model_based.fictional_capacity, task.dX, task.dU);
+    this.controller = initController({
+      T: task.T, dX: task.dX, dU: task.dU, uMax: task.uMax,
+      initVar: config.model_based.ilqg_init_var, x0: new Float64Array(task.dX),
+    });
+  }
+
+  get agent(): QAgent {
+    return this.parts.agent;
+  }
+
+  /** True while imagination rollouts are generated (enabled, before the switch-off episode). */
+  get imaginationActive(): boolean {
+    const mb = this.parts.config.model_based;
+    return mb.enabled && this.episodes < mb.imagination_off_after_episodes;
+  }
+
+  /** Stores a real transition in R and in the episode being recorded for B_f (line 147). */
+  observe(tr: Transition): void {
+    this.R.add(tr.x, tr.u, tr.r, tr.x2, tr.terminal, tr.t);
+    if (tr.t === this.episodeU.length) {
+      if (tr.t === 0) this.episodeX.push(tr.x);
+      this.episodeX.push(tr.x2);
+      this.episodeU.push(tr.u);
+    }
+  }
+
+  /** Lines 148-153 after one real step. */
+  afterStep(): StepReport {
+    const { config, task, agent, rng, imaginationModel } = this.parts;
+    const mb = config.model_based;
+    const a = config.agent;
+    this.steps++;
+    let imagined = 0;
+    if (this.imaginationActive && imaginationModel.ready && this.Bold.length > 0 && this.steps % mb.imagination_every_steps === 0) {
+      imagined = imagine({
+        model: imaginationModel, agent, task, l: mb.imagination_length, rng, Rf: this.Rf,
+        noiseSigma: config.exploration.sigma, starts: this.sampleStarts(mb.imagination_starts),
+      });
+      this.imaginedTotal += imagined;
+    }
+    let updates = 0;
+    if (this.R.size >= Math.max(a.batch_size, a.warmup_steps)) {
+      const fictional = this.imaginationActive && this.Rf.size >= a.batch_size ? a.updates_per_step * mb.imagination_length : 0;
+      for (let i = 0; i < fictional; i++) this.track(agent.update(this.scaled(this.Rf.sample(a.batch_size, rng))));
+      for (let i = 0; i < a.updates_per_step; i++) this.track(agent.update(this.scaled(this.R.sample(a.batch_size, rng))));
+      updates = fictional + a.updates_per_step;
+    }
+    const loss = this.lossCount ? this.lossSum / this.lossCount : NaN;
+    return { updates, imagined, loss };
+  }
+
+  /**
+   * Ends the episode being recorded (lines 155-159). Incomplete episodes (aborted on the arm)
+   * stay in R but not in B_f, whose fit needs fixed-length episodes.
+   * @returns the refit report when this episode completed a batch of n episodes.
+   */
+  endEpisode(): RefitReport | null {
+    const { config, task } = this.parts;
+    this.episodes++;
+    if (this.episodeU.length === task.T) this.Bf.push({ x: this.episodeX, u: this.episodeU });
+    this.episodeX = [];
+    this.episodeU = [];
+    this.lossSum = 0;
+    this.lossCount = 0;
+    if (this.Bf.length < config.model_based.refit_every_episodes) return null;
+    return this.refit();
+  }
+
+  /** Refits M on B_f, takes one iLQG step, rotates the batches. */
+  private refit(): RefitReport {
+    const { config, task, tvlg, imaginationModel } = this.parts;
+    const predictionMse = imaginationModel.ready ? imaginationModel.oneStepMse(this.Bf) : NaN;
+    const t0 = performance.now();
+    tvlg.fit(this.Bf);
+    if (imaginationModel !== tvlg) imaginationModel.fit(this.Bf);
+    const t1 = performance.now();
+    const step = ilqgStep({
+      dynamics: tvlg.params(),
+      rewardExpansion: (x, u) => task.rewardExpansion(x, u),
+      prev: this.controller,
+      klStep: config.model_based.ilqg_kl_step,
+    });
+    this.controller = step.controller;
+    const t2 = performance.now();
+    this.Bold = this.Bf;
+    this.Bf = [];
+    this.lastRefit = { predictionMse, fitMs: t1 - t0, ilqgMs: t2 - t1, kl: step.kl, eta: step.eta };
+    return this.lastRefit;
+  }
+
+  private sampleStarts(m: number): { x: Float64Array; t: number }[] {
+    const { rng } = this.parts;
+    const out = [];
+    for (let i = 0; i < m; i++) {
+      const ep = this.Bold[rng.int(this.Bold.length)];
+      const t = rng.int(ep.u.length);
+      out.push({ x: ep.x[t], t });
+    }
+    return out;
+  }
+
+  private scaled(b: TransitionBatch): TransitionBatch {
+    const s = this.parts.config.agent.reward_scale;
+    if (s !== 1) for (let i = 0; i < b.B; i++) b.r[i] *= s;
+    return b;
+  }
+
+  private track(s: UpdateStats): void {
+    if (!s.skipped && Number.isFinite(s.loss)) {
+      this.lossSum += s.loss;
+      this.lossCount++;
+    }
+  }
+}
+
+/** Serialisable learner state (typed arrays inside; see `checkpoint.ts`). */
+export interface LearnerState {
+  agent: Awaited<ReturnType<QAgent['getState']>>;
+  R: ReturnType<ReplayBuffer['getState']>;
+  Rf: ReturnType<ReplayBuffer['getState']>;
+  Bf: Trajectory[];
+  Bold: Trajectory[];
+  controller: LinearGaussianController;
+  tvlg: unknown;
+  imaginationModel: unknown;
+  counters: { steps: number; episodes: number; imaginedTotal: number };
+  rng: ReturnType<Rng['state']>;
+}
+
+/** Complete learner state for a checkpoint (between episodes). */
+export async function learnerState(l: Learner): Promise<LearnerState> {
+  const p = l.parts;
+  return {
+    agent: await p.agent.getState(),
+    R: l.R.getState(),
+    Rf: l.Rf.getState(),
+    Bf: l.Bf,
+    Bold: l.Bold,
+    controller: l.controller,
+    tvlg: p.tvlg.getState(),
+    imaginationModel: p.imaginationModel === p.tvlg ? null : p.imaginationModel.getState(),
+    counters: { steps: l.steps, episodes: l.episodes, imaginedTotal: l.imaginedTotal },
+    rng: p.rng.state(),
+  };
+}
+
+/**
+ * Restores `learnerState` output into a learner built from the same config.
+ * @throws Error naming the mismatch (buffer or network shapes) when it does not fit.
+ */
+export async function restoreLearner(l: Learner, s: LearnerState, rngCtor: (st: LearnerState['rng']) => Rng): Promise<Learner> {
+  const p = l.parts;
+  await p.agent.setState(s.agent);
+  const restored = new Learner({ ...p, rng: rngCtor(s.rng) });
+  restored.R.setState(s.R);
+  restored.Rf.setState(s.Rf);
+  restored.Bf = s.Bf;
+  restored.Bold = s.Bold;
+  restored.controller = s.controller;
+  p.tvlg.setState(s.tvlg);
+  if (p.imaginationModel !== p.tvlg && s.imaginationModel !== null) p.imaginationModel.setState(s.imaginationModel);
+  Object.assign(restored, s.counters);
+  return restored;
+}

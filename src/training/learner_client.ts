@@ -1,0 +1,119 @@
+/**
+ * The actor/learner split. The control loop (ROS node) hands each transition to a
+ * `LearnerClient` and never waits for a gradient step; the learner sends fresh policy weights
+ * every `publish_policy_every_updates` updates and the iLQG controller after every refit.
+ *
+ * Two implementations with one behaviour: `InThreadLearnerClient` (trains synchronously in the
+ * caller's thread — deterministic, for tests) and `WorkerLearnerClient` (the same learner in a
+ * `worker_threads` worker, see `learner_worker.ts`).
+ */
+import { Worker } from 'node:worker_threads';
+import type { PolicySnapshot } from '../agent/types.js';
+import type { LinearGaussianController } from '../control/types.js';
+import type { NafConfig } from '../config/schema.js';
+import type { Transition } from './learner.js';
+import { LearnerSession, type LearnerStats } from './learner_session.js';
+
+export interface EpisodeEnd {
+  controller: 'naf' | 'ilqg';
+  return: number;
+  /** Ended early (watchdog, e-stop, pause): kept in R, excluded from the model fit. */
+  aborted: boolean;
+}
+
+export interface LearnerClient {
+  observe(tr: Transition): void;
+  endEpisode(info: EpisodeEnd): void;
+  onPolicy(cb: (snapshot: PolicySnapshot) => void): void;
+  onController(cb: (ctrl: LinearGaussianController) => void): void;
+  onStats(cb: (stats: LearnerStats) => void): void;
+  /** Writes a checkpoint of the complete learner state; resolves to its folder. */
+  save(): Promise<string>;
+  close(): Promise<void>;
+}
+
+type Callbacks = { policy: ((s: PolicySnapshot) => void)[]; controller: ((c: LinearGaussianController) => void)[]; stats: ((s: LearnerStats) => void)[] };
+
+/** Learner in the caller's thread: `observe` trains before it returns. */
+export class InThreadLearnerClient implements LearnerClient {
+  private cbs: Callbacks = { policy: [], controller: [], stats: [] };
+  private constructor(private readonly session: LearnerSession) {
+    session.emit = (m) => {
+      if (m.type === 'policy') this.cbs.policy.forEach((cb) => cb(m.snapshot));
+      if (m.type === 'controller') this.cbs.controller.forEach((cb) => cb(m.controller));
+      if (m.type === 'stats') this.cbs.stats.forEach((cb) => cb(m.stats));
+    };
+  }
+
+  static async create(config: NafConfig, runDir: string): Promise<InThreadLearnerClient> {
+    return new InThreadLearnerClient(await LearnerSession.create(config, runDir));
+  }
+
+  observe(tr: Transition): void { this.session.observe(tr); }
+  endEpisode(info: EpisodeEnd): void { this.session.endEpisode(info); }
+  onPolicy(cb: (s: PolicySnapshot) => void): void { this.cbs.policy.push(cb); this.session.publishAll(); }
+  onController(cb: (c: LinearGaussianController) => void): void { this.cbs.controller.push(cb); this.session.publishAll(); }
+  onStats(cb: (s: LearnerStats) => void): void { this.cbs.stats.push(cb); }
+  save(): Promise<string> { return this.session.save(); }
+  async close(): Promise<void> { this.session.dispose(); }
+}
+
+/** Learner in a worker thread; messages are structured clones (typed arrays included). */
+export class WorkerLearnerClient implements LearnerClient {
+  private cbs: Callbacks = { policy: [], controller: [], stats: [] };
+  private pendingSaves: { resolve: (p: string) => void; reject: (e: Error) => void }[] = [];
+  private failure: Error | null = null;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m) => {
+      if (m.type === 'policy') this.cbs.policy.forEach((cb) => cb(m.snapshot));
+      else if (m.type === 'controller') this.cbs.controller.forEach((cb) => cb(m.controller));
+      else if (m.type === 'stats') this.cbs.stats.forEach((cb) => cb(m.stats));
+      else if (m.type === 'saved') this.pendingSaves.shift()?.resolve(m.path);
+      else if (m.type === 'save-failed') this.pendingSaves.shift()?.reject(new Error(m.error));
+    });
+    worker.on('error', (e) => {
+      this.failure = e;
+      for (const p of this.pendingSaves.splice(0)) p.reject(e);
+    });
+  }
+
+  /** Starts the worker and waits until its learner is built. @throws the worker's start error. */
+  static async create(config: NafConfig, runDir: string): Promise<WorkerLearnerClient> {
+    const worker = new Worker(new URL('./learner_worker.ts', import.meta.url), {
+      workerData: { config, runDir },
+      execArgv: ['--import', 'tsx'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onMsg = (m: { type: string; error?: string }) => {
+        if (m.type === 'ready') { worker.off('message', onMsg); resolve(); }
+        if (m.type === 'start-failed') reject(new Error(m.error));
+      };
+      worker.on('message', onMsg);
+      worker.once('error', reject);
+    });
+    const client = new WorkerLearnerClient(worker);
+    worker.postMessage({ type: 'publish' });
+    return client;
+  }
+
+  /** Last error of the worker, if it died. */
+  get error(): Error | null { return this.failure; }
+
+  observe(tr: Transition): void { this.worker.postMessage({ type: 'observe', tr }); }
+  endEpisode(info: EpisodeEnd): void { this.worker.postMessage({ type: 'endEpisode', info }); }
+  onPolicy(cb: (s: PolicySnapshot) => void): void { this.cbs.policy.push(cb); this.worker.postMessage({ type: 'publish' }); }
+  onController(cb: (c: LinearGaussianController) => void): void { this.cbs.controller.push(cb); this.worker.postMessage({ type: 'publish' }); }
+  onStats(cb: (s: LearnerStats) => void): void { this.cbs.stats.push(cb); }
+  save(): Promise<string> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pendingSaves.push({ resolve, reject });
+      this.worker.postMessage({ type: 'save' });
+    });
+  }
+  async close(): Promise<void> {
+    this.worker.postMessage({ type: 'close' });
+    await new Promise<void>((r) => { this.worker.once('exit', () => r()); setTimeout(() => { void this.worker.terminate(); }, 5000).unref(); });
+  }
+}

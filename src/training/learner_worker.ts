@@ -1,0 +1,27 @@
+/**
+ * worker_threads entry of `WorkerLearnerClient`: a `LearnerSession` driven by messages, so that
+ * NAF updates, model refits, iLQG and imagination never block the node's control timer.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { LearnerSession } from './learner_session.js';
+
+const port = parentPort!;
+try {
+  const session = await LearnerSession.create(workerData.config, workerData.runDir);
+  session.emit = (m) => port.postMessage(m);
+  port.on('message', async (m: { type: string; tr?: never; info?: never }) => {
+    switch (m.type) {
+      case 'observe': session.observe(m.tr!); break;
+      case 'endEpisode': session.endEpisode(m.info!); break;
+      case 'publish': session.publishAll(); break;
+      case 'save':
+        try { port.postMessage({ type: 'saved', path: await session.save() }); }
+        catch (e) { port.postMessage({ type: 'save-failed', error: (e as Error).message }); }
+        break;
+      case 'close': session.dispose(); port.close(); break;
+    }
+  });
+  port.postMessage({ type: 'ready' });
+} catch (e) {
+  port.postMessage({ type: 'start-failed', error: (e as Error).stack ?? String(e) });
+}

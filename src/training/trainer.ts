@@ -1,0 +1,212 @@
+/**
+ * The embedded training run (`naf-ros train`): Algorithm 2 (Algorithm 1 when imagination is off
+ * and p = 1) on the MuJoCo arm, with the shared test-return protocol, per-episode metrics,
+ * periodic atomic checkpoints and exact resume.
+ *
+ * Run folder: `config.json` (the config trained with), `log.jsonl` (winston), `metrics.jsonl`
+ * (one line per training episode), `eval.jsonl` (one line per evaluation), `checkpoints/`.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NafConfig } from '../config/schema.js';
+import { parseConfig } from '../config/load.js';
+import type { Logger } from '../util/logger.js';
+import { Rng } from '../util/rng.js';
+import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { evaluate, evaluationStarts, runEpisode, type EpisodeResult } from './episode.js';
+import { EpisodeActor } from './episode_actor.js';
+import { buildTraining, type TrainingParts } from './factory.js';
+import { learnerState, restoreLearner, type LearnerState } from './learner.js';
+
+export interface EpisodeMetrics extends EpisodeResult {
+  episode: number;
+  totalSteps: number;
+  totalUpdates: number;
+  imaginedTotal: number;
+  /** One-step prediction MSE of the model on the latest batch, before its refit (NaN if none). */
+  modelMse: number;
+  wallSeconds: number;
+  stepsPerSecond: number;
+  updatesPerSecond: number;
+}
+
+export interface EvalMetrics {
+  episode: number;
+  totalSteps: number;
+  meanReturn: number;
+  returns: number[];
+  finalDistances: number[];
+  wallSeconds: number;
+}
+
+interface TrainerState {
+  episode: number;
+  wallSeconds: number;
+  bestEval: number;
+  learner: LearnerState;
+  actor: ReturnType<EpisodeActor['getState']>;
+  rng: ReturnType<Rng['state']>;
+  arm: { joints: string[]; dX: number; dU: number };
+}
+
+export class Trainer {
+  episode = 0;
+  bestEval = -Infinity;
+  lastEval: EvalMetrics | null = null;
+  private wallOffset = 0;
+  private t0 = performance.now();
+  private lastSnapshotAt = 0;
+
+  private constructor(
+    readonly config: NafConfig,
+    readonly runDir: string,
+    public parts: TrainingParts,
+    readonly logger: Logger,
+  ) {}
+
+  /** A new run in `runDir` (created; must not already hold a run). */
+  static async create(config: NafConfig, runDir: string, logger: Logger): Promise<Trainer> {
+    if (existsSync(join(runDir, 'config.json'))) throw new Error(`${runDir} already holds a run; use --resume ${runDir}`);
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify(config, null, 2));
+    const parts = await buildTraining(config);
+    logger.info(`tfjs backend: ${parts.backend.name}`, { meta: { tried: parts.backend.tried } });
+    return new Trainer(config, runDir, parts, logger);
+  }
+
+  /**
+   * Continues the run in `runDir` from its newest complete checkpoint, with the config it was
+   * trained with. `override` (a config from the command line) may only change the budget
+   * (`training.episodes`); any other difference is refused, naming the parameters.
+   * @throws CheckpointError (corrupt/missing, unless `fallback`) or Error (config mismatch).
+   */
+  static async resume(runDir: string, logger: Logger, opts: { fallback?: boolean; override?: NafConfig } = {}): Promise<Trainer> {
+    const saved = parseConfig(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')), join(runDir, 'config.json'));
+    const config = opts.override ? mergeBudget(saved, opts.override) : saved;
+    const ckpt = readLatestCheckpoint(join(runDir, 'checkpoints'), opts.fallback);
+    for (const s of ckpt.skipped) logger.warn(`skipped corrupt checkpoint ${s}`);
+    const st = ckpt.state as TrainerState;
+    const parts = await buildTraining(config);
+    const arm = { joints: parts.spec.jointNames, dX: parts.task.dX, dU: parts.task.dU };
+    if (JSON.stringify(arm) !== JSON.stringify(st.arm)) {
+      throw new Error(`checkpoint ${ckpt.path} is for another arm: ${JSON.stringify(st.arm)}, this config gives ${JSON.stringify(arm)}`);
+    }
+    parts.learner = await restoreLearner(parts.learner, st.learner, (r) => new Rng(0, r));
+    parts.actor = EpisodeActor.restore(parts.actor.options, st.actor);
+    parts.actor.setPolicy(parts.agent.snapshot());
+    parts.actor.setController(parts.learner.controller);
+    parts.rng = new Rng(0, st.rng);
+    const t = new Trainer(config, runDir, parts, logger);
+    t.episode = st.episode;
+    t.bestEval = st.bestEval;
+    t.wallOffset = st.wallSeconds;
+    logger.info(`resumed ${runDir} at episode ${st.episode} from ${ckpt.path}; tfjs backend: ${parts.backend.name}`);
+    return t;
+  }
+
+  get wallSeconds(): number {
+    return this.wallOffset + (performance.now() - this.t0) / 1000;
+  }
+
+  /**
+   * Trains until `training.episodes` or `shouldStop()`; checkpoints every
+   * `checkpoint_every_episodes` and at the end (also after a stop).
+   */
+  async run(hooks: { onEpisode?: (m: EpisodeMetrics) => void; onEval?: (m: EvalMetrics) => void; shouldStop?: () => boolean } = {}): Promise<void> {
+    const { config } = this;
+    const tr = config.training;
+    const evalStarts = evaluationStarts(this.parts.task, tr.eval_episodes, tr.eval_seed, (s) => new Rng(s));
+    if (this.episode === 0) this.evaluate(evalStarts, hooks.onEval);
+    while (this.episode < tr.episodes && !hooks.shouldStop?.()) {
+      const m = this.trainEpisode(hooks.shouldStop);
+      if (m.steps < this.parts.task.T) break; // stopped mid-episode: that episode is not kept
+      hooks.onEpisode?.(m);
+      if (this.episode % tr.eval_every_episodes === 0) this.evaluate(evalStarts, hooks.onEval);
+      if (this.episode % tr.checkpoint_every_episodes === 0) await this.checkpoint();
+    }
+    await this.checkpoint();
+  }
+
+  /** One training episode; returns its metrics (also appended to metrics.jsonl). */
+  trainEpisode(shouldStop?: () => boolean): EpisodeMetrics {
+    const { arm, task, actor, learner, agent, rng } = this.parts;
+    const start = task.sampleEpisodeStart(rng);
+    const t0 = performance.now();
+    actor.setController(learner.controller);
+    const every = this.config.training.publish_policy_every_updates;
+    const r = runEpisode({
+      arm, task, actor, learner, start, shouldStop,
+      refreshPolicy: () => {
+        if (agent.updates - this.lastSnapshotAt >= every) {
+          actor.setPolicy(agent.snapshot());
+          this.lastSnapshotAt = agent.updates;
+        }
+      },
+    });
+    if (r.steps < task.T) return this.metrics(r, NaN, t0);
+    this.episode++;
+    const refit = learner.endEpisode();
+    if (refit) this.logger.debug('model refit', { meta: refit });
+    const m = this.metrics(r, refit?.predictionMse ?? learner.lastRefit?.predictionMse ?? NaN, t0);
+    appendFileSync(join(this.runDir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
+    return m;
+  }
+
+  private metrics(r: EpisodeResult, modelMse: number, t0: number): EpisodeMetrics {
+    const { learner, agent } = this.parts;
+    const s = (performance.now() - t0) / 1000;
+    return {
+      ...r, episode: this.episode, totalSteps: learner.steps, totalUpdates: agent.updates,
+      imaginedTotal: learner.imaginedTotal, modelMse, wallSeconds: this.wallSeconds,
+      stepsPerSecond: r.steps / s, updatesPerSecond: r.updates / s,
+    };
+  }
+
+  /** Test-return protocol: greedy policy on the fixed evaluation starts. */
+  evaluate(starts: ReturnType<typeof evaluationStarts>, onEval?: (m: EvalMetrics) => void): EvalMetrics {
+    const { arm, task, actor, agent } = this.parts;
+    actor.setPolicy(agent.snapshot());
+    const { returns, finalDistances } = evaluate(arm, task, actor, starts);
+    const meanReturn = returns.reduce((a, b) => a + b, 0) / returns.length;
+    this.bestEval = Math.max(this.bestEval, meanReturn);
+    const m: EvalMetrics = { episode: this.episode, totalSteps: this.parts.learner.steps, meanReturn, returns, finalDistances, wallSeconds: this.wallSeconds };
+    this.lastEval = m;
+    appendFileSync(join(this.runDir, 'eval.jsonl'), JSON.stringify(m) + '\n');
+    onEval?.(m);
+    return m;
+  }
+
+  /** Writes the complete training state atomically; returns its folder. */
+  async checkpoint(): Promise<string> {
+    const { learner, actor, rng, task, spec } = this.parts;
+    const state: TrainerState = {
+      episode: this.episode, wallSeconds: this.wallSeconds, bestEval: this.bestEval,
+      learner: await learnerState(learner), actor: actor.getState(), rng: rng.state(),
+      arm: { joints: spec.jointNames, dX: task.dX, dU: task.dU },
+    };
+    const path = writeCheckpoint(join(this.runDir, 'checkpoints'), String(this.episode).padStart(7, '0'), state);
+    this.logger.info(`checkpoint ${path}`);
+    return path;
+  }
+
+  dispose(): void {
+    this.parts.agent.dispose();
+    this.parts.arm.dispose();
+  }
+}
+
+/** The saved config with only the budget taken from `override`; other differences are refused. */
+function mergeBudget(saved: NafConfig, override: NafConfig): NafConfig {
+  const a = structuredClone(saved);
+  const b = structuredClone(override);
+  a.training.episodes = b.training.episodes;
+  const diffs: string[] = [];
+  const walk = (x: unknown, y: unknown, path: string) => {
+    if (x && y && typeof x === 'object' && typeof y === 'object' && !Array.isArray(x)) {
+      for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) walk((x as never)[k], (y as never)[k], path ? `${path}.${k}` : k);
+    } else if (JSON.stringify(x) !== JSON.stringify(y)) diffs.push(`${path}: run has ${JSON.stringify(x)}, --config gives ${JSON.stringify(y)}`);
+  };
+  walk(a, b, '');
+  if (diffs.length) throw new Error(`refusing to resume with a different config:\n  - ${diffs.join('\n  - ')}`);
+  return a;
+}
