@@ -134,7 +134,7 @@ function runNonlinear(klStep: number, iterations: number, adapt: boolean): { ret
     const eps: Trajectory[] = [];
     let ret = 0;
     for (let n = 0; n < 5; n++) {
-      const x = [Float64Array.from({ length: 4 }, () => 0.01 * rng.normal())], u: Float64Array[] = [];
+      const x: Float64Array[] = [Float64Array.from({ length: 4 }, () => 0.01 * rng.normal())], u: Float64Array[] = [];
       for (let t = 0; t < T; t++) {
         u.push(actLG(ctrl, x[t], t, rng, uLim));
         ret += reward(x[t], u[t]) / 5;
