@@ -1,0 +1,194 @@
+/**
+ * The safety supervisor (DESIGN Sec. 5): pure logic between every controller (NAF policy, iLQG,
+ * homing PD) and the torque publisher. Nothing reaches the arm without passing `filter`.
+ *
+ * Rules, applied in this order to a proposed torque u [nJ] N·m:
+ *  1. e-stop latched -> zero torque (released only by an explicit `releaseEstop`);
+ *  2. watchdog: no joint state, or the newest one accepted more than `state_timeout_ms` ago
+ *     (node clock) -> zero torque; the caller aborts the episode;
+ *  3. any NaN/Inf entry -> zero torque on all joints (a broken policy output is not trusted);
+ *  4. velocity limit: on a joint moving faster than its limit, torque that accelerates it
+ *     further (sign(u) = sign(qd)) is removed; braking torque passes (choice: a zero-torque
+ *     reaction would let the joint coast at speed, braking is what we want);
+ *  5. soft position limits (URDF limits moved inward by `soft_limit_margin`): outside a soft
+ *     limit, torque pushing further out is removed; torque back inside passes;
+ *  6. clamp to min(URDF effort limit, `max_effort`) per joint.
+ * The result is always finite. Each rule counts one intervention per control step in which it
+ * changed u (`counts`); the first step of a run of interventions of a kind is logged with detail,
+ * and the end of the run is logged with its length.
+ * The on-policy fraction p is guarded too: `guardOnPolicyFraction` never returns more than
+ * `max_on_policy_fraction` (DESIGN Sec. 1: the safety engineer's cap).
+ */
+import type { ArmSpec, JointStateRecord } from '../env/types.js';
+import type { Logger } from '../util/logger.js';
+
+export type InterventionKind = 'estop' | 'watchdog' | 'non_finite' | 'velocity_limit' | 'soft_limit' | 'torque_clamp' | 'p_cap';
+export const INTERVENTION_KINDS: readonly InterventionKind[] = ['estop', 'watchdog', 'non_finite', 'velocity_limit', 'soft_limit', 'torque_clamp', 'p_cap'];
+
+export interface SupervisorOptions {
+  /** Configured torque cap, N·m (applied as min with the URDF effort limit). */
+  maxEffort: number;
+  /** Watchdog timeout, ms. */
+  stateTimeoutMs: number;
+  /** Configured speed limit, rad/s (applied as min with the URDF velocity limit). */
+  velocityLimit: number;
+  /** Soft limits lie this far inside the URDF position limits, rad. */
+  softLimitMargin: number;
+  /** The cap on p, in [0, 1]. */
+  maxOnPolicyFraction: number;
+}
+
+export interface FilterResult {
+  /** [nJ] N·m, finite, within limits. */
+  u: Float64Array;
+  /** Kinds that changed u in this step. */
+  interventions: InterventionKind[];
+  /** True when the watchdog or e-stop forced zero torque (the episode cannot continue). */
+  halted: boolean;
+}
+
+export class SafetySupervisor {
+  /** [nJ] N·m, min(URDF, max_effort). */
+  readonly effortLimit: Float64Array;
+  /** [nJ] rad/s, min(URDF, velocity_limit). */
+  readonly velocityLimit: Float64Array;
+  /** [nJ] rad, soft position limits (±Infinity for continuous joints). */
+  readonly softLower: Float64Array;
+  readonly softUpper: Float64Array;
+  /** Interventions so far, by kind (control steps in which the rule acted). */
+  readonly counts: Record<InterventionKind, number>;
+  private estop = false;
+  private estopReason = '';
+  private readonly active = new Map<InterventionKind, number>();
+
+  /**
+   * @throws RangeError naming the value when an option is out of range, or when the soft limits
+   * of a joint would be empty (margin too large for its URDF range).
+   */
+  constructor(readonly spec: ArmSpec, readonly opts: SupervisorOptions, private readonly logger: Logger) {
+    const n = spec.jointNames.length;
+    if (!(opts.maxEffort > 0)) throw new RangeError(`SafetySupervisor: max_effort must be > 0 N·m, got ${opts.maxEffort}`);
+    if (!(opts.stateTimeoutMs > 0)) throw new RangeError(`SafetySupervisor: state_timeout_ms must be > 0, got ${opts.stateTimeoutMs}`);
+    if (!(opts.velocityLimit > 0)) throw new RangeError(`SafetySupervisor: velocity_limit must be > 0 rad/s, got ${opts.velocityLimit}`);
+    if (!(opts.softLimitMargin >= 0)) throw new RangeError(`SafetySupervisor: soft_limit_margin must be >= 0 rad, got ${opts.softLimitMargin}`);
+    if (!(opts.maxOnPolicyFraction >= 0 && opts.maxOnPolicyFraction <= 1)) {
+      throw new RangeError(`SafetySupervisor: max_on_policy_fraction must be in [0, 1], got ${opts.maxOnPolicyFraction}`);
+    }
+    this.effortLimit = new Float64Array(n);
+    this.velocityLimit = new Float64Array(n);
+    this.softLower = new Float64Array(n);
+    this.softUpper = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const urdfEffort = spec.effortLimits[i] > 0 ? spec.effortLimits[i] : Infinity;
+      const urdfVel = spec.velocityLimits[i] > 0 ? spec.velocityLimits[i] : Infinity;
+      this.effortLimit[i] = Math.min(urdfEffort, opts.maxEffort);
+      this.velocityLimit[i] = Math.min(urdfVel, opts.velocityLimit);
+      this.softLower[i] = spec.lowerLimits[i] + opts.softLimitMargin;
+      this.softUpper[i] = spec.upperLimits[i] - opts.softLimitMargin;
+      if (!(this.softLower[i] < this.softUpper[i])) {
+        throw new RangeError(`SafetySupervisor: soft_limit_margin ${opts.softLimitMargin} rad leaves no range on ${spec.jointNames[i]} (URDF [${spec.lowerLimits[i]}, ${spec.upperLimits[i]}])`);
+      }
+    }
+    this.counts = Object.fromEntries(INTERVENTION_KINDS.map((k) => [k, 0])) as Record<InterventionKind, number>;
+  }
+
+  get estopLatched(): boolean {
+    return this.estop;
+  }
+
+  /** Latches the e-stop (idempotent). */
+  engageEstop(reason: string): void {
+    if (!this.estop) this.logger.error(`safety: E-STOP engaged (${reason}); zero torque until explicitly released`);
+    this.estop = true;
+    this.estopReason = reason;
+  }
+
+  /** Explicit release of a latched e-stop. */
+  releaseEstop(by: string): void {
+    if (this.estop) this.logger.warn(`safety: e-stop released by ${by} (was: ${this.estopReason})`);
+    this.estop = false;
+    this.estopReason = '';
+  }
+
+  /** True when `state` is missing or was accepted more than the timeout before `now` (s). */
+  stale(state: JointStateRecord | null, receivedAt: number, now: number): boolean {
+    return !state || now - receivedAt > this.opts.stateTimeoutMs / 1000;
+  }
+
+  /**
+   * Filters a proposed torque. @param u [nJ] N·m (not modified) @param state newest joint
+   * reading or null @param receivedAt its node-clock arrival time, s @param now node clock, s
+   * @throws RangeError when u has the wrong length (a wiring bug, not a runtime condition).
+   */
+  filter(u: Float64Array, state: JointStateRecord | null, receivedAt: number, now: number): FilterResult {
+    const n = this.effortLimit.length;
+    if (u.length !== n) throw new RangeError(`SafetySupervisor.filter: u has ${u.length} entries, expected ${n}`);
+    const out = new Float64Array(n);
+    const acted: InterventionKind[] = [];
+    if (this.estop) return this.finish(out, ['estop'], true, 'zero torque (e-stop latched)');
+    if (this.stale(state, receivedAt, now)) {
+      const age = state ? `${((now - receivedAt) * 1000).toFixed(0)} ms old` : 'none received';
+      return this.finish(out, ['watchdog'], true, `zero torque: joint states ${age} (timeout ${this.opts.stateTimeoutMs} ms)`);
+    }
+    if (!u.every(Number.isFinite)) return this.finish(out, ['non_finite'], false, `zero torque: controller output not finite [${Array.from(u).join(', ')}]`);
+    out.set(u);
+    const q = state!.position, qd = state!.velocity;
+    const details: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const name = this.spec.jointNames[i];
+      if (Math.abs(qd[i]) > this.velocityLimit[i] && out[i] * qd[i] > 0) {
+        details.push(`${name} |qd| ${Math.abs(qd[i]).toFixed(2)} > ${this.velocityLimit[i]} rad/s: ${out[i].toFixed(3)} -> 0 N·m`);
+        out[i] = 0;
+        if (!acted.includes('velocity_limit')) acted.push('velocity_limit');
+      }
+      if ((q[i] > this.softUpper[i] && out[i] > 0) || (q[i] < this.softLower[i] && out[i] < 0)) {
+        details.push(`${name} q ${q[i].toFixed(3)} outside soft [${this.softLower[i].toFixed(3)}, ${this.softUpper[i].toFixed(3)}] rad: ${out[i].toFixed(3)} -> 0 N·m`);
+        out[i] = 0;
+        if (!acted.includes('soft_limit')) acted.push('soft_limit');
+      }
+      const lim = this.effortLimit[i];
+      if (Math.abs(out[i]) > lim) {
+        details.push(`${name} ${out[i].toFixed(3)} clamped to ±${lim} N·m`);
+        out[i] = Math.sign(out[i]) * lim;
+        if (!acted.includes('torque_clamp')) acted.push('torque_clamp');
+      }
+    }
+    return this.finish(out, acted, false, details.join('; '));
+  }
+
+  /**
+   * p to use for the next episode: p itself when within [0, max_on_policy_fraction], else the
+   * cap (counted and logged as 'p_cap').
+   */
+  guardOnPolicyFraction(p: number): number {
+    const cap = this.opts.maxOnPolicyFraction;
+    if (p >= 0 && p <= cap) return p;
+    this.counts.p_cap++;
+    const used = p > cap ? cap : 0;
+    this.logger.error(`safety: on_policy_fraction ${p} outside [0, max_on_policy_fraction ${cap}]; using ${used}`);
+    return used;
+  }
+
+  private finish(out: Float64Array, acted: InterventionKind[], halted: boolean, detail: string): FilterResult {
+    for (const k of acted) {
+      this.counts[k]++;
+      const run = this.active.get(k) ?? 0;
+      if (run === 0 && k === 'torque_clamp') this.logger.warn(`safety: ${k}: ${detail}`);
+      else if (run === 0) this.logger.error(`safety: ${k}: ${detail}`);
+      this.active.set(k, run + 1);
+    }
+    for (const [k, run] of this.active) {
+      if (run > 0 && !acted.includes(k)) {
+        this.logger.info(`safety: ${k} cleared after ${run} control step(s)`);
+        this.active.set(k, 0);
+      }
+    }
+    for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i])) out[i] = 0;
+    return { u: out, interventions: acted, halted };
+  }
+
+  /** Kinds acting in the latest step (for the diagnostics level). */
+  activeKinds(): InterventionKind[] {
+    return [...this.active].filter(([, run]) => run > 0).map(([k]) => k);
+  }
+}

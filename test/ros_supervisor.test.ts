@@ -1,0 +1,131 @@
+/**
+ * Safety supervisor rules and the /diagnostics report built from its counters.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SafetySupervisor } from '../src/ros/supervisor.js';
+import { DIAG_ERROR, DIAG_OK, DIAG_WARN, JitterMeter, loopStatus, safetyStatus, SAFETY_STATUS_NAME } from '../src/ros/diagnostics.js';
+import { JOINT_STATE_REJECTIONS } from '../src/ros/joint_state_input.js';
+import type { JointStateRecord } from '../src/env/types.js';
+import { captureLogger, testSpec } from './ros_fakes.js';
+
+const opts = { maxEffort: 3, stateTimeoutMs: 50, velocityLimit: 8, softLimitMargin: 0.2, maxOnPolicyFraction: 0.5 };
+const state = (q: number[], qd: number[] = [0, 0, 0]): JointStateRecord => ({
+  name: ['joint1', 'joint2', 'joint3'], position: Float64Array.from(q), velocity: Float64Array.from(qd), effort: new Float64Array(3), stamp: 1,
+});
+const make = (spec = testSpec()) => {
+  const cap = captureLogger();
+  return { ...cap, sup: new SafetySupervisor(spec, opts, cap.logger) };
+};
+const f = (sup: SafetySupervisor, u: number[], js: JointStateRecord | null = state([0, 0, 0]), at = 1.0, now = 1.0) =>
+  sup.filter(Float64Array.from(u), js, at, now);
+
+test('torque clamp is min(URDF effort limit, max_effort) per joint', () => {
+  const spec = testSpec();
+  spec.effortLimits[2] = 0.5; // URDF limit below the configured cap
+  const { sup } = make(spec);
+  assert.deepEqual(Array.from(sup.effortLimit), [3, 3, 0.5]);
+  const r = f(sup, [10, -2, -4]);
+  assert.deepEqual(Array.from(r.u), [3, -2, -0.5]);
+  assert.deepEqual(r.interventions, ['torque_clamp']);
+  assert.equal(sup.counts.torque_clamp, 1);
+  assert.deepEqual(Array.from(f(sup, [1, 1, 0.1]).u), [1, 1, 0.1], 'within limits: unchanged');
+});
+
+test('soft position limits remove torque pushing further out, keep torque back in', () => {
+  const { sup } = make();
+  assert.deepEqual([sup.softLower[0], sup.softUpper[0]], [-1.8, 1.8]);
+  const js = state([1.9, -1.9, 1.0]);
+  assert.deepEqual(Array.from(f(sup, [1, -1, 1], js).u), [0, 0, 1]);
+  assert.deepEqual(Array.from(f(sup, [-1, 1, 1], js).u), [-1, 1, 1], 'restoring torque passes');
+  assert.equal(sup.counts.soft_limit, 1);
+});
+
+test('velocity limit removes accelerating torque, keeps braking torque', () => {
+  const { sup } = make();
+  const js = state([0, 0, 0], [9, -9, 9]);
+  assert.deepEqual(Array.from(f(sup, [1, -1, -1], js).u), [0, 0, -1]);
+  assert.equal(sup.counts.velocity_limit, 1);
+  assert.deepEqual(Array.from(f(sup, [1, 1, 1], state([0, 0, 0], [7, 7, 7])).u), [1, 1, 1], 'below the limit');
+});
+
+test('watchdog: no state or a state older than state_timeout_ms gives zero torque and halts', () => {
+  const { sup, count } = make();
+  let r = f(sup, [1, 1, 1], null);
+  assert.deepEqual([Array.from(r.u), r.halted, r.interventions], [[0, 0, 0], true, ['watchdog']]);
+  r = f(sup, [1, 1, 1], state([0, 0, 0]), 1.0, 1.049);
+  assert.equal(r.halted, false, 'within 50 ms');
+  r = f(sup, [1, 1, 1], state([0, 0, 0]), 1.0, 1.051);
+  assert.deepEqual([Array.from(r.u), r.halted], [[0, 0, 0], true]);
+  f(sup, [1, 1, 1], state([0, 0, 0]), 1.0, 1.2);
+  assert.equal(sup.counts.watchdog, 3);
+  assert.equal(count('error', /safety: watchdog/), 2, 'logged at the start of each run of interventions');
+  assert.equal(count('info', /watchdog cleared after 1 control step/), 1);
+});
+
+test('e-stop latches: zero torque until an explicit release', () => {
+  const { sup, count } = make();
+  sup.engageEstop('test');
+  sup.engageEstop('again');
+  for (let k = 0; k < 3; k++) assert.deepEqual(Array.from(f(sup, [1, 1, 1]).u), [0, 0, 0]);
+  assert.equal(sup.estopLatched, true);
+  assert.equal(count('error', /E-STOP engaged/), 1);
+  sup.releaseEstop('operator');
+  assert.deepEqual(Array.from(f(sup, [1, 1, 1]).u), [1, 1, 1]);
+  assert.equal(sup.counts.estop, 3);
+});
+
+test('NaN/Inf never published: zero torque on all joints', () => {
+  const { sup } = make();
+  for (const bad of [[NaN, 1, 1], [1, Infinity, 1], [1, 1, -Infinity]]) {
+    const r = f(sup, bad);
+    assert.deepEqual(Array.from(r.u), [0, 0, 0]);
+    assert.ok(r.u.every(Number.isFinite));
+  }
+  assert.equal(sup.counts.non_finite, 3);
+});
+
+test('on_policy_fraction is never above max_on_policy_fraction', () => {
+  const { sup } = make();
+  assert.equal(sup.guardOnPolicyFraction(0.3), 0.3);
+  assert.equal(sup.guardOnPolicyFraction(0.5), 0.5);
+  assert.equal(sup.guardOnPolicyFraction(0.9), 0.5);
+  assert.equal(sup.guardOnPolicyFraction(-1), 0);
+  assert.equal(sup.counts.p_cap, 2);
+});
+
+test('bad options and wiring are errors naming the value', () => {
+  const { logger } = captureLogger();
+  assert.throws(() => new SafetySupervisor(testSpec(), { ...opts, maxEffort: 0 }, logger), /max_effort must be > 0/);
+  assert.throws(() => new SafetySupervisor(testSpec(), { ...opts, softLimitMargin: 2.5 }, logger), /leaves no range on joint1/);
+  assert.throws(() => new SafetySupervisor(testSpec(), { ...opts, maxOnPolicyFraction: 1.5 }, logger), /max_on_policy_fraction/);
+  const { sup } = make();
+  assert.throws(() => f(sup, [1, 1]), /u has 2 entries, expected 3/);
+});
+
+test('diagnostics: safety status level, message and counters', () => {
+  const { sup } = make();
+  const rejected = Object.fromEntries(JOINT_STATE_REJECTIONS.map((r) => [r, 0])) as Record<(typeof JOINT_STATE_REJECTIONS)[number], number>;
+  const base = { estopLatched: false, counts: { ...sup.counts }, previousCounts: { ...sup.counts }, rejected, missingJoints: [], stateStale: false, stateTimeoutMs: 50, maxOnPolicyFraction: 0.5, onPolicyFraction: 0.3 };
+  assert.equal(safetyStatus(base, '/naf_trainer').level, DIAG_OK);
+  const prev = { ...sup.counts };
+  f(sup, [10, 0, 0]);
+  const warn = safetyStatus({ ...base, counts: { ...sup.counts }, previousCounts: prev }, '/naf_trainer');
+  assert.deepEqual([warn.level, warn.name, warn.message], [DIAG_WARN, SAFETY_STATUS_NAME, 'interventions: torque_clamp']);
+  assert.equal(warn.values.find((v) => v.key === 'interventions.torque_clamp')!.value, '1');
+  assert.equal(safetyStatus({ ...base, counts: { ...sup.counts }, previousCounts: { ...sup.counts } }, 'x').level, DIAG_OK, 'WARN only while acting');
+  assert.equal(safetyStatus({ ...base, estopLatched: true }, 'x').message, 'e-stop latched');
+  assert.equal(safetyStatus({ ...base, missingJoints: ['joint2'] }, 'x').level, DIAG_ERROR);
+  assert.equal(safetyStatus({ ...base, stateStale: true }, 'x').level, DIAG_ERROR);
+});
+
+test('jitter meter: |interval - period| statistics; loop status warns above 20% of the period', () => {
+  const m = new JitterMeter(0.02, 100);
+  [0, 0.02, 0.041, 0.06, 0.085].forEach((t) => m.tick(t));
+  const s = m.stats();
+  assert.equal(s.n, 4);
+  assert.ok(Math.abs(s.max - 0.005) < 1e-12 && Math.abs(s.mean - 0.00175) < 1e-12, JSON.stringify(s));
+  const st = loopStatus({ state: 'RUNNING', episode: 1, step: 2, controller: 'naf', policyVersion: 3, lastReturn: null, period: 0.02, jitterMean: s.mean, jitterP99: s.p99, jitterMax: s.max, jitterSamples: s.n }, 'x');
+  assert.equal(st.level, DIAG_WARN);
+  assert.equal(st.values.find((v) => v.key === 'jitter_max_ms')!.value, '5.000');
+});
