@@ -1,0 +1,263 @@
+/**
+ * The embedded simulator: a URDF arm simulated by MuJoCo 3.x (the official WebAssembly build,
+ * npm `mujoco-js`), torque-controlled at a fixed control period. It stands in for Gazebo +
+ * ros2_control during training and tests here (DESIGN.md Sec. 2), and is the `true` dynamics model
+ * of the paper's best-case comparison (Sec. 6.3, Fig. 2a).
+ *
+ * The URDF has no MuJoCo actuators: joint torques go into `qfrc_applied` (generalized forces),
+ * clamped to the URDF effort limits, held constant (zero-order hold) over the control period, which
+ * is integrated in `dt / timestep` MuJoCo steps (Euler, implicit in the URDF joint damping).
+ */
+import { readFileSync } from 'node:fs';
+import type { MainModule, MjData, MjModel } from 'mujoco-js';
+import { armSpecFromUrdf, parseUrdf, type UrdfModel } from './urdf.js';
+import type { Arm, ArmSpec, JointStateRecord } from './types.js';
+
+let modulePromise: Promise<MainModule> | null = null;
+/** MuJoCo's printed messages (errors, warnings), last few lines, for error reports. */
+const mujocoLog: string[] = [];
+
+function logLine(s: string): void {
+  mujocoLog.push(s);
+  if (mujocoLog.length > 20) mujocoLog.shift();
+}
+
+/** The MuJoCo WASM module, instantiated once per process (its output captured, not printed). */
+export function loadMujoco(): Promise<MainModule> {
+  modulePromise ??= import('mujoco-js').then((m) => m.default({ print: logLine, printErr: logLine }));
+  return modulePromise;
+}
+
+let fileCounter = 0;
+let probeModel: MjModel | null = null;
+
+/**
+ * MuJoCo's message for a C++ exception thrown by `loadFromXML` (mjXError / mjCError). Their first
+ * member is the message (`char message[...]`), so it is read from WASM memory at the exception
+ * pointer; the memory is reached through the buffer of a typed-array view of a tiny probe model,
+ * because this build exports neither `HEAPU8` nor `UTF8ToString`.
+ */
+function mujocoExceptionMessage(mj: MainModule, e: unknown): string {
+  const ptr = (e as { excPtr?: unknown })?.excPtr;
+  const kind = e instanceof Error ? e.message || e.name : String(e);
+  if (typeof ptr !== 'number') return kind;
+  try {
+    if (!probeModel) {
+      mj.FS.writeFile('/naf_ros_probe.xml', '<mujoco/>');
+      probeModel = mj.MjModel.loadFromXML('/naf_ros_probe.xml');
+    }
+    const buf = (probeModel.body_pos as Float64Array).buffer;
+    const bytes = new Uint8Array(buf, ptr, Math.min(1000, buf.byteLength - ptr));
+    const end = bytes.indexOf(0);
+    return `${kind}: ${new TextDecoder().decode(bytes.subarray(0, end < 0 ? bytes.length : end)).replace(/\s+/g, ' ').trim()}`;
+  } catch {
+    return kind;
+  }
+}
+
+export interface MujocoArmOptions {
+  /** Control period, s (default 0.02). Must be a positive integer multiple of `timestep`. */
+  dt?: number;
+  /** Physics time step, s (default 0.002). */
+  timestep?: number;
+  /** Actuated joints, base to tip (default: every actuated joint of the URDF chain). */
+  jointNames?: string[];
+}
+
+/**
+ * Adds `<mujoco><compiler fusestatic="false" discardvisual="true"/></mujoco>` when the URDF has no
+ * `<mujoco>` element: by default MuJoCo's URDF importer fuses jointless links (the fingertip) into
+ * their parents, and their positions would be lost.
+ */
+function withMujocoCompiler(xml: string): string {
+  if (/<mujoco[\s>]/.test(xml)) return xml;
+  return xml.replace(/<robot\b[^>]*>/, (open) => `${open}<mujoco><compiler fusestatic="false" discardvisual="true"/></mujoco>`);
+}
+
+/** A URDF arm in MuJoCo. Implements the `Arm` contract (src/env/types.ts). */
+export class MujocoArm implements Arm {
+  readonly spec: ArmSpec;
+  readonly dt: number;
+  /** Physics step, s. */
+  readonly timestep: number;
+  /** The parsed URDF the arm was built from. */
+  readonly urdf: UrdfModel;
+  private readonly nSub: number;
+  private readonly qposAdr: Int32Array;
+  private readonly dofAdr: Int32Array;
+  private readonly applied: Float64Array;
+  private model: MjModel | null;
+  private data: MjData | null;
+
+  private constructor(
+    private readonly mj: MainModule,
+    model: MjModel,
+    urdf: UrdfModel,
+    spec: ArmSpec,
+    dt: number,
+    timestep: number,
+  ) {
+    this.model = model;
+    this.urdf = urdf;
+    this.spec = spec;
+    this.dt = dt;
+    this.timestep = timestep;
+    this.nSub = Math.round(dt / timestep);
+    model.opt.timestep = timestep;
+    const nJ = spec.jointNames.length;
+    this.qposAdr = new Int32Array(nJ);
+    this.dofAdr = new Int32Array(nJ);
+    const { mjOBJ_JOINT } = mj.mjtObj;
+    const { mjJNT_HINGE, mjJNT_SLIDE } = mj.mjtJoint;
+    spec.jointNames.forEach((name, i) => {
+      const id = mj.mj_name2id(model, mjOBJ_JOINT.value, name);
+      if (id < 0) throw new Error(`MujocoArm: MuJoCo model has no joint "${name}"`);
+      const type = (model.jnt_type as Int32Array)[id];
+      if (type !== mjJNT_HINGE.value && type !== mjJNT_SLIDE.value)
+        throw new Error(`MujocoArm: joint "${name}" is not a hinge or slide joint in MuJoCo (type ${type})`);
+      this.qposAdr[i] = (model.jnt_qposadr as Int32Array)[id];
+      this.dofAdr[i] = (model.jnt_dofadr as Int32Array)[id];
+    });
+    this.applied = new Float64Array(nJ);
+    this.data = new mj.MjData(model);
+    mj.mj_forward(model, this.data);
+  }
+
+  /**
+   * Loads a URDF file into MuJoCo.
+   * @param urdfPath path of the URDF on disk (meshes are not supported: use primitive geometry)
+   * @param opts dt (s, default 0.02), timestep (s, default 0.002), jointNames (default: the chain)
+   * @throws UrdfError for an invalid URDF (checked by `parseUrdf` first, with a clear message);
+   *   RangeError when dt/timestep are not positive or dt is not an integer multiple of timestep;
+   *   Error when MuJoCo rejects the model (with MuJoCo's own message).
+   */
+  static async create(urdfPath: string, opts: MujocoArmOptions = {}): Promise<MujocoArm> {
+    const dt = opts.dt ?? 0.02;
+    const timestep = opts.timestep ?? 0.002;
+    if (!(Number.isFinite(dt) && dt > 0)) throw new RangeError(`MujocoArm: dt must be a positive number of s, got ${dt}`);
+    if (!(Number.isFinite(timestep) && timestep > 0))
+      throw new RangeError(`MujocoArm: timestep must be a positive number of s, got ${timestep}`);
+    const n = Math.round(dt / timestep);
+    if (n < 1 || Math.abs(n * timestep - dt) > 1e-9 * dt)
+      throw new RangeError(`MujocoArm: dt (${dt} s) must be an integer multiple of timestep (${timestep} s)`);
+    const xml = readFileSync(urdfPath, 'utf8');
+    const urdf = parseUrdf(xml);
+    const spec = armSpecFromUrdf(urdf, opts.jointNames);
+    const mj = await loadMujoco();
+    const file = `/naf_ros_arm_${process.pid}_${fileCounter++}.urdf`;
+    mj.FS.writeFile(file, withMujocoCompiler(xml));
+    mujocoLog.length = 0;
+    let model: MjModel | null = null;
+    try {
+      model = mj.MjModel.loadFromXML(file);
+    } catch (e) {
+      throw new Error(`MujocoArm: MuJoCo rejected ${urdfPath}: ${mujocoExceptionMessage(mj, e)} ${mujocoLog.join(' ')}`.trim());
+    } finally {
+      mj.FS.unlink(file);
+    }
+    if (!model) throw new Error(`MujocoArm: MuJoCo rejected ${urdfPath}: ${mujocoLog.join(' ').trim()}`);
+    try {
+      return new MujocoArm(mj, model, urdf, spec, dt, timestep);
+    } catch (e) {
+      model.delete();
+      throw e;
+    }
+  }
+
+  private live(): { m: MjModel; d: MjData } {
+    if (!this.model || !this.data) throw new Error('MujocoArm: used after dispose()');
+    return { m: this.model, d: this.data };
+  }
+
+  private vector(v: ArrayLike<number>, what: string): void {
+    if (v.length !== this.spec.jointNames.length)
+      throw new RangeError(`MujocoArm: ${what} must have ${this.spec.jointNames.length} entries, got ${v.length}`);
+  }
+
+  private record(): JointStateRecord {
+    const { d } = this.live();
+    const qpos = d.qpos as Float64Array, qvel = d.qvel as Float64Array;
+    return {
+      name: [...this.spec.jointNames],
+      position: Float64Array.from(this.qposAdr, (a) => qpos[a]),
+      velocity: Float64Array.from(this.dofAdr, (a) => qvel[a]),
+      effort: Float64Array.from(this.applied),
+      stamp: d.time,
+    };
+  }
+
+  /**
+   * Sets joint positions q [nJ] rad and velocities qd [nJ] rad/s with zero torque (all other MuJoCo
+   * state, e.g. solver warm start, is cleared; simulation time keeps running so stamps stay
+   * monotonic) and returns the reading.
+   * @throws RangeError on a wrong length or a non-finite entry.
+   */
+  reset(q: Float64Array, qd: Float64Array): JointStateRecord {
+    const { m, d } = this.live();
+    this.vector(q, 'q');
+    this.vector(qd, 'qd');
+    for (let i = 0; i < q.length; i++)
+      if (!Number.isFinite(q[i]) || !Number.isFinite(qd[i]))
+        throw new RangeError(`MujocoArm.reset: non-finite state for ${this.spec.jointNames[i]}: q=${q[i]}, qd=${qd[i]}`);
+    const time = d.time;
+    this.mj.mj_resetData(m, d);
+    d.time = time;
+    const qpos = d.qpos as Float64Array, qvel = d.qvel as Float64Array;
+    this.qposAdr.forEach((a, i) => (qpos[a] = q[i]));
+    this.dofAdr.forEach((a, i) => (qvel[a] = qd[i]));
+    this.applied.fill(0);
+    this.mj.mj_forward(m, d);
+    return this.record();
+  }
+
+  /**
+   * Torque actually applied for a command u [nJ] N·m: clamped to ±effort limit, non-finite
+   * entries (NaN, ±Infinity) become 0.
+   */
+  clampTorque(u: ArrayLike<number>): Float64Array {
+    this.vector(u, 'u');
+    const lim = this.spec.effortLimits;
+    return Float64Array.from({ length: u.length }, (_, i) =>
+      Number.isFinite(u[i]) ? Math.min(lim[i], Math.max(-lim[i], u[i])) : 0,
+    );
+  }
+
+  /**
+   * Applies u [nJ] N·m (see `clampTorque`) for one control period dt and returns the reading at its
+   * end; `effort` is the applied torque, `stamp` the simulation time (s).
+   * @throws RangeError on a wrong length; Error if MuJoCo detects a diverged state (it would
+   *   otherwise reset the data silently).
+   */
+  step(u: Float64Array): JointStateRecord {
+    const { m, d } = this.live();
+    this.applied.set(this.clampTorque(u));
+    const qfrc = d.qfrc_applied as Float64Array;
+    this.dofAdr.forEach((a, i) => (qfrc[a] = this.applied[i]));
+    const t0 = d.time;
+    for (let k = 0; k < this.nSub; k++) this.mj.mj_step(m, d);
+    // mj_step resets the data (time -> 0) when the state diverges; catch that instead of going on.
+    if (!(Math.abs(d.time - (t0 + this.nSub * this.timestep)) < 0.5 * this.timestep)) throw new Error(`MujocoArm.step: MuJoCo reset a diverged simulation: ${mujocoLog.join(' ').trim()}`);
+    return this.record();
+  }
+
+  /**
+   * MuJoCo's own world position [3] (m) of a body (= URDF link frame origin) at the current state,
+   * for checking the TypeScript forward kinematics. @throws Error for an unknown body.
+   */
+  bodyPosition(name: string): Float64Array {
+    const { m, d } = this.live();
+    const id = this.mj.mj_name2id(m, this.mj.mjtObj.mjOBJ_BODY.value, name);
+    if (id < 0) throw new Error(`MujocoArm: no body "${name}"`);
+    this.mj.mj_kinematics(m, d); // xpos after mj_step is from before the last integration
+    const xpos = d.xpos as Float64Array;
+    return xpos.slice(3 * id, 3 * id + 3);
+  }
+
+  /** Frees the MuJoCo model and data; the arm is unusable afterwards. Idempotent. */
+  dispose(): void {
+    this.data?.delete();
+    this.model?.delete();
+    this.data = null;
+    this.model = null;
+  }
+}
