@@ -1,0 +1,329 @@
+/**
+ * NAF: continuous Q-learning with normalized advantage functions (Gu et al. 2016, Sec. 4,
+ * Algorithm 1 inner loop). One `update` = one minibatch step:
+ *
+ *   y_i = r_i + gamma (1 - terminal_i) V'(x'_i)          target network, no gradient
+ *   L   = 1/B sum_i (y_i - Q(x_i, u_i))^2                Q = A + V (see naf_network.ts)
+ *   theta  <- Adam(theta, clip_global_norm(dL/dtheta))
+ *   theta' <- tau theta + (1 - tau) theta'               soft target update, every minibatch
+ *
+ * `terminal` is 1 only for true terminal states; time-limit truncations bootstrap (DESIGN.md Sec. 3).
+ * Only V' of the target network is ever used, so the target holds only the weights V depends on
+ * (the V network, plus the trunk in the shared architecture). Every update runs under the
+ * divergence guard of `guard.ts`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../util/rng.js';
+import { adamUpdate, ADAM_DEFAULTS, type AdamConfig } from './adam.js';
+import { BN_EPS, BN_MOMENTUM, mlpSnapshot, type BnLayer } from './dense.js';
+import { batchIsFinite, GuardedStore, nonFiniteProbe, validateBatch } from './guard.js';
+import { NafNetwork, type NafHead } from './naf_network.js';
+import type { AgentState, PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from './types.js';
+import { VarStore } from './var_store.js';
+import { checkInputs, readScalars, resolveLDiag, validateCommon } from './agent_options.js';
+
+export interface NafOptions {
+  /** observation size */
+  dX: number;
+  /** action size */
+  dU: number;
+  /** [dU] torque bound, N·m; mu = uMax * tanh(.) */
+  uMax: Float64Array;
+  /** hidden ReLU layer sizes per head (paper: [200, 200]) */
+  hidden?: number[];
+  /** 'separate' networks per head (paper Sec. 6) or a 'shared' trunk */
+  architecture?: 'separate' | 'shared';
+  /** batch normalisation of hidden pre-activations (paper Sec. 6.1: tuned per domain) */
+  batchNorm?: boolean;
+  /** Adam learning rate (paper grid {1e-4, 1e-3, 1e-2}); default 1e-3 */
+  lr?: number;
+  /** discount; default 0.99 */
+  gamma?: number;
+  /** soft target rate; default 0.001 */
+  tau?: number;
+  /** clamp of L's pre-exponent diagonal: a number m means [-m, m]; default [-5, 5] */
+  lDiagMaxExp?: number | [number, number];
+  /** global gradient-norm clip, 0 = off; default 10 */
+  gradClipNorm?: number;
+  /** seed of the weight initialisation; default 0 */
+  seed?: number;
+  /** divergence guard: learning rate multiplier after a failed update; default 0.5 */
+  divergence?: { lrDecay?: number };
+  /** Adam beta1, beta2, eps; default Kingma & Ba's */
+  adam?: Partial<AdamConfig>;
+}
+
+export class NafAgent implements QAgent {
+  readonly kind = 'naf' as const;
+  readonly dX: number;
+  readonly dU: number;
+  readonly net: NafNetwork;
+  private readonly opts: Required<Omit<NafOptions, 'divergence' | 'adam' | 'lDiagMaxExp'>> & {
+    lrDecay: number;
+    adam: AdamConfig;
+  };
+  private readonly guard: GuardedStore;
+  private readonly store = new VarStore();
+  /** online parameter names (without the `online/` prefix) */
+  private readonly paramNames: string[];
+  private readonly targetNames: string[];
+  private readonly statNames: string[];
+  private lr: number;
+  private adamT = 0;
+  private nUpdates = 0;
+  private nDivergences = 0;
+
+  /** @throws Error naming the first invalid option. */
+  constructor(options: NafOptions) {
+    const o = {
+      hidden: [200, 200],
+      architecture: 'separate' as const,
+      batchNorm: false,
+      lr: 1e-3,
+      gamma: 0.99,
+      tau: 0.001,
+      gradClipNorm: 10,
+      seed: 0,
+      ...options,
+    };
+    validateCommon('NafAgent', o);
+    if (o.architecture !== 'separate' && o.architecture !== 'shared') {
+      throw new Error(`NafAgent: architecture must be 'separate' or 'shared', got ${String(o.architecture)}`);
+    }
+    const lrDecay = options.divergence?.lrDecay ?? 0.5;
+    if (!(lrDecay > 0 && lrDecay <= 1)) throw new Error(`NafAgent: divergence.lrDecay must be in (0, 1], got ${lrDecay}`);
+    this.opts = { ...o, lrDecay, adam: { ...ADAM_DEFAULTS, ...options.adam } };
+    this.dX = o.dX;
+    this.dU = o.dU;
+    this.lr = o.lr;
+    this.net = new NafNetwork({
+      dX: o.dX,
+      dU: o.dU,
+      hidden: o.hidden,
+      architecture: o.architecture,
+      batchNorm: o.batchNorm,
+      lDiag: resolveLDiag('NafAgent', options.lDiagMaxExp ?? 5),
+      uMax: o.uMax,
+    });
+    const { params, stats } = this.net.init(new Rng(`naf-init:${o.seed}`));
+    const valuePrefixes = this.net.valuePrefixes();
+    this.paramNames = params.map((p) => p.name);
+    this.targetNames = this.paramNames.filter((n) => valuePrefixes.some((pre) => n.startsWith(pre)));
+    this.statNames = stats.map((s) => s.name);
+    for (const p of params) {
+      this.store.add({ ...p, name: `online/${p.name}` }, true);
+      this.store.add({ ...p, name: `adam_m/${p.name}`, data: new Float32Array(p.data.length) }, false);
+      this.store.add({ ...p, name: `adam_v/${p.name}`, data: new Float32Array(p.data.length) }, false);
+    }
+    for (const p of params.filter((q) => this.targetNames.includes(q.name))) {
+      this.store.add({ ...p, name: `target/${p.name}` }, false); // theta' <- theta (Algorithm 1)
+    }
+    for (const s of stats) this.store.add({ ...s, name: `bn/${s.name}` }, false);
+    this.guard = new GuardedStore(this.store);
+  }
+
+  get updates(): number {
+    return this.nUpdates;
+  }
+
+  get divergences(): number {
+    return this.nDivergences;
+  }
+
+  /** Current Adam learning rate (decays by `lrDecay` at each divergence-guard rollback). */
+  get learningRate(): number {
+    return this.lr;
+  }
+
+  /**
+   * One guarded minibatch step (see the module docstring). A batch containing a non-finite number
+   * is skipped and counted (weights untouched, learning rate kept: the data, not the network, is
+   * at fault). A non-finite loss, gradient or proposed state rolls back to the last good state,
+   * multiplies the learning rate by `lrDecay` and is counted. Both return `skipped: true`.
+   * @throws Error when the batch's array sizes do not match dX, dU.
+   */
+  update(batch: TransitionBatch): UpdateStats {
+    validateBatch(batch, this.dX, this.dU);
+    if (!batchIsFinite(batch)) {
+      this.nDivergences++;
+      return { loss: NaN, qMean: NaN, skipped: true };
+    }
+    const { gamma, tau, gradClipNorm } = this.opts;
+    const { B } = batch;
+    const t = this.adamT + 1;
+    const kept: tf.Tensor[] = [];
+    const [loss, qMean, probe] = tf.tidy(() => {
+      const x = tf.tensor2d(batch.x, [B, this.dX]);
+      const u = tf.tensor2d(batch.u, [B, this.dU]);
+      const x2 = tf.tensor2d(batch.x2, [B, this.dX]);
+      const notDone = tf.sub(1, tf.tensor1d(batch.terminal));
+      const Vnext = this.net.heads(this.store.view('target/'), x2, ['V'], { mode: 'batch' }).V!;
+      const y = tf.add(tf.tensor1d(batch.r), tf.mul(tf.mul(notDone, gamma), Vnext));
+
+      const online = this.paramNames.map((n) => this.store.get(`online/${n}`));
+      const batchStats = new Map<string, tf.Tensor>();
+      let qMeanT: tf.Tensor | null = null;
+      const { value: lossT, grads } = tf.variableGrads(() => {
+        const h = this.net.heads(this.store.view('online/'), x, ['V', 'mu', 'L'], { mode: 'batch', collect: batchStats });
+        const q = tf.add(h.V!, this.net.advantage(h.L!, h.mu!, u));
+        qMeanT = tf.keep(tf.mean(q));
+        kept.push(qMeanT, ...[...batchStats.values()].map((s) => tf.keep(s)));
+        return tf.mean(tf.squaredDifference(q, y)) as tf.Scalar;
+      }, online);
+      const step = adamUpdate({
+        params: online,
+        grads: online.map((v) => grads[v.name]),
+        m: this.paramNames.map((n) => this.store.get(`adam_m/${n}`)),
+        v: this.paramNames.map((n) => this.store.get(`adam_v/${n}`)),
+        t,
+        lr: this.lr,
+        clipNorm: gradClipNorm,
+        cfg: this.opts.adam,
+      });
+      const proposal = new Map<string, tf.Tensor>();
+      this.paramNames.forEach((n, i) => {
+        proposal.set(`online/${n}`, step.params[i]).set(`adam_m/${n}`, step.m[i]).set(`adam_v/${n}`, step.v[i]);
+      });
+      for (const n of this.targetNames) {
+        const target = this.store.get(`target/${n}`);
+        proposal.set(`target/${n}`, tf.add(tf.mul(proposal.get(`online/${n}`)!, tau), tf.mul(target, 1 - tau)));
+      }
+      for (const n of this.statNames) {
+        const running = this.store.get(`bn/${n}`);
+        proposal.set(`bn/${n}`, tf.add(tf.mul(running, BN_MOMENTUM), tf.mul(batchStats.get(n)!, 1 - BN_MOMENTUM)));
+      }
+      const probeT = nonFiniteProbe([lossT, ...proposal.values()]);
+      const out = tf.stack([lossT, qMeanT!, probeT]).dataSync();
+      if (Number.isFinite(out[0]) && Number.isFinite(out[1]) && out[2] === 0) {
+        this.guard.commit(proposal, { adamT: this.adamT });
+      }
+      return Array.from(out);
+    });
+    for (const k of kept) k.dispose();
+
+    if (probe === 0 && Number.isFinite(loss) && Number.isFinite(qMean)) {
+      this.adamT = t;
+      this.nUpdates++;
+      return { loss, qMean, skipped: false };
+    }
+    const restored = this.guard.rollback();
+    if (restored) this.adamT = restored.adamT;
+    this.lr *= this.opts.lrDecay;
+    this.nDivergences++;
+    return { loss, qMean, skipped: true };
+  }
+
+  /** Greedy actions mu(x): x [N*dX] -> [N*dU] N·m (batch norm in inference mode). */
+  actBatch(x: Float32Array, N: number): Float32Array {
+    return this.evaluate(x, N, (h) => h.mu!, ['mu']);
+  }
+
+  /** V(x): x [N*dX] -> [N]. */
+  valueBatch(x: Float32Array, N: number): Float32Array {
+    return this.evaluate(x, N, (h) => h.V!, ['V']);
+  }
+
+  /**
+   * Q(x, u) = A(x, u) + V(x) of the online network (exposed for tests and diagnostics).
+   * x [N*dX], u [N*dU] N·m -> [N].
+   */
+  qValues(x: Float32Array, u: Float32Array, N: number): Float32Array {
+    checkInputs('NafAgent.qValues', x, N, this.dX, u, this.dU);
+    const uT = tf.tensor2d(u, [N, this.dU]);
+    try {
+      return this.evaluate(x, N, (h) => tf.add(h.V!, this.net.advantage(h.L!, h.mu!, uT)), ['V', 'mu', 'L']);
+    } finally {
+      uT.dispose();
+    }
+  }
+
+  /** L(x) row-major [N*dU*dU] (lower-triangular, positive diagonal; P = L L^T). For tests/actors. */
+  lowerTriangular(x: Float32Array, N: number): Float32Array {
+    return this.evaluate(x, N, (h) => h.L!, ['L']);
+  }
+
+  private evaluate(
+    x: Float32Array,
+    N: number,
+    pick: (h: ReturnType<NafNetwork['heads']>) => tf.Tensor,
+    which: NafHead[],
+  ): Float32Array {
+    checkInputs('NafAgent', x, N, this.dX);
+    return tf.tidy(() => {
+      const h = this.net.heads(this.store.view('online/'), tf.tensor2d(x, [N, this.dX]), which, {
+        mode: 'running',
+        stats: this.store.view('bn/'),
+      });
+      return Float32Array.from(pick(h).dataSync() as Float32Array);
+    });
+  }
+
+  /**
+   * Policy snapshot for `createActor`: heads mu and L (and trunk when shared) as dense layers;
+   * meta = { architecture, activation: 'relu', lDiag: [lo, hi], batchNorm, bnEps,
+   * bn: { head: (BnLayer | null)[] } } with the running batch-norm statistics. V is not included.
+   */
+  snapshot(): PolicySnapshot {
+    const heads: PolicySnapshot['heads'] = {};
+    const bn: Record<string, (BnLayer | null)[]> = {};
+    for (const [name, spec] of Object.entries(this.net.specs)) {
+      if (name === 'V') continue;
+      const s = mlpSnapshot(spec, (n) => this.store.read(`online/${n}`), (n) => this.store.read(`bn/${n}`));
+      heads[name] = s.layers;
+      bn[name] = s.bn;
+    }
+    const cfg = this.net.cfg;
+    return {
+      kind: 'naf',
+      dX: this.dX,
+      dU: this.dU,
+      uMax: Float64Array.from(cfg.uMax),
+      version: this.nUpdates,
+      heads,
+      meta: {
+        architecture: cfg.architecture,
+        activation: 'relu',
+        lDiag: [...cfg.lDiag],
+        batchNorm: cfg.batchNorm,
+        bnEps: BN_EPS,
+        bn,
+      },
+    };
+  }
+
+  /** Online and target weights, Adam moments (`adam_m/`, `adam_v/`), batch-norm statistics, scalars. */
+  async getState(): Promise<AgentState> {
+    return {
+      kind: 'naf',
+      tensors: await this.store.toState(),
+      scalars: {
+        dX: this.dX,
+        dU: this.dU,
+        updates: this.nUpdates,
+        divergences: this.nDivergences,
+        lr: this.lr,
+        adam_t: this.adamT,
+      },
+    };
+  }
+
+  /**
+   * Restores `getState()` output (including the decayed learning rate). The rollback point is
+   * cleared: the loaded state is the last good one.
+   * @throws Error naming the mismatch (kind, dX, dU, a tensor's name or shape, a missing scalar).
+   */
+  async setState(state: AgentState): Promise<void> {
+    const s = readScalars('NafAgent', state, 'naf', this.dX, this.dU, ['updates', 'divergences', 'lr', 'adam_t']);
+    this.store.fromState(state.tensors);
+    this.guard.forget();
+    this.nUpdates = s.updates;
+    this.nDivergences = s.divergences;
+    this.lr = s.lr;
+    this.adamT = s.adam_t;
+  }
+
+  dispose(): void {
+    this.guard.dispose();
+    this.net.dispose();
+  }
+}
