@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Matrix } from 'ml-matrix';
 import { Rng } from '../src/util/rng.js';
 import { TvlgDynamics } from '../src/model/tvlg.js';
-import { choleskyLower } from '../src/model/gaussian_fit.js';
+import { choleskyLower, GaussianMixture } from '../src/model/gaussian_fit.js';
 import type { Trajectory } from '../src/model/types.js';
 
 /** A known time-varying linear-Gaussian system: F_t [dX, dX+dU], f_t [dX], chol(N_t) [dX, dX]. */
@@ -121,4 +121,62 @@ test('TvlgDynamics rejects bad input with clear errors', () => {
   model.fit([0, 1, 2].map(() => rollout(sys, rng, 3, 2, 1, 1)));
   assert.throws(() => model.step(new Float64Array(2), new Float64Array(1), 3), /RangeError|t must be/);
   assert.throws(() => new TvlgDynamics({ T: 0, dX: 2, dU: 1 }), /T must be a positive integer/);
+});
+
+/** Two independent damped pendulums (θ'' = −10 sin θ − 0.1 θ' + u), swinging through large angles. */
+function pendulumEpisode(rng: Rng, T: number, phase: number): Trajectory {
+  const nP = 2, dt = 0.05;
+  const x = [Float64Array.of(2.5 + 0.01 * rng.normal(), 2.5 + 0.01 * rng.normal(), 0.01 * rng.normal(), 0.01 * rng.normal())];
+  const u: Float64Array[] = [];
+  for (let t = 0; t < T; t++) {
+    const ut = Float64Array.from({ length: nP }, (_, i) => 2 * Math.sin(0.2 * t + phase + i) + 0.5 * rng.normal());
+    u.push(ut);
+    const y = new Float64Array(2 * nP);
+    for (let i = 0; i < nP; i++) {
+      const w = x[t][nP + i] + dt * (-10 * Math.sin(x[t][i]) - 0.1 * x[t][nP + i] + ut[i]);
+      y[nP + i] = w + 1e-3 * rng.normal();
+      y[i] = x[t][i] + dt * y[nP + i] + 1e-3 * rng.normal();
+    }
+    x.push(y);
+  }
+  return { x, u };
+}
+
+test('GMM prior (GPS DynamicsPriorGMM) beats the pooled prior on a nonlinear system; its state round-trips', () => {
+  const T = 30, dX = 4, dU = 2;
+  const mse: Record<string, number> = {};
+  let gmmModel: TvlgDynamics | null = null;
+  for (const prior of ['pooled', 'gmm'] as const) {
+    const rng = new Rng(7);
+    const model = new TvlgDynamics({ T, dX, dU, prior, seed: 3 });
+    for (let it = 0; it < 3; it++) model.fit(Array.from({ length: 5 }, () => pendulumEpisode(rng, T, 0.3 * it)));
+    mse[prior] = model.oneStepMse(Array.from({ length: 5 }, () => pendulumEpisode(rng, T, 0.6)));
+    if (prior === 'gmm') gmmModel = model;
+  }
+  assert.ok(mse.gmm < 0.3 * mse.pooled, `held-out mse gmm ${mse.gmm} vs pooled ${mse.pooled}`);
+  // Restoring the state (incl. the mixture and its rng) and refitting gives the same model.
+  const copy = new TvlgDynamics({ T, dX, dU, prior: 'gmm', seed: 99 });
+  copy.setState(JSON.parse(JSON.stringify(gmmModel!.getState())));
+  const batch = Array.from({ length: 5 }, () => pendulumEpisode(new Rng(5), T, 0.9));
+  gmmModel!.fit(batch);
+  copy.fit(batch);
+  assert.deepEqual(Array.from(copy.params().F[10]), Array.from(gmmModel!.params().F[10]));
+});
+
+test('GaussianMixture EM separates well-separated clusters', () => {
+  const rng = new Rng(4);
+  const centres = [[0, 0], [5, 5], [-5, 4]];
+  const pts = Array.from({ length: 300 }, (_, i) => centres[i % 3].map((c) => c + 0.3 * rng.normal()));
+  const gmm = new GaussianMixture(() => rng.uniform());
+  gmm.update(new Matrix(pts), 3);
+  for (const c of centres) {
+    const nearest = Math.min(...gmm.mu.map((m) => Math.hypot(m[0] - c[0], m[1] - c[1])));
+    assert.ok(nearest < 0.1, `a cluster mean near (${c})`);
+  }
+  const masses = Array.from(gmm.logmass, Math.exp);
+  assert.ok(masses.every((m) => Math.abs(m - 1 / 3) < 0.02), `masses ${masses}`);
+  // The prior of points from one cluster is (close to) that cluster.
+  const prior = gmm.prior(new Matrix([[5.1, 4.9], [4.9, 5.2]]), 1);
+  assert.ok(Math.hypot(prior.mu0[0] - 5, prior.mu0[1] - 5) < 0.1);
+  assert.ok(Math.abs(prior.Phi.get(0, 0) - 0.09) < 0.03, `Phi ${prior.Phi.get(0, 0)}`);
 });

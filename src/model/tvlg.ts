@@ -5,15 +5,17 @@
  *
  * For each t a Gaussian is fitted to the points [x_t; u_t; x_{t+1}] of the batch with a
  * normal-inverse-Wishart prior built from all time steps of the kept episodes pooled, then
- * conditioned on [x_t; u_t] (GPS `DynamicsLRPrior.fit` + `gauss_fit_joint_prior`, with the prior of
- * a single-cluster `DynamicsPriorGMM`). This is what makes n = 5 episodes in dX + dU + dX
- * dimensions well-posed. Unlike GPS (T states, T−1 transitions) our episodes carry T+1 states,
+ * conditioned on [x_t; u_t] (GPS `DynamicsLRPrior.fit` + `gauss_fit_joint_prior`). The prior is
+ * either one Gaussian over the pooled points ('pooled', a single-cluster `DynamicsPriorGMM`) or a
+ * Gaussian mixture fitted by EM ('gmm', GPS `DynamicsPriorGMM`), whose per-step prior follows the
+ * mixture components the step's points belong to. This is what makes n = 5 episodes in
+ * dX + dU + dX dimensions well-posed. Unlike GPS (T states, T−1 transitions) our episodes carry T+1 states,
  * so all T transitions get a model.
  */
 import { Matrix } from 'ml-matrix';
 import type { DynamicsModel, FitReport, LinearGaussianDynamics, Trajectory } from './types.js';
-import type { Rng } from '../util/rng.js';
-import { choleskyLower, gaussFitJointPrior, pooledNiwPrior } from './gaussian_fit.js';
+import { Rng, type RngState } from '../util/rng.js';
+import { choleskyLower, GaussianMixture, gaussFitJointPrior, pooledNiwPrior, type GmmState, type NiwPrior } from './gaussian_fit.js';
 
 export interface TvlgOptions {
   /** Episode length (transitions); every fitted episode must have T actions and T+1 states. */
@@ -28,6 +30,15 @@ export interface TvlgOptions {
   priorMaxEpisodes?: number;
   /** Floor on the initial-state variance (GPS ALG 'initial_state_var'), default 1e-6. */
   initialStateVar?: number;
+  /** 'pooled' (default): one Gaussian over all pooled points; 'gmm': GPS's GMM prior. */
+  prior?: 'pooled' | 'gmm';
+  /** GMM prior: K = max(2, min(maxClusters, floor(points / minSamplesPerCluster))); defaults
+   * 20 and 40 (GPS mjc_example), EM iterations per fit 100 (GPS). */
+  gmmMaxClusters?: number;
+  gmmMinSamplesPerCluster?: number;
+  gmmMaxIterations?: number;
+  /** Seed of the GMM's random initial assignment. */
+  seed?: number | string;
 }
 
 /** Plain-array checkpoint of a fitted TvlgDynamics (JSON-safe). */
@@ -43,6 +54,9 @@ export interface TvlgState {
   x0mu: number[];
   x0sigma: number[];
   priorEpisodes: { x: number[][]; u: number[][] }[];
+  /** GMM prior state (warm start) and its rng, when prior = 'gmm'. */
+  gmm?: GmmState | null;
+  rng?: RngState;
 }
 
 /** Time-varying linear-Gaussian dynamics model ('tvlg' variant of paper Sec. 6.3). */
@@ -59,6 +73,10 @@ export class TvlgDynamics implements DynamicsModel {
   /** T entries of [dX*dX], lower Cholesky factor of N_t (for sampling). */
   private cholN: Float64Array[] = [];
   private priorEpisodes: Trajectory[] = [];
+  private readonly priorKind: 'pooled' | 'gmm';
+  private readonly gmmOpts: { maxClusters: number; minSamples: number; maxIterations: number };
+  private rng: Rng;
+  private gmm: GaussianMixture;
 
   /** @throws RangeError on a non-positive dimension or option. */
   constructor(opts: TvlgOptions) {
@@ -72,6 +90,14 @@ export class TvlgDynamics implements DynamicsModel {
     this.reg = opts.regularization ?? 1e-6;
     this.priorMax = opts.priorMaxEpisodes ?? 20;
     this.x0VarFloor = opts.initialStateVar ?? 1e-6;
+    this.priorKind = opts.prior ?? 'pooled';
+    this.gmmOpts = { maxClusters: opts.gmmMaxClusters ?? 20, minSamples: opts.gmmMinSamplesPerCluster ?? 40, maxIterations: opts.gmmMaxIterations ?? 100 };
+    this.rng = new Rng(opts.seed ?? 0);
+    this.gmm = new GaussianMixture(() => this.rng.uniform());
+    if (this.priorKind !== 'pooled' && this.priorKind !== 'gmm') throw new RangeError(`TvlgDynamics: prior must be 'pooled' or 'gmm', got ${String(this.priorKind)}`);
+    for (const [k, v] of Object.entries(this.gmmOpts)) {
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`TvlgDynamics: gmm option ${k} must be a positive integer, got ${v}`);
+    }
     if (!(this.strength > 0)) throw new RangeError(`TvlgDynamics: priorStrength must be > 0, got ${this.strength}`);
     if (!(this.reg >= 0)) throw new RangeError(`TvlgDynamics: regularization must be >= 0, got ${this.reg}`);
     if (!Number.isInteger(this.priorMax) || this.priorMax < 1) throw new RangeError(`TvlgDynamics: priorMaxEpisodes must be a positive integer, got ${this.priorMax}`);
@@ -101,7 +127,16 @@ export class TvlgDynamics implements DynamicsModel {
     pool.forEach((e, i) => {
       for (let t = 0; t < T; t++) pooled.setRow(i * T + t, joint(e, t));
     });
-    const prior = pooledNiwPrior(pooled, this.strength);
+    let priorAt: (Y: Matrix) => NiwPrior;
+    if (this.priorKind === 'gmm') {
+      const { maxClusters, minSamples, maxIterations } = this.gmmOpts;
+      const K = Math.max(2, Math.min(maxClusters, Math.floor(pooled.rows / minSamples)));
+      this.gmm.update(pooled, K, maxIterations);
+      priorAt = (Y) => this.gmm.prior(Y, this.strength);
+    } else {
+      const prior = pooledNiwPrior(pooled, this.strength);
+      priorAt = () => prior;
+    }
 
     const n = episodes.length;
     const F: Float64Array[] = [], f: Float64Array[] = [], N: Float64Array[] = [];
@@ -109,7 +144,7 @@ export class TvlgDynamics implements DynamicsModel {
     for (let t = 0; t < T; t++) {
       const Y = new Matrix(n, D);
       episodes.forEach((e, i) => Y.setRow(i, joint(e, t)));
-      const g = gaussFitJointPrior(Y, prior, dX + dU, this.reg);
+      const g = gaussFitJointPrior(Y, priorAt(Y), dX + dU, this.reg);
       for (let i = 0; i < dX; i++) g.N.set(i, i, g.N.get(i, i) + this.reg);
       const L = choleskyLower(g.N);
       if (!L) throw new RangeError(`TvlgDynamics.fit: N_${t} is not positive definite (raise regularization)`);
@@ -185,6 +220,8 @@ export class TvlgDynamics implements DynamicsModel {
       F: d ? a(d.F) : [], f: d ? a(d.f) : [], N: d ? a(d.N) : [],
       x0mu: d ? Array.from(d.x0mu) : [], x0sigma: d ? Array.from(d.x0sigma) : [],
       priorEpisodes: this.priorEpisodes.map((e) => ({ x: a(e.x), u: a(e.u) })),
+      gmm: this.gmm.K > 0 ? this.gmm.getState() : null,
+      rng: this.rng.state(),
     };
   }
 
@@ -197,6 +234,9 @@ export class TvlgDynamics implements DynamicsModel {
     }
     const a = (v: number[][]) => v.map((r) => Float64Array.from(r));
     this.priorEpisodes = st.priorEpisodes.map((e) => ({ x: a(e.x), u: a(e.u) }));
+    if (st.rng) this.rng = new Rng(0, st.rng);
+    this.gmm = new GaussianMixture(() => this.rng.uniform());
+    if (st.gmm) this.gmm.setState(st.gmm);
     if (!st.fitted) {
       this.dyn = null;
       this.cholN = [];
