@@ -1,0 +1,343 @@
+/**
+ * ROS 2 node `naf_trainer` (DESIGN Sec. 5): learns torque control of an arm on the robot (or a
+ * simulator behind ros2_control) with NAF + model-based acceleration (paper Algorithm 2).
+ *
+ * Topics: subscribes `ros.joint_states_topic` (sensor_msgs/msg/JointState, sensor-data QoS) and
+ * `ros.estop_topic` (std_msgs/msg/Bool, latched QoS, true = stop); publishes torques in the
+ * order of `joints` on `ros.effort_command_topic` (std_msgs/msg/Float64MultiArray), returns of
+ * completed episodes on `~/episode_return` (std_msgs/msg/Float64) and `/diagnostics` at 1 Hz.
+ * Services (std_srvs/srv/Trigger): `~/pause`, `~/resume`, `~/save`.
+ *
+ * Control loop: a timer at `control_rate_hz`; each tick reads the newest joint state, runs the
+ * state machine, passes the torque through the safety supervisor and publishes it.
+ *   WAITING (no valid joint state yet; nothing published)
+ *   -> HOMING: torque-capped PD to the episode's start pose (sampled by the task: home pose plus
+ *      low-variance noise, Sec. 5.3), until homed; then RUNNING (or PAUSED on homing timeout);
+ *   -> RUNNING: T steps of the episode's controller (NAF with probability p, else iLQG), each
+ *      transition (x_t, u_t, r_t, x_{t+1}) to the learner, u_t being the torque actually
+ *      published (after the supervisor); then HOMING for the next episode, or DONE after
+ *      `training.episodes`.
+ *   PAUSED and ESTOP publish zero torque; a stale joint state (watchdog) aborts the episode.
+ * Once the node has published a torque it publishes every tick (zero when unsafe): a
+ * JointGroupEffortController holds the last command, so silence is not safe.
+ * Learning runs in the learner (a worker thread in production): the loop never waits for it.
+ */
+import type { ArmSpec, Task } from '../env/types.js';
+import type { NafConfig } from '../config/schema.js';
+import type { PolicySnapshot } from '../agent/types.js';
+import type { LinearGaussianController } from '../control/types.js';
+import type { LearnerClient } from '../training/learner_client.js';
+import { homed, pdHomingTorque } from '../control/pd_homing.js';
+import type { Logger } from '../util/logger.js';
+import type { Rng } from '../util/rng.js';
+import { diagnosticArray, JitterMeter, loopStatus, safetyStatus } from './diagnostics.js';
+import { JointStateInput } from './joint_state_input.js';
+import { installParameterValidation } from './parameters.js';
+import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind } from './supervisor.js';
+import type { Float64Msg, Float64MultiArrayMsg, RosNode, RosPublisher, TriggerResponse } from './transport.js';
+
+/** What the node needs of `EpisodeActor` (src/training/episode_actor.ts). */
+export interface TrainerActor {
+  readonly onPolicyFraction: number;
+  /** -1 before the first policy snapshot. */
+  readonly policyVersion: number;
+  setOnPolicyFraction(p: number): void;
+  setPolicy(snapshot: PolicySnapshot): void;
+  setController(ctrl: LinearGaussianController): void;
+  beginEpisode(): 'naf' | 'ilqg';
+  /** u_t [dU] N·m for x [dX] at step t. */
+  act(x: Float64Array, t: number): Float64Array;
+}
+
+export interface NafTrainerDeps {
+  node: RosNode;
+  /** The effective, validated config (`declareConfigParameters`). */
+  config: NafConfig;
+  /** URDF limits of `config.joints`, in that order. */
+  spec: ArmSpec;
+  task: Task;
+  actor: TrainerActor;
+  learner: LearnerClient;
+  /** Episode starts (targets, start poses). */
+  rng: Rng;
+  logger: Logger;
+  /** Steady clock for jitter, s (default performance.now). */
+  steadyNow?: () => number;
+}
+
+export type TrainerState = 'WAITING' | 'HOMING' | 'RUNNING' | 'PAUSED' | 'ESTOP' | 'DONE';
+
+export class NafTrainerNode {
+  readonly supervisor: SafetySupervisor;
+  readonly input: JointStateInput;
+  readonly jitter: JitterMeter;
+  state: TrainerState = 'WAITING';
+  /** Completed and aborted episodes. */
+  completed = 0;
+  aborted = 0;
+  lastReturn: number | null = null;
+  private cfg: NafConfig;
+  private readonly torquePub: RosPublisher<Float64MultiArrayMsg>;
+  private readonly returnPub: RosPublisher<Float64Msg>;
+  private armed = false;
+  private estopAsserted = false;
+  private controller: 'naf' | 'ilqg' | 'none' = 'none';
+  private t = 0;
+  private ret = 0;
+  private prev: { x: Float64Array; u: Float64Array } | null = null;
+  private qStart: Float64Array | null = null;
+  private homingSince = 0;
+  private waitingPolicyLogged = false;
+  private prevCounts: Record<InterventionKind, number>;
+  private readonly timers: { cancel(): void }[] = [];
+
+  /** @throws RangeError from the supervisor or input when the config and spec disagree. */
+  constructor(private readonly deps: NafTrainerDeps) {
+    const { node, config, spec, logger, learner, actor } = deps;
+    this.cfg = config;
+    const s = config.safety;
+    this.supervisor = new SafetySupervisor(spec, {
+      maxEffort: s.max_effort, stateTimeoutMs: s.state_timeout_ms, velocityLimit: s.velocity_limit,
+      softLimitMargin: s.soft_limit_margin, maxOnPolicyFraction: config.model_based.max_on_policy_fraction,
+    }, logger);
+    this.prevCounts = { ...this.supervisor.counts };
+    this.input = new JointStateInput({ joints: config.joints, maxStampSkew: s.state_timeout_ms / 1000, logger });
+    const period = 1 / config.control_rate_hz;
+    this.jitter = new JitterMeter(period);
+    this.torquePub = node.createPublisher('std_msgs/msg/Float64MultiArray', config.ros.effort_command_topic, 'default');
+    this.returnPub = node.createPublisher('std_msgs/msg/Float64', '~/episode_return', 'default');
+    const diagPub = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', 'default');
+    node.createSubscription('sensor_msgs/msg/JointState', config.ros.joint_states_topic, 'sensor_data', (m) => this.input.accept(m, node.now()));
+    node.createSubscription('std_msgs/msg/Bool', config.ros.estop_topic, 'latched', (m) => this.onEstop(m.data));
+    node.createService('std_srvs/srv/Trigger', '~/pause', () => this.pause());
+    node.createService('std_srvs/srv/Trigger', '~/resume', () => this.resume());
+    node.createService('std_srvs/srv/Trigger', '~/save', () => this.save());
+    learner.onPolicy((snap) => actor.setPolicy(snap));
+    learner.onController((ctrl) => actor.setController(ctrl));
+    installParameterValidation(node, () => this.cfg, (next, changed) => {
+      this.cfg = next;
+      if (changed.includes('model_based.on_policy_fraction')) actor.setOnPolicyFraction(next.model_based.on_policy_fraction);
+      logger.info(`parameters updated: ${changed.map((n) => `${n}`).join(', ')} (p applies from the next episode)`);
+    });
+    this.timers.push(node.createTimer(period, () => this.guardedTick()));
+    this.timers.push(node.createTimer(1.0, () => diagPub.publish(this.diagnostics())));
+    logger.info(`naf_trainer: ${config.joints.length} joints [${config.joints.join(', ')}], ${config.control_rate_hz} Hz, T = ${deps.task.T}, ` +
+      `p = ${actor.onPolicyFraction} (cap ${config.model_based.max_on_policy_fraction}), torque cap [${Array.from(this.supervisor.effortLimit).join(', ')}] N·m; ` +
+      `in ${node.resolveName(config.ros.joint_states_topic)}, out ${this.torquePub.topic}, e-stop ${node.resolveName(config.ros.estop_topic)}`);
+  }
+
+  /** Current config (after accepted parameter updates). */
+  get config(): NafConfig {
+    return this.cfg;
+  }
+
+  /** Step of the running episode. */
+  get step(): number {
+    return this.t;
+  }
+
+  /**
+   * One control period, never throwing: an exception (a learner or actor bug) must not kill the
+   * process while the effort controller holds the last torque. It pauses at zero torque instead.
+   */
+  private guardedTick(): void {
+    try {
+      this.tick();
+    } catch (e) {
+      this.deps.logger.error(`control tick failed, pausing at zero torque: ${(e as Error).stack ?? e}`);
+      if (this.state === 'RUNNING') {
+        try { this.endEpisode(true, 'control error'); } catch { /* keep going to the zero torque */ }
+      }
+      this.state = 'PAUSED';
+      this.torquePub.publish({ layout: { dim: [], data_offset: 0 }, data: new Array(this.deps.spec.jointNames.length).fill(0) });
+      this.armed = true;
+    }
+  }
+
+  /** One control period. */
+  private tick(): void {
+    const { node, task, actor } = this.deps;
+    this.jitter.tick((this.deps.steadyNow ?? (() => performance.now() / 1000))());
+    const now = node.now();
+    const js = this.input.latest;
+    const fresh = !this.supervisor.stale(js, this.input.receivedAt, now);
+    let u: Float64Array | null = null;
+    if (this.state === 'WAITING' && fresh) this.startHoming(now);
+    if (this.state === 'HOMING') {
+      if (fresh) u = this.homingTorque(now);
+      else this.homingSince = now; // the homing timeout counts time with valid states only
+    } else if (this.state === 'RUNNING') {
+      if (!fresh) {
+        this.endEpisode(true, 'joint states stale (watchdog)');
+        this.state = 'HOMING';
+      } else {
+        const x = task.observe(js!);
+        if (this.prev) {
+          const r = task.reward(this.prev.x, this.prev.u);
+          this.deps.learner.observe({ x: this.prev.x, u: this.prev.u, r, x2: x, terminal: false, t: this.t - 1 });
+          this.ret += r;
+        }
+        if (this.t >= task.T) {
+          this.endEpisode(false, 'horizon reached');
+          u = (this.state as TrainerState) === 'HOMING' ? this.homingTorque(now) : null;
+        } else {
+          u = actor.act(x, this.t);
+          this.prev = { x, u: u };
+        }
+      }
+    }
+    const stopped = this.state === 'PAUSED' || this.state === 'ESTOP' || this.state === 'DONE';
+    if (!u && !stopped && !this.armed && !this.supervisor.estopLatched) return;
+    const f = this.supervisor.filter(u ?? new Float64Array(this.deps.spec.jointNames.length), js, this.input.receivedAt, now);
+    if (this.state === 'RUNNING' && this.prev) {
+      this.prev.u = f.u;
+      this.t++;
+    }
+    this.armed = true;
+    this.torquePub.publish({ layout: { dim: [], data_offset: 0 }, data: Array.from(f.u) });
+  }
+
+  private startHoming(now: number): void {
+    const start = this.deps.task.sampleEpisodeStart(this.deps.rng);
+    this.deps.task.setTarget(start.target);
+    this.qStart = start.q;
+    this.homingSince = now;
+    this.state = 'HOMING';
+  }
+
+  /** PD torque to the start pose; starts the episode when homed (then returns its first action). */
+  private homingTorque(now: number): Float64Array | null {
+    const s = this.cfg.safety;
+    const js = this.input.latest!;
+    if (!this.qStart) this.startHoming(now);
+    const nJ = this.qStart!.length;
+    if (homed(js.position, js.velocity, this.qStart!, s.homing_tolerance, s.homing_tolerance)) {
+      if (this.deps.actor.policyVersion >= 0) return this.beginEpisode(now);
+      if (!this.waitingPolicyLogged) this.deps.logger.warn('homed, waiting for the first policy snapshot from the learner');
+      this.waitingPolicyLogged = true;
+    } else if (now - this.homingSince > s.homing_timeout_s) {
+      this.deps.logger.error(`homing did not converge within ${s.homing_timeout_s} s (|q - q_start| max ${Math.max(...js.position.map((q, i) => Math.abs(q - this.qStart![i]))).toFixed(3)} rad); paused: call ~/resume to retry`);
+      this.state = 'PAUSED';
+      return null;
+    }
+    return pdHomingTorque(js.position, js.velocity, this.qStart!, {
+      kp: s.homing_kp, kd: s.homing_kd, maxTorque: new Float64Array(nJ).fill(s.homing_max_effort),
+    });
+  }
+
+  private beginEpisode(now: number): Float64Array {
+    const { actor, task } = this.deps;
+    const p = this.supervisor.guardOnPolicyFraction(actor.onPolicyFraction);
+    if (p !== actor.onPolicyFraction) actor.setOnPolicyFraction(p);
+    this.controller = actor.beginEpisode();
+    this.state = 'RUNNING';
+    this.t = 0;
+    this.ret = 0;
+    this.prev = null;
+    this.qStart = null;
+    const x = task.observe(this.input.latest!);
+    const u = actor.act(x, 0);
+    this.prev = { x, u };
+    this.deps.logger.debug(`episode ${this.completed + this.aborted + 1} starts (${this.controller}) at ${now.toFixed(3)} s`);
+    return u;
+  }
+
+  private endEpisode(aborted: boolean, why: string): void {
+    const info = { controller: this.controller === 'none' ? 'naf' as const : this.controller, return: this.ret, aborted };
+    this.deps.learner.endEpisode(info);
+    if (aborted) {
+      this.aborted++;
+      this.deps.logger.warn(`episode aborted after ${this.t} of ${this.deps.task.T} steps: ${why}`);
+    } else {
+      this.completed++;
+      this.lastReturn = this.ret;
+      this.returnPub.publish({ data: this.ret });
+      this.deps.logger.info(`episode ${this.completed} (${info.controller}) return ${this.ret.toFixed(4)}`);
+      if (this.completed % this.cfg.training.checkpoint_every_episodes === 0) void this.save();
+    }
+    this.prev = null;
+    this.t = 0;
+    this.controller = 'none';
+    this.state = this.completed >= this.cfg.training.episodes ? 'DONE' : 'HOMING';
+    if (this.state === 'DONE') {
+      this.deps.logger.info(`training budget of ${this.cfg.training.episodes} episodes done; holding zero torque`);
+      void this.save();
+    } else this.startHoming(this.deps.node.now());
+  }
+
+  private onEstop(stop: boolean): void {
+    this.estopAsserted = stop;
+    if (!stop) {
+      if (this.supervisor.estopLatched) this.deps.logger.warn('e-stop topic released; call ~/resume to continue');
+      return;
+    }
+    this.supervisor.engageEstop(`true on ${this.deps.node.resolveName(this.cfg.ros.estop_topic)}`);
+    if (this.state === 'RUNNING') this.endEpisode(true, 'e-stop');
+    this.state = 'ESTOP';
+  }
+
+  /** `~/pause`: aborts a running episode and holds zero torque. */
+  pause(): TriggerResponse {
+    if (this.state === 'ESTOP') return { success: false, message: 'e-stop latched (already at zero torque)' };
+    if (this.state === 'DONE') return { success: false, message: 'training done (already at zero torque)' };
+    if (this.state === 'RUNNING') this.endEpisode(true, 'paused');
+    this.state = 'PAUSED';
+    return { success: true, message: 'paused: zero torque' };
+  }
+
+  /** `~/resume`: leaves PAUSED, or a latched e-stop once the e-stop topic reads false. */
+  resume(): TriggerResponse {
+    if (this.state === 'ESTOP') {
+      if (this.estopAsserted) return { success: false, message: `e-stop still asserted on ${this.deps.node.resolveName(this.cfg.ros.estop_topic)}` };
+      this.supervisor.releaseEstop('~/resume');
+    } else if (this.state !== 'PAUSED') {
+      return { success: false, message: `not paused (state ${this.state})` };
+    }
+    this.state = 'WAITING';
+    this.qStart = null;
+    return { success: true, message: 'resumed: homing' };
+  }
+
+  /** `~/save`: checkpoint of the learner; the message is its folder. */
+  async save(): Promise<TriggerResponse> {
+    try {
+      const path = await this.deps.learner.save();
+      this.deps.logger.info(`checkpoint saved to ${path}`);
+      return { success: true, message: path };
+    } catch (e) {
+      this.deps.logger.error(`checkpoint failed: ${(e as Error).message}`);
+      return { success: false, message: (e as Error).message };
+    }
+  }
+
+  /** The `/diagnostics` message of now. */
+  diagnostics() {
+    const now = this.deps.node.now();
+    const j = this.jitter.stats();
+    const counts = { ...this.supervisor.counts };
+    const hw = this.deps.node.resolveName('~');
+    const msg = diagnosticArray(now, [
+      safetyStatus({
+        estopLatched: this.supervisor.estopLatched, counts, previousCounts: this.prevCounts,
+        rejected: { ...this.input.rejected }, missingJoints: this.input.missing,
+        stateStale: this.supervisor.stale(this.input.latest, this.input.receivedAt, now),
+        stateTimeoutMs: this.cfg.safety.state_timeout_ms, maxOnPolicyFraction: this.cfg.model_based.max_on_policy_fraction,
+        onPolicyFraction: this.deps.actor.onPolicyFraction,
+      }, hw),
+      loopStatus({
+        state: this.state, episode: this.completed + this.aborted, step: this.t, controller: this.controller,
+        policyVersion: this.deps.actor.policyVersion, lastReturn: this.lastReturn, period: this.jitter.period,
+        jitterMean: j.mean, jitterP99: j.p99, jitterMax: j.max, jitterSamples: j.n,
+      }, hw),
+    ]);
+    this.prevCounts = counts;
+    return msg;
+  }
+
+  /** Publishes zero torque (if ever armed) and stops the timers. The caller closes the learner. */
+  shutdown(): void {
+    for (const t of this.timers.splice(0)) t.cancel();
+    if (this.armed) this.torquePub.publish({ layout: { dim: [], data_offset: 0 }, data: new Array(this.deps.spec.jointNames.length).fill(0) });
+    this.deps.logger.info(`naf_trainer stopped: ${this.completed} episodes completed, ${this.aborted} aborted; interventions ${INTERVENTION_KINDS.map((k) => `${k} ${this.supervisor.counts[k]}`).join(', ')}`);
+  }
+}
