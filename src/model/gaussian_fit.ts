@@ -74,7 +74,7 @@ export function meanAndCovariance(Y: Matrix): { mu: Float64Array; sigma: Matrix 
  * The NIW prior GPS's `DynamicsPriorGMM` yields with a single cluster: mu0 = pooled mean,
  * Phi = strength · (pooled covariance + 1e-6 I), m = strength, n0 = strength · (P − 2 − D) / P,
  * where P is the number of pooled points and D their dimension (`GMM.inference`: m = P/P,
- * n0 = (P − 2 − D)/P; `DynamicsPriorGMM.eval`: n0, m ×= strength, Phi ×= m). The prior acts
+ * n0 = (P − 2 − D)/P, floored at 0 here; `DynamicsPriorGMM.eval`: n0, m ×= strength, Phi ×= m). The prior acts
  * like ≈ `strength` pseudo-observations drawn from the pooled distribution.
  * @param pooled [P, D] points [x_t; u_t; x_{t+1}] from all time steps of all kept episodes.
  * @throws RangeError when strength <= 0 or fewer than 2 points.
@@ -89,7 +89,8 @@ export function pooledNiwPrior(pooled: Matrix, strength: number): NiwPrior {
   const { mu, sigma } = meanAndCovariance(pooled);
   // GMM M-step regularisation (gmm.py: "+ 1e-6 * np.eye(Do)").
   const Phi = sigma.add(Matrix.eye(D).mul(1e-6)).mul(strength);
-  return { mu0: mu, Phi, m: strength, n0: (strength * (P - 2 - D)) / P };
+  // n0 floored at 0 (GPS does not): with fewer than D + 2 pooled points it would go negative.
+  return { mu0: mu, Phi, m: strength, n0: Math.max(0, (strength * (P - 2 - D)) / P) };
 }
 
 /** p(y | z) = N(F z + f, N) for the split z = Y[:, :dIn], y = Y[:, dIn:]. */
@@ -293,7 +294,7 @@ export class GaussianMixture {
       const d = Matrix.columnVector(Array.from(this.mu[k], (v, a) => v - mu0[a]));
       Phi.add(this.sigma[k].clone().add(d.mmul(d.transpose())).mul(w));
     });
-    const m = strength, n0 = (strength * (this.N - 2 - D)) / this.N;
+    const m = strength, n0 = Math.max(0, (strength * (this.N - 2 - D)) / this.N);
     return { mu0, Phi: symmetrize(Phi).mul(m), m, n0 };
   }
 
