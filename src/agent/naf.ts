@@ -9,18 +9,19 @@
  *
  * `terminal` is 1 only for true terminal states; time-limit truncations bootstrap (DESIGN.md Sec. 3).
  * Only V' of the target network is ever used, so the target holds only the weights V depends on
- * (the V network, plus the trunk in the shared architecture). Every update runs under the
- * divergence guard of `guard.ts`.
+ * (the V network, plus the trunk in the shared architecture). With batch norm, V'(x') normalises
+ * with the x' minibatch's own statistics (as Q(x, u) does in the same update); acting and queries
+ * use the running averages. Every update runs under the divergence guard of `guard.ts`
+ * (`LearnerBase.guardedUpdate`); checkpoint layout in `learner_base.ts`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 import { adamUpdate, ADAM_DEFAULTS, type AdamConfig } from './adam.js';
+import { checkInputs, resolveLDiag, validateCommon } from './agent_options.js';
 import { BN_EPS, BN_MOMENTUM, mlpSnapshot, type BnLayer } from './dense.js';
-import { batchIsFinite, GuardedStore, nonFiniteProbe, validateBatch } from './guard.js';
+import { LearnerBase } from './learner_base.js';
 import { NafNetwork, type NafHead } from './naf_network.js';
-import type { AgentState, PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from './types.js';
-import { VarStore } from './var_store.js';
-import { checkInputs, readScalars, resolveLDiag, validateCommon } from './agent_options.js';
+import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from './types.js';
 
 export interface NafOptions {
   /** observation size */
@@ -53,25 +54,17 @@ export interface NafOptions {
   adam?: Partial<AdamConfig>;
 }
 
-export class NafAgent implements QAgent {
-  readonly kind = 'naf' as const;
-  readonly dX: number;
-  readonly dU: number;
+export class NafAgent extends LearnerBase implements QAgent {
+  declare readonly kind: 'naf';
   readonly net: NafNetwork;
-  private readonly opts: Required<Omit<NafOptions, 'divergence' | 'adam' | 'lDiagMaxExp'>> & {
-    lrDecay: number;
-    adam: AdamConfig;
-  };
-  private readonly guard: GuardedStore;
-  private readonly store = new VarStore();
+  private readonly gamma: number;
+  private readonly tau: number;
+  private readonly gradClipNorm: number;
+  private readonly adam: AdamConfig;
   /** online parameter names (without the `online/` prefix) */
   private readonly paramNames: string[];
   private readonly targetNames: string[];
   private readonly statNames: string[];
-  private lr: number;
-  private adamT = 0;
-  private nUpdates = 0;
-  private nDivergences = 0;
 
   /** @throws Error naming the first invalid option. */
   constructor(options: NafOptions) {
@@ -90,12 +83,11 @@ export class NafAgent implements QAgent {
     if (o.architecture !== 'separate' && o.architecture !== 'shared') {
       throw new Error(`NafAgent: architecture must be 'separate' or 'shared', got ${String(o.architecture)}`);
     }
-    const lrDecay = options.divergence?.lrDecay ?? 0.5;
-    if (!(lrDecay > 0 && lrDecay <= 1)) throw new Error(`NafAgent: divergence.lrDecay must be in (0, 1], got ${lrDecay}`);
-    this.opts = { ...o, lrDecay, adam: { ...ADAM_DEFAULTS, ...options.adam } };
-    this.dX = o.dX;
-    this.dU = o.dU;
-    this.lr = o.lr;
+    super('naf', o.dX, o.dU, { lr: o.lr }, options.divergence?.lrDecay ?? 0.5);
+    this.gamma = o.gamma;
+    this.tau = o.tau;
+    this.gradClipNorm = o.gradClipNorm;
+    this.adam = { ...ADAM_DEFAULTS, ...options.adam };
     this.net = new NafNetwork({
       dX: o.dX,
       dU: o.dU,
@@ -110,75 +102,51 @@ export class NafAgent implements QAgent {
     this.paramNames = params.map((p) => p.name);
     this.targetNames = this.paramNames.filter((n) => valuePrefixes.some((pre) => n.startsWith(pre)));
     this.statNames = stats.map((s) => s.name);
-    for (const p of params) {
-      this.store.add({ ...p, name: `online/${p.name}` }, true);
-      this.store.add({ ...p, name: `adam_m/${p.name}`, data: new Float32Array(p.data.length) }, false);
-      this.store.add({ ...p, name: `adam_v/${p.name}`, data: new Float32Array(p.data.length) }, false);
-    }
-    for (const p of params.filter((q) => this.targetNames.includes(q.name))) {
-      this.store.add({ ...p, name: `target/${p.name}` }, false); // theta' <- theta (Algorithm 1)
-    }
-    for (const s of stats) this.store.add({ ...s, name: `bn/${s.name}` }, false);
-    this.guard = new GuardedStore(this.store);
-  }
-
-  get updates(): number {
-    return this.nUpdates;
-  }
-
-  get divergences(): number {
-    return this.nDivergences;
+    this.addParams(params, stats, this.targetNames);
   }
 
   /** Current Adam learning rate (decays by `lrDecay` at each divergence-guard rollback). */
   get learningRate(): number {
-    return this.lr;
+    return this.lrs.lr;
   }
 
   /**
-   * One guarded minibatch step (see the module docstring). A batch containing a non-finite number
-   * is skipped and counted (weights untouched, learning rate kept: the data, not the network, is
-   * at fault). A non-finite loss, gradient or proposed state rolls back to the last good state,
+   * One guarded minibatch step (module docstring). A batch containing a non-finite number is
+   * skipped and counted (weights and learning rate untouched: the data, not the network, is at
+   * fault). A non-finite loss, gradient or proposed state rolls back to the last good state,
    * multiplies the learning rate by `lrDecay` and is counted. Both return `skipped: true`.
    * @throws Error when the batch's array sizes do not match dX, dU.
    */
   update(batch: TransitionBatch): UpdateStats {
-    validateBatch(batch, this.dX, this.dU);
-    if (!batchIsFinite(batch)) {
-      this.nDivergences++;
-      return { loss: NaN, qMean: NaN, skipped: true };
-    }
-    const { gamma, tau, gradClipNorm } = this.opts;
     const { B } = batch;
-    const t = this.adamT + 1;
-    const kept: tf.Tensor[] = [];
-    const [loss, qMean, probe] = tf.tidy(() => {
+    return this.guardedUpdate(batch, (t, kept) => {
       const x = tf.tensor2d(batch.x, [B, this.dX]);
       const u = tf.tensor2d(batch.u, [B, this.dU]);
       const x2 = tf.tensor2d(batch.x2, [B, this.dX]);
       const notDone = tf.sub(1, tf.tensor1d(batch.terminal));
       const Vnext = this.net.heads(this.store.view('target/'), x2, ['V'], { mode: 'batch' }).V!;
-      const y = tf.add(tf.tensor1d(batch.r), tf.mul(tf.mul(notDone, gamma), Vnext));
+      const y = tf.add(tf.tensor1d(batch.r), tf.mul(tf.mul(notDone, this.gamma), Vnext));
 
       const online = this.paramNames.map((n) => this.store.get(`online/${n}`));
       const batchStats = new Map<string, tf.Tensor>();
-      let qMeanT: tf.Tensor | null = null;
-      const { value: lossT, grads } = tf.variableGrads(() => {
+      let qMean: tf.Tensor | null = null;
+      const { value: loss, grads } = tf.variableGrads(() => {
         const h = this.net.heads(this.store.view('online/'), x, ['V', 'mu', 'L'], { mode: 'batch', collect: batchStats });
         const q = tf.add(h.V!, this.net.advantage(h.L!, h.mu!, u));
-        qMeanT = tf.keep(tf.mean(q));
-        kept.push(qMeanT, ...[...batchStats.values()].map((s) => tf.keep(s)));
+        qMean = tf.keep(tf.mean(q));
+        kept.push(qMean, ...[...batchStats.values()].map((s) => tf.keep(s)));
         return tf.mean(tf.squaredDifference(q, y)) as tf.Scalar;
       }, online);
+
       const step = adamUpdate({
         params: online,
         grads: online.map((v) => grads[v.name]),
         m: this.paramNames.map((n) => this.store.get(`adam_m/${n}`)),
         v: this.paramNames.map((n) => this.store.get(`adam_v/${n}`)),
         t,
-        lr: this.lr,
-        clipNorm: gradClipNorm,
-        cfg: this.opts.adam,
+        lr: this.lrs.lr,
+        clipNorm: this.gradClipNorm,
+        cfg: this.adam,
       });
       const proposal = new Map<string, tf.Tensor>();
       this.paramNames.forEach((n, i) => {
@@ -186,31 +154,14 @@ export class NafAgent implements QAgent {
       });
       for (const n of this.targetNames) {
         const target = this.store.get(`target/${n}`);
-        proposal.set(`target/${n}`, tf.add(tf.mul(proposal.get(`online/${n}`)!, tau), tf.mul(target, 1 - tau)));
+        proposal.set(`target/${n}`, tf.add(tf.mul(proposal.get(`online/${n}`)!, this.tau), tf.mul(target, 1 - this.tau)));
       }
       for (const n of this.statNames) {
         const running = this.store.get(`bn/${n}`);
         proposal.set(`bn/${n}`, tf.add(tf.mul(running, BN_MOMENTUM), tf.mul(batchStats.get(n)!, 1 - BN_MOMENTUM)));
       }
-      const probeT = nonFiniteProbe([lossT, ...proposal.values()]);
-      const out = tf.stack([lossT, qMeanT!, probeT]).dataSync();
-      if (Number.isFinite(out[0]) && Number.isFinite(out[1]) && out[2] === 0) {
-        this.guard.commit(proposal, { adamT: this.adamT });
-      }
-      return Array.from(out);
+      return { proposal, loss, qMean: qMean! };
     });
-    for (const k of kept) k.dispose();
-
-    if (probe === 0 && Number.isFinite(loss) && Number.isFinite(qMean)) {
-      this.adamT = t;
-      this.nUpdates++;
-      return { loss, qMean, skipped: false };
-    }
-    const restored = this.guard.rollback();
-    if (restored) this.adamT = restored.adamT;
-    this.lr *= this.opts.lrDecay;
-    this.nDivergences++;
-    return { loss, qMean, skipped: true };
   }
 
   /** Greedy actions mu(x): x [N*dX] -> [N*dU] N·m (batch norm in inference mode). */
@@ -278,7 +229,7 @@ export class NafAgent implements QAgent {
       dX: this.dX,
       dU: this.dU,
       uMax: Float64Array.from(cfg.uMax),
-      version: this.nUpdates,
+      version: this.updates,
       heads,
       meta: {
         architecture: cfg.architecture,
@@ -291,39 +242,8 @@ export class NafAgent implements QAgent {
     };
   }
 
-  /** Online and target weights, Adam moments (`adam_m/`, `adam_v/`), batch-norm statistics, scalars. */
-  async getState(): Promise<AgentState> {
-    return {
-      kind: 'naf',
-      tensors: await this.store.toState(),
-      scalars: {
-        dX: this.dX,
-        dU: this.dU,
-        updates: this.nUpdates,
-        divergences: this.nDivergences,
-        lr: this.lr,
-        adam_t: this.adamT,
-      },
-    };
-  }
-
-  /**
-   * Restores `getState()` output (including the decayed learning rate). The rollback point is
-   * cleared: the loaded state is the last good one.
-   * @throws Error naming the mismatch (kind, dX, dU, a tensor's name or shape, a missing scalar).
-   */
-  async setState(state: AgentState): Promise<void> {
-    const s = readScalars('NafAgent', state, 'naf', this.dX, this.dU, ['updates', 'divergences', 'lr', 'adam_t']);
-    this.store.fromState(state.tensors);
-    this.guard.forget();
-    this.nUpdates = s.updates;
-    this.nDivergences = s.divergences;
-    this.lr = s.lr;
-    this.adamT = s.adam_t;
-  }
-
-  dispose(): void {
-    this.guard.dispose();
+  override dispose(): void {
+    super.dispose();
     this.net.dispose();
   }
 }
