@@ -237,6 +237,8 @@ test('options are validated with errors naming the field', () => {
     [{ distanceSmoothing: 0 }, /option 'distanceSmoothing' must be a finite number > 0/],
   ];
   for (const [opts, re] of bad) assert.throws(() => new ReacherTask(model, opts as never), re, JSON.stringify(opts));
+  // undefined means "use the default" (config loaders pass absent keys that way)
+  assert.equal(new ReacherTask(model, { T: undefined, homePose: undefined, torquePenalty: undefined }).T, 100);
   assert.throws(() => new ReacherTask(model, { tipLink: 'hand' }), /unknown link "hand"/);
   assert.throws(() => new ReacherTask(model).setTarget(Float64Array.of(0, Infinity)), /target must be finite/);
 });

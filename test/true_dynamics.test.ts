@@ -93,3 +93,14 @@ test('step rejects t outside [0, T); state round-trips and rejects foreign state
   model.setState(JSON.parse(JSON.stringify(model.getState())));
   assert.throws(() => model.setState({ kind: 'tvlg' }), /expected \{ kind: 'true' \}/);
 });
+
+test('the constructor takes a dedicated Arm and checks its joints against the task', async () => {
+  const sub = await MujocoArm.create(URDF, { jointNames: ['joint1'] });
+  assert.throws(() => new TrueDynamics(sub, task), /arm joints \[joint1\] differ from the task's \[joint1,joint2,joint3\]/);
+  sub.dispose();
+  const own = new TrueDynamics(await MujocoArm.create(URDF), task);
+  const ep = episode(12, 3);
+  const pred = own.step(ep.x[1], ep.u[1], 1);
+  pred.forEach((v, i) => assert.ok(Math.abs(v - ep.x[2][i]) < 1e-9));
+  own.dispose();
+});

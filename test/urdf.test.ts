@@ -118,7 +118,10 @@ test('armSpecFromUrdf: unknown or fixed joint names and broken chains are errors
   assert.throws(() => armSpecFromUrdf(m, ['joint1', 'joint9']), /joint "joint9" does not exist \(actuated joints: joint1, joint2, joint3\)/);
   assert.throws(() => armSpecFromUrdf(m, ['fingertip_joint']), /joint "fingertip_joint" is fixed/);
   assert.throws(() => armSpecFromUrdf(m, ['joint2', 'joint1', 'joint3']), /broken chain/);
-  assert.throws(() => armSpecFromUrdf(m, ['joint1', 'joint3']), /broken chain: actuated joint "joint2" lies between/);
+  assert.throws(() => armSpecFromUrdf(m, ['joint1', 'joint3']), /broken chain: actuated joint "joint2" is on the chain's path but not in it/);
+  assert.throws(() => armSpecFromUrdf(m, ['joint2', 'joint3']), /broken chain: actuated joint "joint1"/);
+  assert.throws(() => armSpecFromUrdf(m, ['joint1', 'joint1']), /duplicates/);
+  assert.deepEqual(armSpecFromUrdf(m, ['joint1', 'joint2']).jointNames, ['joint1', 'joint2']); // a proximal sub-chain
   // A tree with two actuated branches is not a serial chain.
   const branched = parseUrdf(robot(`${link('base')}${link('l')}${link('r')}${joint('left', 'base', 'l')}${joint('right', 'base', 'r')}`));
   assert.throws(() => armSpecFromUrdf(branched), /broken chain: joint "left" is not on the path from "base" to joint "right"/);

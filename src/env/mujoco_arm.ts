@@ -4,6 +4,10 @@
  * ros2_control during training and tests here (DESIGN.md Sec. 2), and is the `true` dynamics model
  * of the paper's best-case comparison (Sec. 6.3, Fig. 2a).
  *
+ * MuJoCo's URDF importer reads links, joints, inertials, limits, damping and collision geometry
+ * and ignores the `<ros2_control>` and `<gazebo>` elements (checked by the tests, which load
+ * urdf/reacher3.urdf as shipped), so the file needs no stripping.
+ *
  * The URDF has no MuJoCo actuators: joint torques go into `qfrc_applied` (generalized forces),
  * clamped to the URDF effort limits, held constant (zero-order hold) over the control period, which
  * is integrated in `dt / timestep` MuJoCo steps (Euler, implicit in the URDF joint damping).
@@ -24,7 +28,12 @@ function logLine(s: string): void {
 
 /** The MuJoCo WASM module, instantiated once per process (its output captured, not printed). */
 export function loadMujoco(): Promise<MainModule> {
-  modulePromise ??= import('mujoco-js').then((m) => m.default({ print: logLine, printErr: logLine }));
+  modulePromise ??= import('mujoco-js')
+    .then((m) => m.default({ print: logLine, printErr: logLine }))
+    .catch((e: unknown) => {
+      modulePromise = null; // let a later call retry
+      throw e;
+    });
   return modulePromise;
 }
 
@@ -61,7 +70,7 @@ export interface MujocoArmOptions {
   /** Physics time step, s (default 0.002). */
   timestep?: number;
   /** Actuated joints, base to tip (default: every actuated joint of the URDF chain). */
-  jointNames?: string[];
+  jointNames?: readonly string[];
 }
 
 /**

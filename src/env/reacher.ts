@@ -12,15 +12,15 @@ export interface ReacherOptions {
   /** Episode length, control steps (fixed, Sec. 5.3). Default 100 (2 s at 20 ms). */
   T?: number;
   /** Home pose [nJ], rad; episodes start around it. Default (0, 0.8, 0.8) for a 3-joint arm. */
-  homePose?: number[];
+  homePose?: readonly number[];
   /** Std of the initial state: q ~ N(home, initStd² I) rad, qd ~ N(0, initStd² I) rad/s. Default 0.02. */
   initStd?: number;
   /** 'fixed' (single target, as in the paper's model-based experiments, Sec. 6.3) or 'random'. */
   targetMode?: 'fixed' | 'random';
   /** Target (x, y), m, in the root frame, for 'fixed' mode. Default (0.2, -0.02): 0.21 m from the home fingertip. */
-  fixedTarget?: [number, number];
+  fixedTarget?: readonly number[];
   /** [rmin, rmax], m: 'random' mode draws targets uniformly over this annulus around joint 1. Default [0.1, 0.3]. */
-  randomTargetRadius?: [number, number];
+  randomTargetRadius?: readonly number[];
   /** Weight c of the normalised torque penalty, per step. Default 0.01. */
   torquePenalty?: number;
   /** delta, m, of the smoothed distance sqrt(|d|² + delta²) - delta. Default 0.01. */
@@ -28,21 +28,21 @@ export interface ReacherOptions {
   /** Link whose origin is the fingertip. Default 'fingertip'. */
   tipLink?: string;
   /** Actuated joints, base to tip. Default: the URDF's serial chain. */
-  jointNames?: string[];
+  jointNames?: readonly string[];
 }
 
 /** Defaults for urdf/reacher3.urdf (reach 0.34 m, home fingertip at (0.201, 0.186) m). */
-export const REACHER_DEFAULTS = {
+export const REACHER_DEFAULTS = Object.freeze({
   T: 100,
-  homePose: [0, 0.8, 0.8],
+  homePose: Object.freeze([0, 0.8, 0.8]) as readonly number[],
   initStd: 0.02,
-  targetMode: 'fixed' as const,
-  fixedTarget: [0.2, -0.02] as [number, number],
-  randomTargetRadius: [0.1, 0.3] as [number, number],
+  targetMode: 'fixed' as 'fixed' | 'random',
+  fixedTarget: Object.freeze([0.2, -0.02]) as readonly number[],
+  randomTargetRadius: Object.freeze([0.1, 0.3]) as readonly number[],
   torquePenalty: 0.01,
   distanceSmoothing: 0.01,
   tipLink: 'fingertip',
-};
+});
 
 function fail(field: string, must: string, got: unknown): never {
   throw new RangeError(`ReacherTask: option '${field}' must be ${must}, got ${JSON.stringify(got)}`);
@@ -93,13 +93,15 @@ export class ReacherTask implements Task {
 
   /**
    * @param model the parsed URDF
-   * @param options see `ReacherOptions`; defaults `REACHER_DEFAULTS`
+   * @param options see `ReacherOptions`; absent or undefined entries take `REACHER_DEFAULTS`
    * @throws RangeError naming the option when an option is invalid (wrong type or length,
    *   non-finite, home pose outside the joint limits, a target beyond the reach); UrdfError when the
    *   joints or tip link are not a serial chain; Error when the arm is not planar about z.
    */
   constructor(model: UrdfModel, options: ReacherOptions = {}) {
-    const o = { ...REACHER_DEFAULTS, ...options };
+    // Options given as undefined take the default (config loaders pass absent keys that way).
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ReacherOptions;
+    const o = { ...REACHER_DEFAULTS, ...given };
     this.spec = armSpecFromUrdf(model, o.jointNames);
     const nJ = (this.nJ = this.spec.jointNames.length);
     this.chain = new KinematicChain(model, o.tipLink, this.spec.jointNames);

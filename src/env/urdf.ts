@@ -271,11 +271,12 @@ export function jointPath(model: UrdfModel, link: string): UrdfJoint[] {
  * @throws UrdfError when a named joint does not exist or is fixed, when the joints do not form one
  *   serial chain in the given order, or when a continuous joint has no `<limit effort velocity>`.
  */
-export function armSpecFromUrdf(model: UrdfModel, jointNames?: string[]): ArmSpec {
+export function armSpecFromUrdf(model: UrdfModel, jointNames?: readonly string[]): ArmSpec {
   const actuated = model.joints.filter((j) => j.type !== 'fixed');
   let chain: UrdfJoint[];
   if (jointNames) {
     if (jointNames.length === 0) throw new UrdfError('jointNames is empty');
+    if (new Set(jointNames).size !== jointNames.length) throw new UrdfError(`jointNames has duplicates: ${jointNames.join(', ')}`);
     chain = jointNames.map((n) => {
       const j = model.joints.find((k) => k.name === n);
       if (!j) throw new UrdfError(`joint "${n}" does not exist (actuated joints: ${actuated.map((k) => k.name).join(', ')})`);
@@ -298,10 +299,7 @@ export function armSpecFromUrdf(model: UrdfModel, jointNames?: string[]): ArmSpe
           `(the actuated joints must form one serial chain, listed base to tip)`,
       );
     else if (j.type !== 'fixed')
-      throw new UrdfError(
-        `broken chain: actuated joint "${j.name}" lies between the chain's joints but is not in it ` +
-          `(chain: ${chain.map((c) => c.name).join(', ')})`,
-      );
+      throw new UrdfError(`broken chain: actuated joint "${j.name}" is on the chain's path but not in it (chain: ${chain.map((c) => c.name).join(', ')})`);
   }
   if (k !== chain.length)
     throw new UrdfError(

@@ -5,6 +5,7 @@
  */
 import { MujocoArm } from '../env/mujoco_arm.js';
 import type { ReacherTask } from '../env/reacher.js';
+import type { Arm } from '../env/types.js';
 import type { Rng } from '../util/rng.js';
 import type { DynamicsModel, FitReport, Trajectory } from './types.js';
 
@@ -22,22 +23,31 @@ export class TrueDynamics implements DynamicsModel {
   /** Always true: the simulator needs no fitting. */
   readonly ready = true;
 
-  private constructor(
-    private readonly arm: MujocoArm,
+  /**
+   * @param arm a dedicated arm instance (never the one the real episodes run on: `step` overwrites
+   *   its state); its control period must equal the real episodes'. Owned: `dispose` releases it.
+   * @param task the reacher task (observation layout, kinematics, T)
+   * @throws Error when the arm's joints differ from the task's.
+   */
+  constructor(
+    private readonly arm: Arm,
     private readonly task: ReacherTask,
-  ) {}
+  ) {
+    if (arm.spec.jointNames.join() !== task.spec.jointNames.join())
+      throw new Error(`TrueDynamics: arm joints [${arm.spec.jointNames}] differ from the task's [${task.spec.jointNames}]`);
+  }
 
   /**
-   * Builds the model on its own `MujocoArm` instance (never the one the real episodes run on, whose
+   * Builds the model on a new `MujocoArm` of its own (never the one the real episodes run on, whose
    * state `step` would overwrite).
    * @param urdfPath the URDF the task's arm is built from
    * @param task the reacher task (observation layout, kinematics, T)
    * @param opts dt (s, default 0.02: must equal the control period of the real episodes),
    *   timestep (s, default 0.002)
-   * @throws as `MujocoArm.create`; Error when the URDF's joints differ from the task's.
+   * @throws as `MujocoArm.create` (UrdfError when the URDF lacks the task's joints).
    */
   static async create(urdfPath: string, task: ReacherTask, opts: { dt?: number; timestep?: number } = {}): Promise<TrueDynamics> {
-    const arm = await MujocoArm.create(urdfPath, { ...opts, jointNames: [...task.spec.jointNames] });
+    const arm = await MujocoArm.create(urdfPath, { ...opts, jointNames: task.spec.jointNames });
     return new TrueDynamics(arm, task);
   }
 
