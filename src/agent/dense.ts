@@ -3,9 +3,9 @@
  * target weights and snapshots are plain named tensors.
  *
  * Layer l of an MLP named `prefix` has `prefix/l/W` [in, out] and `prefix/l/b` [out]; with batch
- * normalisation (Ioffe & Szegedy 2015; NAF paper Sec. 6.1 tunes it per domain) every activated
- * layer also has trainable `prefix/l/gamma`, `prefix/l/beta` [out] and running statistics
- * `prefix/l/mean`, `prefix/l/var` [out]. Hidden activations are ReLU (paper Sec. 6: "two layers of
+ * normalisation (Ioffe & Szegedy 2015; NAF paper Sec. 6.1 tunes it per domain) an activated layer
+ * instead has trainable `prefix/l/gamma`, `prefix/l/beta` [out] (no `b`: normalisation removes
+ * any bias, whose gradient would be zero) and running statistics `prefix/l/mean`, `prefix/l/var`. Hidden activations are ReLU (paper Sec. 6: "two layers of
  * 200 rectified linear units").
  *
  * Initialisation follows DDPG (Lillicrap et al. 2016, Sec. 7): hidden layers U[-1/sqrt(fan_in),
@@ -56,33 +56,42 @@ export interface BnContext {
 }
 
 /**
- * y = x W + b (optionally ReLU'd) with a hand-written gradient. tfjs's default gradient of matMul
- * uses transposed-operand matMuls, which the wasm backend runs 3-5x slower than an explicit
+ * y = x W (+ b) (optionally ReLU'd) with a hand-written gradient. tfjs's default gradient of
+ * matMul uses transposed-operand matMuls, which the wasm backend runs 3-5x slower than an explicit
  * `transpose` followed by a plain matMul (measured, tfjs 4.22 wasm, [64, 200] x [200, 200]);
  * this gradient is the textbook one: dx = dy W^T, dW = x^T dy, db = sum_rows(dy), with dy first
  * masked by the ReLU derivative (y > 0).
  */
-function makeDense(relu: boolean): (x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor) => tf.Tensor2D {
+function makeDense(relu: boolean, withBias: boolean) {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, W, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor, tf.GradSaveFunc];
-    const y = tf.fused.matMul({ a: x, b: W, bias: b, activation: relu ? 'relu' : 'linear' }) as tf.Tensor2D;
+    const x = args[0] as tf.Tensor2D;
+    const W = args[1] as tf.Tensor2D;
+    const bias = withBias ? (args[2] as tf.Tensor) : undefined;
+    const save = args[withBias ? 3 : 2] as tf.GradSaveFunc;
+    const y = tf.fused.matMul({ a: x, b: W, bias, activation: relu ? 'relu' : 'linear' }) as tf.Tensor2D;
     save([x, W, y]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const [xs, Ws, ys] = saved as tf.Tensor2D[];
         const g = relu ? tf.mul(dy, tf.step(ys)) : dy;
-        return [tf.matMul(g, tf.transpose(Ws)), tf.matMul(tf.transpose(xs), g), tf.sum(g, 0)];
+        const dxW = [tf.matMul(g, tf.transpose(Ws)), tf.matMul(tf.transpose(xs), g)];
+        return withBias ? [...dxW, tf.sum(g, 0)] : dxW;
       },
     };
   });
-  return (x, W, b) => f(x, W, b);
+  return f;
 }
 
+const denseOp = makeDense(false, true);
+const denseReluOp = makeDense(true, true);
+const matMulOp = makeDense(false, false);
 /** x [N, in], W [in, out], b [out] -> x W + b, [N, out]. Differentiable (custom gradient). */
-export const dense = makeDense(false);
+export const dense = (x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor): tf.Tensor2D => denseOp(x, W, b);
 /** x [N, in], W [in, out], b [out] -> relu(x W + b), [N, out]. Differentiable (custom gradient). */
-export const denseRelu = makeDense(true);
+export const denseRelu = (x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor): tf.Tensor2D => denseReluOp(x, W, b);
+/** x [N, in], W [in, out] -> x W (no bias: batch norm's beta takes its place). */
+export const denseNoBias = (x: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D => matMulOp(x, W);
 
 /** Number of layers of `spec`. */
 export function layerCount(spec: MlpSpec): number {
@@ -110,12 +119,13 @@ export function mlpInit(spec: MlpSpec, rng: Rng): { params: TensorInit[]; stats:
     const bound = activated(spec, l) ? 1 / Math.sqrt(nIn) : OUTPUT_INIT;
     const name = `${spec.prefix}/${l}`;
     params.push({ name: `${name}/W`, shape: [nIn, nOut], data: uniform(rng, nIn * nOut, bound) });
-    params.push({ name: `${name}/b`, shape: [nOut], data: uniform(rng, nOut, bound) });
     if (spec.batchNorm && activated(spec, l)) {
       params.push({ name: `${name}/gamma`, shape: [nOut], data: new Float32Array(nOut).fill(1) });
       params.push({ name: `${name}/beta`, shape: [nOut], data: new Float32Array(nOut) });
       stats.push({ name: `${name}/mean`, shape: [nOut], data: new Float32Array(nOut) });
       stats.push({ name: `${name}/var`, shape: [nOut], data: new Float32Array(nOut).fill(1) });
+    } else {
+      params.push({ name: `${name}/b`, shape: [nOut], data: uniform(rng, nOut, bound) });
     }
   }
   return { params, stats };
@@ -131,13 +141,12 @@ export function mlpApply(spec: MlpSpec, p: Lookup, x: tf.Tensor2D, bn?: BnContex
   for (let l = 0; l < layerCount(spec); l++) {
     const name = `${spec.prefix}/${l}`;
     const W = p(`${name}/W`) as tf.Tensor2D;
-    const b = p(`${name}/b`);
     if (!activated(spec, l)) {
-      h = dense(h, W, b);
+      h = dense(h, W, p(`${name}/b`));
     } else if (!spec.batchNorm) {
-      h = denseRelu(h, W, b);
+      h = denseRelu(h, W, p(`${name}/b`));
     } else {
-      const z = dense(h, W, b);
+      const z = denseNoBias(h, W);
       let mean: tf.Tensor, variance: tf.Tensor;
       if (!bn || bn.mode === 'batch') {
         ({ mean, variance } = tf.moments(z, 0));
@@ -157,7 +166,7 @@ export function mlpApply(spec: MlpSpec, p: Lookup, x: tf.Tensor2D, bn?: BnContex
 
 /**
  * Plain-array copy of an MLP for a `PolicySnapshot`: dense layers, and per layer its batch-norm
- * statistics (null for layers without batch norm).
+ * statistics (null for layers without batch norm). Batch-normalised layers get b = 0.
  */
 export function mlpSnapshot(
   spec: MlpSpec,
@@ -168,9 +177,11 @@ export function mlpSnapshot(
   const bn: (BnLayer | null)[] = [];
   for (let l = 0; l < layerCount(spec); l++) {
     const name = `${spec.prefix}/${l}`;
-    layers.push({ W: read(`${name}/W`), b: read(`${name}/b`), inSize: spec.sizes[l], outSize: spec.sizes[l + 1] });
+    const withBn = spec.batchNorm && activated(spec, l);
+    const b = withBn ? new Float32Array(spec.sizes[l + 1]) : read(`${name}/b`);
+    layers.push({ W: read(`${name}/W`), b, inSize: spec.sizes[l], outSize: spec.sizes[l + 1] });
     bn.push(
-      spec.batchNorm && activated(spec, l)
+      withBn
         ? {
             gamma: read(`${name}/gamma`),
             beta: read(`${name}/beta`),
