@@ -36,15 +36,14 @@ export function descriptorFor(name: string): ParameterDescriptor {
   const type: ParameterKind | undefined = s.type === 'array' ? (item ? (`${kinds[item]}_array` as ParameterKind) : undefined) : kinds[s.type ?? ''];
   if (!type) throw new Error(`descriptorFor: ${name} has an unsupported schema type ${s.type}/${item}`);
   const readOnly = !LIVE_PARAMETERS.has(name);
-  const d: ParameterDescriptor = {
-    type,
-    description: `${s.description ?? ''} Allowed: ${allowedText(s)}.${readOnly ? ' Read-only (launch-time).' : ''}`,
-    readOnly,
-  };
+  const d: ParameterDescriptor = { type, description: s.description ?? '', readOnly };
   if (s.minimum !== undefined && s.maximum !== undefined) {
     if (type === 'double' || type === 'double_array') d.floatingPointRange = { from: s.minimum, to: s.maximum, step: 0 };
     if (type === 'integer' || type === 'integer_array') d.integerRange = { from: s.minimum, to: s.maximum, step: 1 };
   }
+  // The transports append "Range [from, to]." when there is a range; otherwise say what is allowed.
+  if (!d.floatingPointRange && !d.integerRange) d.description += ` Allowed: ${allowedText(s)}.`;
+  if (readOnly) d.description += ' Read-only (launch-time).';
   return d;
 }
 

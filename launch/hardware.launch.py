@@ -1,0 +1,64 @@
+"""naf_trainer on a physical arm (this node only; the robot's ros2_control stack runs elsewhere).
+
+    ros2 launch naf_ros hardware.launch.py \
+        max_on_policy_fraction:=0.2 on_policy_fraction:=0.1 max_effort:=0.3 \
+        state_timeout_ms:=50.0 velocity_limit:=4.0 soft_limit_margin:=0.2
+
+SAFETY PARAMETERS (read-only once the node runs; `ros2 param set` on them is rejected):
+  max_on_policy_fraction  cap on p, the fraction of episodes run by the learned (NAF) policy; the
+                          rest run the iLQG controller under the fitted model. The safety engineer
+                          sets it; on_policy_fraction can be changed at run time only up to it.
+  max_effort              torque cap, N*m, applied as min with each joint's URDF effort limit
+  state_timeout_ms        joint states older than this -> zero torque, episode aborted
+  velocity_limit          rad/s; above it torque that accelerates the joint further is removed
+  soft_limit_margin       rad inside the URDF position limits; torque pushing further out removed
+E-stop: publish std_msgs/msg/Bool true (transient local) on /naf_trainer/estop (`estop_topic`);
+zero torque until the topic reads false AND `ros2 service call /naf_trainer/resume std_srvs/srv/Trigger`.
+The launch arguments override the params file (default config/naf_trainer_hardware.yaml).
+"""
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, LogInfo
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+
+# (launch argument, ROS parameter, default, type, description) -- safety values first.
+SAFETY = [
+    ('max_on_policy_fraction', 'model_based.max_on_policy_fraction', '0.2', float, 'cap on p (read-only)'),
+    ('on_policy_fraction', 'model_based.on_policy_fraction', '0.1', float, 'p at start, <= max_on_policy_fraction'),
+    ('max_effort', 'safety.max_effort', '0.3', float, 'torque cap, N*m (min with URDF effort limits)'),
+    ('state_timeout_ms', 'safety.state_timeout_ms', '50.0', float, 'joint-state watchdog, ms'),
+    ('velocity_limit', 'safety.velocity_limit', '4.0', float, 'joint speed limit, rad/s'),
+    ('soft_limit_margin', 'safety.soft_limit_margin', '0.2', float, 'soft limits inside URDF limits, rad'),
+    ('homing_max_effort', 'safety.homing_max_effort', '0.05', float, 'homing torque cap, N*m'),
+]
+TOPICS = [
+    ('joint_states_topic', 'ros.joint_states_topic', '/joint_states', str, 'sensor_msgs/msg/JointState input'),
+    ('effort_command_topic', 'ros.effort_command_topic', '/effort_controller/commands', str, 'Float64MultiArray torque output'),
+    ('estop_topic', 'ros.estop_topic', '~/estop', str, 'std_msgs/msg/Bool latched e-stop'),
+]
+
+
+def generate_launch_description():
+    share = get_package_share_directory('naf_ros')
+    args = [DeclareLaunchArgument(a, default_value=d, description=desc) for a, _, d, _, desc in SAFETY + TOPICS]
+    args += [
+        DeclareLaunchArgument('params_file', default_value=os.path.join(share, 'config', 'naf_trainer_hardware.yaml'),
+                              description='naf_trainer params file (absolute path)'),
+        DeclareLaunchArgument('run_dir', default_value=os.path.join(os.path.expanduser('~'), '.ros', 'naf_ros', 'runs'),
+                              description='folder for run logs and checkpoints'),
+        DeclareLaunchArgument('use_sim_time', default_value='false'),
+    ]
+    overrides = {p: ParameterValue(LaunchConfiguration(a), value_type=t) for a, p, _, t, _ in SAFETY + TOPICS}
+    overrides['run_dir'] = LaunchConfiguration('run_dir')
+    overrides['use_sim_time'] = ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool)
+    summary = [LogInfo(msg=['naf_trainer safety: '] + sum(
+        ([f'{a}=', LaunchConfiguration(a), ' '] for a, _, _, _, _ in SAFETY), []))]
+    trainer = Node(
+        package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+        parameters=[LaunchConfiguration('params_file'), overrides],
+    )
+    return LaunchDescription(args + summary + [trainer])

@@ -1,0 +1,49 @@
+"""naf_trainer against the embedded MuJoCo arm, as two ROS 2 processes.
+
+    ros2 launch naf_ros mujoco.launch.py [params_file:=<yaml>] [run_dir:=<dir>] [sim_rate_hz:=100.0]
+
+`naf_sim_bridge` exposes the MuJoCo arm exactly as Gazebo + gz_ros2_control would: it publishes
+/joint_states (sensor_msgs/msg/JointState) and /clock (simulation time) and applies the
+Float64MultiArray torques of /effort_controller/commands (order of its `joints`). `naf_trainer`
+runs on simulation time (use_sim_time) and learns against it.
+Needs `npm ci` (and rclnodejs) in the naf_ros source folder before `colcon build`.
+"""
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+
+
+def generate_launch_description():
+    share = get_package_share_directory('naf_ros')
+    args = [
+        DeclareLaunchArgument('params_file', default_value=os.path.join(share, 'config', 'reacher.yaml'),
+                              description='naf_trainer params file (absolute path)'),
+        DeclareLaunchArgument('run_dir', default_value=os.path.join(os.path.expanduser('~'), '.ros', 'naf_ros', 'runs'),
+                              description='folder for run logs and checkpoints'),
+        DeclareLaunchArgument('sim_rate_hz', default_value='100.0',
+                              description='MuJoCo physics/joint_states rate, Hz'),
+    ]
+    bridge = Node(
+        package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
+        parameters=[{
+            'urdf_path': os.path.join(share, 'urdf', 'reacher3.urdf'),
+            'joints': ['joint1', 'joint2', 'joint3'],
+            'rate_hz': ParameterValue(LaunchConfiguration('sim_rate_hz'), value_type=float),
+            'initial_positions': [0.0, 0.8, 0.8],
+            'publish_clock': True,
+            'command_timeout_ms': 500.0,
+        }],
+    )
+    trainer = Node(
+        package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+        parameters=[LaunchConfiguration('params_file'), {
+            'use_sim_time': True,
+            'run_dir': LaunchConfiguration('run_dir'),
+        }],
+    )
+    return LaunchDescription(args + [bridge, trainer])

@@ -1,0 +1,145 @@
+/**
+ * Process entry points of the ROS 2 nodes (`naf-ros node`, `naf-ros sim-bridge`, and the
+ * installed executables `lib/naf_ros/naf_trainer`, `lib/naf_ros/naf_sim_bridge`, which run this
+ * file directly: `node --import tsx src/ros/main.ts node|sim-bridge [--ros-args ...]`).
+ *
+ * Both read their parameters the ROS way: `--ros-args --params-file <f>` (what `ros2 launch`
+ * passes), `-p name:=value`, remaps (`-r __node:=other`). A plain `--params-file <f>` before
+ * `--ros-args` is accepted too. Logs go to the ROS logger (console and /rosout); the trainer also
+ * writes JSON lines to `<run dir>/node.log.jsonl`.
+ *
+ * Shutdown (SIGINT/SIGTERM, e.g. Ctrl-C in `ros2 launch`): the trainer publishes zero torque,
+ * waits briefly so the reliable message leaves, closes the learner (which finishes its pending
+ * checkpoint) and the ROS context.
+ */
+import { Writable } from 'node:stream';
+import { join, isAbsolute } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import winston from 'winston';
+import type { Logger } from '../util/logger.js';
+import { RclnodejsContext } from './rclnodejs_transport.js';
+import { declareConfigParameters, unknownParameters } from './parameters.js';
+import type { RosLogger } from './transport.js';
+
+/** A winston logger writing to the node's ROS logger (and a JSON-lines file when given). */
+export function rosWinstonLogger(ros: RosLogger, file?: string): Logger {
+  const stream = new Writable({
+    objectMode: true,
+    write(info: { level: string; message: unknown }, _enc, cb) {
+      const m = String(info.message);
+      if (info.level === 'error') ros.error(m);
+      else if (info.level === 'warn') ros.warn(m);
+      else if (info.level === 'debug') ros.debug(m);
+      else ros.info(m);
+      cb();
+    },
+  });
+  const transports: winston.transport[] = [new winston.transports.Stream({ stream })];
+  if (file) transports.push(new winston.transports.File({ filename: file, format: winston.format.combine(winston.format.timestamp(), winston.format.json()) }));
+  return winston.createLogger({ level: 'debug', transports });
+}
+
+/** Loads ROS; the error says what to do when rclnodejs or a sourced ROS 2 is missing. */
+async function initRos(argv: string[]): Promise<RclnodejsContext> {
+  try {
+    const ctx = await RclnodejsContext.init(argv);
+    ctx.rcl.removeSignalHandlers();
+    return ctx;
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nThe ROS 2 nodes need a sourced ROS 2 (source /opt/ros/<distro>/setup.bash) and rclnodejs ` +
+      '(npm install rclnodejs in this package, or NODE_PATH pointing at a node_modules that has it). ' +
+      'Without ROS, `naf-ros train` runs the same training on the embedded MuJoCo arm.');
+  }
+}
+
+function onSignals(stop: (signal: string) => Promise<void>): void {
+  let stopping = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      stop(sig).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+    });
+  }
+}
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `naf-ros node`: the trainer node on ROS 2, learning in a worker thread. */
+export async function runTrainerNode(argv: string[] = process.argv): Promise<void> {
+  const ctx = await initRos(argv);
+  const node = ctx.createNode('naf_trainer');
+  const typos = unknownParameters(node.overrideNames());
+  if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
+  const config = declareConfigParameters(node);
+  // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
+  const { buildTask, projectPath } = await import('../training/factory.js');
+  const { armSpecFromUrdf, parseUrdf } = await import('../env/urdf.js');
+  const { createNoise } = await import('../agent/noise.js');
+  const { EpisodeActor } = await import('../training/episode_actor.js');
+  const { WorkerLearnerClient } = await import('../training/learner_client.js');
+  const { NafTrainerNode } = await import('./naf_trainer_node.js');
+  const { Rng } = await import('../util/rng.js');
+  const { readFileSync } = await import('node:fs');
+
+  const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-node-seed${config.seed}`);
+  mkdirSync(runDir, { recursive: true });
+  const logger = rosWinstonLogger(node.logger, join(runDir, 'node.log.jsonl'));
+  const urdf = parseUrdf(readFileSync(projectPath(config.urdf_path), 'utf8'));
+  const task = buildTask(config);
+  const root = new Rng(config.seed);
+  const ex = config.exploration;
+  const noise = createNoise(ex.kind, { dU: task.dU, uMax: task.uMax, sigma: ex.sigma, theta: ex.theta, c: ex.precision_scale }, root.fork('node-noise'));
+  const actor = new EpisodeActor({
+    uMax: task.uMax, onPolicyFraction: config.model_based.on_policy_fraction,
+    maxOnPolicyFraction: config.model_based.max_on_policy_fraction, noise, ilqgNoise: ex.ilqg_noise,
+  }, root.fork('node-actor'));
+  logger.info(`run folder ${runDir}; starting the learner thread`);
+  const learner = await WorkerLearnerClient.create(config, runDir);
+  const trainer = new NafTrainerNode({
+    node, config, spec: armSpecFromUrdf(urdf, config.joints), task, actor, learner, rng: root.fork('node-episodes'), logger,
+  });
+  ctx.spin();
+  onSignals(async (sig) => {
+    logger.warn(`${sig}: zero torque, closing the learner`);
+    trainer.shutdown();
+    await settle(200);
+    await learner.close();
+    await ctx.shutdown();
+  });
+}
+
+/** `naf-ros sim-bridge`: the MuJoCo arm behind Gazebo/ros2_control-like topics. */
+export async function runSimBridge(argv: string[] = process.argv): Promise<void> {
+  const ctx = await initRos(argv);
+  const node = ctx.createNode('naf_sim_bridge');
+  const { declareSimBridgeParameters, SimBridgeNode } = await import('./sim_bridge_node.js');
+  const { MujocoArm } = await import('../env/mujoco_arm.js');
+  const cfg = declareSimBridgeParameters(node);
+  const logger = rosWinstonLogger(node.logger);
+  const urdfPath = isAbsolute(cfg.urdf_path) || existsSync(cfg.urdf_path) ? cfg.urdf_path : new URL(`../../${cfg.urdf_path}`, import.meta.url).pathname;
+  const arm = await MujocoArm.create(urdfPath, { dt: 1 / cfg.rate_hz, timestep: cfg.timestep });
+  const bridge = new SimBridgeNode(node, arm, cfg, logger);
+  ctx.spin();
+  onSignals(async () => {
+    bridge.shutdown();
+    arm.dispose();
+    await ctx.shutdown();
+  });
+}
+
+/** Direct execution: `node --import tsx src/ros/main.ts node|sim-bridge [args]`. */
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const which = process.argv[2];
+  const run = which === 'node' ? runTrainerNode : which === 'sim-bridge' ? runSimBridge : null;
+  if (!run) {
+    console.error(`usage: main.ts node|sim-bridge [--ros-args ...]; got ${JSON.stringify(which)}`);
+    process.exit(2);
+  }
+  run(process.argv).catch((e: unknown) => {
+    console.error(`naf_ros ${which}: ${(e as Error).message ?? e}`);
+    process.exit(1);
+  });
+}
+

@@ -1,0 +1,190 @@
+/**
+ * The transport contract: the same scenarios over the in-process bus and over real ROS 2
+ * (rclnodejs). The rclnodejs suite is skipped, with the reason printed, when rclnodejs cannot be
+ * loaded (no sourced ROS 2 / not installed). To run it against a ROS 2 install without adding
+ * rclnodejs to package.json: `source <ros>/setup.bash; NODE_PATH=<dir with node_modules/rclnodejs>
+ * node --import tsx --test test/ros_contract.test.ts` (the loader falls back to `require`, which
+ * honours NODE_PATH).
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { InProcessBus } from '../src/ros/inprocess_transport.js';
+import { RclnodejsContext } from '../src/ros/rclnodejs_transport.js';
+import { declareConfigParameters, installParameterValidation } from '../src/ros/parameters.js';
+import type { BoolMsg, Float64MultiArrayMsg, JointStateMsg, ParameterValue, RosNode } from '../src/ros/transport.js';
+import { fromTimeMsg } from '../src/ros/transport.js';
+import { testConfig, jointState } from './ros_fakes.js';
+
+interface Harness {
+  /** Topic/service prefix unique to this run (several test runs may share a ROS domain). */
+  prefix: string;
+  node(name: string, overrides?: Record<string, ParameterValue>): RosNode;
+  /** Lets time pass (manual clock, or real time) until `pred` or `timeoutS`; returns pred(). */
+  waitFor(pred: () => boolean, timeoutS: number): Promise<boolean>;
+}
+
+function inProcessHarness(): Harness {
+  const bus = new InProcessBus();
+  return {
+    prefix: '/contract',
+    node: (name, overrides) => bus.createNode(name, { parameterOverrides: overrides }),
+    waitFor: async (pred, timeoutS) => {
+      for (let t = 0; t < timeoutS && !pred(); t += 0.01) {
+        bus.advance(0.01);
+        await new Promise((r) => setImmediate(r));
+      }
+      return pred();
+    },
+  };
+}
+
+function rosHarness(ctx: RclnodejsContext): Harness {
+  const tag = `c${process.pid}_${Date.now() % 100000}`;
+  return {
+    prefix: `/naf_contract_${tag}`,
+    node: (name, overrides) => {
+      const n = ctx.createNode(`${name}_${tag}`, { parameterOverrides: overrides });
+      ctx.spin();
+      return n;
+    },
+    waitFor: async (pred, timeoutS) => {
+      const end = Date.now() + timeoutS * 1000;
+      while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      return pred();
+    },
+  };
+}
+
+/** The scenarios, each against a fresh pair of nodes. */
+const scenarios: Record<string, (h: Harness) => Promise<void>> = {
+  'publish/subscribe JointState (sensor_data) and Float64MultiArray (default)': async (h) => {
+    const a = h.node('pub'), b = h.node('sub');
+    const states: JointStateMsg[] = [], cmds: Float64MultiArrayMsg[] = [];
+    b.createSubscription('sensor_msgs/msg/JointState', `${h.prefix}/joint_states`, 'sensor_data', (m) => states.push(m));
+    b.createSubscription('std_msgs/msg/Float64MultiArray', `${h.prefix}/commands`, 'default', (m) => cmds.push(m));
+    const js = a.createPublisher('sensor_msgs/msg/JointState', `${h.prefix}/joint_states`, 'sensor_data');
+    const cmd = a.createPublisher('std_msgs/msg/Float64MultiArray', `${h.prefix}/commands`, 'default');
+    const timer = a.createTimer(0.02, () => {
+      js.publish(jointState(12.25, ['joint2', 'joint1'], [0.5, -1.25], [0.1, 0.2], []));
+      cmd.publish({ layout: { dim: [], data_offset: 0 }, data: [1, 2.5, -3.25] });
+    });
+    assert.ok(await h.waitFor(() => states.length > 0 && cmds.length > 0, 10), 'messages arrive');
+    timer.cancel();
+    const s = states[0];
+    assert.deepEqual(s.name, ['joint2', 'joint1']);
+    assert.deepEqual(Array.from(s.position), [0.5, -1.25]);
+    assert.deepEqual(Array.from(s.velocity), [0.1, 0.2]);
+    assert.equal(s.effort.length, 0);
+    assert.equal(fromTimeMsg(s.header.stamp), 12.25);
+    assert.ok(s.position instanceof Float64Array, 'float64[] arrives as Float64Array');
+    assert.deepEqual(Array.from(cmds[0].data), [1, 2.5, -3.25]);
+  },
+
+  'latched (transient local) e-stop reaches a late subscriber': async (h) => {
+    const a = h.node('estop_pub');
+    const pub = a.createPublisher('std_msgs/msg/Bool', `${h.prefix}/estop`, 'latched');
+    pub.publish({ data: true });
+    await h.waitFor(() => false, 0.3);
+    const late = h.node('estop_late');
+    const got: BoolMsg[] = [];
+    late.createSubscription('std_msgs/msg/Bool', `${h.prefix}/estop`, 'latched', (m) => got.push(m));
+    assert.ok(await h.waitFor(() => got.length > 0, 10), 'late subscriber got the latched message');
+    assert.deepEqual(got, [{ data: true }]);
+  },
+
+  'std_srvs/Trigger service call and ~/ name expansion': async (h) => {
+    const srv = h.node('trigger_srv'), cli = h.node('trigger_cli');
+    let n = 0;
+    srv.createService('std_srvs/srv/Trigger', '~/pause', async () => ({ success: true, message: `paused ${++n}` }));
+    const name = srv.resolveName('~/pause');
+    assert.equal(name, `/${srv.name}/pause`);
+    let resp: { success: boolean; message: string } | null = null;
+    cli.createClient('std_srvs/srv/Trigger', name).call({}, 10).then((r) => { resp = r; });
+    assert.ok(await h.waitFor(() => resp !== null, 10), 'service answered');
+    assert.deepEqual(resp, { success: true, message: 'paused 1' });
+  },
+
+  'parameters: override, integer-as-double, range/read-only/callback rejection with reasons': async (h) => {
+    const n = h.node('params', { gain: 2 });
+    assert.equal(n.declareParameter('gain', 0.5, { type: 'double', description: 'gain', floatingPointRange: { from: 0, to: 10, step: 0 } }), 2);
+    n.declareParameter('cap', 0.5, { type: 'double', description: 'cap', readOnly: true });
+    n.declareParameter('hidden', [200, 200], { type: 'integer_array', description: 'sizes' });
+    n.declareParameter('names', ['a', 'b'], { type: 'string_array', description: 'names' });
+    n.addOnSetParametersCallback((ups) => {
+      const g = ups.find((u) => u.name === 'gain');
+      return g && (g.value as number) > 5 ? { successful: false, reason: `gain ${g.value} is above the cap 5` } : { successful: true, reason: '' };
+    });
+    const post: string[] = [];
+    n.addPostSetParametersCallback((ups) => post.push(...ups.map((u) => `${u.name}=${u.value}`)));
+    assert.deepEqual(n.setParameters([{ name: 'gain', value: 7 }]), { successful: false, reason: 'gain 7 is above the cap 5' });
+    assert.deepEqual(n.setParameters([{ name: 'gain', value: 11 }]), { successful: false, reason: "Parameter gain doesn't comply with floating point range [0, 10]; got 11" });
+    assert.deepEqual(n.setParameters([{ name: 'cap', value: 0.1 }]), { successful: false, reason: "parameter 'cap' cannot be set because it is read-only" });
+    assert.equal(n.getParameter('gain'), 2);
+    assert.deepEqual(n.setParameters([{ name: 'gain', value: 3 }]), { successful: true, reason: '' });
+    assert.equal(n.getParameter('gain'), 3);
+    assert.deepEqual(n.getParameter('hidden'), [200, 200]);
+    assert.deepEqual(n.getParameter('names'), ['a', 'b']);
+    assert.deepEqual(post, ['gain=3']);
+  },
+
+  'timer fires repeatedly on the node clock and can be cancelled': async (h) => {
+    const n = h.node('timer');
+    let k = 0;
+    const t0 = n.now();
+    const timer = n.createTimer(0.02, () => k++);
+    assert.ok(await h.waitFor(() => k >= 3, 5));
+    timer.cancel();
+    const after = k;
+    await h.waitFor(() => false, 0.1);
+    assert.ok(k <= after + 1, 'no more calls after cancel');
+    assert.ok(n.now() > t0);
+  },
+};
+
+describe('transport contract: in-process bus', () => {
+  for (const [name, run] of Object.entries(scenarios)) test(name, () => run(inProcessHarness()));
+});
+
+let ctx: RclnodejsContext | null = null;
+let loadError = '';
+try {
+  ctx = await RclnodejsContext.init([process.argv[0], 'ros_contract', '--ros-args', '--log-level', 'warn']);
+} catch (e) {
+  loadError = (e as Error).message.split('\n')[0].replace(/^rclnodejs not loadable: /, '');
+}
+after(async () => { await ctx?.shutdown(); });
+
+/** Runs the ros2 CLI asynchronously (a blocked event loop could not serve the node's parameter services). */
+function ros2(args: string[]): Promise<{ out: string; err: string; code: number }> {
+  return new Promise((resolve) => execFile('ros2', args, { encoding: 'utf8', timeout: 60000 }, (e, out, err) => resolve({ out, err, code: e ? ((e as { code?: number }).code ?? 1) : 0 })));
+}
+
+describe('transport contract: rclnodejs (real ROS 2)', () => {
+  for (const [name, run] of Object.entries(scenarios)) {
+    test(name, async (t) => {
+      if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+      await run(rosHarness(ctx));
+    });
+  }
+
+  test('ros2 param set above the cap is rejected with the reason naming the cap (ros2 CLI)', async (t) => {
+    if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+    if ((await ros2(['--help'])).code !== 0) return t.skip('ros2 CLI not on PATH');
+    const h = rosHarness(ctx);
+    const node = h.node('naf_trainer', { 'model_based.on_policy_fraction': 0.3, 'safety.homing_kp': 1 });
+    let cfg = declareConfigParameters(node, testConfig());
+    installParameterValidation(node, () => cfg, (next) => { cfg = next; });
+    const fqn = node.resolveName('~');
+    const high = await ros2(['param', 'set', fqn, 'model_based.on_policy_fraction', '0.9']);
+    assert.match(high.out + high.err, /Setting parameter failed: model_based\.on_policy_fraction: must be <= model_based\.max_on_policy_fraction \(0\.5, the safety cap\); got 0\.9/);
+    const ok = await ros2(['param', 'set', fqn, 'model_based.on_policy_fraction', '0']);
+    assert.match(ok.out, /Set parameter successful/, 'an integer literal for a double parameter is accepted');
+    assert.equal(cfg.model_based.on_policy_fraction, 0);
+    const ro = await ros2(['param', 'set', fqn, 'model_based.max_on_policy_fraction', '1.0']);
+    assert.match(ro.out + ro.err, /Setting parameter failed.*read-?only/i);
+    const desc = await ros2(['param', 'describe', fqn, 'model_based.max_on_policy_fraction']);
+    assert.match(desc.out, /Read only: true/i);
+    assert.match(desc.out, /Safety cap on p/);
+  });
+});

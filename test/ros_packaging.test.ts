@@ -1,0 +1,100 @@
+/**
+ * What `ros2 launch` hands the node: params files (read by the rclnodejs transport itself, see
+ * rclnodejs_transport.ts), the shipped configs, package.xml, and launch files that name the
+ * executables CMakeLists.txt installs.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { XMLParser } from 'fast-xml-parser';
+import { loadParamsFile } from '../src/config/load.js';
+import { readParamsFiles, splitParamsFiles } from '../src/ros/rclnodejs_transport.js';
+import { declareConfigParameters, unknownParameters } from '../src/ros/parameters.js';
+import { InProcessBus } from '../src/ros/inprocess_transport.js';
+import type { ParameterValue } from '../src/ros/transport.js';
+
+const root = new URL('..', import.meta.url).pathname;
+
+test('--params-file arguments are taken out of argv in order, inside or before --ros-args', () => {
+  const r = splitParamsFiles(['node', 'main.ts', 'node', '--params-file', 'a.yaml', '--ros-args', '-r', '__node:=x', '--params-file', '/tmp/b.yaml', '-p', 'seed:=3']);
+  assert.deepEqual(r.paramsFiles, ['a.yaml', '/tmp/b.yaml']);
+  assert.deepEqual(r.argv, ['node', 'main.ts', 'node', '--ros-args', '-r', '__node:=x', '-p', 'seed:=3']);
+  assert.throws(() => splitParamsFiles(['--ros-args', '--params-file']), /needs a file argument/);
+});
+
+test('params files: node sections by name, namespace or wildcard; nested keys become dotted names; later wins', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'naf-params-'));
+  try {
+    const a = join(dir, 'a.yaml'), b = join(dir, 'b.yaml');
+    writeFileSync(a, [
+      '/**:', '  ros__parameters:', '    use_sim_time: true', '    seed: 1',
+      'naf_trainer:', '  ros__parameters:', '    seed: 2', '    agent: { hidden: [64, 64], learning_rate: 0.01 }',
+      'other_node:', '  ros__parameters:', '    seed: 99',
+      'robot1:', '  naf_trainer:', '    ros__parameters:', '      seed: 7',
+    ].join('\n'));
+    writeFileSync(b, '/naf_trainer:\n  ros__parameters:\n    agent:\n      learning_rate: 0.002\n');
+    const m = readParamsFiles([a, b], 'naf_trainer');
+    assert.deepEqual(Object.fromEntries(m), { use_sim_time: true, seed: 2, 'agent.hidden': [64, 64], 'agent.learning_rate': 0.002 });
+    assert.equal(readParamsFiles([a], 'naf_trainer', '/robot1').get('seed'), 7);
+    assert.equal(readParamsFiles([a], 'nobody').get('seed'), 1, 'wildcard only');
+    writeFileSync(b, 'naf_trainer: [unclosed');
+    assert.throws(() => readParamsFiles([b], 'naf_trainer'), /cannot read params file .*b\.yaml/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+for (const file of ['config/reacher.yaml', 'config/naf_trainer_hardware.yaml']) {
+  test(`${file}: declared as ROS parameters it gives the config js-yaml loading gives`, () => {
+    const path = join(root, file);
+    const overrides = Object.fromEntries(readParamsFiles([path], 'naf_trainer')) as Record<string, ParameterValue>;
+    assert.deepEqual(unknownParameters(Object.keys(overrides)), []);
+    const node = new InProcessBus().createNode('naf_trainer', { parameterOverrides: overrides });
+    assert.deepEqual(declareConfigParameters(node), loadParamsFile(path));
+  });
+}
+
+test('the hardware config keeps the learned policy capped and the torque small', () => {
+  const c = loadParamsFile(join(root, 'config/naf_trainer_hardware.yaml'));
+  assert.ok(c.model_based.max_on_policy_fraction <= 0.5 && c.model_based.on_policy_fraction <= c.model_based.max_on_policy_fraction);
+  assert.ok(c.safety.max_effort <= 1 && c.safety.state_timeout_ms <= 100);
+});
+
+test('typos in params files are reported; standard ROS parameters are not', () => {
+  assert.deepEqual(unknownParameters(['seed', 'use_sim_time', 'agent.learnig_rate', 'qos_overrides./x.publisher.depth', 'safety.max_effort']), ['agent.learnig_rate']);
+});
+
+test('package.xml: format 3, ament_cmake, the run-time dependencies of the nodes and launch files', () => {
+  const xml = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(join(root, 'package.xml'), 'utf8'));
+  const pkg = xml.package;
+  assert.equal(pkg['@_format'], '3');
+  assert.equal(pkg.name, 'naf_ros');
+  assert.equal(pkg.buildtool_depend, 'ament_cmake');
+  assert.equal(pkg.export.build_type, 'ament_cmake');
+  const deps = new Set<string>([pkg.exec_depend].flat());
+  for (const d of ['sensor_msgs', 'std_msgs', 'std_srvs', 'diagnostic_msgs', 'rosgraph_msgs', 'launch_ros', 'robot_state_publisher', 'xacro',
+    'ros_gz_sim', 'ros_gz_bridge', 'gz_ros2_control', 'controller_manager', 'effort_controllers', 'joint_state_broadcaster']) {
+    assert.ok(deps.has(d), `exec_depend ${d}`);
+  }
+});
+
+test('launch files compile and start only executables CMakeLists.txt installs', () => {
+  const cmake = readFileSync(join(root, 'CMakeLists.txt'), 'utf8');
+  const installed = [...cmake.matchAll(/"(\w+):(node|sim-bridge)"/g)].map((m) => m[1]);
+  assert.deepEqual(installed.sort(), ['naf_sim_bridge', 'naf_trainer']);
+  const files = readdirSync(join(root, 'launch')).filter((f) => f.endsWith('.launch.py'));
+  assert.deepEqual(files.sort(), ['gazebo.launch.py', 'hardware.launch.py', 'mujoco.launch.py']);
+  for (const f of files) {
+    const text = readFileSync(join(root, 'launch', f), 'utf8');
+    for (const m of text.matchAll(/package='naf_ros', executable='(\w+)'/g)) assert.ok(installed.includes(m[1]), `${f} starts ${m[1]}`);
+    try {
+      execFileSync('python3', ['-c', 'import ast,sys; ast.parse(open(sys.argv[1]).read())', join(root, 'launch', f)], { stdio: 'pipe' });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') continue; // no python3 here: syntax not checked
+      throw new Error(`${f}: ${(e as { stderr?: Buffer }).stderr?.toString()}`);
+    }
+  }
+});
