@@ -22,7 +22,10 @@ export const ADAM_DEFAULTS: AdamConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8 }
 /**
  * One Adam step for one tensor, t = 1, 2, ... the step number after this step:
  *   m' = b1 m + (1 - b1) g,  v' = b2 v + (1 - b2) g^2,
- *   theta' = theta - lr * (m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps).
+ *   theta' = theta - lr * (m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps),
+ * computed in Kingma & Ba's reordered form (Sec. 2): lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),
+ * eps_t = eps sqrt(1 - b2^t), theta' = theta - lr_t m' / (sqrt(v') + eps_t) — the same value with
+ * fewer kernels (the moments as m + (1 - b1)(g - m), v + (1 - b2)(g^2 - v)).
  * Call inside `tf.tidy`. All tensors share one shape.
  * @throws RangeError when t < 1.
  */
@@ -36,11 +39,11 @@ export function adamStep(
   cfg: AdamConfig = ADAM_DEFAULTS,
 ): { theta: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
   if (!(t >= 1)) throw new RangeError(`adamStep: step t must be >= 1, got ${t}`);
-  const m2 = tf.add(tf.mul(m, cfg.beta1), tf.mul(g, 1 - cfg.beta1));
-  const v2 = tf.add(tf.mul(v, cfg.beta2), tf.mul(tf.square(g), 1 - cfg.beta2));
-  const mHat = tf.div(m2, 1 - cfg.beta1 ** t);
-  const vHat = tf.div(v2, 1 - cfg.beta2 ** t);
-  const step = tf.div(tf.mul(mHat, lr), tf.add(tf.sqrt(vHat), cfg.eps));
+  const c2 = Math.sqrt(1 - cfg.beta2 ** t);
+  const lrT = (lr * c2) / (1 - cfg.beta1 ** t);
+  const m2 = tf.add(m, tf.mul(tf.sub(g, m), 1 - cfg.beta1));
+  const v2 = tf.add(v, tf.mul(tf.sub(tf.square(g), v), 1 - cfg.beta2));
+  const step = tf.div(tf.mul(m2, lrT), tf.add(tf.sqrt(v2), cfg.eps * c2));
   return { theta: tf.sub(theta, step), m: m2, v: v2 };
 }
 
