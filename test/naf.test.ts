@@ -295,7 +295,7 @@ test('Adam step equals tf.train.adam (Kingma & Ba Algorithm 1) over several step
   let v: tf.Tensor = tf.zeros([4]);
   for (let k = 1; k <= 4; k++) {
     const g = tf.tensor1d(gradsAt(k));
-    opt.applyGradients({ [ref.name]: g });
+    opt.applyGradients([{ name: ref.name, tensor: g }]);
     const s = adamStep(theta, g, m, v, k, 0.01, ADAM_DEFAULTS);
     [theta, m, v].forEach((t) => t.dispose());
     g.dispose();
