@@ -321,7 +321,8 @@ test('NAF: invalid options and inputs give errors naming the problem', () => {
   assert.throws(() => new NafAgent({ ...small, architecture: 'tree' as never }), /architecture must be/);
   assert.throws(() => new NafAgent({ ...small, lDiagMaxExp: [2, 1] }), /lDiagMaxExp/);
   assert.throws(() => new NafAgent({ ...small, tau: 0 }), /tau must be in \(0, 1\]/);
-  const agent = new NafAgent(small);
+  const agent = new NafAgent({ ...small, lr: undefined, tau: undefined }); // explicit undefined keeps the default
+  assert.equal(agent.learningRate, 1e-3);
   assert.throws(() => agent.update({ ...randomBatch(new Rng(1), 4), r: new Float32Array(3) }), /TransitionBatch.r: expected a Float32Array of 4/);
   assert.throws(() => agent.actBatch(new Float32Array(7), 2), /x must be a Float32Array of N\*dX=8/);
   agent.dispose();

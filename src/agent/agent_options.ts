@@ -17,6 +17,15 @@ export interface CommonOptions {
   seed: number;
 }
 
+/** `defaults` overridden by the options that are not undefined (an explicit undefined keeps the default). */
+export function withDefaults<D extends object, O extends object>(
+  defaults: D,
+  options: O,
+): O & { [K in keyof D]-?: K extends keyof O ? Exclude<O[K], undefined> : D[K] } {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  return { ...defaults, ...given } as O & { [K in keyof D]-?: K extends keyof O ? Exclude<O[K], undefined> : D[K] };
+}
+
 /** @throws Error naming the first invalid option. */
 export function validateCommon(who: string, o: CommonOptions): void {
   const bad = (what: string, got: unknown) => new Error(`${who}: ${what}, got ${fmt(got)}`);

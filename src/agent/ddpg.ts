@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 import { adamUpdate, ADAM_DEFAULTS, type AdamConfig } from './adam.js';
-import { checkInputs, validateCommon } from './agent_options.js';
+import { checkInputs, validateCommon, withDefaults } from './agent_options.js';
 import { BN_EPS, BN_MOMENTUM, mlpSnapshot, type Lookup } from './dense.js';
 import { DdpgNetwork } from './ddpg_network.js';
 import { LearnerBase } from './learner_base.js';
@@ -58,18 +58,20 @@ export class DdpgAgent extends LearnerBase implements QAgent {
 
   /** @throws Error naming the first invalid option. */
   constructor(options: DdpgOptions) {
-    const o = {
-      hidden: [200, 200],
-      batchNorm: false,
-      actorLr: 1e-4,
-      criticLr: 1e-3,
-      weightDecay: 1e-2,
-      gamma: 0.99,
-      tau: 0.001,
-      gradClipNorm: 10,
-      seed: 0,
-      ...options,
-    };
+    const o = withDefaults(
+      {
+        hidden: [200, 200],
+        batchNorm: false,
+        actorLr: 1e-4,
+        criticLr: 1e-3,
+        weightDecay: 1e-2,
+        gamma: 0.99,
+        tau: 0.001,
+        gradClipNorm: 10,
+        seed: 0,
+      },
+      options,
+    );
     validateCommon('DdpgAgent', { ...o, lr: o.criticLr });
     if (!(o.actorLr > 0 && Number.isFinite(o.actorLr))) throw new Error(`DdpgAgent: actorLr must be finite and > 0, got ${o.actorLr}`);
     if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw new Error(`DdpgAgent: weightDecay must be finite and >= 0, got ${o.weightDecay}`);

@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 import { adamUpdate, ADAM_DEFAULTS, type AdamConfig } from './adam.js';
-import { checkInputs, resolveLDiag, validateCommon } from './agent_options.js';
+import { checkInputs, resolveLDiag, validateCommon, withDefaults } from './agent_options.js';
 import { BN_EPS, BN_MOMENTUM, mlpSnapshot, type BnLayer } from './dense.js';
 import { LearnerBase } from './learner_base.js';
 import { NafNetwork, type NafHead } from './naf_network.js';
@@ -68,17 +68,19 @@ export class NafAgent extends LearnerBase implements QAgent {
 
   /** @throws Error naming the first invalid option. */
   constructor(options: NafOptions) {
-    const o = {
-      hidden: [200, 200],
-      architecture: 'separate' as const,
-      batchNorm: false,
-      lr: 1e-3,
-      gamma: 0.99,
-      tau: 0.001,
-      gradClipNorm: 10,
-      seed: 0,
-      ...options,
-    };
+    const o = withDefaults(
+      {
+        hidden: [200, 200],
+        architecture: 'separate' as const,
+        batchNorm: false,
+        lr: 1e-3,
+        gamma: 0.99,
+        tau: 0.001,
+        gradClipNorm: 10,
+        seed: 0,
+      },
+      options,
+    );
     validateCommon('NafAgent', o);
     if (o.architecture !== 'separate' && o.architecture !== 'shared') {
       throw new Error(`NafAgent: architecture must be 'separate' or 'shared', got ${String(o.architecture)}`);
