@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { adamStep, ADAM_DEFAULTS, clipByGlobalNorm } from '../src/agent/adam.js';
 import { initBackend } from '../src/agent/backend.js';
+import { dense, denseNoBias, denseRelu } from '../src/agent/dense.js';
 import { NafAgent, type NafOptions } from '../src/agent/naf.js';
 import type { AgentState, TransitionBatch } from '../src/agent/types.js';
 import { Rng } from '../src/util/rng.js';
@@ -283,6 +284,26 @@ test('NAF: tensor count stays flat over many updates, queries, skips and rollbac
   assert.equal(tf.memory().numTensors, n2);
   wild.dispose();
   assert.equal(tf.memory().numTensors, n1);
+});
+
+test('dense layers: the hand-written gradients equal tfjs\'s own matMul gradients', () => {
+  tf.tidy(() => {
+    const x = tf.randomNormal([5, 4], 0, 1, 'float32', 1) as tf.Tensor2D;
+    const W = tf.randomNormal([4, 3], 0, 1, 'float32', 2) as tf.Tensor2D;
+    const b = tf.randomNormal([3], 0, 1, 'float32', 3);
+    const c = tf.randomNormal([5, 3], 0, 1, 'float32', 4); // weights of the scalar loss sum(c * y)
+    const cases: [string, (x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor) => tf.Tensor, (x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor) => tf.Tensor][] = [
+      ['linear', dense, (x, W, b) => tf.add(tf.matMul(x, W), b)],
+      ['relu', denseRelu, (x, W, b) => tf.relu(tf.add(tf.matMul(x, W), b))],
+      ['no bias', (x, W, b) => tf.add(denseNoBias(x, W), tf.mul(b, 0)), (x, W, b) => tf.add(tf.matMul(x, W), tf.mul(b, 0))],
+    ];
+    for (const [name, mine, ref] of cases) {
+      const gMine = tf.grads((x, W, b) => tf.sum(tf.mul(mine(x as tf.Tensor2D, W as tf.Tensor2D, b), c)))([x, W, b]);
+      const gRef = tf.grads((x, W, b) => tf.sum(tf.mul(ref(x as tf.Tensor2D, W as tf.Tensor2D, b), c)))([x, W, b]);
+      gMine.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync(), gRef[i].dataSync()) < 1e-5, `${name}: gradient ${i} differs`));
+      assert.ok(maxAbsDiff(mine(x, W, b).dataSync(), ref(x, W, b).dataSync()) < 1e-5, `${name}: value differs`);
+    }
+  });
 });
 
 test('Adam step equals tf.train.adam (Kingma & Ba Algorithm 1) over several steps; global-norm clipping', () => {

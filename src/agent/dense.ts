@@ -5,8 +5,8 @@
  * Layer l of an MLP named `prefix` has `prefix/l/W` [in, out] and `prefix/l/b` [out]; with batch
  * normalisation (Ioffe & Szegedy 2015; NAF paper Sec. 6.1 tunes it per domain) an activated layer
  * instead has trainable `prefix/l/gamma`, `prefix/l/beta` [out] (no `b`: normalisation removes
- * any bias, whose gradient would be zero) and running statistics `prefix/l/mean`, `prefix/l/var`. Hidden activations are ReLU (paper Sec. 6: "two layers of
- * 200 rectified linear units").
+ * any bias, whose gradient would be zero) and running statistics `prefix/l/mean`, `prefix/l/var`.
+ * Hidden activations are ReLU (paper Sec. 6: "two layers of 200 rectified linear units").
  *
  * Initialisation follows DDPG (Lillicrap et al. 2016, Sec. 7): hidden layers U[-1/sqrt(fan_in),
  * 1/sqrt(fan_in)], the linear output layer U[-3e-3, 3e-3] so initial outputs are near zero.
