@@ -29,6 +29,10 @@ test('initBackend: tensorflow > wasm > cpu, failures recorded, idempotent', asyn
   // idempotent: the same result object, whatever is preferred later
   assert.equal(await initBackend('cpu'), info);
   assert.equal(tf.getBackend(), info.name);
+  // the wasm runtime's rethrowing process handlers are removed (Node's defaults print errors plainly)
+  for (const e of ['uncaughtException', 'unhandledRejection'] as const) {
+    assert.ok(!process.listeners(e as 'uncaughtException').some((l) => /ExitStatus|throw reason/.test(String(l))), `${e} handler left by ${info.name}`);
+  }
   const y = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync()[0]);
   assert.equal(y, 11);
 });

@@ -48,6 +48,7 @@ async function choose(prefer?: BackendName): Promise<BackendInfo> {
   const order = prefer ? [prefer, ...ORDER.filter((n) => n !== prefer)] : [...ORDER];
   const tried: BackendInfo['tried'] = [];
   for (const name of order) {
+    const before = processListeners();
     try {
       await LOADERS[name]();
       if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') returned false`);
@@ -56,9 +57,35 @@ async function choose(prefer?: BackendName): Promise<BackendInfo> {
       return { name: tf.getBackend(), tried };
     } catch (e) {
       tried.push({ name, error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      removeAddedListeners(before);
     }
   }
   throw new Error(`initBackend: no tfjs backend could be initialised: ${JSON.stringify(tried)}`);
+}
+
+type ProcessEvent = 'uncaughtException' | 'unhandledRejection';
+const EVENTS: ProcessEvent[] = ['uncaughtException', 'unhandledRejection'];
+
+/** `process` as a plain EventEmitter (its typed overloads do not accept an event-name union). */
+const emitter = process as unknown as NodeJS.EventEmitter;
+
+function processListeners(): Map<ProcessEvent, Function[]> {
+  return new Map(EVENTS.map((e) => [e, emitter.listeners(e)]));
+}
+
+/**
+ * The Emscripten runtime of the wasm backend installs `uncaughtException` / `unhandledRejection`
+ * handlers that only rethrow; Node then prints the whole minified module (~30 kB on one line)
+ * instead of the error. Node's own default (print the error, exit) is the same behaviour without
+ * the noise, so handlers added while a backend initialises are removed.
+ */
+function removeAddedListeners(before: Map<ProcessEvent, Function[]>): void {
+  for (const e of EVENTS) {
+    for (const l of emitter.listeners(e)) {
+      if (!before.get(e)!.includes(l)) emitter.removeListener(e, l as (...args: unknown[]) => void);
+    }
+  }
 }
 
 const LOADERS: Record<BackendName, () => Promise<void>> = {
