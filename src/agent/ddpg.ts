@@ -166,13 +166,16 @@ export class DdpgAgent extends LearnerBase implements QAgent {
     return { params: s.params, proposal };
   }
 
-  /** Greedy actions mu(x): x [N*dX] -> [N*dU] N·m (batch norm in inference mode). */
+  /**
+   * Greedy actions mu(x): x [N*dX] -> [N*dU] N·m (batch norm in inference mode).
+   * @throws Error when x is not a Float32Array of N*dX values.
+   */
   actBatch(x: Float32Array, N: number): Float32Array {
     checkInputs('DdpgAgent.actBatch', x, N, this.dX);
     return tf.tidy(() => Float32Array.from(this.net.actor(this.store.view('online/'), tf.tensor2d(x, [N, this.dX]), this.inference()).dataSync()));
   }
 
-  /** V(x) = Q(x, mu(x)): x [N*dX] -> [N]. */
+  /** V(x) = Q(x, mu(x)): x [N*dX] -> [N]. @throws Error when x is not a Float32Array of N*dX values. */
   valueBatch(x: Float32Array, N: number): Float32Array {
     checkInputs('DdpgAgent.valueBatch', x, N, this.dX);
     return tf.tidy(() => {

@@ -166,12 +166,15 @@ export class NafAgent extends LearnerBase implements QAgent {
     });
   }
 
-  /** Greedy actions mu(x): x [N*dX] -> [N*dU] N·m (batch norm in inference mode). */
+  /**
+   * Greedy actions mu(x): x [N*dX] -> [N*dU] N·m (batch norm in inference mode).
+   * @throws Error when x is not a Float32Array of N*dX values.
+   */
   actBatch(x: Float32Array, N: number): Float32Array {
     return this.evaluate(x, N, (h) => h.mu!, ['mu']);
   }
 
-  /** V(x): x [N*dX] -> [N]. */
+  /** V(x): x [N*dX] -> [N]. @throws Error when x is not a Float32Array of N*dX values. */
   valueBatch(x: Float32Array, N: number): Float32Array {
     return this.evaluate(x, N, (h) => h.V!, ['V']);
   }
