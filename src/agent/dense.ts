@@ -61,6 +61,11 @@ export interface BnContext {
  * `transpose` followed by a plain matMul (measured, tfjs 4.22 wasm, [64, 200] x [200, 200]);
  * this gradient is the textbook one: dx = dy W^T, dW = x^T dy, db = sum_rows(dy), with dy first
  * masked by the ReLU derivative (y > 0).
+ *
+ * W is used in the backward pass directly instead of through tfjs's `save` (which copies every
+ * saved tensor): W must outlive the gradient computation, i.e. be a variable or a tensor created
+ * outside the differentiated function — true of every weight here (online variables, or DDPG's
+ * proposed critic weights, created in the enclosing update).
  */
 function makeDense(relu: boolean, withBias: boolean) {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -69,13 +74,13 @@ function makeDense(relu: boolean, withBias: boolean) {
     const bias = withBias ? (args[2] as tf.Tensor) : undefined;
     const save = args[withBias ? 3 : 2] as tf.GradSaveFunc;
     const y = tf.fused.matMul({ a: x, b: W, bias, activation: relu ? 'relu' : 'linear' }) as tf.Tensor2D;
-    save([x, W, y]);
+    save(relu ? [x, y] : [x]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-        const [xs, Ws, ys] = saved as tf.Tensor2D[];
+        const [xs, ys] = saved as tf.Tensor2D[];
         const g = relu ? tf.mul(dy, tf.step(ys)) : dy;
-        const dxW = [tf.matMul(g, tf.transpose(Ws)), tf.matMul(tf.transpose(xs), g)];
+        const dxW = [tf.matMul(g, tf.transpose(W)), tf.matMul(tf.transpose(xs), g)];
         return withBias ? [...dxW, tf.sum(g, 0)] : dxW;
       },
     };
