@@ -29,7 +29,7 @@ export function projectPath(p: string): string {
 }
 
 /** The reacher task of the config on the URDF of the config. */
-export function buildTask(config: NafConfig): Task {
+export function buildTask(config: NafConfig): ReacherTask {
   const urdf = parseUrdf(readFileSync(projectPath(config.urdf_path), 'utf8'));
   const t = config.task;
   return new ReacherTask(urdf, {
@@ -63,7 +63,7 @@ export function buildAgent(config: NafConfig, task: Task): QAgent {
 
 export interface LearningParts {
   backend: BackendInfo;
-  task: Task;
+  task: ReacherTask;
   agent: QAgent;
   actor: EpisodeActor;
   learner: Learner;

@@ -13,7 +13,7 @@ import { ReplayBuffer } from '../agent/replay.js';
 import type { Task } from '../env/types.js';
 import type { DynamicsModel, Trajectory } from '../model/types.js';
 import type { TvlgDynamics } from '../model/tvlg.js';
-import { ilqgStep } from '../control/ilqg.js';
+import { adaptStepMult, ilqgStep, laplaceReturn } from '../control/ilqg.js';
 import { initController } from '../control/lg_controller.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
@@ -70,6 +70,8 @@ export class Learner {
   episodes = 0;
   imaginedTotal = 0;
   lastRefit: RefitReport | null = null;
+  /** iLQG trust-region state: dual warm start, GPS step multiplier, last step's Laplace estimates. */
+  ilqg = { eta: 1, stepMult: 1, baselineReturn: NaN, predictedReturn: NaN };
   private episodeX: Float64Array[] = [];
   private episodeU: Float64Array[] = [];
   private lossSum = 0;
@@ -155,13 +157,21 @@ export class Learner {
     tvlg.fit(this.Bf);
     if (imaginationModel !== tvlg) imaginationModel.fit(this.Bf);
     const t1 = performance.now();
+    const dynamics = tvlg.params();
+    const rewardExpansion = (x: Float64Array, u: Float64Array) => task.rewardExpansion(x, u);
+    const g = this.ilqg;
+    if (Number.isFinite(g.predictedReturn)) {
+      // GPS step adjustment: the last step's predicted improvement against the one the new
+      // model attributes to the controller that generated this batch.
+      const actualReturn = laplaceReturn(this.controller, dynamics, rewardExpansion);
+      if (Number.isFinite(actualReturn)) g.stepMult = adaptStepMult({ ...g, actualReturn, stepMult: g.stepMult });
+    }
     const step = ilqgStep({
-      dynamics: tvlg.params(),
-      rewardExpansion: (x, u) => task.rewardExpansion(x, u),
-      prev: this.controller,
-      klStep: config.model_based.ilqg_kl_step,
+      dynamics, rewardExpansion, prev: this.controller,
+      klStep: config.model_based.ilqg_kl_step, stepMult: g.stepMult, etaInit: g.eta,
     });
     this.controller = step.controller;
+    this.ilqg = { eta: step.eta, stepMult: g.stepMult, baselineReturn: step.baselineReturn, predictedReturn: step.predictedReturn };
     const t2 = performance.now();
     this.Bold = this.Bf;
     this.Bf = [];
@@ -205,6 +215,7 @@ export interface LearnerState {
   tvlg: unknown;
   imaginationModel: unknown;
   counters: { steps: number; episodes: number; imaginedTotal: number };
+  ilqg: Learner['ilqg'];
   rng: ReturnType<Rng['state']>;
 }
 
@@ -221,6 +232,7 @@ export async function learnerState(l: Learner): Promise<LearnerState> {
     tvlg: p.tvlg.getState(),
     imaginationModel: p.imaginationModel === p.tvlg ? null : p.imaginationModel.getState(),
     counters: { steps: l.steps, episodes: l.episodes, imaginedTotal: l.imaginedTotal },
+    ilqg: l.ilqg,
     rng: p.rng.state(),
   };
 }
@@ -241,5 +253,6 @@ export async function restoreLearner(l: Learner, s: LearnerState, rngCtor: (st: 
   p.tvlg.setState(s.tvlg);
   if (p.imaginationModel !== p.tvlg && s.imaginationModel !== null) p.imaginationModel.setState(s.imaginationModel);
   Object.assign(restored, s.counters);
+  restored.ilqg = s.ilqg;
   return restored;
 }

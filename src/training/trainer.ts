@@ -56,6 +56,7 @@ export class Trainer {
   private wallOffset = 0;
   private t0 = performance.now();
   private lastSnapshotAt = 0;
+  private checkpointedAt = -1;
 
   private constructor(
     readonly config: NafConfig,
@@ -124,7 +125,7 @@ export class Trainer {
       if (this.episode % tr.eval_every_episodes === 0) this.evaluate(evalStarts, hooks.onEval);
       if (this.episode % tr.checkpoint_every_episodes === 0) await this.checkpoint();
     }
-    await this.checkpoint();
+    if (this.episode !== this.checkpointedAt) await this.checkpoint();
   }
 
   /** One training episode; returns its metrics (also appended to metrics.jsonl). */
@@ -185,6 +186,7 @@ export class Trainer {
       arm: { joints: spec.jointNames, dX: task.dX, dU: task.dU },
     };
     const path = writeCheckpoint(join(this.runDir, 'checkpoints'), String(this.episode).padStart(7, '0'), state);
+    this.checkpointedAt = this.episode;
     this.logger.info(`checkpoint ${path}`);
     return path;
   }

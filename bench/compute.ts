@@ -1,0 +1,121 @@
+/**
+ * Compute figures on this machine, each with its method (recorded in the JSON next to the value):
+ * NAF updates/s at batch 64, policy inference latency for one state, TVLG refit + iLQG step time,
+ * imagined transitions/s, and tensor count / heap / RSS sampled over a long run (soak).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { cpus } from 'node:os';
+import { parseConfig } from '../src/config/load.js';
+import { buildTraining } from '../src/training/factory.js';
+import { runEpisode } from '../src/training/episode.js';
+import { imagine } from '../src/training/imagination.js';
+import { createActor } from '../src/agent/actor.js';
+import { ReplayBuffer } from '../src/agent/replay.js';
+import { ilqgStep } from '../src/control/ilqg.js';
+import { Rng } from '../src/util/rng.js';
+import type { Trajectory } from '../src/model/types.js';
+
+export interface Figure { name: string; value: number; unit: string; method: string; backend: string; cores: number }
+
+const pct = (a: number[], q: number) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
+
+export async function computeFigures(params: unknown, opts: { quick: boolean }): Promise<Figure[]> {
+  const config = parseConfig(params, 'bench');
+  const parts = await buildTraining(config);
+  const { agent, task, arm, learner } = parts;
+  const backend = tf.getBackend();
+  const cores = cpus().length;
+  const out: Figure[] = [];
+  const fig = (name: string, value: number, unit: string, method: string) => out.push({ name, value, unit, method, backend, cores });
+
+  // Real transitions to learn from: a few episodes on the arm.
+  for (let i = 0; i < 6; i++) { runEpisode({ arm, task, actor: parts.actor, learner: null, start: task.sampleEpisodeStart(parts.rng) }); }
+  const R = new ReplayBuffer(10000, task.dX, task.dU);
+  const rng = new Rng(5);
+  const episodes: Trajectory[] = [];
+  for (let e = 0; e < 5; e++) {
+    const start = task.sampleEpisodeStart(rng);
+    parts.actor.beginEpisode();
+    let x = task.observe(arm.reset(start.q, start.qd));
+    const tr: Trajectory = { x: [x], u: [] };
+    for (let t = 0; t < task.T; t++) {
+      const u = parts.actor.act(x, t);
+      const x2 = task.observe(arm.step(u));
+      R.add(x, u, task.reward(x, u), x2, false, t);
+      tr.x.push(x2); tr.u.push(u); x = x2;
+    }
+    episodes.push(tr);
+  }
+
+  // 1. NAF updates/s at batch 64.
+  const n = opts.quick ? 100 : 400;
+  for (let i = 0; i < 20; i++) agent.update(R.sample(64, rng));
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) agent.update(R.sample(64, rng));
+  fig('NAF updates/s (batch 64)', n / ((performance.now() - t0) / 1000), 'updates/s', `${n} consecutive agent.update() calls on replay minibatches of 64 after 20 warm-up updates; network ${config.agent.architecture} ${config.agent.hidden.join('x')} ReLU, Adam`);
+
+  // 2. Inference latency for one state.
+  const actor = createActor(agent.snapshot());
+  const x1 = episodes[0].x[3];
+  const lat = (f: () => void, k: number) => { const ts: number[] = []; for (let i = 0; i < k; i++) { const s = performance.now(); f(); ts.push((performance.now() - s) * 1000); } return ts; };
+  lat(() => actor.mu(x1), 200);
+  const js = lat(() => actor.mu(x1), 5000);
+  fig('policy inference p50, plain-JS actor', pct(js, 0.5), 'us', '5000 calls of createActor(snapshot).mu(x) for one state (the control loop path)');
+  fig('policy inference p99, plain-JS actor', pct(js, 0.99), 'us', 'same calls, 99th percentile');
+  const xs = Float32Array.from(x1);
+  lat(() => agent.actBatch(xs, 1), 50);
+  const tfl = lat(() => agent.actBatch(xs, 1), 1000);
+  fig('policy inference p50, tfjs actBatch(1)', pct(tfl, 0.5), 'us', '1000 calls of agent.actBatch for one state');
+  fig('policy inference p99, tfjs actBatch(1)', pct(tfl, 0.99), 'us', 'same calls, 99th percentile');
+
+  // 3. Model refit + iLQG step.
+  const tvlg = learner.parts.tvlg;
+  const reps = opts.quick ? 3 : 10;
+  const fitMs: number[] = [], ilqgMs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    t0 = performance.now(); tvlg.fit(episodes); fitMs.push(performance.now() - t0);
+    t0 = performance.now();
+    ilqgStep({ dynamics: tvlg.params(), rewardExpansion: (x, u) => task.rewardExpansion(x, u), prev: learner.controller, klStep: config.model_based.ilqg_kl_step });
+    ilqgMs.push(performance.now() - t0);
+  }
+  fig('TVLG refit time', pct(fitMs, 0.5), 'ms', `median of ${reps} fits of 5 episodes, T=${task.T}, dX=${task.dX}, dU=${task.dU}, pooled NIW prior`);
+  fig('iLQG step time', pct(ilqgMs, 0.5), 'ms', `median of ${reps} KL-constrained iLQG steps (dual search on eta) under that fit`);
+
+  // 4. Imagined transitions/s.
+  const Rf = new ReplayBuffer(100000, task.dX, task.dU);
+  const starts = Array.from({ length: 10 }, () => { const ep = episodes[rng.int(5)]; const t = rng.int(task.T - 10); return { x: ep.x[t], t }; });
+  t0 = performance.now();
+  let made = 0;
+  const rounds = opts.quick ? 20 : 100;
+  for (let i = 0; i < rounds; i++) made += imagine({ model: tvlg, agent, task, starts, l: config.model_based.imagination_length, noiseSigma: 0.3, rng, Rf });
+  fig('imagined transitions/s (tvlg)', made / ((performance.now() - t0) / 1000), 'transitions/s', `${rounds} rounds of 10 rollouts x l=${config.model_based.imagination_length} under the current policy + noise (batched tfjs actions, sampled TVLG steps)`);
+
+  parts.agent.dispose();
+  parts.arm.dispose();
+  return out;
+}
+
+/**
+ * Soak: trains on the embedded arm for `steps` environment steps, sampling tfjs tensor count,
+ * heap and RSS every `every` steps. Returns the samples.
+ */
+export async function soak(params: unknown, steps: number, every: number): Promise<{ step: number; tensors: number; heapMB: number; rssMB: number; replay: number }[]> {
+  const config = parseConfig(params, 'soak');
+  const parts = await buildTraining(config);
+  const samples = [];
+  let step = 0;
+  while (step < steps) {
+    runEpisode({ arm: parts.arm, task: parts.task, actor: parts.actor, learner: parts.learner, start: parts.task.sampleEpisodeStart(parts.rng), refreshPolicy: () => {} });
+    parts.learner.endEpisode();
+    parts.actor.setController(parts.learner.controller);
+    if (parts.agent.updates % 50 === 0) parts.actor.setPolicy(parts.agent.snapshot());
+    step += parts.task.T;
+    if (step % every < parts.task.T) {
+      const m = process.memoryUsage();
+      samples.push({ step, tensors: tf.memory().numTensors, heapMB: m.heapUsed / 2 ** 20, rssMB: m.rss / 2 ** 20, replay: parts.learner.R.size });
+    }
+  }
+  parts.agent.dispose();
+  parts.arm.dispose();
+  return samples;
+}

@@ -1,0 +1,66 @@
+/**
+ * Learning-curve summaries, the Table-1-style table and the SVG plots (vega-lite rendered to SVG
+ * by vega in Node: no native canvas).
+ *
+ * "Episodes to within 5% of best" (paper Table 1) is ambiguous for negative returns; here it is
+ * the first evaluation at which the test return is within 5% of the run's improvement range:
+ *   R(e) >= R_best - 0.05 * (R_best - R_0),   R_0 = the untrained policy's test return.
+ */
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+
+export interface Curve { method: string; task: string; seed: number; points: { episode: number; meanReturn: number }[] }
+
+export interface RunSummary { best: number; episodesToWithin5: number; final: number }
+
+export function summarise(c: Curve): RunSummary {
+  const pts = c.points;
+  const best = Math.max(...pts.map((p) => p.meanReturn));
+  const r0 = pts[0].meanReturn;
+  const threshold = best - 0.05 * (best - r0);
+  const hit = pts.find((p) => p.meanReturn >= threshold)!;
+  return { best, episodesToWithin5: hit.episode, final: pts[pts.length - 1].meanReturn };
+}
+
+const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+const std = (a: number[]) => Math.sqrt(mean(a.map((v) => (v - mean(a)) ** 2)));
+const pm = (a: number[], d = 2) => `${mean(a).toFixed(d)} ± ${std(a).toFixed(d)}`;
+
+/** Markdown table: per task and method, best test return and episodes to within 5%, mean ± std over seeds. */
+export function table(curves: Curve[], labels: Record<string, string>): string {
+  const rows = ['| task | method | seeds | best test return | episodes to within 5% of best | per seed (episodes) |', '|---|---|---|---|---|---|'];
+  const keys = [...new Set(curves.map((c) => `${c.task}\u0000${c.method}`))];
+  for (const k of keys) {
+    const [task, method] = k.split('\u0000');
+    const runs = curves.filter((c) => c.task === task && c.method === method);
+    const s = runs.map(summarise);
+    rows.push(`| ${task} | ${labels[method] ?? method} | ${runs.length} | ${pm(s.map((x) => x.best))} | ${pm(s.map((x) => x.episodesToWithin5), 0)} | ${s.map((x) => x.episodesToWithin5).join(', ')} |`);
+  }
+  return rows.join('\n');
+}
+
+/** SVG of test return against episodes: mean line and min-max band over seeds, one colour per method. */
+export async function learningCurveSvg(curves: Curve[], title: string, labels: Record<string, string>): Promise<string> {
+  const values: { method: string; episode: number; mean: number; lo: number; hi: number }[] = [];
+  for (const method of [...new Set(curves.map((c) => c.method))]) {
+    const runs = curves.filter((c) => c.method === method);
+    const episodes = [...new Set(runs.flatMap((r) => r.points.map((p) => p.episode)))].sort((a, b) => a - b);
+    for (const e of episodes) {
+      const v = runs.map((r) => r.points.find((p) => p.episode === e)?.meanReturn).filter((x): x is number => x !== undefined);
+      if (v.length) values.push({ method: labels[method] ?? method, episode: e, mean: mean(v), lo: Math.min(...v), hi: Math.max(...v) });
+    }
+  }
+  const spec: vl.TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title, width: 520, height: 320, data: { values },
+    encoding: { x: { field: 'episode', type: 'quantitative', title: 'training episodes' }, color: { field: 'method', type: 'nominal' } },
+    layer: [
+      { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'test return (greedy, mean of eval episodes)' }, y2: { field: 'hi' } } },
+      { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
+    ],
+  };
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
