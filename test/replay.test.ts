@@ -83,7 +83,7 @@ test('ReplayBuffer: bad input and inconsistent state give errors naming the fiel
   assert.throws(() => new ReplayBuffer(0, 2, 1), /capacity must be a positive integer/);
   addK(b, 1);
   const s = b.getState();
-  assert.throws(() => ReplayBuffer.fromState({ ...s, x: new Float32Array(5) }), /'x' must be a Float32Array of 6 values/);
+  assert.throws(() => ReplayBuffer.fromState({ ...s, x: new Float32Array(5) }), /'x' must be a Float32Array of 2 values/); // size 1 x dX 2: only filled rows are stored
   assert.throws(() => ReplayBuffer.fromState({ ...s, size: 4 }), /size 4 outside/);
   assert.throws(() => new ReplayBuffer(3, 3, 1).setState(s), /state is capacity=3, dX=2/);
 });

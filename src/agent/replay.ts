@@ -161,20 +161,24 @@ export class ReplayBuffer {
     this.count = 0;
   }
 
-  /** Copy of the contents for a checkpoint. */
+  /**
+   * Copy of the contents for a checkpoint: only the filled slots [0, size) — a buffer of
+   * capacity 10^6 holding 10^4 transitions checkpoints 10^4 rows, not 10^6.
+   */
   getState(): ReplayState {
+    const { dX, dU, count: n } = this;
     return {
       capacity: this.capacity,
-      dX: this.dX,
-      dU: this.dU,
+      dX,
+      dU,
       head: this.head,
-      size: this.count,
-      x: this.x.slice(),
-      u: this.u.slice(),
-      r: this.r.slice(),
-      x2: this.x2.slice(),
-      terminal: this.term.slice(),
-      t: this.tIdx.slice(),
+      size: n,
+      x: this.x.slice(0, n * dX),
+      u: this.u.slice(0, n * dU),
+      r: this.r.slice(0, n),
+      x2: this.x2.slice(0, n * dX),
+      terminal: this.term.slice(0, n),
+      t: this.tIdx.slice(0, n),
     };
   }
 
@@ -199,13 +203,14 @@ export class ReplayBuffer {
     if (!Number.isInteger(s.size) || s.size < 0 || s.size > capacity) throw new Error(`ReplayBuffer.setState: size ${s.size} outside [0, ${capacity}]`);
     if (!Number.isInteger(s.head) || s.head < 0 || s.head >= capacity) throw new Error(`ReplayBuffer.setState: head ${s.head} outside [0, ${capacity})`);
     if (s.size < capacity && s.head !== s.size) throw new Error(`ReplayBuffer.setState: head ${s.head} must equal size ${s.size} while not full`);
+    const n = s.size;
     const want: [keyof ReplayState, Function, number][] = [
-      ['x', Float32Array, capacity * dX],
-      ['u', Float32Array, capacity * dU],
-      ['r', Float32Array, capacity],
-      ['x2', Float32Array, capacity * dX],
-      ['terminal', Uint8Array, capacity],
-      ['t', Int32Array, capacity],
+      ['x', Float32Array, n * dX],
+      ['u', Float32Array, n * dU],
+      ['r', Float32Array, n],
+      ['x2', Float32Array, n * dX],
+      ['terminal', Uint8Array, n],
+      ['t', Int32Array, n],
     ];
     for (const [k, ctor, n] of want) {
       const a = s[k] as ArrayLike<number>;
@@ -213,12 +218,13 @@ export class ReplayBuffer {
         throw new Error(`ReplayBuffer.setState: '${String(k)}' must be a ${ctor.name} of ${n} values, got length ${a?.length}`);
       }
     }
-    this.x = s.x.slice();
-    this.u = s.u.slice();
-    this.r = s.r.slice();
-    this.x2 = s.x2.slice();
-    this.term = s.terminal.slice();
-    this.tIdx = s.t.slice();
+    // Storage stays preallocated at full capacity; the filled rows are copied in.
+    this.x.set(s.x);
+    this.u.set(s.u);
+    this.r.set(s.r);
+    this.x2.set(s.x2);
+    this.term.set(s.terminal);
+    this.tIdx.set(s.t);
     this.head = s.head;
     this.count = s.size;
   }
