@@ -6,7 +6,7 @@
  * Run folder: `config.json` (the config trained with), `log.jsonl` (winston), `metrics.jsonl`
  * (one line per training episode), `eval.jsonl` (one line per evaluation), `checkpoints/`.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
@@ -40,6 +40,8 @@ export interface EvalMetrics {
 }
 
 interface TrainerState {
+  /** The config the run was trained with. */
+  config: NafConfig;
   episode: number;
   wallSeconds: number;
   bestEval: number;
@@ -87,6 +89,9 @@ export class Trainer {
     const ckpt = readLatestCheckpoint(join(runDir, 'checkpoints'), opts.fallback);
     for (const s of ckpt.skipped) logger.warn(`skipped corrupt checkpoint ${s}`);
     const st = ckpt.state as TrainerState;
+    if (JSON.stringify(st.config?.joints) !== JSON.stringify(config.joints)) {
+      throw new Error(`checkpoint ${ckpt.path} was trained with joints ${JSON.stringify(st.config?.joints)}; this run has ${JSON.stringify(config.joints)}`);
+    }
     const parts = await buildTraining(config);
     const arm = { joints: parts.spec.jointNames, dX: parts.task.dX, dU: parts.task.dU };
     if (JSON.stringify(arm) !== JSON.stringify(st.arm)) {
@@ -97,6 +102,9 @@ export class Trainer {
     parts.actor.setPolicy(parts.agent.snapshot());
     parts.actor.setController(parts.learner.controller);
     parts.rng = new Rng(0, st.rng);
+    // Lines written after the checkpoint (episodes that will be trained again) are dropped, so
+    // the learning curve continues from the checkpoint without duplicates.
+    for (const f of ['metrics.jsonl', 'eval.jsonl']) truncateLog(join(runDir, f), st.episode);
     const t = new Trainer(config, runDir, parts, logger);
     t.episode = st.episode;
     t.bestEval = st.bestEval;
@@ -134,6 +142,10 @@ export class Trainer {
     const start = task.sampleEpisodeStart(rng);
     const t0 = performance.now();
     actor.setController(learner.controller);
+    // Fresh weights at every episode start (and every `publish_policy_every_updates` updates
+    // within it): a resumed run then continues exactly as the uninterrupted one would.
+    actor.setPolicy(agent.snapshot());
+    this.lastSnapshotAt = agent.updates;
     const every = this.config.training.publish_policy_every_updates;
     const r = runEpisode({
       arm, task, actor, learner, start, shouldStop,
@@ -181,7 +193,7 @@ export class Trainer {
   async checkpoint(): Promise<string> {
     const { learner, actor, rng, task, spec } = this.parts;
     const state: TrainerState = {
-      episode: this.episode, wallSeconds: this.wallSeconds, bestEval: this.bestEval,
+      config: this.config, episode: this.episode, wallSeconds: this.wallSeconds, bestEval: this.bestEval,
       learner: await learnerState(learner), actor: actor.getState(), rng: rng.state(),
       arm: { joints: spec.jointNames, dX: task.dX, dU: task.dU },
     };
@@ -195,6 +207,16 @@ export class Trainer {
     this.parts.agent.dispose();
     this.parts.arm.dispose();
   }
+}
+
+/** Keeps the JSON lines of `file` whose `episode` is <= `episode` (atomic rewrite). */
+function truncateLog(file: string, episode: number): void {
+  if (!existsSync(file)) return;
+  const keep = readFileSync(file, 'utf8').split('\n').filter((l) => {
+    try { return l && JSON.parse(l).episode <= episode; } catch { return false; }
+  });
+  writeFileSync(`${file}.tmp`, keep.map((l) => l + '\n').join(''));
+  renameSync(`${file}.tmp`, file);
 }
 
 /** The saved config with only the budget taken from `override`; other differences are refused. */
