@@ -172,7 +172,7 @@ export const CONFIG_SCHEMA = {
         imagination_every_steps: { ...int('m (Algorithm 2 line 148): imagine every m real steps.', 1), default: 10 },
         imagination_starts: { ...int('m (line 149): start states sampled from B_old per imagination round.', 1), default: 10 },
         imagination_length: { ...int('l: steps per imagined rollout (paper: 10 on reacher).', 1, 1000), default: 10 },
-        imagination_off_after_episodes: { ...int('Switch imagination off after this many episodes (paper: 130 on gripper).', 0), default: 200 },
+        imagination_off_after_episodes: { ...int('Switch imagination off after this many episodes (paper: 130 on gripper).', 0), default: 130 },
         fictional_capacity: { ...int('Fictional buffer R_f capacity, transitions.', 100), default: 100000 },
         prior_strength: { ...num('Strength of the pooled normal-inverse-Wishart prior of the TVLG fit.', 0), default: 1 },
         ilqg_kl_step: { ...num('iLQG KL trust region epsilon per step (total epsilon*T).', 0, undefined, 0), default: 0.5 },
