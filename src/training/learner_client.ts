@@ -80,10 +80,7 @@ export class WorkerLearnerClient implements LearnerClient {
 
   /** Starts the worker and waits until its learner is built. @throws the worker's start error. */
   static async create(config: NafConfig, runDir: string): Promise<WorkerLearnerClient> {
-    const worker = new Worker(new URL('./learner_worker.ts', import.meta.url), {
-      workerData: { config, runDir },
-      execArgv: ['--import', 'tsx'],
-    });
+    const worker = new Worker(new URL('./learner_worker_boot.mjs', import.meta.url), { workerData: { config, runDir } });
     await new Promise<void>((resolve, reject) => {
       const onMsg = (m: { type: string; error?: string }) => {
         if (m.type === 'ready') { worker.off('message', onMsg); resolve(); }

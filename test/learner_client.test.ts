@@ -1,0 +1,63 @@
+/**
+ * The actor/learner split: the same learner behind the in-thread client and the worker_threads
+ * client; transitions in, policy snapshots and controllers out, checkpoints on request.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../src/config/load.js';
+import { InThreadLearnerClient, WorkerLearnerClient, type LearnerClient } from '../src/training/learner_client.js';
+import type { PolicySnapshot } from '../src/agent/types.js';
+import { createActor } from '../src/agent/actor.js';
+import { Rng } from '../src/util/rng.js';
+
+const config = parseConfig({
+  task: { horizon: 10 },
+  agent: { hidden: [16, 16], updates_per_step: 1, warmup_steps: 10, batch_size: 8, replay_capacity: 1000 },
+  model_based: { refit_every_episodes: 2, imagination_length: 2, imagination_every_steps: 5, imagination_starts: 2 },
+  training: { publish_policy_every_updates: 5 },
+});
+
+async function exercise(client: LearnerClient): Promise<{ versions: number[]; controllers: number; saved: string }> {
+  const versions: number[] = [];
+  let controllers = 0;
+  client.onPolicy((s: PolicySnapshot) => versions.push(s.version));
+  client.onController(() => controllers++);
+  const rng = new Rng(1);
+  const x = () => Float64Array.from({ length: 11 }, () => rng.normal() * 0.1);
+  for (let e = 0; e < 4; e++) {
+    let xt = x();
+    for (let t = 0; t < 10; t++) {
+      const x2 = x();
+      client.observe({ x: xt, u: Float64Array.from([0.01, -0.01, 0]), r: -0.1, x2, terminal: false, t });
+      xt = x2;
+    }
+    client.endEpisode({ controller: 'naf', return: -1, aborted: false });
+  }
+  const saved = await client.save();
+  await new Promise((r) => setTimeout(r, 50));
+  await client.close();
+  return { versions, controllers, saved };
+}
+
+for (const [name, make] of [['in-thread', InThreadLearnerClient.create], ['worker_threads', WorkerLearnerClient.create]] as const) {
+  test(`${name} learner client: trains, publishes fresh policies and refitted controllers, checkpoints`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'naf-client-'));
+    const r = await exercise(await make(config, dir));
+    assert.ok(r.versions.length >= 3, `policy snapshots received: ${r.versions}`);
+    assert.ok(r.versions[r.versions.length - 1] > 0, 'later snapshots carry the updates');
+    assert.ok(r.controllers >= 2, 'initial controller + one after the refit');
+    assert.ok(existsSync(join(r.saved, 'manifest.json')));
+  });
+}
+
+test('snapshots from the worker run in the plain-JS actor', async () => {
+  const client = await WorkerLearnerClient.create(config, mkdtempSync(join(tmpdir(), 'naf-client-')));
+  const snap = await new Promise<PolicySnapshot>((resolve) => client.onPolicy(resolve));
+  const u = createActor(snap).mu(new Float64Array(11));
+  assert.equal(u.length, 3);
+  assert.ok(u.every(Number.isFinite));
+  await client.close();
+});
