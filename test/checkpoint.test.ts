@@ -72,3 +72,13 @@ test('a flipped byte in a blob fails its checksum; an empty folder has no checkp
   mkdirSync(empty);
   assert.throws(() => readLatestCheckpoint(empty), /no checkpoint/);
 });
+
+test('a checkpoint with NaN weights (valid checksums) is refused when loaded into the agent', async () => {
+  const { NafAgent } = await import('../src/agent/naf.js');
+  const a = new NafAgent({ dX: 4, dU: 2, uMax: Float64Array.from([1, 1]), hidden: [8, 8] });
+  const s = await a.getState();
+  s.tensors[0].data[3] = NaN;
+  const back = readCheckpoint(writeCheckpoint(fresh(), '000001', s)).state as typeof s;
+  await assert.rejects(a.setState(back), /agent state: tensor '.+' has a non-finite value \(NaN\) at index 3/);
+  a.dispose();
+});

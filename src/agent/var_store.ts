@@ -107,6 +107,8 @@ export class VarStore {
       if (!(t.data instanceof Float32Array) || t.data.length !== v.size) {
         throw new Error(`agent state: tensor '${t.name}' needs a Float32Array of ${v.size} values`);
       }
+      const bad = t.data.findIndex((a) => !Number.isFinite(a));
+      if (bad >= 0) throw new Error(`agent state: tensor '${t.name}' has a non-finite value (${t.data[bad]}) at index ${bad}`);
     }
     tf.tidy(() => {
       for (const t of tensors) this.get(t.name).assign(tf.tensor(t.data, t.shape, 'float32'));
