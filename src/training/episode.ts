@@ -19,45 +19,75 @@ export interface EpisodeResult {
   steps: number;
 }
 
-/**
- * Runs one episode from `start`.
- * @param learner when given, transitions are stored and training happens after every step;
- *   when null the episode is a pure rollout (evaluation).
- * @param greedy act with mu(x) and no noise (test-return protocol)
- * @param shouldStop polled every step; true ends the episode early (Ctrl-C)
- */
-export function runEpisode(args: {
+export interface EpisodeArgs {
   arm: Arm;
   task: Task;
   actor: EpisodeActor;
+  /** When given, transitions are stored and training happens after every step. */
   learner: Learner | null;
   start: EpisodeStart;
+  /** Act with mu(x) and no noise (test-return protocol). */
   greedy?: boolean;
   refreshPolicy?: () => void;
+  /** Polled every step; true ends the episode early (Ctrl-C). */
   shouldStop?: () => boolean;
-}): EpisodeResult {
-  const { arm, task, actor, learner, start, greedy = false } = args;
-  task.setTarget(start.target);
-  let x = task.observe(arm.reset(start.q, start.qd));
-  const controller = greedy ? 'naf' : actor.beginEpisode();
-  let ret = 0, updates = 0, imagined = 0, loss = NaN, t = 0;
-  for (; t < task.T; t++) {
-    if (args.shouldStop?.()) break;
-    const u = greedy ? actor.greedy(x) : actor.act(x, t);
+}
+
+/** One episode advanced step by step (so a caller can yield to the event loop between steps). */
+export class EpisodeRun {
+  private x: Float64Array;
+  private t = 0;
+  private readonly r: EpisodeResult;
+
+  constructor(private readonly a: EpisodeArgs) {
+    a.task.setTarget(a.start.target);
+    this.x = a.task.observe(a.arm.reset(a.start.q, a.start.qd));
+    const controller = a.greedy ? 'naf' : a.actor.beginEpisode();
+    this.r = { controller, return: 0, finalDistance: NaN, updates: 0, imagined: 0, loss: NaN, steps: 0 };
+  }
+
+  /** Advances one control step; false when the episode is over (T steps, or stopped). */
+  step(): boolean {
+    const { arm, task, actor, learner, greedy } = this.a;
+    if (this.t >= task.T || this.a.shouldStop?.()) return false;
+    const x = this.x;
+    const u = greedy ? actor.greedy(x) : actor.act(x, this.t);
     const x2 = task.observe(arm.step(u));
     const r = task.reward(x, u);
-    ret += r;
+    this.r.return += r;
     if (learner) {
-      learner.observe({ x, u, r, x2, terminal: false, t });
+      learner.observe({ x, u, r, x2, terminal: false, t: this.t });
       const s = learner.afterStep();
-      updates += s.updates;
-      imagined += s.imagined;
-      loss = s.loss;
-      args.refreshPolicy?.();
+      this.r.updates += s.updates;
+      this.r.imagined += s.imagined;
+      this.r.loss = s.loss;
+      this.a.refreshPolicy?.();
     }
-    x = x2;
+    this.x = x2;
+    this.t++;
+    return true;
   }
-  return { controller, return: ret, finalDistance: task.distance(x), updates, imagined, loss, steps: t };
+
+  result(): EpisodeResult {
+    return { ...this.r, finalDistance: this.a.task.distance(this.x), steps: this.t };
+  }
+}
+
+/** Runs one episode from `start` synchronously (evaluation, tests). */
+export function runEpisode(args: EpisodeArgs): EpisodeResult {
+  const e = new EpisodeRun(args);
+  while (e.step());
+  return e.result();
+}
+
+/**
+ * Runs one episode, yielding to the event loop every `yieldEvery` steps so that signals
+ * (Ctrl-C, SIGTERM) and timers are served while training.
+ */
+export async function runEpisodeAsync(args: EpisodeArgs, yieldEvery = 5): Promise<EpisodeResult> {
+  const e = new EpisodeRun(args);
+  for (let k = 1; e.step(); k++) if (k % yieldEvery === 0) await new Promise((r) => setImmediate(r));
+  return e.result();
 }
 
 /** Deterministic evaluation starts: the same `n` episode starts for every method and seed. */

@@ -13,7 +13,7 @@ import { parseConfig } from '../config/load.js';
 import type { Logger } from '../util/logger.js';
 import { Rng } from '../util/rng.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { evaluate, evaluationStarts, runEpisode, type EpisodeResult } from './episode.js';
+import { evaluate, evaluationStarts, runEpisodeAsync, type EpisodeResult } from './episode.js';
 import { EpisodeActor } from './episode_actor.js';
 import { buildTraining, type TrainingParts } from './factory.js';
 import { learnerState, restoreLearner, type LearnerState } from './learner.js';
@@ -127,7 +127,7 @@ export class Trainer {
     const evalStarts = evaluationStarts(this.parts.task, tr.eval_episodes, tr.eval_seed, (s) => new Rng(s));
     if (this.episode === 0) this.evaluate(evalStarts, hooks.onEval);
     while (this.episode < tr.episodes && !hooks.shouldStop?.()) {
-      const m = this.trainEpisode(hooks.shouldStop);
+      const m = await this.trainEpisode(hooks.shouldStop);
       if (m.steps < this.parts.task.T) break; // stopped mid-episode: that episode is not kept
       hooks.onEpisode?.(m);
       if (this.episode % tr.eval_every_episodes === 0) this.evaluate(evalStarts, hooks.onEval);
@@ -137,7 +137,7 @@ export class Trainer {
   }
 
   /** One training episode; returns its metrics (also appended to metrics.jsonl). */
-  trainEpisode(shouldStop?: () => boolean): EpisodeMetrics {
+  async trainEpisode(shouldStop?: () => boolean): Promise<EpisodeMetrics> {
     const { arm, task, actor, learner, agent, rng } = this.parts;
     const start = task.sampleEpisodeStart(rng);
     const t0 = performance.now();
@@ -147,7 +147,7 @@ export class Trainer {
     actor.setPolicy(agent.snapshot());
     this.lastSnapshotAt = agent.updates;
     const every = this.config.training.publish_policy_every_updates;
-    const r = runEpisode({
+    const r = await runEpisodeAsync({
       arm, task, actor, learner, start, shouldStop,
       refreshPolicy: () => {
         if (agent.updates - this.lastSnapshotAt >= every) {
