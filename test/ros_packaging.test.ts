@@ -40,6 +40,9 @@ test('params files: node sections by name, namespace or wildcard; nested keys be
     assert.deepEqual(Object.fromEntries(m), { use_sim_time: true, seed: 2, 'agent.hidden': [64, 64], 'agent.learning_rate': 0.002 });
     assert.equal(readParamsFiles([a], 'naf_trainer', '/robot1').get('seed'), 7);
     assert.equal(readParamsFiles([a], 'nobody').get('seed'), 1, 'wildcard only');
+    // launch_ros writes list parameters as python tuples
+    writeFileSync(b, '/**:\n  ros__parameters:\n    joints: !!python/tuple\n    - joint1\n    - joint2\n    initial_positions: !!python/tuple\n    - 0.0\n    - 0.8\n');
+    assert.deepEqual(Object.fromEntries(readParamsFiles([b], 'naf_sim_bridge')), { joints: ['joint1', 'joint2'], initial_positions: [0, 0.8] });
     writeFileSync(b, 'naf_trainer: [unclosed');
     assert.throws(() => readParamsFiles([b], 'naf_trainer'), /cannot read params file .*b\.yaml/);
   } finally {

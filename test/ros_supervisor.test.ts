@@ -129,3 +129,14 @@ test('jitter meter: |interval - period| statistics; loop status warns above 20% 
   assert.equal(st.level, DIAG_WARN);
   assert.equal(st.values.find((v) => v.key === 'jitter_max_ms')!.value, '5.000');
 });
+
+test('routine interventions are logged at most every 10 s per kind, with the steps in between', () => {
+  const { sup, count, lines } = make();
+  for (let k = 0; k < 100; k++) f(sup, k % 2 ? [10, 0, 0] : [0, 0, 0], state([0, 0, 0]), k * 0.02, k * 0.02);
+  assert.equal(sup.counts.torque_clamp, 50);
+  assert.equal(count('warn', /torque_clamp/), 1);
+  f(sup, [0, 0, 0], state([0, 0, 0]), 12, 12);
+  f(sup, [10, 0, 0], state([0, 0, 0]), 12.02, 12.02);
+  assert.equal(count('warn', /torque_clamp/), 2);
+  assert.match(lines.at(-1)!.message, /\(49 more step\(s\) since the last report\)/);
+});

@@ -105,7 +105,8 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
     logger.warn(`${sig}: zero torque, closing the learner`);
     trainer.shutdown();
     await settle(200);
-    await learner.close();
+    // ros2 launch escalates to SIGTERM after 5 s; the learner may be behind on queued transitions.
+    await Promise.race([learner.close(), settle(3000)]);
     await ctx.shutdown();
   });
 }

@@ -129,7 +129,7 @@ export function readParamsFiles(files: string[], name: string, namespace = '/'):
   for (const file of files) {
     let doc: unknown;
     try {
-      doc = yaml.load(readFileSync(file, 'utf8'), { filename: file });
+      doc = yaml.load(readFileSync(file, 'utf8'), { filename: file, schema: PARAMS_YAML_SCHEMA });
     } catch (e) {
       throw new Error(`cannot read params file ${file}: ${(e as Error).message}`);
     }
@@ -151,6 +151,14 @@ export function readParamsFiles(files: string[], name: string, namespace = '/'):
   }
   return out;
 }
+
+/**
+ * js-yaml schema for params files: launch_ros writes list parameters as `!!python/tuple`
+ * sequences (yaml.dump of the tuples it normalises lists to); rcl reads them as arrays, so do we.
+ */
+const PARAMS_YAML_SCHEMA = yaml.DEFAULT_SCHEMA.extend([
+  new yaml.Type('tag:yaml.org,2002:python/tuple', { kind: 'sequence', construct: (d: unknown[] | null) => d ?? [] }),
+]);
 
 function toRclValue(kind: ParameterKind, v: ParameterValue): unknown {
   if (kind === 'integer') return BigInt(v as number);

@@ -136,7 +136,8 @@ export class SimBridgeNode {
     const js = this.arm.step(this.command);
     this.steps++;
     const stampTime = this.clockPub ? this.simTime : this.node.now();
-    this.clockPub?.publish({ clock: toTimeMsg(this.simTime) });
+    // State before clock: a use_sim_time subscriber whose timer fires on this /clock tick then
+    // already has the state of this tick (one period less loop delay).
     this.statePub.publish({
       header: header(stampTime),
       name: [...js.name],
@@ -144,6 +145,7 @@ export class SimBridgeNode {
       velocity: Array.from(js.velocity),
       effort: Array.from(js.effort),
     });
+    this.clockPub?.publish({ clock: toTimeMsg(this.simTime) });
   }
 
   /** Stops stepping (the arm is left as is; the caller disposes it). */

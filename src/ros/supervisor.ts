@@ -14,8 +14,9 @@
  *     limit, torque pushing further out is removed; torque back inside passes;
  *  6. clamp to min(URDF effort limit, `max_effort`) per joint.
  * The result is always finite. Each rule counts one intervention per control step in which it
- * changed u (`counts`); the first step of a run of interventions of a kind is logged with detail,
- * and the end of the run is logged with its length.
+ * changed u (`counts`, reported on /diagnostics); the start of a run of interventions is logged
+ * with its detail (e-stop and watchdog always, with their end; the other kinds at most every
+ * 10 s per kind, with the count of steps in between).
  * The on-policy fraction p is guarded too: `guardOnPolicyFraction` never returns more than
  * `max_on_policy_fraction` (DESIGN Sec. 1: the safety engineer's cap).
  */
@@ -24,6 +25,11 @@ import type { Logger } from '../util/logger.js';
 
 export type InterventionKind = 'estop' | 'watchdog' | 'non_finite' | 'velocity_limit' | 'soft_limit' | 'torque_clamp' | 'p_cap';
 export const INTERVENTION_KINDS: readonly InterventionKind[] = ['estop', 'watchdog', 'non_finite', 'velocity_limit', 'soft_limit', 'torque_clamp', 'p_cap'];
+
+/** Kinds that stop the arm: their start and end are always logged. */
+const HALTING: ReadonlySet<InterventionKind> = new Set(['estop', 'watchdog']);
+/** Other kinds are logged at most this often, s (node clock). */
+const LOG_INTERVAL_S = 10;
 
 export interface SupervisorOptions {
   /** Configured torque cap, N·m (applied as min with the URDF effort limit). */
@@ -60,6 +66,7 @@ export class SafetySupervisor {
   private estop = false;
   private estopReason = '';
   private readonly active = new Map<InterventionKind, number>();
+  private readonly lastLog = new Map<InterventionKind, { t: number; count: number }>();
 
   /**
    * @throws RangeError naming the value when an option is out of range, or when the soft limits
@@ -125,35 +132,36 @@ export class SafetySupervisor {
     if (u.length !== n) throw new RangeError(`SafetySupervisor.filter: u has ${u.length} entries, expected ${n}`);
     const out = new Float64Array(n);
     const acted: InterventionKind[] = [];
-    if (this.estop) return this.finish(out, ['estop'], true, 'zero torque (e-stop latched)');
+    if (this.estop) return this.finish(now, out, ['estop'], true, () => 'zero torque (e-stop latched)');
     if (this.stale(state, receivedAt, now)) {
       const age = state ? `${((now - receivedAt) * 1000).toFixed(0)} ms old` : 'none received';
-      return this.finish(out, ['watchdog'], true, `zero torque: joint states ${age} (timeout ${this.opts.stateTimeoutMs} ms)`);
+      return this.finish(now, out, ['watchdog'], true, () => `zero torque: joint states ${age} (timeout ${this.opts.stateTimeoutMs} ms)`);
     }
-    if (!u.every(Number.isFinite)) return this.finish(out, ['non_finite'], false, `zero torque: controller output not finite [${Array.from(u).join(', ')}]`);
+    if (!u.every(Number.isFinite)) return this.finish(now, out, ['non_finite'], false, () => `zero torque: controller output not finite [${Array.from(u).join(', ')}]`);
     out.set(u);
     const q = state!.position, qd = state!.velocity;
-    const details: string[] = [];
+    const details: Partial<Record<InterventionKind, string[]>> = {};
+    const note = (k: InterventionKind, d: string) => {
+      (details[k] ??= []).push(d);
+      if (!acted.includes(k)) acted.push(k);
+    };
     for (let i = 0; i < n; i++) {
       const name = this.spec.jointNames[i];
       if (Math.abs(qd[i]) > this.velocityLimit[i] && out[i] * qd[i] > 0) {
-        details.push(`${name} |qd| ${Math.abs(qd[i]).toFixed(2)} > ${this.velocityLimit[i]} rad/s: ${out[i].toFixed(3)} -> 0 N·m`);
+        note('velocity_limit', `${name} |qd| ${Math.abs(qd[i]).toFixed(2)} > ${this.velocityLimit[i]} rad/s: ${out[i].toFixed(3)} -> 0 N·m`);
         out[i] = 0;
-        if (!acted.includes('velocity_limit')) acted.push('velocity_limit');
       }
       if ((q[i] > this.softUpper[i] && out[i] > 0) || (q[i] < this.softLower[i] && out[i] < 0)) {
-        details.push(`${name} q ${q[i].toFixed(3)} outside soft [${this.softLower[i].toFixed(3)}, ${this.softUpper[i].toFixed(3)}] rad: ${out[i].toFixed(3)} -> 0 N·m`);
+        note('soft_limit', `${name} q ${q[i].toFixed(3)} outside soft [${this.softLower[i].toFixed(3)}, ${this.softUpper[i].toFixed(3)}] rad: ${out[i].toFixed(3)} -> 0 N·m`);
         out[i] = 0;
-        if (!acted.includes('soft_limit')) acted.push('soft_limit');
       }
       const lim = this.effortLimit[i];
       if (Math.abs(out[i]) > lim) {
-        details.push(`${name} ${out[i].toFixed(3)} clamped to ±${lim} N·m`);
+        note('torque_clamp', `${name} ${out[i].toFixed(3)} clamped to ±${lim} N·m`);
         out[i] = Math.sign(out[i]) * lim;
-        if (!acted.includes('torque_clamp')) acted.push('torque_clamp');
       }
     }
-    return this.finish(out, acted, false, details.join('; '));
+    return this.finish(now, out, acted, false, (k) => (details[k] ?? []).join('; '));
   }
 
   /**
@@ -169,22 +177,36 @@ export class SafetySupervisor {
     return used;
   }
 
-  private finish(out: Float64Array, acted: InterventionKind[], halted: boolean, detail: string): FilterResult {
+  private finish(now: number, out: Float64Array, acted: InterventionKind[], halted: boolean, detail: (k: InterventionKind) => string): FilterResult {
     for (const k of acted) {
       this.counts[k]++;
       const run = this.active.get(k) ?? 0;
-      if (run === 0 && k === 'torque_clamp') this.logger.warn(`safety: ${k}: ${detail}`);
-      else if (run === 0) this.logger.error(`safety: ${k}: ${detail}`);
+      if (run === 0) this.logRunStart(k, now, detail(k));
       this.active.set(k, run + 1);
     }
     for (const [k, run] of this.active) {
       if (run > 0 && !acted.includes(k)) {
-        this.logger.info(`safety: ${k} cleared after ${run} control step(s)`);
+        if (HALTING.has(k)) this.logger.info(`safety: ${k} cleared after ${run} control step(s)`);
         this.active.set(k, 0);
       }
     }
     for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i])) out[i] = 0;
     return { u: out, interventions: acted, halted };
+  }
+
+  /**
+   * Logs the start of a run of interventions: always for the halting kinds (e-stop, watchdog),
+   * otherwise at most once per `LOG_INTERVAL_S` per kind with the number of steps in between
+   * (a torque clamp during homing on a weak joint is routine and would flood the log).
+   */
+  private logRunStart(k: InterventionKind, now: number, detail: string): void {
+    const last = this.lastLog.get(k);
+    if (!HALTING.has(k) && last && now - last.t < LOG_INTERVAL_S) return;
+    const since = last ? ` (${this.counts[k] - 1 - last.count} more step(s) since the last report)` : '';
+    this.lastLog.set(k, { t: now, count: this.counts[k] });
+    const line = `safety: ${k}: ${detail}${since}`;
+    if (k === 'torque_clamp' || k === 'soft_limit' || k === 'velocity_limit') this.logger.warn(line);
+    else this.logger.error(line);
   }
 
   /** Kinds acting in the latest step (for the diagnostics level). */
