@@ -81,3 +81,22 @@ test('kill -9 mid-run, then --resume: finishes, curve continues from the newest 
   // trained again (that work, at most checkpoint_every_episodes episodes, is what a kill costs).
   assert.deepEqual(episodes, Array.from({ length: 16 }, (_, i) => i + 1));
 });
+
+test('Ctrl-C (SIGINT) stops within the episode, saves a checkpoint of the last complete episode, exits 0', async () => {
+  const root = tmp();
+  const cfg = join(root, 'p.yaml');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(cfg, stringify({ naf_trainer: { ros__parameters: { ...params, training: { ...params.training, episodes: 1000, checkpoint_every_episodes: 1000 } } } }));
+  const runDir = join(root, 'run');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '-q', '--config', cfg, '--run-dir', runDir], { stdio: 'ignore' });
+  const metrics = join(runDir, 'metrics.jsonl');
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => { if (existsSync(metrics) && readFileSync(metrics, 'utf8').split('\n').length > 3) { clearInterval(poll); resolve(); } }, 20);
+  });
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('exit', r));
+  assert.equal(code, 0);
+  const done = readFileSync(metrics, 'utf8').trim().split('\n').length;
+  assert.ok(done < 1000, 'stopped early');
+  assert.deepEqual(readdirSync(join(runDir, 'checkpoints')).filter((n) => n.startsWith('ckpt-')), [`ckpt-${String(done).padStart(7, '0')}`]);
+});
