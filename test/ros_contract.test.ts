@@ -14,7 +14,14 @@ import { RclnodejsContext } from '../src/ros/rclnodejs_transport.js';
 import { declareConfigParameters, installParameterValidation } from '../src/ros/parameters.js';
 import type { BoolMsg, Float64MultiArrayMsg, JointStateMsg, ParameterValue, RosNode } from '../src/ros/transport.js';
 import { fromTimeMsg } from '../src/ros/transport.js';
-import { testConfig, jointState } from './ros_fakes.js';
+import { readFileSync } from 'node:fs';
+import { declareSimBridgeParameters, SimBridgeNode } from '../src/ros/sim_bridge_node.js';
+import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
+import { MujocoArm } from '../src/env/mujoco_arm.js';
+import { ReacherTask } from '../src/env/reacher.js';
+import { armSpecFromUrdf, parseUrdf } from '../src/env/urdf.js';
+import { Rng } from '../src/util/rng.js';
+import { captureLogger, FakeActor, FakeLearner, testConfig, jointState } from './ros_fakes.js';
 
 interface Harness {
   /** Topic/service prefix unique to this run (several test runs may share a ROS domain). */
@@ -186,5 +193,38 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
     const desc = await ros2(['param', 'describe', fqn, 'model_based.max_on_policy_fraction']);
     assert.match(desc.out, /Read only: true/i);
     assert.match(desc.out, /Safety cap on p/);
+  });
+
+  test('naf_trainer + naf_sim_bridge (MuJoCo) over DDS: homing converges, the episode starts', async (t) => {
+    if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+    const h = rosHarness(ctx);
+    const topics = { joint_states_topic: `${h.prefix}/joint_states`, effort_command_topic: `${h.prefix}/commands` };
+    const urdfPath = new URL('../urdf/reacher3.urdf', import.meta.url).pathname;
+    const bridgeNode = h.node('bridge');
+    const arm = await MujocoArm.create(urdfPath, { dt: 0.01, timestep: 0.002 });
+    const cap = captureLogger();
+    const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, { ...topics, publish_clock: false }), cap.logger);
+    // Wall time (no /clock: another test run on this ROS domain could publish one); mujoco.launch.py runs sim time.
+    const node = h.node('naf_trainer');
+    const config = declareConfigParameters(node, testConfig({
+      task: { home_pose: [0.3, 0.6, 0.6], horizon: 50 },
+      safety: { max_effort: 1, homing_kp: 0.2, homing_kd: 0.004, homing_tolerance: 0.03, homing_timeout_s: 20, state_timeout_ms: 100, velocity_limit: 20, soft_limit_margin: 0.1 },
+      ros: { ...topics, estop_topic: '~/estop' },
+    }));
+    const model = parseUrdf(readFileSync(urdfPath, 'utf8'));
+    const task = new ReacherTask(model, { jointNames: config.joints, T: config.task.horizon, homePose: config.task.home_pose, initStd: config.task.init_std });
+    const learner = new FakeLearner();
+    const trainer = new NafTrainerNode({ node, config, spec: armSpecFromUrdf(model, config.joints), task, actor: new FakeActor(() => new Float64Array(3), 0.3, 0.5), learner, rng: new Rng(3), logger: cap.logger });
+    learner.publishPolicy(0);
+    try {
+      assert.ok(await h.waitFor(() => trainer.state === 'RUNNING', 30), `state ${trainer.state}; q ${Array.from(trainer.input.latest?.position ?? [])}`);
+      assert.ok(bridge.steps > 0 && trainer.input.rejectedTotal === 0, `rejected joint states: ${JSON.stringify(trainer.input.rejected)}`);
+      const j = trainer.jitter.stats();
+      console.log(`# over DDS: homed after ${(bridge.steps * 0.01).toFixed(2)} s of simulation; control jitter mean ${(j.mean * 1e3).toFixed(2)} ms, p99 ${(j.p99 * 1e3).toFixed(2)} ms, max ${(j.max * 1e3).toFixed(2)} ms over ${j.n} periods`);
+    } finally {
+      trainer.shutdown();
+      bridge.shutdown();
+      arm.dispose();
+    }
   });
 });
