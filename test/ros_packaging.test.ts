@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { XMLParser } from 'fast-xml-parser';
 import { loadParamsFile } from '../src/config/load.js';
-import { readParamsFiles, splitParamsFiles } from '../src/ros/rclnodejs_transport.js';
+import { readParamsFiles, splitParamsFiles } from '../src/ros/params_files.js';
 import { declareConfigParameters, unknownParameters } from '../src/ros/parameters.js';
 import { InProcessBus } from '../src/ros/inprocess_transport.js';
 import type { ParameterValue } from '../src/ros/transport.js';
