@@ -105,12 +105,14 @@ program.command('eval')
 program.command('node')
   .description('run the ROS 2 node naf_trainer (needs rclnodejs and a sourced ROS 2)')
   .allowUnknownOption(true)
+  .allowExcessArguments(true)
   .option('--params-file <file>', 'ROS 2 params file')
   .action(async () => (await import('./ros/main.js')).runTrainerNode(process.argv));
 
 program.command('sim-bridge')
   .description('expose the MuJoCo arm as a ROS 2 node with the Gazebo + ros2_control topics')
   .allowUnknownOption(true)
+  .allowExcessArguments(true)
   .option('--params-file <file>', 'ROS 2 params file')
   .action(async () => (await import('./ros/main.js')).runSimBridge(process.argv));
 

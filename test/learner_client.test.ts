@@ -61,3 +61,33 @@ test('snapshots from the worker run in the plain-JS actor', async () => {
   assert.ok(u.every(Number.isFinite));
   await client.close();
 });
+
+test('a learner behind real time stores late transitions but sheds their updates (counted)', async () => {
+  const { LearnerSession } = await import('../src/training/learner_session.js');
+  const s = await LearnerSession.create(config, mkdtempSync(join(tmpdir(), 'naf-lag-')));
+  const tr = (t: number) => ({ x: new Float64Array(11), u: new Float64Array(3), r: -0.1, x2: new Float64Array(11), terminal: false, t });
+  for (let t = 0; t < 10; t++) s.observe(tr(t), Date.now());
+  const trained = s.stats().updates;
+  assert.ok(trained > 0);
+  for (let t = 0; t < 10; t++) s.observe(tr(t), Date.now() - 10_000);
+  assert.equal(s.stats().updates, trained, 'late transitions train nothing');
+  assert.equal(s.stats().skippedSteps, 10);
+  assert.equal(s.parts.learner.R.size, 20, 'but every transition is stored');
+  s.dispose();
+});
+
+test('a node learner resumes from the newest checkpoint of ros.resume', async () => {
+  const { LearnerSession } = await import('../src/training/learner_session.js');
+  const dir = mkdtempSync(join(tmpdir(), 'naf-node-resume-'));
+  const a = await LearnerSession.create(config, dir);
+  const tr = (t: number) => ({ x: Float64Array.from({ length: 11 }, (_, i) => i * 0.01 + t), u: new Float64Array(3), r: -0.1, x2: new Float64Array(11), terminal: false, t });
+  for (let t = 0; t < 10; t++) a.observe(tr(t));
+  a.endEpisode({ controller: 'naf', return: -1, aborted: false });
+  await a.save();
+  const b = await LearnerSession.create({ ...config, ros: { ...config.ros, resume: dir } }, dir);
+  assert.equal(b.parts.learner.R.size, 10);
+  assert.equal(b.parts.learner.episodes, 1);
+  assert.equal(b.parts.agent.updates, a.parts.agent.updates);
+  a.dispose();
+  b.dispose();
+});

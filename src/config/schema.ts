@@ -94,6 +94,7 @@ export interface NafConfig {
     effort_command_topic: string;
     estop_topic: string;
     resume: string;
+    max_learner_lag_ms: number;
   };
 }
 
@@ -199,8 +200,8 @@ export const CONFIG_SCHEMA = {
         state_timeout_ms: { ...num('Watchdog: joint states older than this give zero torque, ms.', 1), default: 100 },
         velocity_limit: { ...num('Joint speed above which accelerating torque is removed, rad/s.', 0, undefined, 0), default: 20 },
         soft_limit_margin: { ...num('Soft position limits lie this far inside the URDF limits, rad.', 0), default: 0.1 },
-        homing_kp: { ...num('Homing PD stiffness, N·m/rad.', 0), default: 1.0 },
-        homing_kd: { ...num('Homing PD damping, N·m·s/rad.', 0), default: 0.1 },
+        homing_kp: { ...num('Homing PD stiffness, N·m/rad (reacher3: kd dt [M^-1]_jj must stay well below 1 for every joint, or the PD chatters).', 0), default: 0.2 },
+        homing_kd: { ...num('Homing PD damping, N·m·s/rad.', 0), default: 0.004 },
         homing_max_effort: { ...num('Homing torque cap, N·m.', 0), default: 0.5 },
         homing_timeout_s: { ...num('Give up homing after this long, s.', 0, undefined, 0), default: 10 },
         homing_tolerance: { ...num('Homed when |q - q_home| < tol rad and |qd| < tol rad/s.', 0, undefined, 0), default: 0.03 },
@@ -213,7 +214,8 @@ export const CONFIG_SCHEMA = {
         joint_states_topic: { type: 'string', description: 'sensor_msgs/msg/JointState input.', default: '/joint_states' },
         effort_command_topic: { type: 'string', description: 'std_msgs/msg/Float64MultiArray torque output (ros2_control JointGroupEffortController).', default: '/effort_controller/commands' },
         estop_topic: { type: 'string', description: 'std_msgs/msg/Bool latched e-stop (true = stop).', default: '~/estop' },
-        resume: { type: 'string', description: 'Run folder to resume from ("" = new run).', default: '' },
+        resume: { type: 'string', description: 'Run folder to resume the learner from (its newest checkpoint; "" = new run).', default: '' },
+        max_learner_lag_ms: { ...num('Real-time policy of the learner thread: a transition older than this when the learner reaches it is stored but trains no update (counted).', 0), default: 100 },
       },
       required: [],
     },

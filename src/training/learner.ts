@@ -107,12 +107,16 @@ export class Learner {
     }
   }
 
-  /** Lines 148-153 after one real step. */
-  afterStep(): StepReport {
+  /**
+   * Lines 148-153 after one real step. `train: false` (a learner that has fallen behind real
+   * time) counts the step but runs neither imagination nor updates.
+   */
+  afterStep(train = true): StepReport {
     const { config, task, agent, rng, imaginationModel } = this.parts;
     const mb = config.model_based;
     const a = config.agent;
     this.steps++;
+    if (!train) return { updates: 0, imagined: 0, loss: NaN };
     let imagined = 0;
     if (this.imaginationActive && imaginationModel.ready && this.Bold.length > 0 && this.steps % mb.imagination_every_steps === 0) {
       imagined = imagine({

@@ -97,7 +97,7 @@ export class WorkerLearnerClient implements LearnerClient {
   /** Last error of the worker, if it died. */
   get error(): Error | null { return this.failure; }
 
-  observe(tr: Transition): void { this.worker.postMessage({ type: 'observe', tr }); }
+  observe(tr: Transition): void { this.worker.postMessage({ type: 'observe', tr, sentAt: Date.now() }); }
   endEpisode(info: EpisodeEnd): void { this.worker.postMessage({ type: 'endEpisode', info }); }
   onPolicy(cb: (s: PolicySnapshot) => void): void { this.cbs.policy.push(cb); this.worker.postMessage({ type: 'publish' }); }
   onController(cb: (c: LinearGaussianController) => void): void { this.cbs.controller.push(cb); this.worker.postMessage({ type: 'publish' }); }

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
-import { writeCheckpoint } from './checkpoint.js';
+import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { Rng } from '../util/rng.js';
 import { buildLearning, type LearningParts } from './factory.js';
-import { learnerState, type RefitReport, type Transition } from './learner.js';
+import { learnerState, restoreLearner, type LearnerState, type RefitReport, type Transition } from './learner.js';
 import type { EpisodeEnd } from './learner_client.js';
 
 export interface LearnerStats {
@@ -19,6 +20,8 @@ export interface LearnerStats {
   imaginedTotal: number;
   lastReturn: number;
   divergences: number;
+  /** Real steps that trained nothing because the learner was behind real time. */
+  skippedSteps: number;
   refit: RefitReport | null;
 }
 
@@ -35,15 +38,38 @@ export class LearnerSession {
 
   private constructor(readonly config: NafConfig, readonly runDir: string, readonly parts: LearningParts) {}
 
+  /**
+   * Builds the learner; with `config.ros.resume` set, restores it from the newest checkpoint of
+   * that run folder (refusing one of another arm).
+   * @throws CheckpointError for a missing or corrupt checkpoint; Error for another arm.
+   */
   static async create(config: NafConfig, runDir: string): Promise<LearnerSession> {
-    return new LearnerSession(config, runDir, await buildLearning(config));
+    const parts = await buildLearning(config);
+    if (config.ros.resume) {
+      const ckpt = readLatestCheckpoint(join(config.ros.resume, 'checkpoints'));
+      const st = ckpt.state as { learner: LearnerState; arm: { joints: string[]; dX: number; dU: number } };
+      const arm = { joints: parts.spec.jointNames, dX: parts.task.dX, dU: parts.task.dU };
+      if (JSON.stringify(st.arm) !== JSON.stringify(arm)) throw new Error(`checkpoint ${ckpt.path} is for another arm: ${JSON.stringify(st.arm)}, this config gives ${JSON.stringify(arm)}`);
+      parts.learner = await restoreLearner(parts.learner, st.learner, (r) => new Rng(0, r));
+    }
+    return new LearnerSession(config, runDir, parts);
   }
 
-  /** Stores one real transition and runs the per-step learning of Algorithm 2. */
-  observe(tr: Transition): void {
+  /** Steps whose updates were dropped because the learner was behind real time. */
+  private skippedSteps = 0;
+
+  /**
+   * Stores one real transition and runs the per-step learning of Algorithm 2.
+   * @param sentAt wall-clock ms (Date.now) when the actor sent it: when the learner reaches it
+   *   more than `ros.max_learner_lag_ms` later, it is stored but trains nothing, so a learner that
+   *   cannot keep up with the control rate sheds updates instead of building a backlog.
+   */
+  observe(tr: Transition, sentAt?: number): void {
     const { learner, agent } = this.parts;
     learner.observe(tr);
-    learner.afterStep();
+    const late = sentAt !== undefined && Date.now() - sentAt > this.config.ros.max_learner_lag_ms;
+    if (late) this.skippedSteps++;
+    learner.afterStep(!late);
     if (agent.updates - this.lastPublished >= this.config.training.publish_policy_every_updates) this.publishPolicy();
   }
 
@@ -69,7 +95,7 @@ export class LearnerSession {
     const { learner, agent } = this.parts;
     return {
       episodes: learner.episodes, steps: learner.steps, updates: agent.updates, imaginedTotal: learner.imaginedTotal,
-      lastReturn: this.lastReturn, divergences: agent.divergences, refit: learner.lastRefit,
+      lastReturn: this.lastReturn, divergences: agent.divergences, skippedSteps: this.skippedSteps, refit: learner.lastRefit,
     };
   }
 

@@ -9,9 +9,9 @@ const port = parentPort!;
 try {
   const session = await LearnerSession.create(workerData.config, workerData.runDir);
   session.emit = (m) => port.postMessage(m);
-  port.on('message', async (m: { type: string; tr?: never; info?: never }) => {
+  port.on('message', async (m: { type: string; tr?: never; info?: never; sentAt?: number }) => {
     switch (m.type) {
-      case 'observe': session.observe(m.tr!); break;
+      case 'observe': session.observe(m.tr!, m.sentAt); break;
       case 'endEpisode': session.endEpisode(m.info!); break;
       case 'publish': session.publishAll(); break;
       case 'save':
