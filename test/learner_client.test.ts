@@ -18,6 +18,7 @@ const config = parseConfig({
   agent: { hidden: [16, 16], updates_per_step: 1, warmup_steps: 10, batch_size: 8, replay_capacity: 1000 },
   model_based: { refit_every_episodes: 2, imagination_length: 2, imagination_every_steps: 5, imagination_starts: 2 },
   training: { publish_policy_every_updates: 5 },
+  ros: { max_learner_lag_ms: 1e9 }, // this test pumps transitions faster than real time
 });
 
 async function exercise(client: LearnerClient): Promise<{ versions: number[]; controllers: number; saved: string }> {
