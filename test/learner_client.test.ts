@@ -65,7 +65,7 @@ test('snapshots from the worker run in the plain-JS actor', async () => {
 
 test('a learner behind real time stores late transitions but sheds their updates (counted)', async () => {
   const { LearnerSession } = await import('../src/training/learner_session.js');
-  const s = await LearnerSession.create(config, mkdtempSync(join(tmpdir(), 'naf-lag-')));
+  const s = await LearnerSession.create({ ...config, ros: { ...config.ros, max_learner_lag_ms: 100 } }, mkdtempSync(join(tmpdir(), 'naf-lag-')));
   const tr = (t: number) => ({ x: new Float64Array(11), u: new Float64Array(3), r: -0.1, x2: new Float64Array(11), terminal: false, t });
   for (let t = 0; t < 10; t++) s.observe(tr(t), Date.now());
   const trained = s.stats().updates;
