@@ -1,7 +1,9 @@
 /**
- * Learning, end to end on the embedded MuJoCo arm with a fixed seed: a short NAF run (Algorithm 1)
- * must beat the measured return of the random policy on the same evaluation starts by a clear
- * margin. Deterministic: same seed, same backend, same result.
+ * Learning, end to end on the embedded MuJoCo arm with a fixed seed: a short Algorithm 2 run (NAF
+ * with tvlg imagination, p = 0.5; a small shared-trunk network to keep the test fast) must beat
+ * the measured return of the random policy on the same evaluation starts by a clear margin.
+ * Deterministic: same seed, same backend, same result. (20 episodes of NAF alone were measured
+ * too noisy for a test: greedy returns at episode 20 ranged from -5.6 to -10 across seeds.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,13 +16,13 @@ import { evaluationStarts } from '../src/training/episode.js';
 import { silentLogger } from '../src/util/logger.js';
 import { Rng } from '../src/util/rng.js';
 
-test('NAF improves on the random policy within 20 episodes (fixed seed)', async () => {
+test('Algorithm 2 improves on the random policy within 25 episodes (fixed seed)', async () => {
   const config = parseConfig({
     seed: 7,
     task: { horizon: 50, target_mode: 'fixed' },
-    agent: { kind: 'naf', hidden: [100, 100], updates_per_step: 5 },
-    model_based: { enabled: false, on_policy_fraction: 1 },
-    training: { episodes: 20, eval_every_episodes: 20, eval_episodes: 5, checkpoint_every_episodes: 20 },
+    agent: { kind: 'naf', hidden: [64, 64], architecture: 'shared', updates_per_step: 1 },
+    model_based: { enabled: true, dynamics: 'tvlg', on_policy_fraction: 0.5 },
+    training: { episodes: 25, eval_every_episodes: 5, eval_episodes: 5, checkpoint_every_episodes: 25 },
   });
   const trainer = await Trainer.create(config, join(mkdtempSync(join(tmpdir(), 'naf-learn-')), 'run'), silentLogger());
   const { arm, task } = trainer.parts;
@@ -44,10 +46,9 @@ test('NAF improves on the random policy within 20 episodes (fixed seed)', async 
   const evals: number[] = [];
   await trainer.run({ onEval: (e) => evals.push(e.meanReturn) });
   trainer.dispose();
-  const trained = evals[evals.length - 1];
+  const trained = (evals[evals.length - 1] + evals[evals.length - 2]) / 2; // episodes 20 and 25
   const untrained = evals[0];
-  // Clear margin: at least 25% of the way from the random policy's return to zero (measured:
-  // random -10.1, trained -6.9 with this seed).
+  // Clear margin: at least 25% of the way from the random policy's return to zero.
   assert.ok(trained > randomReturn + 0.25 * Math.abs(randomReturn), `trained ${trained.toFixed(2)} vs random ${randomReturn.toFixed(2)} (untrained greedy ${untrained.toFixed(2)})`);
   assert.ok(trained > untrained, `trained ${trained.toFixed(2)} vs untrained ${untrained.toFixed(2)}`);
 });
