@@ -221,7 +221,8 @@ export class NafTrainerNode {
       return null;
     }
     return pdHomingTorque(js.position, js.velocity, this.qStart!, {
-      kp: s.homing_kp, kd: s.homing_kd, maxTorque: new Float64Array(nJ).fill(s.homing_max_effort),
+      // capped per joint by the URDF effort limit too, so homing never trips the supervisor's clamp
+      kp: s.homing_kp, kd: s.homing_kd, maxTorque: Float64Array.from({ length: nJ }, (_, j) => Math.min(s.homing_max_effort, this.deps.spec.effortLimits[j])),
     });
   }
 
