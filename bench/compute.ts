@@ -13,6 +13,7 @@ import { createActor } from '../src/agent/actor.js';
 import { ReplayBuffer } from '../src/agent/replay.js';
 import { ilqgStep } from '../src/control/ilqg.js';
 import { Rng } from '../src/util/rng.js';
+import { nodeJitter } from './jitter.js';
 import type { Trajectory } from '../src/model/types.js';
 
 export interface Figure { name: string; value: number; unit: string; method: string; backend: string; cores: number }
@@ -92,6 +93,14 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
 
   parts.agent.dispose();
   parts.arm.dispose();
+
+  // 5. Control-loop jitter of the node (in-process transport, real time, learner in its worker).
+  const secs = opts.quick ? 15 : 60;
+  const j = await nodeJitter(params, secs);
+  const how = `naf_trainer at ${config.control_rate_hz} Hz + MuJoCo sim bridge on the in-process bus driven in real time for ${secs} s, learner in its worker thread (${j.episodes} episodes, ${j.skippedSteps} steps shed by the learner's real-time policy); |callback interval - period| over ${j.n} periods`;
+  fig('control-loop jitter mean', j.mean * 1000, 'ms', how);
+  fig('control-loop jitter p99', j.p99 * 1000, 'ms', how);
+  fig('control-loop jitter max', j.max * 1000, 'ms', how);
   return out;
 }
 

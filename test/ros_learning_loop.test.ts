@@ -16,9 +16,7 @@ import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
 import { declareConfigParameters } from '../src/ros/parameters.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { armSpecFromUrdf, parseUrdf } from '../src/env/urdf.js';
-import { buildTask, projectPath } from '../src/training/factory.js';
-import { createNoise } from '../src/agent/noise.js';
-import { EpisodeActor } from '../src/training/episode_actor.js';
+import { buildActor, buildTask, projectPath } from '../src/training/factory.js';
 import { evaluate, evaluationStarts } from '../src/training/episode.js';
 import { InThreadLearnerClient } from '../src/training/learner_client.js';
 import { parseConfig } from '../src/config/load.js';
@@ -42,12 +40,7 @@ test('node + sim bridge + learner: the episode return improves (fixed seed)', as
   }));
   const task = buildTask(config);
   const root = new Rng(config.seed);
-  const ex = config.exploration;
-  const actor = new EpisodeActor({
-    uMax: task.uMax, onPolicyFraction: 0.5, maxOnPolicyFraction: 1,
-    noise: createNoise(ex.kind, { dU: task.dU, uMax: task.uMax, sigma: ex.sigma, theta: ex.theta, c: ex.precision_scale }, root.fork('noise')),
-    ilqgNoise: ex.ilqg_noise,
-  }, root.fork('actor'));
+  const actor = buildActor(config, task, root);
   const learner = await InThreadLearnerClient.create(config, runDir);
   const returns: number[] = [];
   const probe = bus.createNode('probe');

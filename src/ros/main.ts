@@ -74,10 +74,8 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
   const config = declareConfigParameters(node);
   // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
-  const { buildTask, projectPath } = await import('../training/factory.js');
+  const { buildActor, buildTask, projectPath } = await import('../training/factory.js');
   const { armSpecFromUrdf, parseUrdf } = await import('../env/urdf.js');
-  const { createNoise } = await import('../agent/noise.js');
-  const { EpisodeActor } = await import('../training/episode_actor.js');
   const { WorkerLearnerClient } = await import('../training/learner_client.js');
   const { NafTrainerNode } = await import('./naf_trainer_node.js');
   const { Rng } = await import('../util/rng.js');
@@ -89,12 +87,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const urdf = parseUrdf(readFileSync(projectPath(config.urdf_path), 'utf8'));
   const task = buildTask(config);
   const root = new Rng(config.seed);
-  const ex = config.exploration;
-  const noise = createNoise(ex.kind, { dU: task.dU, uMax: task.uMax, sigma: ex.sigma, theta: ex.theta, c: ex.precision_scale }, root.fork('node-noise'));
-  const actor = new EpisodeActor({
-    uMax: task.uMax, onPolicyFraction: config.model_based.on_policy_fraction,
-    maxOnPolicyFraction: config.model_based.max_on_policy_fraction, noise, ilqgNoise: ex.ilqg_noise,
-  }, root.fork('node-actor'));
+  const actor = buildActor(config, task, root.fork('node'));
   logger.info(`run folder ${runDir}; starting the learner thread`);
   const learner = await WorkerLearnerClient.create(config, runDir);
   const trainer = new NafTrainerNode({

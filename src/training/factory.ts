@@ -77,6 +77,20 @@ export interface TrainingParts extends LearningParts {
 }
 
 /**
+ * The episode actor of a config: p, its safety cap, exploration noise; random streams forked
+ * from `root` (labels `noise`, `actor`).
+ */
+export function buildActor(config: NafConfig, task: Task, root: Rng): EpisodeActor {
+  const ex = config.exploration;
+  const mb = config.model_based;
+  const noise = createNoise(ex.kind, { dU: task.dU, uMax: task.uMax, sigma: ex.sigma, theta: ex.theta, c: ex.precision_scale }, root.fork('noise'));
+  return new EpisodeActor({
+    uMax: task.uMax, onPolicyFraction: mb.on_policy_fraction, maxOnPolicyFraction: mb.max_on_policy_fraction,
+    noise, ilqgNoise: ex.ilqg_noise,
+  }, root.fork('actor'));
+}
+
+/**
  * Agent, models, actor and learner of a run, seeded from `config.seed`, without the arm (the
  * ROS node's learner worker uses this; `buildTraining` adds the embedded arm).
  */
@@ -90,12 +104,7 @@ export async function buildLearning(config: NafConfig): Promise<LearningParts> {
   let imaginationModel: DynamicsModel = tvlg;
   if (mb.dynamics === 'nn') imaginationModel = new NnDynamics({ dX: task.dX, dU: task.dU, seed: config.seed });
   if (mb.dynamics === 'true') imaginationModel = new TrueDynamics(await buildArm(config), task);
-  const ex = config.exploration;
-  const noise = createNoise(ex.kind, { dU: task.dU, uMax: task.uMax, sigma: ex.sigma, theta: ex.theta, c: ex.precision_scale }, root.fork('noise'));
-  const actor = new EpisodeActor({
-    uMax: task.uMax, onPolicyFraction: mb.on_policy_fraction, maxOnPolicyFraction: mb.max_on_policy_fraction,
-    noise, ilqgNoise: ex.ilqg_noise,
-  }, root.fork('actor'));
+  const actor = buildActor(config, task, root);
   const learner = new Learner({ config, task, agent, tvlg, imaginationModel, rng: root.fork('learner') });
   actor.setPolicy(agent.snapshot());
   actor.setController(learner.controller);
