@@ -15,7 +15,9 @@ const issuesOf = (f: () => unknown): string[] => {
 test('the shipped params file loads, with defaults filled', () => {
   const c = loadParamsFile('config/reacher.yaml');
   assert.equal(c.agent.kind, 'naf');
-  assert.equal(c.agent.updates_per_step, 5);
+  assert.equal(c.agent.updates_per_step, 1, 'shipped: I = 1 (see the comment in the file)');
+  assert.equal(parseConfig({}).agent.updates_per_step, 5, 'schema default: the paper\'s I = 5');
+  assert.equal(c.model_based.imagination_length, 10);
   assert.deepEqual(c.joints, ['joint1', 'joint2', 'joint3']);
   assert.equal(c.model_based.refit_every_episodes, 5);
 });
@@ -54,7 +56,8 @@ test('run-time parameter updates: range, type, read-only and the on-policy cap',
   assert.equal(validateParameterUpdate('model_based.on_policy_fraction', 0.4, c), null);
   assert.match(validateParameterUpdate('model_based.on_policy_fraction', 0.9, c) ?? '', /max_on_policy_fraction \(0\.5, the safety cap\)/);
   assert.match(validateParameterUpdate('model_based.max_on_policy_fraction', 1, c) ?? '', /read-only/);
-  assert.match(validateParameterUpdate('agent.learning_rate', 'fast', c) ?? '', /must be a number/);
+  assert.match(validateParameterUpdate('safety.homing_kp', 'fast', c) ?? '', /must be a number/);
+  assert.match(validateParameterUpdate('agent.learning_rate', 0.01, c) ?? '', /read-only while the node runs/);
   assert.match(validateParameterUpdate('agent.nope', 1, c) ?? '', /unknown parameter/);
   assert.equal(c.model_based.on_policy_fraction, 0.2, 'a rejected update leaves the config unchanged');
 });

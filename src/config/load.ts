@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { Ajv, type ErrorObject } from 'ajv';
-import { CONFIG_SCHEMA, READ_ONLY_PARAMETERS, type NafConfig } from './schema.js';
+import { CONFIG_SCHEMA, LIVE_PARAMETERS, type NafConfig } from './schema.js';
 
 /** A configuration problem: `issues` has one line per invalid parameter. */
 export class ConfigError extends Error {
@@ -155,7 +155,7 @@ export function flattenParameters(c: NafConfig): Map<string, unknown> {
 export function validateParameterUpdate(name: string, value: unknown, current: NafConfig): string | null {
   const schema = parameterSchema(name);
   if (!schema || schema.properties) return `${name}: unknown parameter`;
-  if (READ_ONLY_PARAMETERS.has(name)) return `${name} is read-only (a safety/launch-time value; restart with a new params file to change it)`;
+  if (!LIVE_PARAMETERS.has(name)) return `${name} is read-only while the node runs (set at launch; restart with a new params file to change it)`;
   const next = structuredClone(current) as unknown as Record<string, Record<string, unknown>>;
   const keys = name.split('.');
   let obj: Record<string, unknown> = next;

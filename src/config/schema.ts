@@ -223,8 +223,12 @@ export const CONFIG_SCHEMA = {
   required: [],
 } as unknown as JSONSchemaType<NafConfig>;
 
-/** Parameters a running node refuses to change (safety values fixed at launch). */
-export const READ_ONLY_PARAMETERS = new Set([
-  'model_based.max_on_policy_fraction', 'safety.max_effort', 'safety.state_timeout_ms',
-  'safety.velocity_limit', 'safety.soft_limit_margin', 'joints', 'urdf_path', 'control_rate_hz',
+/**
+ * Parameters a running node applies immediately (`ros2 param set`); every other parameter is
+ * read-only at run time: the safety values are the safety engineer's launch-time decision, and the
+ * learning hyper-parameters live in the learner thread, which cannot take them mid-run.
+ */
+export const LIVE_PARAMETERS: ReadonlySet<string> = new Set([
+  'model_based.on_policy_fraction',
+  'safety.homing_kp', 'safety.homing_kd', 'safety.homing_max_effort', 'safety.homing_timeout_s', 'safety.homing_tolerance',
 ]);

@@ -12,14 +12,11 @@
  * whose reason names the cap).
  */
 import { allowedText, parameterSchema, parseConfig, validateParameterUpdate, flattenParameters } from '../config/load.js';
-import type { NafConfig } from '../config/schema.js';
+import { LIVE_PARAMETERS, type NafConfig } from '../config/schema.js';
+
+export { LIVE_PARAMETERS };
 import type { ParameterDescriptor, ParameterKind, ParameterValue, RosNode } from './transport.js';
 
-/** Parameters a running trainer applies immediately. */
-export const LIVE_PARAMETERS: ReadonlySet<string> = new Set([
-  'model_based.on_policy_fraction',
-  'safety.homing_kp', 'safety.homing_kd', 'safety.homing_max_effort', 'safety.homing_timeout_s', 'safety.homing_tolerance',
-]);
 
 /** ROS parameters every node has, accepted in params files next to the config keys. */
 export const STANDARD_PARAMETERS: ReadonlySet<string> = new Set(['use_sim_time']);
