@@ -64,3 +64,26 @@ export async function learningCurveSvg(curves: Curve[], title: string, labels: R
   view.finalize();
   return svg;
 }
+
+/** SVG of the soak samples: tfjs tensor count, heap and RSS (MB) against environment steps. */
+export async function soakSvg(samples: { step: number; tensors: number; heapMB: number; rssMB: number }[]): Promise<string> {
+  const values = samples.flatMap((s) => [
+    { step: s.step, series: 'tfjs tensors', value: s.tensors },
+    { step: s.step, series: 'heap (MB)', value: s.heapMB },
+    { step: s.step, series: 'RSS (MB)', value: s.rssMB },
+  ]);
+  const spec: vl.TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'soak: memory over a long training run', width: 520, height: 300, data: { values },
+    mark: 'line',
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'environment steps' },
+      y: { field: 'value', type: 'quantitative', title: 'count / MB' },
+      color: { field: 'series', type: 'nominal' },
+    },
+  };
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import * as tf from '@tensorflow/tfjs';
 import { METHODS, TASKS, merge } from './methods.js';
-import { learningCurveSvg, table, type Curve } from './report.js';
+import { learningCurveSvg, soakSvg, table, type Curve } from './report.js';
 import { computeFigures, soak } from './compute.js';
 import { initBackend } from '../src/agent/backend.js';
 
@@ -31,7 +31,8 @@ const program = new Command('bench')
   .option('--episodes <n>', 'training episodes per run', (v) => Number(v))
   .option('--jobs <n>', 'parallel learning runs', (v) => Number(v), Math.max(1, cpus().length))
   .option('--soak <steps>', 'also run the soak test for this many environment steps', (v) => Number(v))
-  .option('--skip-learning', 'compute figures only')
+  .option('--skip-learning', 'no learning curves')
+  .option('--skip-compute', 'no compute figures')
   .parse();
 const o = program.opts();
 
@@ -64,10 +65,12 @@ log(`backend ${backend.name}, ${info.cores} cores; results in ${out}`);
 const results: { info: typeof info; compute: unknown[]; curves: Curve[]; soak?: unknown } = { info, compute: [], curves: [] };
 const save = () => writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 1));
 
-log('compute figures ...');
-results.compute = await computeFigures(base, { quick });
-for (const f of results.compute as { name: string; value: number; unit: string }[]) log(`  ${f.name}: ${f.value.toFixed(1)} ${f.unit}`);
-save();
+if (!o.skipCompute) {
+  log('compute figures ...');
+  results.compute = await computeFigures(base, { quick });
+  for (const f of results.compute as { name: string; value: number; unit: string }[]) log(`  ${f.name}: ${f.value.toFixed(1)} ${f.unit}`);
+  save();
+}
 
 if (!o.skipLearning) {
   const jobs: { method: string; task: string; seed: number }[] = [];
@@ -100,9 +103,15 @@ if (!o.skipLearning) {
 
 if (o.soak) {
   log(`soak: ${o.soak} environment steps ...`);
-  const samples = await soak(merge(base, { model_based: { enabled: false, on_policy_fraction: 1 }, agent: { replay_capacity: Math.min(o.soak, 100000) } }), o.soak, Math.max(50, Math.floor(o.soak / 100)));
+  // Algorithm 2 as shipped (imagination, refits, iLQG all exercised), replay capacity a fifth of
+  // the run so that R wraps around early and most of the run is at full capacity.
+  const capacity = Math.max(1000, Math.floor(o.soak / 5));
+  // l = 2 keeps the run affordable on 2 cores (3 updates per step) while every code path of
+  // Algorithm 2 keeps running for the whole soak.
+  const samples = await soak(merge(base, { agent: { replay_capacity: capacity }, model_based: { fictional_capacity: capacity, imagination_length: 2, imagination_off_after_episodes: 1e9 } }), o.soak, Math.max(50, Math.floor(o.soak / 100)));
   results.soak = samples;
   save();
+  writeFileSync(join(out, 'soak.svg'), await soakSvg(samples));
   const after = samples.slice(Math.floor(samples.length / 2));
   log(`  tensors ${Math.min(...after.map((s) => s.tensors))}..${Math.max(...after.map((s) => s.tensors))}, RSS ${Math.min(...after.map((s) => s.rssMB)).toFixed(0)}..${Math.max(...after.map((s) => s.rssMB)).toFixed(0)} MB in the second half`);
 }
