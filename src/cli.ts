@@ -29,23 +29,30 @@ async function train(opts: { config: string; resume?: string; resumeFallback?: b
   if (override && opts.episodes) override.training.episodes = opts.episodes;
   if (override && opts.seed !== undefined) override.seed = opts.seed;
   const runDir = opts.resume ?? opts.runDir ?? join(override!.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-seed${override!.seed}`);
-  const logger = createLogger({ file: join(runDir, 'log.jsonl'), console: true });
+  const tty = Boolean(process.stderr.isTTY) && !opts.quiet;
+  // With a progress bar, console log lines would tear it: the logger then writes the run's
+  // log.jsonl only, and `say` prints above the bar.
+  const logger = createLogger({ file: join(runDir, 'log.jsonl'), console: !tty });
+  const say = (msg: string) => {
+    logger.info(msg);
+    if (tty) process.stderr.write(`\r\x1b[K${msg}\n`);
+  };
   const trainer = opts.resume
     ? await Trainer.resume(runDir, logger, { fallback: opts.resumeFallback, override })
     : await Trainer.create(override!, runDir, logger);
   const total = trainer.config.training.episodes;
-  logger.info(`run folder ${runDir}; ${total} episodes of T=${trainer.parts.task.T} steps; agent ${trainer.config.agent.kind}; imagination ${trainer.config.model_based.enabled ? trainer.config.model_based.dynamics : 'off'}; p=${trainer.config.model_based.on_policy_fraction}`);
+  if (tty) process.stderr.write(`tfjs backend: ${trainer.parts.backend.name}\n`); // (logged by the trainer too)
+  say(`run folder ${runDir}; ${total} episodes of T=${trainer.parts.task.T} steps; agent ${trainer.config.agent.kind}; imagination ${trainer.config.model_based.enabled ? trainer.config.model_based.dynamics : 'off'}; p=${trainer.config.model_based.on_policy_fraction}`);
 
   let stop = false;
   const onSignal = (sig: string) => {
     if (stop) process.exit(130);
     stop = true;
-    logger.warn(`${sig}: stopping after this step and saving a checkpoint (again to quit at once)`);
+    say(`${sig}: stopping after this step and saving a checkpoint (again to quit at once)`);
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
-  const tty = process.stderr.isTTY && !opts.quiet;
   const bar = new cliProgress.SingleBar({
     format: 'episode {value}/{total} |{bar}| {ctrl} return {ret} best eval {best} | {sps} steps/s {ups} upd/s | model mse {mse} | imagined {img}',
     hideCursor: true, stream: process.stderr,
@@ -62,12 +69,11 @@ async function train(opts: { config: string; resume?: string; resumeFallback?: b
     onEval: (e) => {
       const within = e.finalDistances.filter((d) => d < 0.02).length;
       const msg = `eval @ episode ${e.episode}: mean return ${fmt(e.meanReturn)}, final distance ${fmt(median(e.finalDistances) * 100, 1)} cm median, ${within}/${e.finalDistances.length} within 2 cm`;
-      if (tty) process.stderr.write(`\r\x1b[K${msg}\n`);
-      logger.info(msg);
+      say(msg);
     },
   });
   if (tty) bar.stop();
-  logger.info(`done: ${trainer.episode} episodes, ${((Date.now() - t0) / 1000).toFixed(0)} s this session (${trainer.wallSeconds.toFixed(0)} s in all), backend ${trainer.parts.backend.name}; best eval return ${fmt(trainer.bestEval)}`);
+  say(`done: ${trainer.episode} episodes, ${((Date.now() - t0) / 1000).toFixed(0)} s this session (${trainer.wallSeconds.toFixed(0)} s in all), backend ${trainer.parts.backend.name}; best eval return ${fmt(trainer.bestEval)}`);
   trainer.dispose();
 }
 
