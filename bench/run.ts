@@ -33,21 +33,27 @@ const program = new Command('bench')
   .option('--soak <steps>', 'also run the soak test for this many environment steps', (v) => Number(v))
   .option('--skip-learning', 'no learning curves')
   .option('--skip-compute', 'no compute figures')
+  .option('--report <dir>', 'only rewrite table.md and the plots of an existing results folder')
   .parse();
 const o = program.opts();
 
 const quick = Boolean(o.quick);
 const date = new Date().toISOString().slice(0, 10);
 const out = o.out ?? join('bench', 'results', `${date}${quick ? '-quick' : ''}`);
-mkdirSync(out, { recursive: true });
 const base = (yaml.load(readFileSync(o.config, 'utf8')) as { naf_trainer: { ros__parameters: Record<string, unknown> } }).naf_trainer.ros__parameters;
 const methods: string[] = o.methods ? o.methods.split(',') : quick ? ['ddpg', 'naf', 'naf_tvlg'] : Object.keys(METHODS);
 const tasks: string[] = o.tasks ? o.tasks.split(',') : quick ? ['single'] : Object.keys(TASKS);
 const seeds: number = o.seeds ?? (quick ? 2 : 3);
 const episodes: number = o.episodes ?? (quick ? 15 : 150);
 const evalEvery = quick ? 5 : 10;
-const labels = Object.fromEntries(Object.entries(METHODS).map(([k, v]) => [k, v.label]));
+const labels: Record<string, string> = Object.fromEntries(Object.entries(METHODS).map(([k, v]) => [k, v.label]));
 const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
+if (o.report) {
+  const r = JSON.parse(readFileSync(join(o.report, 'results.json'), 'utf8')) as { info: { date: string; cores: number; backend: string; quick: boolean; episodes: number; seeds: number }; curves: Curve[] };
+  await writeReport(o.report, r.info, r.curves);
+  process.exit(0);
+}
+mkdirSync(out, { recursive: true });
 
 function runJob(params: unknown, runDir: string): Promise<{ episode: number; meanReturn: number }[]> {
   return new Promise((resolve, reject) => {
@@ -56,6 +62,19 @@ function runJob(params: unknown, runDir: string): Promise<{ episode: number; mea
     child.stdout.on('data', (d) => { text += d; });
     child.on('exit', (code) => code === 0 ? resolve(text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))) : reject(new Error(`job ${runDir} exited ${code}`)));
   });
+}
+
+/** table.md and one curves-<task>.svg per task; returns the markdown. */
+async function writeReport(dir: string, i: { date: string; cores: number; backend: string; quick: boolean; episodes: number; seeds: number }, curves: Curve[]): Promise<string> {
+  const every = curves[0] ? curves[0].points[1].episode - curves[0].points[0].episode : 0;
+  const md = [`# naf_ros benchmark (${i.date}, ${i.cores} cores, backend ${i.backend}${i.quick ? ', quick' : ''})`, '',
+    `${i.episodes} training episodes per run, ${i.seeds} seeds; test return = greedy policy on the same fixed evaluation starts every ${every} episodes.`, '',
+    table(curves, labels), ''].join('\n');
+  writeFileSync(join(dir, 'table.md'), md);
+  for (const task of [...new Set(curves.map((c) => c.task))]) {
+    writeFileSync(join(dir, `curves-${task}.svg`), await learningCurveSvg(curves.filter((c) => c.task === task), TASKS[task].label, labels));
+  }
+  return md;
 }
 
 const backend = await initBackend();
@@ -91,14 +110,7 @@ if (!o.skipLearning) {
     }
   };
   await Promise.all(Array.from({ length: o.jobs }, worker));
-  const md = [`# naf_ros benchmark (${info.date}, ${info.cores} cores, backend ${info.backend}${quick ? ', quick' : ''})`, '',
-    `${episodes} training episodes per run, ${seeds} seeds; test return = greedy policy on ${String((base.training as Record<string, unknown> | undefined)?.eval_episodes ?? 5)} fixed evaluation starts every ${evalEvery} episodes.`, '',
-    table(results.curves, labels), ''].join('\n');
-  writeFileSync(join(out, 'table.md'), md);
-  for (const task of tasks) {
-    writeFileSync(join(out, `curves-${task}.svg`), await learningCurveSvg(results.curves.filter((c) => c.task === task), TASKS[task].label, labels));
-  }
-  console.log(md);
+  console.log(await writeReport(out, info, results.curves));
 }
 
 if (o.soak) {
