@@ -31,13 +31,13 @@ const pm = (a: number[], d = 2) => `${mean(a).toFixed(d)} ± ${std(a).toFixed(d)
 
 /** Markdown table: per task and method, best test return and episodes to within 5%, mean ± std over seeds. */
 export function table(curves: Curve[], labels: Record<string, string>): string {
-  const rows = ['| task | method | seeds | best test return | episodes to within 5% of best (per seed) | episodes to reach R* (per seed) |', '|---|---|---|---|---|---|'];
+  const rows = ['| task | method | seeds | best test return | episodes to within 5% of best (seed 1, 2, 3 …) | episodes to reach R* (seed 1, 2, 3 …) |', '|---|---|---|---|---|---|'];
   const keys = [...new Set(curves.map((c) => `${c.task}\u0000${c.method}`))];
   const common = new Map<string, number>();
   for (const c of curves) common.set(c.task, Math.min(common.get(c.task) ?? Infinity, summarise(c).best));
   for (const k of keys) {
     const [task, method] = k.split('\u0000');
-    const runs = curves.filter((c) => c.task === task && c.method === method);
+    const runs = curves.filter((c) => c.task === task && c.method === method).sort((a, b) => a.seed - b.seed);
     const s = runs.map(summarise);
     const rStar = common.get(task)!;
     const toCommon = runs.map((c) => c.points.find((p) => p.meanReturn >= rStar)!.episode);
