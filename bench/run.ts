@@ -44,7 +44,7 @@ const base = (yaml.load(readFileSync(o.config, 'utf8')) as { naf_trainer: { ros_
 const methods: string[] = o.methods ? o.methods.split(',') : quick ? ['ddpg', 'naf', 'naf_tvlg'] : Object.keys(METHODS);
 const tasks: string[] = o.tasks ? o.tasks.split(',') : quick ? ['single'] : Object.keys(TASKS);
 const seeds: number = o.seeds ?? (quick ? 2 : 3);
-const episodes: number = o.episodes ?? (quick ? 15 : 150);
+const episodes: number = o.episodes ?? (quick ? 30 : 150);
 const evalEvery = quick ? 5 : 10;
 const labels: Record<string, string> = Object.fromEntries(Object.entries(METHODS).map(([k, v]) => [k, v.label]));
 const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
