@@ -89,9 +89,6 @@ export class Trainer {
     const ckpt = readLatestCheckpoint(join(runDir, 'checkpoints'), opts.fallback);
     for (const s of ckpt.skipped) logger.warn(`skipped corrupt checkpoint ${s}`);
     const st = ckpt.state as TrainerState;
-    if (JSON.stringify(st.config?.joints) !== JSON.stringify(config.joints)) {
-      throw new Error(`checkpoint ${ckpt.path} was trained with joints ${JSON.stringify(st.config?.joints)}; this run has ${JSON.stringify(config.joints)}`);
-    }
     const parts = await buildTraining(config);
     const arm = { joints: parts.spec.jointNames, dX: parts.task.dX, dU: parts.task.dU };
     if (JSON.stringify(arm) !== JSON.stringify(st.arm)) {
