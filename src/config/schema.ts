@@ -188,7 +188,7 @@ export const CONFIG_SCHEMA = {
         eval_every_episodes: { ...int('Test-return protocol: evaluate the greedy policy every k episodes.', 1), default: 10 },
         eval_episodes: { ...int('Evaluation episodes per evaluation (fixed seeds).', 1), default: 5 },
         eval_seed: { ...int('Seed of the fixed evaluation episode starts.', 0), default: 12345 },
-        checkpoint_every_episodes: { ...int('Checkpoint period, episodes.', 1), default: 20 },
+        checkpoint_every_episodes: { ...int('Checkpoint period, episodes (1: a crash loses at most the episode in progress).', 1), default: 1 },
         publish_policy_every_updates: { ...int('The actor receives fresh weights every this many updates.', 1), default: 50 },
       },
       required: [],
