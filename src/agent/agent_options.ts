@@ -3,6 +3,33 @@
  * scalars. Every failure is an Error naming the agent, the field, what is allowed and what was given.
  */
 import type { AgentState } from './types.js';
+import type { AdamConfig } from './adam.js';
+
+/** Constructor options both agents take (`NafOptions`, `DdpgOptions` extend it). */
+export interface AgentOptions {
+  /** observation size */
+  dX: number;
+  /** action size */
+  dU: number;
+  /** [dU] torque bound, N·m; mu = uMax * tanh(.) */
+  uMax: Float64Array;
+  /** hidden ReLU layer sizes (paper: [200, 200]) */
+  hidden?: number[];
+  /** batch normalisation of hidden pre-activations (paper Sec. 6.1: tuned per domain) */
+  batchNorm?: boolean;
+  /** discount; default 0.99 */
+  gamma?: number;
+  /** soft target rate; default 0.001 */
+  tau?: number;
+  /** global gradient-norm clip, 0 = off; default 10 */
+  gradClipNorm?: number;
+  /** seed of the weight initialisation; default 0 */
+  seed?: number;
+  /** divergence guard: learning rate multiplier after a failed update; default 0.5 */
+  divergence?: { lrDecay?: number };
+  /** Adam beta1, beta2, eps; default Kingma & Ba's */
+  adam?: Partial<AdamConfig>;
+}
 
 /** Options both agents take (after defaults are filled in). */
 export interface CommonOptions {

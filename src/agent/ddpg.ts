@@ -15,33 +15,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 import { adamUpdate, ADAM_DEFAULTS, type AdamConfig } from './adam.js';
-import { checkInputs, validateCommon, withDefaults } from './agent_options.js';
+import { checkInputs, validateCommon, withDefaults, type AgentOptions } from './agent_options.js';
 import { BN_EPS, BN_MOMENTUM, mlpSnapshot, type Lookup } from './dense.js';
 import { DdpgNetwork } from './ddpg_network.js';
 import { LearnerBase } from './learner_base.js';
 import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from './types.js';
 
-export interface DdpgOptions {
-  dX: number;
-  dU: number;
-  /** [dU] torque bound, N·m; mu = uMax * tanh(.) */
-  uMax: Float64Array;
-  /** hidden ReLU sizes of actor and critic; the action enters the critic at hidden layer 2 */
-  hidden?: number[];
-  batchNorm?: boolean;
+/** The common `AgentOptions` plus DDPG's own; `hidden` sizes actor and critic (the action enters the critic at hidden layer 2). */
+export interface DdpgOptions extends AgentOptions {
   /** Adam learning rate of the actor; default 1e-4 */
   actorLr?: number;
   /** Adam learning rate of the critic; default 1e-3 */
   criticLr?: number;
   /** L2 weight decay of the critic's weight matrices; default 1e-2 */
   weightDecay?: number;
-  gamma?: number;
-  tau?: number;
-  /** global gradient-norm clip per network, 0 = off; default 10 */
-  gradClipNorm?: number;
-  seed?: number;
-  divergence?: { lrDecay?: number };
-  adam?: Partial<AdamConfig>;
 }
 
 export class DdpgAgent extends LearnerBase implements QAgent {

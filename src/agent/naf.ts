@@ -17,41 +17,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 import { adamUpdate, ADAM_DEFAULTS, type AdamConfig } from './adam.js';
-import { checkInputs, resolveLDiag, validateCommon, withDefaults } from './agent_options.js';
+import { checkInputs, resolveLDiag, validateCommon, withDefaults, type AgentOptions } from './agent_options.js';
 import { BN_EPS, BN_MOMENTUM, mlpSnapshot, type BnLayer } from './dense.js';
 import { LearnerBase } from './learner_base.js';
 import { NafNetwork, type NafHead } from './naf_network.js';
 import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from './types.js';
 
-export interface NafOptions {
-  /** observation size */
-  dX: number;
-  /** action size */
-  dU: number;
-  /** [dU] torque bound, N·m; mu = uMax * tanh(.) */
-  uMax: Float64Array;
-  /** hidden ReLU layer sizes per head (paper: [200, 200]) */
-  hidden?: number[];
+export interface NafOptions extends AgentOptions {
   /** 'separate' networks per head (paper Sec. 6) or a 'shared' trunk */
   architecture?: 'separate' | 'shared';
-  /** batch normalisation of hidden pre-activations (paper Sec. 6.1: tuned per domain) */
-  batchNorm?: boolean;
   /** Adam learning rate (paper grid {1e-4, 1e-3, 1e-2}); default 1e-3 */
   lr?: number;
-  /** discount; default 0.99 */
-  gamma?: number;
-  /** soft target rate; default 0.001 */
-  tau?: number;
   /** clamp of L's pre-exponent diagonal: a number m means [-m, m]; default [-5, 5] */
   lDiagMaxExp?: number | [number, number];
-  /** global gradient-norm clip, 0 = off; default 10 */
-  gradClipNorm?: number;
-  /** seed of the weight initialisation; default 0 */
-  seed?: number;
-  /** divergence guard: learning rate multiplier after a failed update; default 0.5 */
-  divergence?: { lrDecay?: number };
-  /** Adam beta1, beta2, eps; default Kingma & Ba's */
-  adam?: Partial<AdamConfig>;
 }
 
 export class NafAgent extends LearnerBase implements QAgent {
