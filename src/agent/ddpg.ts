@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import { adamUpdate, ADAM_DEFAULTS, type AdamConfig } from './adam.js';
+import { adamUpdate } from './adam.js';
 import { checkInputs, validateCommon, withDefaults, type AgentOptions } from './agent_options.js';
 import { BN_EPS, BN_MOMENTUM, mlpSnapshot, type Lookup } from './dense.js';
 import { DdpgNetwork } from './ddpg_network.js';
@@ -34,11 +34,7 @@ export interface DdpgOptions extends AgentOptions {
 export class DdpgAgent extends LearnerBase implements QAgent {
   declare readonly kind: 'ddpg';
   readonly net: DdpgNetwork;
-  private readonly gamma: number;
-  private readonly tau: number;
-  private readonly gradClipNorm: number;
   private readonly weightDecay: number;
-  private readonly adam: AdamConfig;
   private readonly actorNames: string[];
   private readonly criticNames: string[];
   private readonly statNames: string[];
@@ -62,12 +58,8 @@ export class DdpgAgent extends LearnerBase implements QAgent {
     validateCommon('DdpgAgent', { ...o, lr: o.criticLr });
     if (!(o.actorLr > 0 && Number.isFinite(o.actorLr))) throw new Error(`DdpgAgent: actorLr must be finite and > 0, got ${o.actorLr}`);
     if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw new Error(`DdpgAgent: weightDecay must be finite and >= 0, got ${o.weightDecay}`);
-    super('ddpg', o.dX, o.dU, { actor_lr: o.actorLr, critic_lr: o.criticLr }, options.divergence?.lrDecay ?? 0.5);
-    this.gamma = o.gamma;
-    this.tau = o.tau;
-    this.gradClipNorm = o.gradClipNorm;
+    super('ddpg', o.dX, o.dU, { actor_lr: o.actorLr, critic_lr: o.criticLr }, options.divergence?.lrDecay ?? 0.5, o);
     this.weightDecay = o.weightDecay;
-    this.adam = { ...ADAM_DEFAULTS, ...options.adam };
     this.net = new DdpgNetwork({ dX: o.dX, dU: o.dU, hidden: o.hidden, batchNorm: o.batchNorm, uMax: o.uMax });
     const { actor, critic } = this.net.init(new Rng(`ddpg-init:${o.seed}`));
     this.actorNames = actor.params.map((p) => p.name);

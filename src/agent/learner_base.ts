@@ -10,6 +10,7 @@
  * Scalars: dX, dU, updates, divergences, adam_t and one entry per learning rate.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ADAM_DEFAULTS, type AdamConfig } from './adam.js';
 import { readScalars } from './agent_options.js';
 import { batchIsFinite, GuardedStore, nonFiniteProbe, validateBatch } from './guard.js';
 import type { AgentState, TransitionBatch, UpdateStats } from './types.js';
@@ -33,9 +34,18 @@ export abstract class LearnerBase {
   private nUpdates = 0;
   private nDivergences = 0;
 
+  /** discount */
+  protected readonly gamma: number;
+  /** soft target rate */
+  protected readonly tau: number;
+  /** global gradient-norm clip per network, 0 = off */
+  protected readonly gradClipNorm: number;
+  protected readonly adam: AdamConfig;
+
   /**
    * @param lrs named learning rates (e.g. { lr } or { actor_lr, critic_lr }), decayed together
    * @param lrDecay multiplier applied to every learning rate at each rollback, in (0, 1]
+   * @param h the hyper-parameters both agents share (Adam: Kingma & Ba's defaults where not given)
    */
   protected constructor(
     readonly kind: 'naf' | 'ddpg',
@@ -43,7 +53,12 @@ export abstract class LearnerBase {
     readonly dU: number,
     protected readonly lrs: Record<string, number>,
     private readonly lrDecay: number,
+    h: { gamma: number; tau: number; gradClipNorm: number; adam?: Partial<AdamConfig> },
   ) {
+    this.gamma = h.gamma;
+    this.tau = h.tau;
+    this.gradClipNorm = h.gradClipNorm;
+    this.adam = { ...ADAM_DEFAULTS, ...h.adam };
     const who = kind === 'naf' ? 'NafAgent' : 'DdpgAgent';
     if (!(lrDecay > 0 && lrDecay <= 1)) throw new Error(`${who}: divergence.lrDecay must be in (0, 1], got ${lrDecay}`);
   }

@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
-import { adamUpdate, ADAM_DEFAULTS, type AdamConfig } from './adam.js';
+import { adamUpdate } from './adam.js';
 import { checkInputs, resolveLDiag, validateCommon, withDefaults, type AgentOptions } from './agent_options.js';
 import { BN_EPS, BN_MOMENTUM, mlpSnapshot, type BnLayer } from './dense.js';
 import { LearnerBase } from './learner_base.js';
@@ -35,10 +35,6 @@ export interface NafOptions extends AgentOptions {
 export class NafAgent extends LearnerBase implements QAgent {
   declare readonly kind: 'naf';
   readonly net: NafNetwork;
-  private readonly gamma: number;
-  private readonly tau: number;
-  private readonly gradClipNorm: number;
-  private readonly adam: AdamConfig;
   /** online parameter names (without the `online/` prefix) */
   private readonly paramNames: string[];
   private readonly targetNames: string[];
@@ -63,11 +59,7 @@ export class NafAgent extends LearnerBase implements QAgent {
     if (o.architecture !== 'separate' && o.architecture !== 'shared') {
       throw new Error(`NafAgent: architecture must be 'separate' or 'shared', got ${String(o.architecture)}`);
     }
-    super('naf', o.dX, o.dU, { lr: o.lr }, options.divergence?.lrDecay ?? 0.5);
-    this.gamma = o.gamma;
-    this.tau = o.tau;
-    this.gradClipNorm = o.gradClipNorm;
-    this.adam = { ...ADAM_DEFAULTS, ...options.adam };
+    super('naf', o.dX, o.dU, { lr: o.lr }, options.divergence?.lrDecay ?? 0.5, o);
     this.net = new NafNetwork({
       dX: o.dX,
       dU: o.dU,
