@@ -29,7 +29,7 @@ test('Algorithm 2 improves on the random policy within 25 episodes (fixed seed)'
 
   // The random policy: uniform torques in [-u_max, u_max], on the evaluation starts.
   const rng = new Rng(99);
-  const randomReturns = evaluationStarts(task, 5, config.training.eval_seed, (s) => new Rng(s)).map((start) => {
+  const randomReturns = evaluationStarts(task, 5, config.training.eval_seed).map((start) => {
     task.setTarget(start.target);
     let x = task.observe(arm.reset(start.q, start.qd));
     let ret = 0;

@@ -13,7 +13,6 @@ import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { projectPath } from '../src/training/factory.js';
 import { evaluate, evaluationStarts } from '../src/training/episode.js';
 import { InThreadLearnerClient } from '../src/training/learner_client.js';
-import { Rng } from '../src/util/rng.js';
 import { captureLogger } from './ros_fakes.js';
 
 test('sim bridge + trainer + in-thread learner: episodes complete, policies refresh, checkpoint on ~/save', async () => {
@@ -66,7 +65,7 @@ test('node + sim bridge + learner: the learned policy improves (fixed seed)', as
   }, (config) => InThreadLearnerClient.create(config, runDir), captureLogger().logger);
   const { bus, trainer, actor, task } = sys;
   const evalArm = await MujocoArm.create(projectPath('urdf/reacher3.urdf'), { dt: 0.02 });
-  const starts = evaluationStarts(task, 5, 12345, (s) => new Rng(s));
+  const starts = evaluationStarts(task, 5, 12345);
   const greedyReturn = () => {
     const r = evaluate(evalArm, task, actor, starts).returns;
     return r.reduce((a, b) => a + b, 0) / r.length;

@@ -3,6 +3,7 @@
  * controller, each transition to the learner, which trains after every step.
  */
 import type { Arm, EpisodeStart, Task } from '../env/types.js';
+import { Rng } from '../util/rng.js';
 import type { EpisodeActor, ControllerKind } from './episode_actor.js';
 import type { Learner } from './learner.js';
 
@@ -91,8 +92,8 @@ export async function runEpisodeAsync(args: EpisodeArgs, yieldEvery = 5): Promis
 }
 
 /** Deterministic evaluation starts: the same `n` episode starts for every method and seed. */
-export function evaluationStarts(task: Task, n: number, seed: number, rngCtor: (s: number) => import('../util/rng.js').Rng): EpisodeStart[] {
-  const rng = rngCtor(seed);
+export function evaluationStarts(task: Task, n: number, seed: number): EpisodeStart[] {
+  const rng = new Rng(seed);
   return Array.from({ length: n }, () => task.sampleEpisodeStart(rng));
 }
 

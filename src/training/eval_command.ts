@@ -5,7 +5,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseConfig } from '../config/load.js';
-import { Rng } from '../util/rng.js';
 import { readCheckpoint, readLatestCheckpoint } from './checkpoint.js';
 import { evaluate, evaluationStarts } from './episode.js';
 import { buildTraining } from './factory.js';
@@ -24,7 +23,7 @@ export async function evaluateCheckpoint(path: string, opts: { episodes: number;
   const parts = await buildTraining(config);
   await parts.agent.setState(state.learner.agent);
   parts.actor.setPolicy(parts.agent.snapshot());
-  const starts = evaluationStarts(parts.task, opts.episodes, opts.seed, (s) => new Rng(s));
+  const starts = evaluationStarts(parts.task, opts.episodes, opts.seed);
   const r = evaluate(parts.arm, parts.task, parts.actor, starts);
   parts.agent.dispose();
   parts.arm.dispose();

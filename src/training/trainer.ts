@@ -121,7 +121,7 @@ export class Trainer {
   async run(hooks: { onEpisode?: (m: EpisodeMetrics) => void; onEval?: (m: EvalMetrics) => void; shouldStop?: () => boolean } = {}): Promise<void> {
     const { config } = this;
     const tr = config.training;
-    const evalStarts = evaluationStarts(this.parts.task, tr.eval_episodes, tr.eval_seed, (s) => new Rng(s));
+    const evalStarts = evaluationStarts(this.parts.task, tr.eval_episodes, tr.eval_seed);
     if (this.episode === 0) this.evaluate(evalStarts, hooks.onEval);
     while (this.episode < tr.episodes && !hooks.shouldStop?.()) {
       const m = await this.trainEpisode(hooks.shouldStop);
