@@ -4,12 +4,10 @@
  * Used by the end-to-end tests and the control-loop jitter benchmark; the ROS 2 launch files run
  * the same two nodes as two processes over DDS.
  */
-import { readFileSync } from 'node:fs';
 import type { NafConfig } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
 import { MujocoArm } from '../env/mujoco_arm.js';
-import { armSpecFromUrdf, parseUrdf } from '../env/urdf.js';
-import { buildActor, buildTask, projectPath } from '../training/factory.js';
+import { buildActor, buildSpec, buildTask, projectPath } from '../training/factory.js';
 import type { EpisodeActor } from '../training/episode_actor.js';
 import type { LearnerClient } from '../training/learner_client.js';
 import type { ReacherTask } from '../env/reacher.js';
@@ -55,7 +53,7 @@ export async function createInProcessSystem(
   const root = new Rng(config.seed);
   const actor = buildActor(config, task, root);
   const learner = await makeLearner(config);
-  const spec = armSpecFromUrdf(parseUrdf(readFileSync(projectPath(config.urdf_path), 'utf8')), config.joints);
+  const spec = buildSpec(config);
   const trainer = new NafTrainerNode({
     node, config, spec, task, actor, learner, rng: root.fork('episodes'), logger,
     steadyNow: opts.steadyNow ?? (() => bus.now()),

@@ -74,24 +74,22 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
   const config = declareConfigParameters(node);
   // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
-  const { buildActor, buildTask, projectPath } = await import('../training/factory.js');
-  const { armSpecFromUrdf, parseUrdf } = await import('../env/urdf.js');
+  const { buildActor, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
   const { WorkerLearnerClient } = await import('../training/learner_client.js');
   const { NafTrainerNode } = await import('./naf_trainer_node.js');
   const { Rng } = await import('../util/rng.js');
-  const { readFileSync } = await import('node:fs');
 
   const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-node-seed${config.seed}`);
   mkdirSync(runDir, { recursive: true });
   const logger = rosWinstonLogger(node.logger, join(runDir, 'node.log.jsonl'));
-  const urdf = parseUrdf(readFileSync(projectPath(config.urdf_path), 'utf8'));
-  const task = buildTask(config);
+  const urdf = loadConfigUrdf(config);
+  const task = buildTask(config, urdf);
   const root = new Rng(config.seed);
   const actor = buildActor(config, task, root.fork('node'));
   logger.info(`run folder ${runDir}; starting the learner thread`);
   const learner = await WorkerLearnerClient.create(config, runDir);
   const trainer = new NafTrainerNode({
-    node, config, spec: armSpecFromUrdf(urdf, config.joints), task, actor, learner, rng: root.fork('node-episodes'), logger,
+    node, config, spec: buildSpec(config, urdf), task, actor, learner, rng: root.fork('node-episodes'), logger,
   });
   ctx.spin();
   onSignals(async (sig) => {

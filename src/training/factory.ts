@@ -3,7 +3,6 @@
  * MuJoCo arm, the reacher task, the agent (NAF or DDPG), the dynamics models, the exploration
  * noise, the episode actor and the learner. The only place that knows all constructors.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
 import { initBackend, type BackendInfo } from '../agent/backend.js';
@@ -11,7 +10,7 @@ import { NafAgent } from '../agent/naf.js';
 import { DdpgAgent } from '../agent/ddpg.js';
 import { createNoise } from '../agent/noise.js';
 import type { QAgent } from '../agent/types.js';
-import { parseUrdf, armSpecFromUrdf } from '../env/urdf.js';
+import { armSpecFromUrdf, loadUrdf, type UrdfModel } from '../env/urdf.js';
 import { MujocoArm } from '../env/mujoco_arm.js';
 import { ReacherTask } from '../env/reacher.js';
 import type { Arm, ArmSpec, Task } from '../env/types.js';
@@ -28,9 +27,37 @@ export function projectPath(p: string): string {
   return resolve(new URL('../..', import.meta.url).pathname, p);
 }
 
+/** The URDF of the config (`urdf_path`, relative to the project root). @throws UrdfError */
+export function loadConfigUrdf(config: NafConfig): UrdfModel {
+  return loadUrdf(projectPath(config.urdf_path));
+}
+
+/** Limits of the config's joints, in the config's order, from its URDF. */
+export function buildSpec(config: NafConfig, urdf = loadConfigUrdf(config)): ArmSpec {
+  return armSpecFromUrdf(urdf, config.joints);
+}
+
+/** What a checkpoint must match to be loaded: the arm's joints and the learning dimensions. */
+export interface ArmSignature {
+  joints: string[];
+  dX: number;
+  dU: number;
+}
+
+export function armSignature(parts: { spec: ArmSpec; task: Task }): ArmSignature {
+  return { joints: parts.spec.jointNames, dX: parts.task.dX, dU: parts.task.dU };
+}
+
+/** @throws Error naming both arms when the checkpoint at `path` was trained on another one. */
+export function assertSameArm(path: string, saved: ArmSignature, parts: { spec: ArmSpec; task: Task }): void {
+  const current = armSignature(parts);
+  if (JSON.stringify(saved) !== JSON.stringify(current)) {
+    throw new Error(`checkpoint ${path} is for another arm: ${JSON.stringify(saved)}, this config gives ${JSON.stringify(current)}`);
+  }
+}
+
 /** The reacher task of the config on the URDF of the config. */
-export function buildTask(config: NafConfig): ReacherTask {
-  const urdf = parseUrdf(readFileSync(projectPath(config.urdf_path), 'utf8'));
+export function buildTask(config: NafConfig, urdf = loadConfigUrdf(config)): ReacherTask {
   const t = config.task;
   return new ReacherTask(urdf, {
     jointNames: config.joints,
@@ -96,7 +123,8 @@ export function buildActor(config: NafConfig, task: Task, root: Rng): EpisodeAct
  */
 export async function buildLearning(config: NafConfig): Promise<LearningParts> {
   const backend = await initBackend(config.backend === 'auto' ? undefined : config.backend);
-  const task = buildTask(config);
+  const urdf = loadConfigUrdf(config);
+  const task = buildTask(config, urdf);
   const agent = buildAgent(config, task);
   const root = new Rng(config.seed);
   const mb = config.model_based;
@@ -108,7 +136,7 @@ export async function buildLearning(config: NafConfig): Promise<LearningParts> {
   const learner = new Learner({ config, task, agent, tvlg, imaginationModel, rng: root.fork('learner') });
   actor.setPolicy(agent.snapshot());
   actor.setController(learner.controller);
-  const spec = armSpecFromUrdf(parseUrdf(readFileSync(projectPath(config.urdf_path), 'utf8')), config.joints);
+  const spec = buildSpec(config, urdf);
   return { backend, task, agent, actor, learner, rng: root.fork('episodes'), spec };
 }
 

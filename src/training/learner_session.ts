@@ -9,7 +9,7 @@ import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { Rng } from '../util/rng.js';
-import { buildLearning, type LearningParts } from './factory.js';
+import { armSignature, assertSameArm, buildLearning, type ArmSignature, type LearningParts } from './factory.js';
 import { learnerState, restoreLearner, type LearnerState, type RefitReport, type Transition } from './learner.js';
 import type { EpisodeEnd } from './learner_client.js';
 
@@ -47,9 +47,8 @@ export class LearnerSession {
     const parts = await buildLearning(config);
     if (config.ros.resume) {
       const ckpt = readLatestCheckpoint(join(config.ros.resume, 'checkpoints'));
-      const st = ckpt.state as { learner: LearnerState; arm: { joints: string[]; dX: number; dU: number } };
-      const arm = { joints: parts.spec.jointNames, dX: parts.task.dX, dU: parts.task.dU };
-      if (JSON.stringify(st.arm) !== JSON.stringify(arm)) throw new Error(`checkpoint ${ckpt.path} is for another arm: ${JSON.stringify(st.arm)}, this config gives ${JSON.stringify(arm)}`);
+      const st = ckpt.state as { learner: LearnerState; arm: ArmSignature };
+      assertSameArm(ckpt.path, st.arm, parts);
       parts.learner = await restoreLearner(parts.learner, st.learner, (r) => new Rng(0, r));
     }
     return new LearnerSession(config, runDir, parts);
@@ -101,10 +100,10 @@ export class LearnerSession {
 
   /** Checkpoint of the learner (node runs: `<runDir>/checkpoints`). */
   async save(): Promise<string> {
-    const { learner, task, spec } = this.parts;
+    const { learner } = this.parts;
     const state = {
       episode: learner.episodes, learner: await learnerState(learner),
-      arm: { joints: spec.jointNames, dX: task.dX, dU: task.dU },
+      arm: armSignature(this.parts),
     };
     return writeCheckpoint(join(this.runDir, 'checkpoints'), String(learner.episodes).padStart(7, '0'), state);
   }

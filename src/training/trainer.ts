@@ -15,7 +15,7 @@ import { Rng } from '../util/rng.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { evaluate, evaluationStarts, runEpisodeAsync, type EpisodeResult } from './episode.js';
 import { EpisodeActor } from './episode_actor.js';
-import { buildTraining, type TrainingParts } from './factory.js';
+import { armSignature, assertSameArm, buildTraining, type ArmSignature, type TrainingParts } from './factory.js';
 import { learnerState, restoreLearner, type LearnerState } from './learner.js';
 
 export interface EpisodeMetrics extends EpisodeResult {
@@ -48,7 +48,7 @@ interface TrainerState {
   learner: LearnerState;
   actor: ReturnType<EpisodeActor['getState']>;
   rng: ReturnType<Rng['state']>;
-  arm: { joints: string[]; dX: number; dU: number };
+  arm: ArmSignature;
 }
 
 export class Trainer {
@@ -90,10 +90,7 @@ export class Trainer {
     for (const s of ckpt.skipped) logger.warn(`skipped corrupt checkpoint ${s}`);
     const st = ckpt.state as TrainerState;
     const parts = await buildTraining(config);
-    const arm = { joints: parts.spec.jointNames, dX: parts.task.dX, dU: parts.task.dU };
-    if (JSON.stringify(arm) !== JSON.stringify(st.arm)) {
-      throw new Error(`checkpoint ${ckpt.path} is for another arm: ${JSON.stringify(st.arm)}, this config gives ${JSON.stringify(arm)}`);
-    }
+    assertSameArm(ckpt.path, st.arm, parts);
     parts.learner = await restoreLearner(parts.learner, st.learner, (r) => new Rng(0, r));
     parts.actor = EpisodeActor.restore(parts.actor.options, st.actor);
     parts.actor.setPolicy(parts.agent.snapshot());
@@ -188,11 +185,11 @@ export class Trainer {
 
   /** Writes the complete training state atomically; returns its folder. */
   async checkpoint(): Promise<string> {
-    const { learner, actor, rng, task, spec } = this.parts;
+    const { learner, actor, rng } = this.parts;
     const state: TrainerState = {
       config: this.config, episode: this.episode, wallSeconds: this.wallSeconds, bestEval: this.bestEval,
       learner: await learnerState(learner), actor: actor.getState(), rng: rng.state(),
-      arm: { joints: spec.jointNames, dX: task.dX, dU: task.dU },
+      arm: armSignature(this.parts),
     };
     const path = writeCheckpoint(join(this.runDir, 'checkpoints'), String(this.episode).padStart(7, '0'), state);
     this.checkpointedAt = this.episode;
