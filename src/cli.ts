@@ -16,11 +16,13 @@ import { Trainer } from './training/trainer.js';
 import { evaluateCheckpoint } from './training/eval_command.js';
 import { CheckpointError } from './training/checkpoint.js';
 
-const positiveInt = (v: string) => {
+const intAtLeast = (min: number) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got "${v}"`);
   return n;
 };
+const positiveInt = intAtLeast(1);
+const seedInt = intAtLeast(0);
 
 const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
 
@@ -91,7 +93,7 @@ program.command('train')
   .option('--resume <run-dir>', 'continue the run in this folder from its newest checkpoint')
   .option('--resume-fallback', 'if the newest checkpoint is corrupt, use the previous good one')
   .option('--episodes <n>', 'override training.episodes', positiveInt)
-  .option('--seed <n>', 'override seed', (v) => positiveInt(String(Number(v) + 1)) - 1)
+  .option('--seed <n>', 'override seed', seedInt)
   .option('--run-dir <dir>', 'run folder (default: <run_dir>/<time>-seed<seed>)')
   .option('-q, --quiet', 'log lines instead of a progress bar')
   .action(train);
@@ -100,7 +102,7 @@ program.command('eval')
   .description('run the greedy policy of a checkpoint and print the final fingertip distance per episode')
   .requiredOption('--checkpoint <path>', 'a run folder (newest checkpoint) or a checkpoint folder')
   .option('--episodes <n>', 'evaluation episodes', positiveInt, 20)
-  .option('--seed <n>', 'seed of the evaluation episode starts', (v) => positiveInt(String(Number(v) + 1)) - 1, 2024)
+  .option('--seed <n>', 'seed of the evaluation episode starts', seedInt, 2024)
   .action(async (o) => {
     const r = await evaluateCheckpoint(o.checkpoint, { episodes: o.episodes, seed: o.seed });
     r.finalDistances.forEach((d, i) => console.log(`episode ${String(i + 1).padStart(2)}: final distance ${(d * 100).toFixed(2)} cm, return ${r.returns[i].toFixed(2)}`));
