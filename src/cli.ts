@@ -26,8 +26,10 @@ const seedInt = intAtLeast(0);
 
 const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
 
-async function train(opts: { config: string; resume?: string; resumeFallback?: boolean; episodes?: number; runDir?: string; seed?: number; quiet?: boolean }): Promise<void> {
-  const override = opts.resume && !opts.config ? undefined : loadParamsFile(opts.config);
+async function train(opts: { config?: string; resume?: string; resumeFallback?: boolean; episodes?: number; runDir?: string; seed?: number; quiet?: boolean }): Promise<void> {
+  // A resumed run uses the config it was trained with; --config then only may change the budget.
+  const configPath = opts.config ?? (opts.resume ? undefined : 'config/reacher.yaml');
+  const override = configPath ? loadParamsFile(configPath) : undefined;
   if (override && opts.episodes) override.training.episodes = opts.episodes;
   if (override && opts.seed !== undefined) override.seed = opts.seed;
   const runDir = opts.resume ?? opts.runDir ?? join(override!.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-seed${override!.seed}`);
@@ -40,7 +42,7 @@ async function train(opts: { config: string; resume?: string; resumeFallback?: b
     if (tty) process.stderr.write(`\r\x1b[K${msg}\n`);
   };
   const trainer = opts.resume
-    ? await Trainer.resume(runDir, logger, { fallback: opts.resumeFallback, override })
+    ? await Trainer.resume(runDir, logger, { fallback: opts.resumeFallback, override, episodes: opts.episodes })
     : await Trainer.create(override!, runDir, logger);
   const total = trainer.config.training.episodes;
   if (tty) process.stderr.write(`tfjs backend: ${trainer.parts.backend.name}\n`); // (logged by the trainer too)
@@ -89,7 +91,7 @@ const program = new Command('naf-ros')
 
 program.command('train')
   .description('train on the embedded MuJoCo arm (Algorithm 2; Algorithm 1 with imagination off and p = 1)')
-  .option('-c, --config <file>', 'ROS 2 params file (naf_trainer: ros__parameters: ...)', 'config/reacher.yaml')
+  .option('-c, --config <file>', 'ROS 2 params file (naf_trainer: ros__parameters: ...); default config/reacher.yaml, or with --resume the run\'s own')
   .option('--resume <run-dir>', 'continue the run in this folder from its newest checkpoint')
   .option('--resume-fallback', 'if the newest checkpoint is corrupt, use the previous good one')
   .option('--episodes <n>', 'override training.episodes', positiveInt)

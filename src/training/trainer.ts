@@ -80,12 +80,14 @@ export class Trainer {
   /**
    * Continues the run in `runDir` from its newest complete checkpoint, with the config it was
    * trained with. `override` (a config from the command line) may only change the budget
-   * (`training.episodes`); any other difference is refused, naming the parameters.
+   * (`training.episodes`, also settable alone with `episodes`); any other difference is refused,
+   * naming the parameters.
    * @throws CheckpointError (corrupt/missing, unless `fallback`) or Error (config mismatch).
    */
-  static async resume(runDir: string, logger: Logger, opts: { fallback?: boolean; override?: NafConfig } = {}): Promise<Trainer> {
+  static async resume(runDir: string, logger: Logger, opts: { fallback?: boolean; override?: NafConfig; episodes?: number } = {}): Promise<Trainer> {
     const saved = parseConfig(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')), join(runDir, 'config.json'));
     const config = opts.override ? mergeBudget(saved, opts.override) : saved;
+    if (opts.episodes !== undefined) config.training.episodes = opts.episodes;
     const ckpt = readLatestCheckpoint(join(runDir, 'checkpoints'), opts.fallback);
     for (const s of ckpt.skipped) logger.warn(`skipped corrupt checkpoint ${s}`);
     const st = ckpt.state as TrainerState;
