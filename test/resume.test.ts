@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../src/config/load.js';
 import { Trainer, type EvalMetrics } from '../src/training/trainer.js';
 import { silentLogger } from '../src/util/logger.js';
-import { stringify } from './yaml_params.js';
+import yaml from 'js-yaml';
 
 const params = {
   seed: 11,
@@ -57,7 +57,7 @@ test('kill -9 mid-run, then --resume: finishes, curve continues from the newest 
   const root = tmp();
   const cfg = join(root, 'p.yaml');
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(cfg, stringify({ naf_trainer: { ros__parameters: { ...params, training: { ...params.training, episodes: 16 } } } }));
+  writeFileSync(cfg, yaml.dump({ naf_trainer: { ros__parameters: { ...params, training: { ...params.training, episodes: 16 } } } }));
   const runDir = join(root, 'run');
   const cli = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '-q', ...args], { stdio: 'ignore' });
   const child = cli(['--config', cfg, '--run-dir', runDir]);
@@ -86,7 +86,7 @@ test('Ctrl-C (SIGINT) stops within the episode, saves a checkpoint of the last c
   const root = tmp();
   const cfg = join(root, 'p.yaml');
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(cfg, stringify({ naf_trainer: { ros__parameters: { ...params, training: { ...params.training, episodes: 1000, checkpoint_every_episodes: 1000 } } } }));
+  writeFileSync(cfg, yaml.dump({ naf_trainer: { ros__parameters: { ...params, training: { ...params.training, episodes: 1000, checkpoint_every_episodes: 1000 } } } }));
   const runDir = join(root, 'run');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '-q', '--config', cfg, '--run-dir', runDir], { stdio: 'ignore' });
   const metrics = join(runDir, 'metrics.jsonl');

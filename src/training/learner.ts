@@ -17,7 +17,7 @@ import { adaptStepMult, ilqgStep, laplaceReturn } from '../control/ilqg.js';
 import { initController } from '../control/lg_controller.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
-import type { Rng } from '../util/rng.js';
+import { Rng } from '../util/rng.js';
 import { imagine } from './imagination.js';
 
 export interface Transition {
@@ -245,10 +245,10 @@ export async function learnerState(l: Learner): Promise<LearnerState> {
  * Restores `learnerState` output into a learner built from the same config.
  * @throws Error naming the mismatch (buffer or network shapes) when it does not fit.
  */
-export async function restoreLearner(l: Learner, s: LearnerState, rngCtor: (st: LearnerState['rng']) => Rng): Promise<Learner> {
+export async function restoreLearner(l: Learner, s: LearnerState): Promise<Learner> {
   const p = l.parts;
   await p.agent.setState(s.agent);
-  const restored = new Learner({ ...p, rng: rngCtor(s.rng) });
+  const restored = new Learner({ ...p, rng: new Rng(0, s.rng) });
   restored.R.setState(s.R);
   restored.Rf.setState(s.Rf);
   restored.Bf = s.Bf;

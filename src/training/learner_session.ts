@@ -8,7 +8,6 @@ import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { Rng } from '../util/rng.js';
 import { armSignature, assertSameArm, buildLearning, type ArmSignature, type LearningParts } from './factory.js';
 import { learnerState, restoreLearner, type LearnerState, type RefitReport, type Transition } from './learner.js';
 import type { EpisodeEnd } from './learner_client.js';
@@ -49,7 +48,7 @@ export class LearnerSession {
       const ckpt = readLatestCheckpoint(join(config.ros.resume, 'checkpoints'));
       const st = ckpt.state as { learner: LearnerState; arm: ArmSignature };
       assertSameArm(ckpt.path, st.arm, parts);
-      parts.learner = await restoreLearner(parts.learner, st.learner, (r) => new Rng(0, r));
+      parts.learner = await restoreLearner(parts.learner, st.learner);
     }
     return new LearnerSession(config, runDir, parts);
   }

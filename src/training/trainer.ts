@@ -93,7 +93,7 @@ export class Trainer {
     const st = ckpt.state as TrainerState;
     const parts = await buildTraining(config);
     assertSameArm(ckpt.path, st.arm, parts);
-    parts.learner = await restoreLearner(parts.learner, st.learner, (r) => new Rng(0, r));
+    parts.learner = await restoreLearner(parts.learner, st.learner);
     parts.actor = EpisodeActor.restore(parts.actor.options, st.actor);
     parts.actor.setPolicy(parts.agent.snapshot());
     parts.actor.setController(parts.learner.controller);
