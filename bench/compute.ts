@@ -14,6 +14,11 @@ import { ReplayBuffer } from '../src/agent/replay.js';
 import { ilqgStep } from '../src/control/ilqg.js';
 import { Rng } from '../src/util/rng.js';
 import { nodeJitter } from './jitter.js';
+import { Trainer } from '../src/training/trainer.js';
+import { silentLogger } from '../src/util/logger.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Trajectory } from '../src/model/types.js';
 
 export interface Figure { name: string; value: number; unit: string; method: string; backend: string; cores: number }
@@ -105,26 +110,23 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
 }
 
 /**
- * Soak: trains on the embedded arm for `steps` environment steps, sampling tfjs tensor count,
- * heap and RSS every `every` steps. Returns the samples.
+ * Soak: trains with the trainer's own episode loop (`Trainer.trainEpisode`: policy refresh,
+ * learner, metrics file) on the embedded arm for `steps` environment steps, sampling tfjs tensor
+ * count, heap and RSS every `every` steps. Returns the samples.
  */
 export async function soak(params: unknown, steps: number, every: number): Promise<{ step: number; tensors: number; heapMB: number; rssMB: number; replay: number }[]> {
   const config = parseConfig(params, 'soak');
-  const parts = await buildTraining(config);
+  const trainer = await Trainer.create(config, join(mkdtempSync(join(tmpdir(), 'naf-soak-')), 'run'), silentLogger());
+  const { learner, task } = trainer.parts;
   const samples = [];
-  let step = 0;
-  while (step < steps) {
-    runEpisode({ arm: parts.arm, task: parts.task, actor: parts.actor, learner: parts.learner, start: parts.task.sampleEpisodeStart(parts.rng), refreshPolicy: () => {} });
-    parts.learner.endEpisode();
-    parts.actor.setController(parts.learner.controller);
-    if (parts.agent.updates % 50 === 0) parts.actor.setPolicy(parts.agent.snapshot());
-    step += parts.task.T;
-    if (step % every < parts.task.T) {
+  for (let step = 0; step < steps; ) {
+    await trainer.trainEpisode();
+    step += task.T;
+    if (step % every < task.T) {
       const m = process.memoryUsage();
-      samples.push({ step, tensors: tf.memory().numTensors, heapMB: m.heapUsed / 2 ** 20, rssMB: m.rss / 2 ** 20, replay: parts.learner.R.size });
+      samples.push({ step, tensors: tf.memory().numTensors, heapMB: m.heapUsed / 2 ** 20, rssMB: m.rss / 2 ** 20, replay: learner.R.size });
     }
   }
-  parts.agent.dispose();
-  parts.arm.dispose();
+  trainer.dispose();
   return samples;
 }
