@@ -6,6 +6,7 @@ import { initBackend } from '../src/agent/backend.js';
 import { DdpgAgent, type DdpgOptions } from '../src/agent/ddpg.js';
 import type { AgentState, TransitionBatch } from '../src/agent/types.js';
 import { Rng } from '../src/util/rng.js';
+import { trainOnBandit, uStar } from './bandit.js';
 
 await initBackend();
 
@@ -126,15 +127,7 @@ test('DDPG: critic weight decay pulls the weight matrices toward 0 and leaves bi
 
 test('DDPG learns a 1-D bandit: mu(x) -> u*(x)', () => {
   const agent = new DdpgAgent({ dX: 1, dU: 1, uMax: new Float64Array([2]), hidden: [32, 32], gamma: 0, actorLr: 3e-3, criticLr: 1e-2, weightDecay: 0, seed: 2 });
-  const rng = new Rng(6);
-  const uStar = (x: number) => 0.3 + 0.5 * x;
-  for (let k = 0; k < 600; k++) {
-    const B = 64;
-    const x = Float32Array.from({ length: B }, () => 2 * rng.uniform() - 1);
-    const u = Float32Array.from({ length: B }, () => 4 * rng.uniform() - 2);
-    const r = x.map((xi, i) => 1 - (u[i] - uStar(xi)) ** 2);
-    agent.update({ x, u, r, x2: x, terminal: new Float32Array(B), B });
-  }
+  trainOnBandit(agent, 600);
   const xs = new Float32Array([-0.8, 0, 0.8]);
   const mu = agent.actBatch(xs, 3);
   xs.forEach((x, i) => assert.ok(Math.abs(mu[i] - uStar(x)) < 0.1, `mu(${x}) = ${mu[i]}, optimum ${uStar(x)}`));

@@ -8,6 +8,7 @@ import { dense, denseNoBias, denseRelu } from '../src/agent/dense.js';
 import { NafAgent, type NafOptions } from '../src/agent/naf.js';
 import type { AgentState, TransitionBatch } from '../src/agent/types.js';
 import { Rng } from '../src/util/rng.js';
+import { trainOnBandit, uStar } from './bandit.js';
 
 await initBackend();
 
@@ -147,15 +148,7 @@ test('NAF learns a 1-D problem with a known optimum: mu(x) -> u*(x), V -> 1/(1 -
   // A* = -(u - u*)^2, i.e. mu = u*, P = 2.
   const gamma = 0.5;
   const agent = new NafAgent({ dX: 1, dU: 1, uMax: new Float64Array([2]), hidden: [32, 32], lr: 3e-3, gamma, tau: 0.05, seed: 1 });
-  const rng = new Rng(6);
-  const uStar = (x: number) => 0.3 + 0.5 * x;
-  for (let k = 0; k < 600; k++) {
-    const B = 64;
-    const x = Float32Array.from({ length: B }, () => 2 * rng.uniform() - 1);
-    const u = Float32Array.from({ length: B }, () => 4 * rng.uniform() - 2);
-    const r = x.map((xi, i) => 1 - (u[i] - uStar(xi)) ** 2);
-    agent.update({ x, u, r, x2: x, terminal: new Float32Array(B), B });
-  }
+  trainOnBandit(agent, 600);
   const xs = new Float32Array([-0.8, 0, 0.8]);
   const mu = agent.actBatch(xs, 3);
   const V = agent.valueBatch(xs, 3);
