@@ -15,12 +15,14 @@ SAFETY PARAMETERS (read-only once the node runs; `ros2 param set` on them is rej
 E-stop: publish std_msgs/msg/Bool true (transient local) on /naf_trainer/estop (`estop_topic`);
 zero torque until the topic reads false AND `ros2 service call /naf_trainer/resume std_srvs/srv/Trigger`.
 The launch arguments override the params file (default config/naf_trainer_hardware.yaml).
+Run: params_file, run_dir; resume:=<run folder> continues a run (newest checkpoint, episode
+count); episodes:=N sets the run's total budget (training.episodes; default the params file's).
 """
 import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, LogInfo
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
@@ -42,6 +44,18 @@ TOPICS = [
 ]
 
 
+def run_overrides(context):
+    """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
+    resume = LaunchConfiguration('resume').perform(context)
+    overrides = {'ros.resume': os.path.abspath(resume) if resume else ''}
+    episodes = LaunchConfiguration('episodes').perform(context)
+    if episodes:
+        if not episodes.isdigit() or int(episodes) < 1:
+            raise ValueError(f'episodes:={episodes}: must be an integer >= 1 (the run\'s total training.episodes)')
+        overrides['training.episodes'] = int(episodes)
+    return overrides
+
+
 def generate_launch_description():
     share = get_package_share_directory('naf_ros')
     args = [DeclareLaunchArgument(a, default_value=d, description=desc) for a, _, d, _, desc in SAFETY + TOPICS]
@@ -51,14 +65,16 @@ def generate_launch_description():
         DeclareLaunchArgument('run_dir', default_value=os.path.join(os.path.expanduser('~'), '.ros', 'naf_ros', 'runs'),
                               description='folder for run logs and checkpoints'),
         DeclareLaunchArgument('use_sim_time', default_value='false'),
+        DeclareLaunchArgument('resume', default_value='', description='run folder to resume; empty = new run'),
+        DeclareLaunchArgument('episodes', default_value='', description='total episode budget (training.episodes); empty = the params file\'s'),
     ]
     overrides = {p: ParameterValue(LaunchConfiguration(a), value_type=t) for a, p, _, t, _ in SAFETY + TOPICS}
     overrides['run_dir'] = LaunchConfiguration('run_dir')
     overrides['use_sim_time'] = ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool)
     summary = [LogInfo(msg=['naf_trainer safety: '] + sum(
         ([f'{a}=', LaunchConfiguration(a), ' '] for a, _, _, _, _ in SAFETY), []))]
-    trainer = Node(
+    trainer = OpaqueFunction(function=lambda context: [Node(
         package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
-        parameters=[LaunchConfiguration('params_file'), overrides],
-    )
+        parameters=[LaunchConfiguration('params_file'), {**overrides, **run_overrides(context)}],
+    )])
     return LaunchDescription(args + summary + [trainer])

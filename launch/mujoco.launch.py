@@ -1,21 +1,37 @@
 """naf_trainer against the embedded MuJoCo arm, as two ROS 2 processes.
 
     ros2 launch naf_ros mujoco.launch.py [params_file:=<yaml>] [run_dir:=<dir>] [sim_rate_hz:=100.0]
+                                         [resume:=<run folder>] [episodes:=<total budget>]
 
 `naf_sim_bridge` exposes the MuJoCo arm exactly as Gazebo + gz_ros2_control would: it publishes
 /joint_states (sensor_msgs/msg/JointState) and /clock (simulation time) and applies the
 Float64MultiArray torques of /effort_controller/commands (order of its `joints`). `naf_trainer`
 runs on simulation time (use_sim_time) and learns against it.
+`resume:=<run folder>` continues a run (its newest checkpoint, its episode count; parameter
+`ros.resume`); `episodes:=N` sets the run's total budget `training.episodes` (default: the params
+file's), e.g. to extend a finished run.
 Needs `npm ci` (and rclnodejs) in the naf_ros source folder before `colcon build`.
 """
 import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
+
+
+def run_overrides(context):
+    """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
+    resume = LaunchConfiguration('resume').perform(context)
+    overrides = {'ros.resume': os.path.abspath(resume) if resume else ''}
+    episodes = LaunchConfiguration('episodes').perform(context)
+    if episodes:
+        if not episodes.isdigit() or int(episodes) < 1:
+            raise ValueError(f'episodes:={episodes}: must be an integer >= 1 (the run\'s total training.episodes)')
+        overrides['training.episodes'] = int(episodes)
+    return overrides
 
 
 def generate_launch_description():
@@ -27,6 +43,10 @@ def generate_launch_description():
                               description='folder for run logs and checkpoints'),
         DeclareLaunchArgument('sim_rate_hz', default_value='100.0',
                               description='MuJoCo physics/joint_states rate, Hz'),
+        DeclareLaunchArgument('resume', default_value='',
+                              description='run folder to resume (its newest checkpoint and episode count); empty = new run'),
+        DeclareLaunchArgument('episodes', default_value='',
+                              description='total episode budget of the run (training.episodes); empty = the params file\'s'),
     ]
     bridge = Node(
         package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
@@ -39,11 +59,12 @@ def generate_launch_description():
             'command_timeout_ms': 500.0,
         }],
     )
-    trainer = Node(
+    trainer = OpaqueFunction(function=lambda context: [Node(
         package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
         parameters=[LaunchConfiguration('params_file'), {
             'use_sim_time': True,
             'run_dir': LaunchConfiguration('run_dir'),
+            **run_overrides(context),
         }],
-    )
+    )])
     return LaunchDescription(args + [bridge, trainer])

@@ -53,7 +53,7 @@ export const JOINT_STATE_REJECTIONS: readonly JointStateRejection[] = [
 ];
 
 /** Short form of a GID for logs and /diagnostics (its last 8 hex digits carry the entity id). */
-export const shortGid = (gid: string): string => (gid ? gid.replace(/0+$/, '').slice(-8) || '0' : '(no gid)');
+export const shortGid = (gid: string): string => (gid ? gid.replace(/0+$/, '').slice(-8).replace(/^0+(?=.)/, '') || '0' : '(no gid)');
 
 export type JointStateResult =
   | { ok: true; record: JointStateRecord }

@@ -79,6 +79,10 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const { NafTrainerNode } = await import('./naf_trainer_node.js');
   const { Rng } = await import('../util/rng.js');
 
+  if (config.ros.resume && !existsSync(join(config.ros.resume, 'checkpoints'))) {
+    throw new Error(`ros.resume: ${config.ros.resume} is not a run folder with checkpoints (no ${join(config.ros.resume, 'checkpoints')}); ` +
+      `give a folder a node run wrote under run_dir, or "" for a new run`);
+  }
   const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-node-seed${config.seed}`);
   mkdirSync(runDir, { recursive: true });
   const logger = rosWinstonLogger(node.logger, join(runDir, 'node.log.jsonl'));
@@ -86,10 +90,13 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const task = buildTask(config, urdf);
   const root = new Rng(config.seed);
   const actor = buildActor(config, task, root.fork('node'));
-  logger.info(`run folder ${runDir}; starting the learner thread`);
+  logger.info(`run folder ${runDir}${config.ros.resume ? ' (resumed)' : ''}; starting the learner thread`);
   const learner = await WorkerLearnerClient.create(config, runDir);
   const trainer = new NafTrainerNode({
-    node, config, spec: buildSpec(config, urdf), task, actor, learner, rng: root.fork('node-episodes'), logger,
+    node, config, spec: buildSpec(config, urdf), task, actor, learner, logger,
+    // A resumed run draws new episode starts, not the first run's again.
+    rng: learner.resumed ? root.fork(`node-episodes-after-${learner.resumed.completed + learner.resumed.aborted}`) : root.fork('node-episodes'),
+    runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl'), measureMainThread: true,
   });
   ctx.spin();
   onSignals(async (sig) => {

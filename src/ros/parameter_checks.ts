@@ -113,9 +113,10 @@ export function refusal(
   name: string, value: unknown, d: ParameterDescriptor | undefined, node: string, declared: Iterable<string>,
 ): { value: ParameterValue } | { reason: string } {
   if (!d) {
-    const near = [...declared].map((n) => ({ n, dist: editDistance(n, name) }))
-      .filter((c) => c.dist <= Math.max(2, Math.floor(name.length / 4)) || c.n.split('.').pop() === name.split('.').pop())
-      .sort((a, b) => a.dist - b.dist).slice(0, 3).map((c) => `'${c.n}'`);
+    const close = [...declared].map((n) => ({ n, dist: editDistance(n, name) }))
+      .filter((c) => c.dist <= Math.max(2, Math.floor(name.length / 4)) || c.n.split('.').pop() === name.split('.').pop());
+    const best = Math.min(...close.map((c) => c.dist));
+    const near = close.filter((c) => c.dist === best).slice(0, 3).map((c) => `'${c.n}'`);
     return {
       reason: `${name} is not a parameter of ${node}${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}; ` +
         `undeclared parameters are refused ('ros2 param list ${node}' shows the declared ones; nothing was changed)`,
