@@ -83,10 +83,18 @@ const TYPE_IDS: Record<ParameterKind, number> = {
 /**
  * Loads rclnodejs: ESM import first, then `require` (which honours NODE_PATH, so a ROS 2
  * workspace's rclnodejs can be used without adding it to package.json).
- * @throws Error "rclnodejs not loadable: ..." with both causes.
+ * @throws Error "rclnodejs not loadable: ..." with both causes, or without trying when no ROS 2
+ *   environment is sourced.
  */
 export async function loadRclnodejs(): Promise<RclModule> {
   const name = 'rclnodejs';
+  // rclnodejs 2.2.0 answers a native binary that cannot load (librcl not on the library path)
+  // with `npm run rebuild`, whose first step deletes its build (lib/native_loader.js): never
+  // load it outside a sourced ROS 2 environment.
+  if (!process.env.AMENT_PREFIX_PATH) {
+    throw new Error('rclnodejs not loadable: no ROS 2 environment is sourced (AMENT_PREFIX_PATH is unset); not loaded, ' +
+      'because rclnodejs 2.2.0 would delete its native build and try to recompile it');
+  }
   try {
     const m = (await import(name)) as { default?: RclModule };
     return (m.default ?? m) as RclModule;
