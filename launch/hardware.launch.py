@@ -66,10 +66,13 @@ def generate_launch_description():
                               description='folder for run logs and checkpoints'),
         DeclareLaunchArgument('use_sim_time', default_value='false'),
         DeclareLaunchArgument('resume', default_value='', description='run folder to resume; empty = new run'),
+        DeclareLaunchArgument('rt_priority', default_value='0',
+                              description='SCHED_FIFO priority of the node\'s threads but the learner, as ros2_control\'s thread_priority (needs CAP_SYS_NICE); 0 = normal'),
         DeclareLaunchArgument('episodes', default_value='', description='total episode budget (training.episodes); empty = the params file\'s'),
     ]
     overrides = {p: ParameterValue(LaunchConfiguration(a), value_type=t) for a, p, _, t, _ in SAFETY + TOPICS}
     overrides['run_dir'] = LaunchConfiguration('run_dir')
+    overrides['ros.rt_priority'] = ParameterValue(LaunchConfiguration('rt_priority'), value_type=int)
     overrides['use_sim_time'] = ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool)
     summary = [LogInfo(msg=['naf_trainer safety: '] + sum(
         ([f'{a}=', LaunchConfiguration(a), ' '] for a, _, _, _, _ in SAFETY), []))]

@@ -1,12 +1,13 @@
 """naf_trainer against the embedded MuJoCo arm, as two ROS 2 processes.
 
     ros2 launch naf_ros mujoco.launch.py [params_file:=<yaml>] [run_dir:=<dir>] [sim_rate_hz:=100.0]
-                                         [resume:=<run folder>] [episodes:=<total budget>]
+                                         [resume:=<run folder>] [episodes:=<total budget>] [use_sim_time:=true]
 
 `naf_sim_bridge` exposes the MuJoCo arm exactly as Gazebo + gz_ros2_control would: it publishes
 /joint_states (sensor_msgs/msg/JointState) and /clock (simulation time) and applies the
 Float64MultiArray torques of /effort_controller/commands (order of its `joints`). `naf_trainer`
-runs on simulation time (use_sim_time) and learns against it.
+runs on simulation time (use_sim_time) and learns against it; `use_sim_time:=false` runs both on
+wall time instead, as on a physical arm (no /clock; the bridge stamps states with its own clock).
 `resume:=<run folder>` continues a run (its newest checkpoint, its episode count; parameter
 `ros.resume`); `episodes:=N` sets the run's total budget `training.episodes` (default: the params
 file's), e.g. to extend a finished run.
@@ -43,6 +44,10 @@ def generate_launch_description():
                               description='folder for run logs and checkpoints'),
         DeclareLaunchArgument('sim_rate_hz', default_value='100.0',
                               description='MuJoCo physics/joint_states rate, Hz'),
+        DeclareLaunchArgument('use_sim_time', default_value='true',
+                              description='true: the bridge publishes /clock and the trainer runs on it; false: both on wall time'),
+        DeclareLaunchArgument('rt_priority', default_value='0',
+                              description='SCHED_FIFO priority of both nodes\' threads but the learner (needs CAP_SYS_NICE); 0 = normal'),
         DeclareLaunchArgument('resume', default_value='',
                               description='run folder to resume (its newest checkpoint and episode count); empty = new run'),
         DeclareLaunchArgument('episodes', default_value='',
@@ -55,15 +60,17 @@ def generate_launch_description():
             'joints': ['joint1', 'joint2', 'joint3'],
             'rate_hz': ParameterValue(LaunchConfiguration('sim_rate_hz'), value_type=float),
             'initial_positions': [0.0, 0.8, 0.8],
-            'publish_clock': True,
+            'publish_clock': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
             'command_timeout_ms': 500.0,
+            'rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
         }],
     )
     trainer = OpaqueFunction(function=lambda context: [Node(
         package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
         parameters=[LaunchConfiguration('params_file'), {
-            'use_sim_time': True,
+            'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
             'run_dir': LaunchConfiguration('run_dir'),
+            'ros.rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
             **run_overrides(context),
         }],
     )])

@@ -20,6 +20,7 @@ import winston from 'winston';
 import type { Logger } from '../util/logger.js';
 import { RclnodejsContext } from './rclnodejs_transport.js';
 import { declareConfigParameters, unknownParameters } from './parameters.js';
+import { applyRealtime } from './realtime.js';
 import type { RosLogger } from './transport.js';
 
 /** A winston logger writing to the node's ROS logger (and a JSON-lines file when given). */
@@ -99,6 +100,9 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
     runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl'), measureMainThread: true,
   });
   ctx.spin();
+  // After every thread exists (executor, DDS, learner): the learner goes back to normal scheduling.
+  const rt = applyRealtime(config.ros.rt_priority, learner.tid !== null ? [learner.tid] : [], 'ros.rt_priority');
+  if (config.ros.rt_priority > 0) (rt.ok ? logger.info(rt.message) : logger.warn(rt.message));
   onSignals(async (sig) => {
     logger.warn(`${sig}: zero torque, closing the learner`);
     trainer.shutdown();
@@ -121,6 +125,8 @@ export async function runSimBridge(argv: string[] = process.argv): Promise<void>
   const arm = await MujocoArm.create(urdfPath, { dt: 1 / cfg.rate_hz, timestep: cfg.timestep });
   const bridge = new SimBridgeNode(node, arm, cfg, logger);
   ctx.spin();
+  const rt = applyRealtime(cfg.rt_priority, [], 'rt_priority');
+  if (cfg.rt_priority > 0) (rt.ok ? logger.info(rt.message) : logger.warn(rt.message));
   onSignals(async () => {
     bridge.shutdown();
     arm.dispose();

@@ -13,21 +13,25 @@ import { LearnerSession } from './learner_session.js';
  * this thread's id), so that on a loaded CPU the control thread and DDS run first and the
  * learner takes what is left. Returns what was done, for the node's log.
  */
-function lowerPriority(nice: number): string {
-  if (nice === 0) return 'learner thread at normal priority (ros.learner_nice 0)';
+function lowerPriority(nice: number): { priority: string; tid: number | null } {
+  let tid: number | null = null;
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch { /* not Linux */ }
+  if (nice === 0) return { priority: 'learner thread at normal priority (ros.learner_nice 0)', tid };
+  try {
+    if (tid === null) throw new Error('no /proc/thread-self');
     setPriority(tid, nice);
-    return `learner thread ${tid} at nice ${nice} (ros.learner_nice)`;
+    return { priority: `learner thread ${tid} at nice ${nice} (ros.learner_nice)`, tid };
   } catch (e) {
-    return `learner thread priority unchanged: ${(e as Error).message.split('\n')[0]} (ros.learner_nice ${nice} needs Linux)`;
+    return { priority: `learner thread priority unchanged: ${(e as Error).message.split('\n')[0]} (ros.learner_nice ${nice} needs Linux)`, tid };
   }
 }
 
 const port = parentPort!;
 try {
   const config = workerData.config as NafConfig;
-  const priority = lowerPriority(config.ros.learner_nice);
+  const { priority, tid } = lowerPriority(config.ros.learner_nice);
   const session = await LearnerSession.create(config, workerData.runDir);
   session.emit = (m) => port.postMessage(m);
   port.on('message', async (m: { type: string; tr?: never; info?: never; sentAt?: number }) => {
@@ -42,7 +46,7 @@ try {
       case 'close': session.dispose(); port.close(); break;
     }
   });
-  port.postMessage({ type: 'ready', resumed: session.resumed, priority });
+  port.postMessage({ type: 'ready', resumed: session.resumed, priority, tid });
 } catch (e) {
   port.postMessage({ type: 'start-failed', error: (e as Error).stack ?? String(e) });
 }
