@@ -2,7 +2,8 @@
  * Control-loop jitter of naf_trainer over real ROS 2 (DDS): the two processes
  * `launch/mujoco.launch.py` starts — `naf_sim_bridge` (MuJoCo, publishing /joint_states and
  * /clock at 100 Hz) and `naf_trainer` on simulation time with its learner thread training — run
- * from this source tree (src/ros/main.ts) on an isolated ROS domain. The figures are the node's own:
+ * from this source tree (src/ros/main.ts) on an isolated ROS domain, the bridge at the trainer's
+ * `ros.rt_priority`. The figures are the node's own:
  * its `/diagnostics` reports, which it also writes to `<run folder>/diagnostics.jsonl` (jitter
  * |callback interval - period| over the last 1000 control periods; event-loop delay, GC pauses,
  * the learner's shed fraction and checkpoint write time per 1 s window).
@@ -50,7 +51,10 @@ export async function ddsJitter(params: Record<string, unknown>, seconds: number
   const paramsFile = join(dir, 'params.yaml');
   writeFileSync(paramsFile, yaml.dump({
     naf_trainer: { ros__parameters: { ...params, run_dir: join(dir, 'runs'), use_sim_time: true } },
-    naf_sim_bridge: { ros__parameters: { urdf_path: join(root, 'urdf/reacher3.urdf'), joints: ['joint1', 'joint2', 'joint3'], rate_hz: 100.0, initial_positions: [0.0, 0.8, 0.8], publish_clock: true, command_timeout_ms: 500.0 } },
+    naf_sim_bridge: { ros__parameters: {
+      urdf_path: join(root, 'urdf/reacher3.urdf'), joints: ['joint1', 'joint2', 'joint3'], rate_hz: 100.0, initial_positions: [0.0, 0.8, 0.8],
+      publish_clock: true, command_timeout_ms: 500.0, rt_priority: (params.ros as { rt_priority?: number } | undefined)?.rt_priority ?? 0,
+    } },
   }));
   const env = { ...process.env, ROS_DOMAIN_ID: String(200 + (process.pid % 30)) };
   const start = (mode: string, name: string): ChildProcess => spawn(process.execPath,

@@ -66,7 +66,7 @@ def generate_launch_description():
                               description='folder for run logs and checkpoints'),
         DeclareLaunchArgument('use_sim_time', default_value='false'),
         DeclareLaunchArgument('resume', default_value='', description='run folder to resume; empty = new run'),
-        DeclareLaunchArgument('rt_priority', default_value='0',
+        DeclareLaunchArgument('rt_priority', default_value='50',
                               description='SCHED_FIFO priority of the node\'s threads but the learner, as ros2_control\'s thread_priority (needs CAP_SYS_NICE); 0 = normal'),
         DeclareLaunchArgument('episodes', default_value='', description='total episode budget (training.episodes); empty = the params file\'s'),
     ]
