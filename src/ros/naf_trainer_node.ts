@@ -245,7 +245,7 @@ export class NafTrainerNode {
     const conflict = this.conflict(now);
     if (conflict !== this.inConflict) {
       this.inConflict = conflict;
-      if (conflict) this.deps.logger.error(`joint_states from more than one publisher (source ${shortGid(this.input.source ?? '')}, others ${this.input.otherPublishers(now).map(shortGid).join(', ') || 'seen in the graph'}; ${this.graphPublishers} on the topic): zero torque, episode aborted, homing held until one remains`);
+      if (conflict) this.deps.logger.error(`joint_states from more than one publisher (source ${shortGid(this.input.source ?? '')}, others ${this.input.otherPublishers(now).map(shortGid).join(', ') || 'seen in the graph'}; ${this.graphPublishers} on the topic): zero torque, a running episode aborted, homing held until one remains`);
       else this.deps.logger.info('joint_states from one publisher again: homing resumes');
     }
     if (conflict) this.conflictSteps++;
