@@ -6,8 +6,8 @@
 import { resolve } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
 import { initBackend, type BackendInfo } from '../agent/backend.js';
-import { NafAgent } from '../agent/naf.js';
-import { DdpgAgent } from '../agent/ddpg.js';
+import { NafAgent } from '../agent/naf/agent.js';
+import { DdpgAgent } from '../agent/ddpg/agent.js';
 import { createNoise } from '../agent/noise.js';
 import type { QAgent } from '../agent/types.js';
 import { armSpecFromUrdf, loadUrdf, type UrdfModel } from '../env/urdf.js';
