@@ -5,8 +5,8 @@ import { initBackend } from '../src/agent/backend.js';
 import { ADAM_DEFAULTS, adamStep, clipScale, sumSquares } from '../src/nn/adam.js';
 import { FlatState } from '../src/nn/flat_state.js';
 import { ParamLayout } from '../src/nn/layout.js';
-import { mlpBackward, mlpForward, mlpInit, transposedWeights, type LayerCache, type MlpSpec } from '../src/nn/mlp.js';
-import { lookup, uploadTensors } from '../src/nn/tensors.js';
+import { forwardTransposes, mlpBackward, mlpForward, mlpInit, type LayerCache, type MlpSpec } from '../src/nn/mlp.js';
+import { featureMajor, lookup, uploadTensors } from '../src/nn/tensors.js';
 import { lCount, nafLoss, triIndex, type NafHeadConfig } from '../src/agent/naf/heads.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -54,11 +54,12 @@ for (const [label, spec] of [
       const N = 9;
       const x = tf.randomNormal([N, spec.sizes[0]], 0, 1, 'float32', 1) as tf.Tensor2D;
       const c = tf.randomNormal([N, spec.sizes.at(-1)!], 0, 1, 'float32', 2); // loss = sum(c * y)
-      const up = uploadTensors(layout, theta, transposedWeights(spec, true));
+      const up = uploadTensors(layout, theta, forwardTransposes(spec));
       const cache: LayerCache[] = [];
-      const y = mlpForward(spec, lookup(up, 'test'), x, { mode: 'batch' }, cache);
+      // The passes are feature-major ([features, N]); the reference is sample-major.
+      const y = tf.transpose(mlpForward(spec, lookup(up, 'test'), featureMajor(x.dataSync(), N, spec.sizes[0]), { mode: 'batch' }, cache));
       const grads = new Map<string, tf.Tensor>();
-      const dx = mlpBackward(spec, lookup(up, 'test'), cache, c as tf.Tensor2D, grads, { inputGrad: true })!;
+      const dx = tf.transpose(mlpBackward(spec, lookup(up, 'test'), cache, featureMajor(c.dataSync(), N, spec.sizes.at(-1)!), grads, { inputGrad: true })!);
       const names = layout.entries.map((e) => e.name);
       const ref = tf.grads((...args: tf.Tensor[]) => {
         const w = Object.fromEntries(names.map((n, i) => [n, args[i + 1]]));
@@ -73,7 +74,7 @@ for (const [label, spec] of [
         assert.ok(maxAbsDiff(mine, want) < 1e-4 * (1 + Math.max(...Array.from(want, Math.abs))), `gradient of ${n} differs`);
       });
       const only = new Map<string, tf.Tensor>();
-      const dx2 = mlpBackward(spec, lookup(up, 'test'), cache, c as tf.Tensor2D, only, { inputGrad: true, paramGrads: false })!;
+      const dx2 = tf.transpose(mlpBackward(spec, lookup(up, 'test'), cache, featureMajor(c.dataSync(), N, spec.sizes.at(-1)!), only, { inputGrad: true, paramGrads: false })!);
       assert.equal(only.size, 0, 'paramGrads: false computes no parameter gradient');
       assert.ok(maxAbsDiff(dx2.dataSync(), dx.dataSync()) === 0);
     });

@@ -178,17 +178,18 @@ export abstract class LearnerBase {
   }
 
   /**
-   * tfjs tensors of the current online weights and batch-norm statistics (by parameter / stat
-   * name), kept until the state changes. For queries between updates (imagination rollouts call
-   * `actBatch` many times per update); do not dispose them.
+   * tfjs tensors of the current online weights (plus `<W>^T` of the `transposed` ones) and
+   * batch-norm statistics, by parameter / stat name, kept until the state changes. For queries
+   * between updates (imagination rollouts call `actBatch` many times per update); do not dispose
+   * them. `transposed` must be the same list at every call.
    */
-  protected currentTensors(): Map<string, tf.Tensor> {
+  protected currentTensors(transposed: readonly string[]): Map<string, tf.Tensor> {
     if (this.cached?.version !== this.version) {
       this.disposeCached();
       const cur = this.state.current;
       const tensors = new Map<string, tf.Tensor>();
       tf.tidy(() => {
-        for (const [k, v] of uploadTensors(this.layout, cur.theta)) tensors.set(k, tf.keep(v));
+        for (const [k, v] of uploadTensors(this.layout, cur.theta, transposed)) tensors.set(k, tf.keep(v));
         for (const [k, v] of uploadTensors(this.statLayout, cur.bn)) tensors.set(k, tf.keep(v));
       });
       this.cached = { version: this.version, tensors };

@@ -17,8 +17,8 @@ import { Rng, type RngState } from '../util/rng.js';
 import { ADAM_DEFAULTS, adamStep, clipScale, F32_MAX, sumSquares } from '../nn/adam.js';
 import { FlatState } from '../nn/flat_state.js';
 import { ParamLayout } from '../nn/layout.js';
-import { mlpBackward, mlpForward, mlpInit, transposedWeights, type LayerCache, type MlpSpec } from '../nn/mlp.js';
-import { downloadInto, lookup, uploadTensors } from '../nn/tensors.js';
+import { forwardTransposes, mlpBackward, mlpForward, mlpInit, type LayerCache, type MlpSpec } from '../nn/mlp.js';
+import { downloadInto, featureMajor, lookup, transpose2d, uploadTensors } from '../nn/tensors.js';
 
 export interface NnDynamicsOptions {
   dX: number;
@@ -222,10 +222,10 @@ export class NnDynamics implements DynamicsModel {
   predictDeltaTf(x: Float64Array[], u: Float64Array[]): Float32Array {
     const dIn = this.dX + this.dU, buf = new Float32Array(x.length * dIn);
     x.forEach((xi, r) => { buf.set(this.normIn(xi, u[r]), r * dIn); });
-    let out = new Float32Array(0);
+    let out: Float32Array = new Float32Array(0);
     tf.tidy(() => {
-      const p = lookup(uploadTensors(this.layout, this.state.current.theta), 'NnDynamics');
-      out = Float32Array.from(mlpForward(this.spec, p, tf.tensor2d(buf, [x.length, dIn])).dataSync() as Float32Array);
+      const p = lookup(uploadTensors(this.layout, this.state.current.theta, forwardTransposes(this.spec)), 'NnDynamics');
+      out = transpose2d(mlpForward(this.spec, p, featureMajor(buf, x.length, dIn)).dataSync(), this.dX, x.length);
     });
     const mean = this.outStats.mean, std = this.outStats.std();
     return out.map((v, i) => v * std[i % this.dX] + mean[i % this.dX]);
@@ -293,9 +293,9 @@ export class NnDynamics implements DynamicsModel {
     let loss = NaN;
     const cur = this.state.current;
     tf.tidy(() => {
-      const p = lookup(uploadTensors(this.layout, cur.theta, transposedWeights(this.spec, false)), 'NnDynamics');
+      const p = lookup(uploadTensors(this.layout, cur.theta, forwardTransposes(this.spec)), 'NnDynamics');
       const cache: LayerCache[] = [];
-      const out = mlpForward(this.spec, p, tf.tensor2d(xb, [B, dIn]), undefined, cache).dataSync();
+      const out = transpose2d(mlpForward(this.spec, p, featureMajor(xb, B, dIn), undefined, cache).dataSync(), dX, B);
       const dOut = new Float32Array(B * dX);
       let l = 0;
       for (let i = 0; i < dOut.length; i++) {
@@ -305,7 +305,7 @@ export class NnDynamics implements DynamicsModel {
       }
       loss = l / dOut.length;
       const grads = new Map<string, tf.Tensor>();
-      mlpBackward(this.spec, p, cache, tf.tensor2d(dOut, [B, dX]), grads, { inputGrad: false });
+      mlpBackward(this.spec, p, cache, featureMajor(dOut, B, dX), grads, { inputGrad: false });
       downloadInto(this.layout, this.grad, grads);
     });
     const norm2 = sumSquares(this.grad);

@@ -13,11 +13,18 @@
  *
  * Why a hand-written backward pass: a NAF update through tfjs's tape cost ~770 small kernels
  * (issue 10's profile: dispatch, not arithmetic, dominated). Here each layer's backward is the
- * textbook one — g = dY ⊙ relu'(y), dW = x^T g, db = sum_rows g, dx = g W^T — with plain 2-D
- * matMuls only: on the wasm backend a matMul with `transposeA`/`transposeB` set, and the gradient
- * tfjs derives for matMul, run ~10x slower than an explicit transpose followed by a plain matMul
- * (measured, tfjs 4.22 wasm, [64, 200] x [200, 200]). W^T is supplied by the caller (transposed
- * in JS while uploading the weights; `uploadParams`).
+ * textbook one — g = dY ⊙ relu'(y), dW = x^T g, db = sum over samples of g, dx = g W^T — with plain
+ * 2-D matMuls only: on the wasm backend a matMul with `transposeA`/`transposeB` set runs ~10x slower
+ * than an explicit transpose followed by a plain matMul (measured, tfjs 4.22 wasm).
+ *
+ * Feature-major activations: the passes take and return activations as [features, N] (one column
+ * per sample), i.e. they compute Y^T = W^T X^T. The wasm backend's matMul (XNNPACK) packs its
+ * second operand anew whenever that tensor is new, and the weights are new at every update: with
+ * the weights as the *first* operand only the [features, N] activations are packed (measured: a
+ * [64, 200] x [200, 200] product with fresh weights as the second operand 211 us, the same product
+ * transposed with fresh weights first 140 us). The weights stay stored as W [in, out]; the caller
+ * uploads W^T for the forward pass (`forwardTransposes`, transposed in JS) and W itself for the
+ * backward pass.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.js';
@@ -75,15 +82,15 @@ export interface BnContext {
   collect?: Map<string, tf.Tensor>;
 }
 
-/** What the backward pass needs of one layer's forward pass. */
+/** What the backward pass needs of one layer's forward pass (feature-major, [features, N]). */
 export interface LayerCache {
-  /** [N, in] */
+  /** [in, N] */
   input: tf.Tensor2D;
-  /** [N, out], after the activation */
+  /** [out, N], after the activation */
   output: tf.Tensor2D;
-  /** batch norm only: the normalised pre-activation [N, out] and 1/sqrt(var + eps) [out] */
+  /** batch norm only: the normalised pre-activation [out, N] and 1/sqrt(var + eps) [out, 1] */
   zHat?: tf.Tensor2D;
-  invStd?: tf.Tensor1D;
+  invStd?: tf.Tensor2D;
 }
 
 /** Number of layers of `spec`. */
@@ -129,94 +136,94 @@ export function mlpInit(spec: MlpSpec, rng: Rng): { params: TensorInit[]; stats:
   return { params, stats };
 }
 
-/**
- * Names of the weight matrices whose transpose the backward pass reads (`<W>^T`): every layer
- * after the first, and the first too when the gradient with respect to the input is wanted.
- */
-export function transposedWeights(spec: MlpSpec, inputGrad: boolean): string[] {
-  const out: string[] = [];
-  for (let l = inputGrad ? 0 : 1; l < layerCount(spec); l++) out.push(`${spec.prefix}/${l}/W`);
-  return out;
+/** Names of the weight matrices of `spec`, whose transposes `<W>^T` the forward pass reads. */
+export function forwardTransposes(spec: MlpSpec): string[] {
+  return Array.from({ length: layerCount(spec) }, (_, l) => `${spec.prefix}/${l}/W`);
 }
 
+/** [n] -> [n, 1], for per-feature values broadcast over the N columns. */
+const column = (t: tf.Tensor): tf.Tensor2D => tf.reshape(t, [-1, 1]);
+
 /**
- * Forward pass x [N, in] -> [N, out]: activated layers compute relu(BN(x W + b)) (BN only when
- * enabled), the last layer of a non-`activateLast` MLP is linear. When `cache` is given it receives
- * one entry per layer for `mlpBackward`. Call inside `tf.tidy`.
+ * Forward pass, feature-major: xT [in, N] -> [out, N]. Activated layers compute
+ * relu(BN(W^T x + b)) (BN only when enabled), the last layer of a non-`activateLast` MLP is linear.
+ * `p` must give `<W>^T` ([out, in]) for every layer. When `cache` is given it receives one entry
+ * per layer for `mlpBackward`. Batch-norm statistics (per feature, [out]) go to `bn.collect` in
+ * 'batch' mode. Call inside `tf.tidy`.
  * @throws Error when batch norm is on and 'running' mode has no `stats`.
  */
-export function mlpForward(spec: MlpSpec, p: Lookup, x: tf.Tensor2D, bn?: BnContext, cache?: LayerCache[]): tf.Tensor2D {
-  let h = x;
+export function mlpForward(spec: MlpSpec, p: Lookup, xT: tf.Tensor2D, bn?: BnContext, cache?: LayerCache[]): tf.Tensor2D {
+  let h = xT;
   for (let l = 0; l < layerCount(spec); l++) {
     const name = `${spec.prefix}/${l}`;
-    const W = p(`${name}/W`) as tf.Tensor2D;
     const input = h;
+    const z = tf.matMul(p(`${name}/W^T`) as tf.Tensor2D, h);
     if (!hasBn(spec, l)) {
-      h = tf.fused.matMul({ a: h, b: W, bias: p(`${name}/b`), activation: activated(spec, l) ? 'relu' : 'linear' }) as tf.Tensor2D;
+      const y = tf.add(z, column(p(`${name}/b`))) as tf.Tensor2D;
+      h = activated(spec, l) ? tf.relu(y) : y;
       cache?.push({ input, output: h });
       continue;
     }
-    const z = tf.matMul(h, W);
     let mean: tf.Tensor, variance: tf.Tensor;
     if (!bn || bn.mode === 'batch') {
-      ({ mean, variance } = tf.moments(z, 0));
-      bn?.collect?.set(`${name}/mean`, mean);
-      bn?.collect?.set(`${name}/var`, variance);
+      ({ mean, variance } = tf.moments(z, 1, true));
+      bn?.collect?.set(`${name}/mean`, tf.reshape(mean, [-1]));
+      bn?.collect?.set(`${name}/var`, tf.reshape(variance, [-1]));
     } else {
       if (!bn.stats) throw new Error(`mlpForward(${spec.prefix}): batch norm 'running' mode needs stats`);
-      mean = bn.stats(`${name}/mean`);
-      variance = bn.stats(`${name}/var`);
+      mean = column(bn.stats(`${name}/mean`));
+      variance = column(bn.stats(`${name}/var`));
     }
     const std = tf.sqrt(tf.add(variance, BN_EPS));
     const zHat = tf.div(tf.sub(z, mean), std) as tf.Tensor2D;
-    h = tf.relu(tf.add(tf.mul(zHat, p(`${name}/gamma`)), p(`${name}/beta`))) as tf.Tensor2D;
-    cache?.push({ input, output: h, zHat, invStd: tf.reciprocal(std) as tf.Tensor1D });
+    h = tf.relu(tf.add(tf.mul(zHat, column(p(`${name}/gamma`))), column(p(`${name}/beta`)))) as tf.Tensor2D;
+    cache?.push({ input, output: h, zHat, invStd: tf.reciprocal(std) as tf.Tensor2D });
   }
   return h;
 }
 
 /**
- * Backward pass of a 'batch'-mode forward pass: given dL/dY [N, out], writes dL/dθ of every
- * parameter of the MLP into `grads` (by parameter name) and returns dL/dX [N, in] when
- * `inputGrad`, else null. `p` must also give `<W>^T` for `transposedWeights(spec, inputGrad)`;
- * `inputT` may give X^T [in, N] (saves a transpose kernel); `paramGrads: false` computes only the
- * input gradient (DDPG's dQ/du through the critic). Call inside `tf.tidy`.
+ * Backward pass of a 'batch'-mode forward pass, feature-major: given dL/dY^T [out, N], writes
+ * dL/dθ of every parameter of the MLP into `grads` (by parameter name, in the parameters' own
+ * shapes: W [in, out], b [out]) and returns dL/dX^T [in, N] when `inputGrad`, else null. `p` must
+ * give `<W>` ([in, out]) for the layers whose input gradient is needed (every layer but the first,
+ * and the first too with `inputGrad`). `paramGrads: false` computes only the input gradient
+ * (DDPG's dQ/du through the critic). Call inside `tf.tidy`.
  *
  * Batch-norm layers use the full minibatch gradient (through the batch mean and variance):
- * dz = invStd / N · (N dẑ − Σ dẑ − ẑ Σ(dẑ ⊙ ẑ)), dγ = Σ dout ⊙ ẑ, dβ = Σ dout.
+ * dz = invStd / N · (N dẑ − Σ dẑ − ẑ Σ(dẑ ⊙ ẑ)), dγ = Σ dout ⊙ ẑ, dβ = Σ dout (sums over samples).
  */
 export function mlpBackward(
   spec: MlpSpec,
   p: Lookup,
   cache: LayerCache[],
-  dY: tf.Tensor2D,
+  dYT: tf.Tensor2D,
   grads: Map<string, tf.Tensor>,
-  opts: { inputGrad: boolean; inputT?: tf.Tensor2D; paramGrads?: boolean },
+  opts: { inputGrad: boolean; paramGrads?: boolean },
 ): tf.Tensor2D | null {
   const paramGrads = opts.paramGrads ?? true;
-  let d = dY;
+  let d = dYT;
   for (let l = layerCount(spec) - 1; l >= 0; l--) {
     const name = `${spec.prefix}/${l}`;
     const c = cache[l];
     let g = activated(spec, l) ? (tf.mul(d, tf.step(c.output)) as tf.Tensor2D) : d;
     if (hasBn(spec, l)) {
-      const N = g.shape[0];
+      const N = g.shape[1];
       const zHat = c.zHat!;
       if (paramGrads) {
-        grads.set(`${name}/gamma`, tf.sum(tf.mul(g, zHat), 0));
-        grads.set(`${name}/beta`, tf.sum(g, 0));
+        grads.set(`${name}/gamma`, tf.sum(tf.mul(g, zHat), 1));
+        grads.set(`${name}/beta`, tf.sum(g, 1));
       }
-      const dzHat = tf.mul(g, p(`${name}/gamma`));
-      const centred = tf.sub(tf.sub(tf.mul(dzHat, N), tf.sum(dzHat, 0)), tf.mul(zHat, tf.sum(tf.mul(dzHat, zHat), 0)));
+      const dzHat = tf.mul(g, column(p(`${name}/gamma`)));
+      const centred = tf.sub(tf.sub(tf.mul(dzHat, N), tf.sum(dzHat, 1, true)), tf.mul(zHat, tf.sum(tf.mul(dzHat, zHat), 1, true)));
       g = tf.mul(centred, tf.div(c.invStd!, N)) as tf.Tensor2D;
     }
     if (paramGrads) {
-      const inT = l === 0 && opts.inputT ? opts.inputT : (tf.transpose(c.input) as tf.Tensor2D);
-      grads.set(`${name}/W`, tf.matMul(inT, g));
-      if (!hasBn(spec, l)) grads.set(`${name}/b`, tf.sum(g, 0));
+      grads.set(`${name}/W`, tf.matMul(c.input, tf.transpose(g) as tf.Tensor2D));
+      if (!hasBn(spec, l)) grads.set(`${name}/b`, tf.sum(g, 1));
     }
     if (l === 0 && !opts.inputGrad) return null;
-    d = tf.matMul(g, p(`${name}/W^T`) as tf.Tensor2D);
+    d = tf.matMul(p(`${name}/W`) as tf.Tensor2D, g);
   }
   return d;
 }

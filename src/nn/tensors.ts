@@ -21,6 +21,11 @@ export function transpose2d(a: ArrayLike<number>, rows: number, cols: number): F
   return out;
 }
 
+/** A batch a [rows, cols] row-major (one row per sample) as a feature-major tensor [cols, rows]. */
+export function featureMajor(a: ArrayLike<number>, rows: number, cols: number): tf.Tensor2D {
+  return tf.tensor2d(transpose2d(a, rows, cols), [cols, rows]);
+}
+
 /**
  * tfjs tensors of the tensors of `layout` held in `buf` (those whose names start with one of
  * `prefixes`, or all), by name, plus `<name>^T` (the 2-D transpose, made in JS) for each of those

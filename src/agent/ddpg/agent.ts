@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../util/rng.js';
 import { BN_EPS, mlpSnapshot, type LayerCache } from '../../nn/mlp.js';
-import { downloadInto, lookup, transpose2d, uploadTensors } from '../../nn/tensors.js';
+import { downloadInto, featureMajor, lookup, transpose2d, uploadTensors } from '../../nn/tensors.js';
 import { checkInputs, validateCommon, withDefaults, type AgentOptions } from '../agent_options.js';
 import { LearnerBase } from '../learner_base.js';
 import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from '../types.js';
@@ -92,13 +92,13 @@ export class DdpgAgent extends LearnerBase implements QAgent {
       // Critic step: y = r + gamma (1 - terminal) Q'(x', mu'(x')).
       tf.tidy(() => {
         const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed, CRITIC), 'DdpgAgent');
-        const target = lookup(uploadTensors(this.targetLayout, cur.target), 'DdpgAgent target');
-        const x2 = tf.tensor2d(batch.x2, [B, dX]);
+        const target = lookup(uploadTensors(this.targetLayout, cur.target, this.transposed), 'DdpgAgent target');
+        const x2 = featureMajor(batch.x2, B, dX);
         const zNext = this.net.actor(target, x2, { mode: 'batch' }).dataSync();
-        const Qnext = this.net.critic(target, x2, tf.tensor2d(this.squash(zNext, B), [B, dU]), { mode: 'batch' }).dataSync();
+        const Qnext = this.net.critic(target, x2, this.squashT(zNext, B), { mode: 'batch' }).dataSync();
         const collect = new Map<string, tf.Tensor>();
         const cache: CriticCache = { Q_x: [], Q_xu: [] };
-        const q = this.net.critic(p, tf.tensor2d(batch.x, [B, dX]), tf.tensor2d(batch.u, [B, dU]), { mode: 'batch', collect }, cache).dataSync();
+        const q = this.net.critic(p, featureMajor(batch.x, B, dX), featureMajor(batch.u, B, dU), { mode: 'batch', collect }, cache).dataSync();
         const dQ = new Float32Array(B);
         let l = 0;
         let qs = 0;
@@ -111,7 +111,7 @@ export class DdpgAgent extends LearnerBase implements QAgent {
         loss = l / B;
         qMean = qs / B;
         const grads = new Map<string, tf.Tensor>();
-        this.net.criticBackward(p, cache, tf.tensor2d(dQ, [B, 1]), grads, true, tf.tensor2d(transpose2d(batch.x, B, dX), [dX, B]));
+        this.net.criticBackward(p, cache, tf.tensor2d(dQ, [1, B]), grads, true);
         downloadInto(this.layout, this.grad, grads, CRITIC);
         if (withBn) downloadInto(this.statLayout, this.batchStats, collect, ['Q_x/']);
       });
@@ -122,20 +122,20 @@ export class DdpgAgent extends LearnerBase implements QAgent {
       tf.tidy(() => {
         const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed, ACTOR), 'DdpgAgent actor');
         const critic = lookup(uploadTensors(this.layout, this.state.next.theta, this.transposed, CRITIC), 'DdpgAgent updated critic');
-        const x = tf.tensor2d(batch.x, [B, dX]);
+        const x = featureMajor(batch.x, B, dX);
         const collect = new Map<string, tf.Tensor>();
         const actorCache: LayerCache[] = [];
-        const z = this.net.actor(p, x, { mode: 'batch', collect }, actorCache).dataSync();
+        const zT = this.net.actor(p, x, { mode: 'batch', collect }, actorCache).dataSync(); // [dU, B]
         const cache: CriticCache = { Q_x: [], Q_xu: [] };
-        this.net.critic(critic, x, tf.tensor2d(this.squash(z, B), [B, dU]), { mode: 'batch' }, cache);
-        const du = this.net.criticBackward(critic, cache, tf.fill([B, 1], -1 / B) as tf.Tensor2D, new Map(), false).dataSync();
-        const dz = new Float32Array(B * dU);
+        this.net.critic(critic, x, this.squashT(zT, B), { mode: 'batch' }, cache);
+        const duT = this.net.criticBackward(critic, cache, tf.fill([1, B], -1 / B) as tf.Tensor2D, new Map(), false).dataSync();
+        const dzT = new Float32Array(B * dU);
         for (let i = 0; i < B * dU; i++) {
-          const th = Math.tanh(z[i]);
-          dz[i] = du[i] * this.uMax[i % dU] * (1 - th * th);
+          const th = Math.tanh(zT[i]);
+          dzT[i] = duT[i] * this.uMax[Math.floor(i / B)] * (1 - th * th);
         }
         const grads = new Map<string, tf.Tensor>();
-        this.net.actorBackward(p, actorCache, tf.tensor2d(dz, [B, dU]), grads, tf.tensor2d(transpose2d(batch.x, B, dX), [dX, B]));
+        this.net.actorBackward(p, actorCache, tf.tensor2d(dzT, [dU, B]), grads);
         downloadInto(this.layout, this.grad, grads, ACTOR);
         if (withBn) downloadInto(this.statLayout, this.batchStats, collect, ACTOR);
       });
@@ -149,12 +149,12 @@ export class DdpgAgent extends LearnerBase implements QAgent {
    */
   actBatch(x: Float32Array, N: number): Float32Array {
     checkInputs('DdpgAgent.actBatch', x, N, this.dX);
-    const p = lookup(this.currentTensors(), 'DdpgAgent');
-    let z: Float32Array = new Float32Array(0);
+    const p = lookup(this.currentTensors(this.transposed), 'DdpgAgent');
+    let zT: ArrayLike<number> = [];
     tf.tidy(() => {
-      z = this.net.actor(p, tf.tensor2d(x, [N, this.dX]), this.inference(p)).dataSync() as Float32Array;
+      zT = this.net.actor(p, featureMajor(x, N, this.dX), this.inference(p)).dataSync();
     });
-    return this.squash(z, N);
+    return this.squash(transpose2d(zT, this.dU, N), N);
   }
 
   /** V(x) = Q(x, mu(x)): x [N*dX] -> [N]. @throws Error when x is not a Float32Array of N*dX values. */
@@ -165,10 +165,10 @@ export class DdpgAgent extends LearnerBase implements QAgent {
   /** Critic Q(x, u): x [N*dX], u [N*dU] N·m -> [N] (exposed for tests and diagnostics). */
   qValues(x: Float32Array, u: Float32Array, N: number): Float32Array {
     checkInputs('DdpgAgent.qValues', x, N, this.dX, u, this.dU);
-    const p = lookup(this.currentTensors(), 'DdpgAgent');
-    let q: Float32Array = new Float32Array(0);
+    const p = lookup(this.currentTensors(this.transposed), 'DdpgAgent');
+    let q = new Float32Array(0);
     tf.tidy(() => {
-      q = Float32Array.from(this.net.critic(p, tf.tensor2d(x, [N, this.dX]), tf.tensor2d(u, [N, this.dU]), this.inference(p)).dataSync());
+      q = Float32Array.from(this.net.critic(p, featureMajor(x, N, this.dX), featureMajor(u, N, this.dU), this.inference(p)).dataSync());
     });
     return q;
   }
@@ -187,11 +187,18 @@ export class DdpgAgent extends LearnerBase implements QAgent {
     };
   }
 
-  /** mu = uMax ⊙ tanh(z), [N*dU] N·m. */
+  /** mu = uMax ⊙ tanh(z) for z [N*dU] row-major, [N*dU] N·m. */
   private squash(z: ArrayLike<number>, N: number): Float32Array {
     const out = new Float32Array(N * this.dU);
     for (let i = 0; i < out.length; i++) out[i] = this.uMax[i % this.dU] * Math.tanh(z[i]);
     return out;
+  }
+
+  /** mu^T [dU, N] N·m as a tensor, from z^T [dU*N] feature-major. Call inside `tf.tidy`. */
+  private squashT(zT: ArrayLike<number>, N: number): tf.Tensor2D {
+    const out = new Float32Array(N * this.dU);
+    for (let i = 0; i < out.length; i++) out[i] = this.uMax[Math.floor(i / N)] * Math.tanh(zT[i]);
+    return tf.tensor2d(out, [this.dU, N]);
   }
 
   private inference(stats: (n: string) => tf.Tensor) {

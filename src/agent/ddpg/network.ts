@@ -8,11 +8,12 @@
  *    were not included until the 2nd hidden layer of Q" (DDPG Sec. 7).
  *  - batch norm (optional) on every actor hidden layer and on the critic layers before the action
  *    input (DDPG Sec. 7); the layers after the action input are plain.
- * Layout order: actor, then critic (Q_x, Q_xu).
+ * Layout order: actor, then critic (Q_x, Q_xu). Activations are feature-major ([features, N],
+ * `nn/mlp.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../util/rng.js';
-import { mlpBackward, mlpForward, mlpInit, transposedWeights, type BnContext, type LayerCache, type Lookup, type MlpSpec, type TensorInit } from '../../nn/mlp.js';
+import { forwardTransposes, mlpBackward, mlpForward, mlpInit, type BnContext, type LayerCache, type Lookup, type MlpSpec, type TensorInit } from '../../nn/mlp.js';
 
 export interface DdpgNetConfig {
   dX: number;
@@ -47,36 +48,36 @@ export class DdpgNetwork {
     return { actor, critic: { params: [...qx.params, ...qxu.params], stats: [...qx.stats, ...qxu.stats] } };
   }
 
-  /** Weight matrices whose transpose the backward passes read. */
+  /** Weight matrices whose transposes the forward passes read (all of them). */
   transposed(): string[] {
-    return [...transposedWeights(this.specs.mu, false), ...transposedWeights(this.specs.Q_x, false), ...transposedWeights(this.specs.Q_xu, true)];
+    return [...forwardTransposes(this.specs.mu), ...forwardTransposes(this.specs.Q_x), ...forwardTransposes(this.specs.Q_xu)];
   }
 
-  /** Actor pre-activations z(x) [N, dU] (mu = uMax tanh z). Call inside `tf.tidy`. */
-  actor(p: Lookup, x: tf.Tensor2D, bn?: BnContext, cache?: LayerCache[]): tf.Tensor2D {
-    return mlpForward(this.specs.mu, p, x, bn, cache);
+  /** Actor pre-activations z^T [dU, N] (mu = uMax tanh z) for xT [dX, N]. Call inside `tf.tidy`. */
+  actor(p: Lookup, xT: tf.Tensor2D, bn?: BnContext, cache?: LayerCache[]): tf.Tensor2D {
+    return mlpForward(this.specs.mu, p, xT, bn, cache);
   }
 
-  /** Q(x, u) [N, 1] for x [N, dX], u [N, dU] N·m. Call inside `tf.tidy`. */
-  critic(p: Lookup, x: tf.Tensor2D, u: tf.Tensor2D, bn?: BnContext, cache?: CriticCache): tf.Tensor2D {
-    const h = mlpForward(this.specs.Q_x, p, x, bn, cache?.Q_x);
-    return mlpForward(this.specs.Q_xu, p, tf.concat([h, u], 1), bn, cache?.Q_xu);
+  /** Q^T [1, N] for xT [dX, N], uT [dU, N] N·m. Call inside `tf.tidy`. */
+  critic(p: Lookup, xT: tf.Tensor2D, uT: tf.Tensor2D, bn?: BnContext, cache?: CriticCache): tf.Tensor2D {
+    const h = mlpForward(this.specs.Q_x, p, xT, bn, cache?.Q_x);
+    return mlpForward(this.specs.Q_xu, p, tf.concat([h, uT], 0), bn, cache?.Q_xu);
   }
 
   /**
-   * Critic backward from dL/dQ [N, 1]: with `paramGrads`, every critic gradient into `grads`;
-   * returns dL/du [N, dU] (the action columns of the Q_xu input gradient). Call inside `tf.tidy`.
+   * Critic backward from dL/dQ^T [1, N]: with `paramGrads`, every critic gradient into `grads`;
+   * returns dL/du^T [dU, N] (the action rows of the Q_xu input gradient). Call inside `tf.tidy`.
    */
-  criticBackward(p: Lookup, cache: CriticCache, dQ: tf.Tensor2D, grads: Map<string, tf.Tensor>, paramGrads: boolean, xT?: tf.Tensor2D): tf.Tensor2D {
+  criticBackward(p: Lookup, cache: CriticCache, dQ: tf.Tensor2D, grads: Map<string, tf.Tensor>, paramGrads: boolean): tf.Tensor2D {
     const h0 = this.cfg.hidden[0];
     const dIn = mlpBackward(this.specs.Q_xu, p, cache.Q_xu, dQ, grads, { inputGrad: true, paramGrads })!;
-    const [dh, du] = tf.split(dIn, [h0, this.cfg.dU], 1) as [tf.Tensor2D, tf.Tensor2D];
-    if (paramGrads) mlpBackward(this.specs.Q_x, p, cache.Q_x, dh, grads, { inputGrad: false, inputT: xT });
+    const [dh, du] = tf.split(dIn, [h0, this.cfg.dU], 0) as [tf.Tensor2D, tf.Tensor2D];
+    if (paramGrads) mlpBackward(this.specs.Q_x, p, cache.Q_x, dh, grads, { inputGrad: false });
     return du;
   }
 
-  /** Actor backward from dL/dz [N, dU]: every actor gradient into `grads`. Call inside `tf.tidy`. */
-  actorBackward(p: Lookup, cache: LayerCache[], dz: tf.Tensor2D, grads: Map<string, tf.Tensor>, xT?: tf.Tensor2D): void {
-    mlpBackward(this.specs.mu, p, cache, dz, grads, { inputGrad: false, inputT: xT });
+  /** Actor backward from dL/dz^T [dU, N]: every actor gradient into `grads`. Call inside `tf.tidy`. */
+  actorBackward(p: Lookup, cache: LayerCache[], dz: tf.Tensor2D, grads: Map<string, tf.Tensor>): void {
+    mlpBackward(this.specs.mu, p, cache, dz, grads, { inputGrad: false });
   }
 }

@@ -26,7 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../util/rng.js';
 import { BN_EPS, mlpSnapshot, type BnLayer } from '../../nn/mlp.js';
-import { downloadInto, lookup, transpose2d, uploadTensors } from '../../nn/tensors.js';
+import { downloadInto, featureMajor, lookup, transpose2d, uploadTensors } from '../../nn/tensors.js';
 import { checkInputs, resolveLDiag, validateCommon, withDefaults, type AgentOptions } from '../agent_options.js';
 import { LearnerBase } from '../learner_base.js';
 import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from '../types.js';
@@ -46,7 +46,9 @@ export class NafAgent extends LearnerBase implements QAgent {
   declare readonly kind: 'naf';
   readonly net: NafNetwork;
   readonly heads: NafHeadConfig;
+  /** weight matrices whose transposes the forward passes read (online, target) */
   private readonly transposed: string[];
+  private readonly targetTransposed: string[];
 
   /** @throws Error naming the first invalid option. */
   constructor(options: NafOptions) {
@@ -64,6 +66,7 @@ export class NafAgent extends LearnerBase implements QAgent {
     this.net = net;
     this.heads = { dU: o.dU, uMax: Float64Array.from(o.uMax), lDiag: resolveLDiag('NafAgent', options.lDiagMaxExp ?? 5) };
     this.transposed = net.transposed();
+    this.targetTransposed = this.transposed.filter((n) => this.targetLayout.has(n));
   }
 
   /** Current Adam learning rate (decays by `lrDecay` at each divergence-guard rollback). */
@@ -82,27 +85,27 @@ export class NafAgent extends LearnerBase implements QAgent {
     return this.guardedUpdate(batch, (t) => {
       const { B } = batch;
       const { dX, dU } = this;
+      const nL = lCount(dU);
       const cur = this.state.current;
       let f: ReturnType<typeof nafLoss> | undefined;
       tf.tidy(() => {
         const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed), 'NafAgent');
-        const target = lookup(uploadTensors(this.targetLayout, cur.target), 'NafAgent target');
-        const x = tf.tensor2d(batch.x, [B, dX]);
-        const Vnext = this.net.forward(target, tf.tensor2d(batch.x2, [B, dX]), ['V'], { mode: 'batch' }).V!;
+        const target = lookup(uploadTensors(this.targetLayout, cur.target, this.targetTransposed), 'NafAgent target');
+        const Vnext = this.net.forward(target, featureMajor(batch.x2, B, dX), ['V'], { mode: 'batch' }).V!;
         const collect = new Map<string, tf.Tensor>();
         const caches: NafCaches = {};
-        const out = this.net.forward(p, x, ['V', 'mu', 'L'], { mode: 'batch', collect }, caches);
+        const out = this.net.forward(p, featureMajor(batch.x, B, dX), ['V', 'mu', 'L'], { mode: 'batch', collect }, caches);
         f = nafLoss(this.heads, {
-          N: B, V: out.V!.dataSync(), z: out.mu!.dataSync(), l: out.L!.dataSync(), Vnext: Vnext.dataSync(),
-          u: batch.u, r: batch.r, terminal: batch.terminal, gamma: this.gamma,
+          N: B, V: out.V!.dataSync(), z: transpose2d(out.mu!.dataSync(), dU, B), l: transpose2d(out.L!.dataSync(), nL, B),
+          Vnext: Vnext.dataSync(), u: batch.u, r: batch.r, terminal: batch.terminal, gamma: this.gamma,
         });
         const grads = new Map<string, tf.Tensor>();
         const d: Required<NafOutputs> = {
-          V: tf.tensor2d(f.dV, [B, 1]),
-          mu: tf.tensor2d(f.dz, [B, dU]),
-          L: tf.tensor2d(f.dl, [B, lCount(dU)]),
+          V: tf.tensor2d(f.dV, [1, B]),
+          mu: featureMajor(f.dz, B, dU),
+          L: featureMajor(f.dl, B, nL),
         };
-        this.net.backward(p, caches, d, grads, tf.tensor2d(transpose2d(batch.x, B, dX), [dX, B]));
+        this.net.backward(p, caches, d, grads);
         downloadInto(this.layout, this.grad, grads);
         if (this.statLayout.size > 0) downloadInto(this.statLayout, this.batchStats, collect);
       });
@@ -141,14 +144,14 @@ export class NafAgent extends LearnerBase implements QAgent {
     return Float32Array.from(lowerFromL(this.heads, this.evaluate('NafAgent.lowerTriangular', x, N, ['L']).L!, N));
   }
 
-  /** Raw head outputs (V [N], z [N*dU], l [N*nL]) of the online network in inference mode. */
+  /** Raw head outputs (V [N], z [N*dU], l [N*nL], row-major) of the online network in inference mode. */
   private evaluate(who: string, x: Float32Array, N: number, which: NafHead[]): { V?: Float32Array; mu?: Float32Array; L?: Float32Array } {
     checkInputs(who, x, N, this.dX);
-    const p = lookup(this.currentTensors(), who);
+    const p = lookup(this.currentTensors(this.transposed), who);
     const out: { V?: Float32Array; mu?: Float32Array; L?: Float32Array } = {};
     tf.tidy(() => {
-      const o = this.net.forward(p, tf.tensor2d(x, [N, this.dX]), which, { mode: 'running', stats: p });
-      for (const h of which) out[h] = Float32Array.from(o[h]!.dataSync() as Float32Array);
+      const o = this.net.forward(p, featureMajor(x, N, this.dX), which, { mode: 'running', stats: p });
+      for (const h of which) out[h] = transpose2d(o[h]!.dataSync(), o[h]!.shape[0], N);
     });
     return out;
   }

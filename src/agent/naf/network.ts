@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../util/rng.js';
-import { mlpBackward, mlpForward, mlpInit, transposedWeights, type BnContext, type LayerCache, type Lookup, type MlpSpec, type TensorInit } from '../../nn/mlp.js';
+import { forwardTransposes, mlpBackward, mlpForward, mlpInit, type BnContext, type LayerCache, type Lookup, type MlpSpec, type TensorInit } from '../../nn/mlp.js';
 import { lCount } from './heads.js';
 
 export type NafHead = 'V' | 'mu' | 'L';
@@ -23,7 +23,7 @@ export interface NafNetConfig {
   batchNorm: boolean;
 }
 
-/** Raw head outputs: V [N, 1], z (mu's pre-tanh) [N, dU], l (L's entries) [N, nL]. */
+/** Raw head outputs, feature-major: V [1, N], z (mu's pre-tanh) [dU, N], l (L's entries) [nL, N]. */
 export interface NafOutputs {
   V?: tf.Tensor2D;
   mu?: tf.Tensor2D;
@@ -77,15 +77,14 @@ export class NafNetwork {
     return this.cfg.architecture === 'shared' ? ['trunk/', 'V/'] : ['V/'];
   }
 
-  /** Weight matrices whose transpose `backward` reads (heads take the trunk's gradient when shared). */
+  /** Weight matrices whose transpose `forward` reads (all of them; `nn/mlp.ts`). */
   transposed(): string[] {
-    const shared = this.cfg.architecture === 'shared';
-    return Object.entries(this.specs).flatMap(([name, spec]) => transposedWeights(spec, shared && name !== 'trunk'));
+    return Object.values(this.specs).flatMap(forwardTransposes);
   }
 
   /**
-   * Raw outputs of the requested heads for x [N, dX]. With `caches`, every MLP's forward pass is
-   * recorded for `backward`. Call inside `tf.tidy`.
+   * Raw outputs of the requested heads for xT [dX, N] (feature-major, `nn/mlp.ts`). With `caches`,
+   * every MLP's forward pass is recorded for `backward`. Call inside `tf.tidy`.
    */
   forward(p: Lookup, x: tf.Tensor2D, which: readonly NafHead[], bn?: BnContext, caches?: NafCaches): NafOutputs {
     const cacheOf = (name: string) => (caches ? (caches[name] = []) : undefined);
@@ -97,16 +96,16 @@ export class NafNetwork {
 
   /**
    * Gradients of every parameter into `grads`, given dL/d(raw output) of all three heads of a
-   * cached forward pass (dV [N, 1], dmu = dL/dz [N, dU], dL = dL/dl [N, nL]); `xT` is x^T [dX, N].
+   * cached forward pass, feature-major (dV [1, N], dmu = dL/dz [dU, N], dL = dL/dl [nL, N]).
    * Call inside `tf.tidy`.
    */
-  backward(p: Lookup, caches: NafCaches, d: Required<NafOutputs>, grads: Map<string, tf.Tensor>, xT: tf.Tensor2D): void {
+  backward(p: Lookup, caches: NafCaches, d: Required<NafOutputs>, grads: Map<string, tf.Tensor>): void {
     const shared = this.specs.trunk !== undefined;
     const dFeat: tf.Tensor2D[] = [];
     for (const head of ['V', 'mu', 'L'] as const) {
-      const dIn = mlpBackward(this.specs[head], p, caches[head], d[head], grads, { inputGrad: shared, inputT: shared ? undefined : xT });
+      const dIn = mlpBackward(this.specs[head], p, caches[head], d[head], grads, { inputGrad: shared });
       if (dIn) dFeat.push(dIn);
     }
-    if (shared) mlpBackward(this.specs.trunk, p, caches.trunk, tf.addN(dFeat) as tf.Tensor2D, grads, { inputGrad: false, inputT: xT });
+    if (shared) mlpBackward(this.specs.trunk, p, caches.trunk, tf.addN(dFeat) as tf.Tensor2D, grads, { inputGrad: false });
   }
 }
