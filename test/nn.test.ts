@@ -131,15 +131,15 @@ test('flat Adam equals tf.train.adam (Kingma & Ba Algorithm 1) over several step
   for (let k = 1; k <= 4; k++) {
     const g = gradsAt(k);
     tf.tidy(() => opt.applyGradients([{ name: ref.name, tensor: tf.tensor1d(g) }]));
-    adamStep({ ...state.current, g, out: state.next, start: 0, end: 4, t: k, lr: 0.01, scale: 1, cfg: ADAM_DEFAULTS });
-    state.commit({});
+    adamStep({ ...state.current, g, out: state.current, start: 0, end: 4, t: k, lr: 0.01, scale: 1, cfg: ADAM_DEFAULTS });
     const a = state.current.theta;
     const b = ref.dataSync();
     for (let i = 0; i < 4; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-6, `step ${k}: ${a[i]} vs tf.train.adam ${b[i]}`);
   }
   ref.dispose();
   opt.dispose();
-  assert.throws(() => adamStep({ ...state.current, g: gradsAt(1), out: state.next, start: 0, end: 4, t: 0, lr: 0.01, scale: 1, cfg: ADAM_DEFAULTS }), /t must be >= 1/);
+  assert.throws(() => adamStep({ ...state.current, g: gradsAt(1), out: state.current, start: 0, end: 4, t: 0, lr: 0.01, scale: 1, cfg: ADAM_DEFAULTS }), /t must be >= 1/);
+  assert.equal(adamStep({ ...state.current, g: gradsAt(1), out: state.current, start: 0, end: 4, t: 5, lr: 1e42, scale: 1, cfg: ADAM_DEFAULTS }), false, 'a step beyond float32 is reported');
   const g = new Float32Array([3, 0, 0, 4]);
   assert.equal(Math.sqrt(sumSquares(g)), 5);
   assert.equal(clipScale(5, 1), 0.2);
@@ -161,17 +161,27 @@ test('ParamLayout: offsets in order, contiguous ranges, errors naming the proble
   assert.throws(() => split.range(['V/']), /not contiguous/);
 });
 
-test('FlatState: commit keeps the previous state as the rollback point; rollback restores it', () => {
+test('FlatState: in-place steps; the rollback point is the state before the last committed step', () => {
   const s = new FlatState({ w: 2 });
-  assert.equal(s.rollback(), null, 'no rollback point before the first commit');
   s.current.w.set([1, 1]);
-  s.next.w.set([2, 2]);
-  s.commit({ t: 0 });
-  s.next.w.set([3, 3]);
-  s.commit({ t: 1 });
-  assert.deepEqual(Array.from(s.current.w), [3, 3]);
+  assert.equal(s.rollback(), null, 'no rollback point and no step: nothing changes');
+  assert.deepEqual(Array.from(s.current.w), [1, 1]);
+  s.beginStep({ t: 0 });
+  s.current.w.set([9, 9]);
+  assert.equal(s.rollback(), null, 'no rollback point yet: the step in progress is undone');
+  assert.deepEqual(Array.from(s.current.w), [1, 1]);
+  s.beginStep({ t: 0 });
+  s.current.w.set([2, 2]);
+  s.commit(); // rollback point: [1, 1]
+  s.beginStep({ t: 1 });
+  s.beginStep({ t: 99 }); // idempotent within a step
+  s.current.w.set([3, 3]);
+  s.commit(); // rollback point: [2, 2]
+  s.beginStep({ t: 2 });
+  s.current.w.set([NaN, 4]);
   assert.deepEqual(s.rollback(), { t: 1 });
-  assert.deepEqual(Array.from(s.current.w), [2, 2]);
+  assert.deepEqual(Array.from(s.current.w), [2, 2], 'back to the state before the last committed step');
+  assert.throws(() => s.commit(), /no step in progress/);
   s.forget();
   assert.equal(s.rollback(), null);
 });

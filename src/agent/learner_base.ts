@@ -11,13 +11,14 @@
  *   online/<param>, adam_m/<param>, adam_v/<param>, target/<param>, bn/<stat>;
  * scalars dX, dU, updates, divergences, adam_t and one entry per learning rate.
  *
- * Divergence guard (every update is a transaction): the agent computes loss, gradients and the
- * proposed weights, moments, target weights and statistics into `state.next`; they are committed
- * only when loss, mean Q, the squared gradient norm (per optimised network) and the batch
- * statistics are finite, the gradient norm is below float32 overflow (so the moments stay finite)
- * and every proposed weight is representable in float32 (one comparison inside Adam's loop). The
- * check is a by-product of values and loops the step has anyway, not a separate pass. Otherwise a non-finite batch is skipped and counted (the data
- * is at fault); a non-finite step rolls back to the state before the last committed step, decays
+ * Divergence guard (every update is a transaction, `nn/flat_state.ts`): the agent computes loss and
+ * gradients, then updates weights, moments, target weights and statistics in place after saving
+ * them; the step is committed only when loss, mean Q, the squared gradient norm (per optimised
+ * network) and the batch statistics are finite, the gradient norm is below float32 overflow (so
+ * the moments stay finite) and every new weight is representable in float32 (one comparison inside
+ * Adam's loop). The check is a by-product of values and loops the step has anyway, not a separate
+ * pass. Otherwise a non-finite batch is skipped and counted (the data
+ * is at fault); a failed step rolls back to the state before the last committed step, decays
  * every learning rate by `lrDecay`, and is counted.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -124,9 +125,9 @@ export abstract class LearnerBase {
 
   /**
    * Runs one update transaction. `step(t)` (t: the Adam step number) computes the gradient into
-   * `grad`, the batch statistics into `batchStats`, and calls `optimize` for each network; the
-   * transaction then writes the target and statistics proposals and commits or rolls back
-   * (module docstring).
+   * `grad`, the batch statistics into `batchStats`, and calls `optimize` for each network (which
+   * updates theta, m, v in place); the transaction then updates the target weights and statistics
+   * and commits, or rolls back (module docstring).
    * @throws Error when the batch's array sizes do not match dX, dU.
    */
   protected guardedUpdate(batch: TransitionBatch, step: (t: number) => StepResult): UpdateStats {
@@ -138,43 +139,44 @@ export abstract class LearnerBase {
     const t = this.adamT + 1;
     const r = step(t);
     const ok = r.ok && Number.isFinite(r.loss) && Number.isFinite(r.qMean) && allFinite(this.batchStats);
-    if (ok) {
-      const { current: cur, next } = this.state;
-      softUpdate(next.target, cur.target, next.theta, this.targetRange[0], this.tau);
-      for (let i = 0; i < next.bn.length; i++) next.bn[i] = cur.bn[i] * BN_MOMENTUM + this.batchStats[i] * (1 - BN_MOMENTUM);
-      this.state.commit({ adamT: this.adamT });
+    if (ok && this.state.stepInProgress) {
+      const cur = this.state.current;
+      softUpdate(cur.target, cur.theta, this.targetRange[0], this.tau);
+      for (let i = 0; i < cur.bn.length; i++) cur.bn[i] = cur.bn[i] * BN_MOMENTUM + this.batchStats[i] * (1 - BN_MOMENTUM);
+      this.state.commit();
       this.adamT = t;
       this.nUpdates++;
       this.version++;
       return { loss: r.loss, qMean: r.qMean, skipped: false };
     }
     const restored = this.state.rollback();
-    if (restored) {
-      this.adamT = restored.adamT;
-      this.version++;
-    }
+    if (restored) this.adamT = restored.adamT;
+    this.version++;
     for (const k of Object.keys(this.lrs)) this.lrs[k] *= this.lrDecay;
     this.nDivergences++;
     return { loss: r.loss, qMean: r.qMean, skipped: true };
   }
 
   /**
-   * Adam on the elements [start, end) of theta (one network) with `grad`, writing the proposal into
-   * `state.next`: optional L2 weight decay g += wd theta on `decay` ranges, global-norm clipping over
-   * the range, then the step. Returns false when the squared gradient norm is not finite or would
-   * overflow the float32 moments, or a proposed weight overflows float32 (the guard's check, made
-   * inside the loops the step runs anyway).
+   * Adam on the elements [start, end) of theta (one network) with `grad`, in place (the state is
+   * saved first, once per update): optional L2 weight decay g += wd theta on `decay` ranges,
+   * global-norm clipping over the range, then the step. Returns false — and writes nothing — when
+   * the squared gradient norm is not finite or would overflow the float32 moments; false after
+   * writing when a new weight overflows float32 (the guard's checks, made inside the loops the step
+   * runs anyway; the transaction then rolls back).
    */
   protected optimize(range: [number, number], t: number, lr: number, decay?: { wd: number; ranges: [number, number][] }): boolean {
     const [start, end] = range;
-    const { current: cur, next } = this.state;
+    const cur = this.state.current;
     if (decay && decay.wd > 0) {
       for (const [a, b] of decay.ranges) for (let i = a; i < b; i++) this.grad[i] += decay.wd * cur.theta[i];
     }
     const norm2 = sumSquares(this.grad, start, end);
     if (!(norm2 <= F32_MAX)) return false;
     const scale = clipScale(Math.sqrt(norm2), this.gradClipNorm);
-    return adamStep({ theta: cur.theta, m: cur.m, v: cur.v, g: this.grad, out: next, start, end, t, lr, scale, cfg: this.adam });
+    this.state.beginStep({ adamT: this.adamT });
+    this.version++;
+    return adamStep({ theta: cur.theta, m: cur.m, v: cur.v, g: this.grad, out: cur, start, end, t, lr, scale, cfg: this.adam });
   }
 
   /**

@@ -311,7 +311,10 @@ export class NnDynamics implements DynamicsModel {
     const norm2 = sumSquares(this.grad);
     if (!Number.isFinite(loss) || !(norm2 <= F32_MAX)) return; // divergence guard: skip a non-finite step
     const scale = clipScale(Math.sqrt(norm2), this.o.clipNorm);
-    if (adamStep({ ...cur, g: this.grad, out: this.state.next, start: 0, end: this.layout.size, t: this.t, lr: this.o.learningRate, scale, cfg: ADAM_DEFAULTS })) this.state.commit({});
+    this.state.beginStep({});
+    const finite = adamStep({ ...cur, g: this.grad, out: cur, start: 0, end: this.layout.size, t: this.t, lr: this.o.learningRate, scale, cfg: ADAM_DEFAULTS });
+    if (finite) this.state.commit();
+    else this.state.rollback();
   }
 
   /** Standardised network input [(x - mean) / std; (u - mean) / std], [dX + dU]. */

@@ -3,8 +3,8 @@
  * buffers (`ParamLayout`): each is one loop over a contiguous range, instead of a dozen tfjs kernels
  * per weight tensor (issue 10).
  *
- * Nothing is updated in place: the step reads (theta, m, v) and writes the proposal to separate
- * output buffers, which the divergence guard commits only when the step is finite (`flat_state.ts`).
+ * The step may write in place (`out` the input buffers): the divergence guard saves the state
+ * before a step and restores it when the step is not finite (`flat_state.ts`).
  */
 
 export interface AdamConfig {
@@ -42,7 +42,7 @@ export function clipScale(norm: number, maxNorm: number): number {
  * computed in Kingma & Ba's reordered form (Sec. 2): lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),
  * eps_t = eps sqrt(1 - b2^t), theta' = theta - lr_t m' / (sqrt(v') + eps_t), with the moments as
  * m + (1 - b1)(g - m) and v + (1 - b2)(g^2 - v) (the arithmetic of the tfjs implementation this
- * replaces, so results agree to float32 rounding). The `out` buffers must not alias the inputs.
+ * replaces, so results agree to float32 rounding). `out` may be the input buffers (in place).
  * Returns false when a proposed weight is not representable in float32 (NaN, or beyond ±F32_MAX:
  * an absurd learning rate); the check is one comparison inside the same loop.
  * @throws RangeError when t < 1.
@@ -84,10 +84,10 @@ export function adamStep(a: {
 }
 
 /**
- * Soft target update (DDPG; NAF Algorithm 1): out[i] = tau theta[offset + i] + (1 - tau) target[i]
- * for every element of `target`. `out` must not alias `target`.
+ * Soft target update in place (DDPG; NAF Algorithm 1): target[i] <- tau theta[offset + i] +
+ * (1 - tau) target[i] for every element of `target`.
  */
-export function softUpdate(out: Float32Array, target: Float32Array, theta: Float32Array, offset: number, tau: number): void {
+export function softUpdate(target: Float32Array, theta: Float32Array, offset: number, tau: number): void {
   const k = 1 - tau;
-  for (let i = 0; i < target.length; i++) out[i] = theta[offset + i] * tau + target[i] * k;
+  for (let i = 0; i < target.length; i++) target[i] = theta[offset + i] * tau + target[i] * k;
 }

@@ -1,64 +1,81 @@
 /**
  * A learner's mutable state — weights, Adam moments, target weights, batch-norm statistics — as
- * named flat buffers, with the divergence guard's transaction: an update writes its proposal into
- * `next`, and `commit` makes it current while keeping the state before it as the rollback point.
+ * named flat buffers, with the divergence guard's transaction: a step updates `current` in place
+ * (after `beginStep` has saved it), then either `commit`s, which makes the saved state the rollback
+ * point, or `rollback`s.
  *
- * Three buffer sets rotate (current, backup, next), so committing copies nothing. Public NAF code
- * loses runs to NaNs (keras-rl #28, Coach #357; DESIGN.md Sec. 8); a failed update means the
- * current weights may already be poisoned (finite but huge after one wild step, so the *next*
- * forward pass overflows), so `rollback` returns to the state before the last committed step.
+ * The rollback point is the state before the last *committed* step. Public NAF code loses runs to
+ * NaNs (keras-rl #28, Coach #357; DESIGN.md Sec. 8); a failed update means the current weights may
+ * already be poisoned (finite but huge after one wild step, so the *next* forward pass overflows),
+ * so a rollback returns to the state before the step that produced them.
+ *
+ * Three buffer sets: `current` (stable arrays, updated in place), the rollback point, and the
+ * pre-step copy of the step in progress; committing swaps the last two (no copy). In-place updates
+ * touch half the memory of writing a proposal to separate buffers (issue 10: the optimiser loop is
+ * memory-bound), and the pre-step copy is a plain memcpy.
  */
 export class FlatState<K extends string> {
-  private cur: Record<K, Float32Array>;
-  private nxt: Record<K, Float32Array>;
-  private bak: Record<K, Float32Array>;
+  /** The state; its arrays keep their identity for the learner's lifetime. */
+  readonly current: Readonly<Record<K, Float32Array>>;
+  private backup: Record<K, Float32Array>;
+  private spare: Record<K, Float32Array>;
   private hasBackup = false;
   private backupScalars: Record<string, number> = {};
+  private stepScalars: Record<string, number> | null = null;
 
   /** @param sizes element count of each named buffer */
   constructor(readonly sizes: Record<K, number>) {
     const make = () => Object.fromEntries(Object.entries(sizes).map(([k, n]) => [k, new Float32Array(n as number)])) as Record<K, Float32Array>;
-    this.cur = make();
-    this.nxt = make();
-    this.bak = make();
+    this.current = make();
+    this.backup = make();
+    this.spare = make();
   }
 
-  /** The committed state. Written directly only when loading (init, checkpoints). */
-  get current(): Readonly<Record<K, Float32Array>> {
-    return this.cur;
-  }
-
-  /** Buffers for the proposal of the update in progress (contents undefined until written). */
-  get next(): Readonly<Record<K, Float32Array>> {
-    return this.nxt;
+  /** True between `beginStep` and the following `commit` or `rollback`. */
+  get stepInProgress(): boolean {
+    return this.stepScalars !== null;
   }
 
   /**
-   * Makes `next` current; the previous current state (and `scalars`, e.g. the Adam step count it
-   * had) becomes the rollback point.
+   * Saves the current state (and `scalars`, e.g. the Adam step count) before a step writes it in
+   * place. Idempotent within one step.
    */
-  commit(scalars: Record<string, number>): void {
-    const old = this.bak;
-    this.bak = this.cur;
-    this.cur = this.nxt;
-    this.nxt = old;
+  beginStep(scalars: Record<string, number>): void {
+    if (this.stepScalars) return;
+    for (const k of this.keys()) this.spare[k].set(this.current[k]);
+    this.stepScalars = { ...scalars };
+  }
+
+  /** Ends the step in progress: the state saved by `beginStep` becomes the rollback point. */
+  commit(): void {
+    if (!this.stepScalars) throw new Error('FlatState.commit: no step in progress');
+    [this.backup, this.spare] = [this.spare, this.backup];
+    this.backupScalars = this.stepScalars;
     this.hasBackup = true;
-    this.backupScalars = { ...scalars };
+    this.stepScalars = null;
   }
 
   /**
-   * Restores the rollback point (it stays the rollback point). Returns its scalars, or null when
-   * there is none (no commit since construction or `forget`): the current state is kept then.
+   * Restores the rollback point (it stays the rollback point) and returns its scalars. Without one
+   * (no commit since construction or `forget`) a step in progress is undone and null is returned;
+   * otherwise nothing changes and null is returned.
    */
   rollback(): Record<string, number> | null {
-    if (!this.hasBackup) return null;
-    for (const k of Object.keys(this.sizes) as K[]) this.cur[k].set(this.bak[k]);
-    return { ...this.backupScalars };
+    const from = this.hasBackup ? this.backup : this.stepScalars ? this.spare : null;
+    this.stepScalars = null;
+    if (!from) return null;
+    for (const k of this.keys()) this.current[k].set(from[k]);
+    return this.hasBackup ? { ...this.backupScalars } : null;
   }
 
   /** Drops the rollback point (after loading a checkpoint the loaded state is the only good one). */
   forget(): void {
     this.hasBackup = false;
     this.backupScalars = {};
+    this.stepScalars = null;
+  }
+
+  private keys(): K[] {
+    return Object.keys(this.sizes) as K[];
   }
 }

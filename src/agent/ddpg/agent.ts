@@ -120,8 +120,8 @@ export class DdpgAgent extends LearnerBase implements QAgent {
       }
       // Actor step through the updated critic: maximise 1/B sum_i Q(x_i, mu(x_i)).
       tf.tidy(() => {
-        const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed, ACTOR), 'DdpgAgent actor');
-        const critic = lookup(uploadTensors(this.layout, this.state.next.theta, this.transposed, CRITIC), 'DdpgAgent updated critic');
+        const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed, ACTOR), 'DdpgAgent actor'); // not yet stepped
+        const critic = lookup(uploadTensors(this.layout, cur.theta, this.transposed, CRITIC), 'DdpgAgent updated critic'); // updated in place above
         const x = featureMajor(batch.x, B, dX);
         const collect = new Map<string, tf.Tensor>();
         const actorCache: LayerCache[] = [];
