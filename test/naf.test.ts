@@ -277,11 +277,14 @@ test('NAF: tensor count stays flat over many updates, queries, skips and rollbac
   assert.equal(tf.memory().numTensors, n1);
 });
 
-test('NAF: invalid options and inputs give errors naming the problem', () => {
+test('NAF: invalid options and inputs give errors naming the problem', async () => {
   assert.throws(() => new NafAgent({ ...small, uMax: new Float64Array([1, 1]) }), /uMax must be a Float64Array of dU=3/);
   assert.throws(() => new NafAgent({ ...small, architecture: 'tree' as never }), /architecture must be/);
   assert.throws(() => new NafAgent({ ...small, lDiagMaxExp: [2, 1] }), /lDiagMaxExp/);
   assert.throws(() => new NafAgent({ ...small, tau: 0 }), /tau must be in \(0, 1\]/);
+  assert.throws(() => new NafAgent({ ...small, threads: 3 as never }), /threads must be 1 or 2/);
+  assert.throws(() => new NafAgent({ ...small, architecture: 'shared', threads: 2 }), /threads = 2 needs the 'separate' architecture/);
+  await assert.rejects(() => new NafAgent(small).startWorker(), /built with threads = 1/);
   const agent = new NafAgent({ ...small, lr: undefined, tau: undefined }); // explicit undefined keeps the default
   assert.equal(agent.learningRate, 1e-3);
   assert.throws(() => agent.update({ ...randomBatch(new Rng(1), 4), r: new Float32Array(3) }), /TransitionBatch.r: expected a Float32Array of 4/);

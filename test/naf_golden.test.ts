@@ -24,10 +24,20 @@ const decode = (s: string) => {
 };
 const close = (a: number, b: number, rtol: number, atol: number) => Math.abs(a - b) <= atol + rtol * Math.abs(b);
 
-for (const c of GOLDEN_CASES) {
-  test(`NAF update = the replaced implementation (golden values): ${c.name}, ${c.updates} updates`, async () => {
+const cases = [
+  ...GOLDEN_CASES.map((c) => ({ ...c, threads: 1 as const })),
+  // The two-thread update (agent/naf/parallel.ts) must give the same numbers.
+  ...GOLDEN_CASES.filter((c) => c.options.architecture === 'separate').map((c) => ({ ...c, threads: 2 as const })),
+];
+
+for (const c of cases) {
+  test(`NAF update = the replaced implementation (golden values): ${c.name}, ${c.updates} updates, ${c.threads} thread(s)`, async () => {
     const want = golden.cases[c.name];
-    const agent = goldenAgent(c.options);
+    const agent = goldenAgent(c.options, c.threads);
+    if (c.threads === 2) {
+      await agent.startWorker();
+      assert.equal(agent.threadsInUse, 2);
+    }
     const rng = new Rng(`golden:${c.name}`);
     for (let k = 0; k < c.updates; k++) {
       const s = agent.update(goldenBatch(rng));

@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ADAM_DEFAULTS, adamStep, clipScale, F32_MAX, softUpdate, sumSquares, type AdamConfig } from '../nn/adam.js';
-import { FlatState } from '../nn/flat_state.js';
+import { FlatState, sharedFloat32 } from '../nn/flat_state.js';
 import { ParamLayout } from '../nn/layout.js';
 import { BN_MOMENTUM, type TensorInit } from '../nn/mlp.js';
 import { uploadTensors } from '../nn/tensors.js';
@@ -75,7 +75,8 @@ export abstract class LearnerBase {
    * @param lrs named learning rates (e.g. { lr } or { actor_lr, critic_lr }), decayed together
    * @param lrDecay multiplier applied to every learning rate at each rollback, in (0, 1]
    * @param h the hyper-parameters both agents share (Adam: Kingma & Ba's defaults where not given)
-   * @param init initial weights and statistics in layout order; `targetPrefixes` name the target block
+   * @param init initial weights and statistics in layout order; `targetPrefixes` name the target block;
+   *   `shared`: state, gradient and batch statistics on SharedArrayBuffers (a second thread helps)
    * @throws Error when lrDecay is outside (0, 1] or the target tensors are not contiguous
    */
   protected constructor(
@@ -85,7 +86,7 @@ export abstract class LearnerBase {
     protected readonly lrs: Record<string, number>,
     private readonly lrDecay: number,
     h: { gamma: number; tau: number; gradClipNorm: number; adam?: Partial<AdamConfig> },
-    init: { params: TensorInit[]; stats: TensorInit[]; targetPrefixes: string[] },
+    init: { params: TensorInit[]; stats: TensorInit[]; targetPrefixes: string[]; shared?: boolean },
   ) {
     this.gamma = h.gamma;
     this.tau = h.tau;
@@ -96,19 +97,16 @@ export abstract class LearnerBase {
     this.targetRange = this.layout.range(init.targetPrefixes);
     this.targetLayout = this.layout.subset(init.targetPrefixes);
     this.statLayout = new ParamLayout(init.stats);
-    this.state = new FlatState({
-      theta: this.layout.size,
-      m: this.layout.size,
-      v: this.layout.size,
-      target: this.targetLayout.size,
-      bn: this.statLayout.size,
-    });
+    this.state = new FlatState(
+      { theta: this.layout.size, m: this.layout.size, v: this.layout.size, target: this.targetLayout.size, bn: this.statLayout.size },
+      init.shared,
+    );
     const cur = this.state.current;
     for (const p of init.params) cur.theta.set(p.data, this.layout.entry(p.name).offset);
     for (const s of init.stats) cur.bn.set(s.data, this.statLayout.entry(s.name).offset);
     cur.target.set(cur.theta.subarray(...this.targetRange)); // theta' <- theta
-    this.grad = this.layout.zeros();
-    this.batchStats = this.statLayout.zeros();
+    this.grad = init.shared ? sharedFloat32(this.layout.size) : this.layout.zeros();
+    this.batchStats = init.shared ? sharedFloat32(this.statLayout.size) : this.statLayout.zeros();
   }
 
   protected get who(): string {
@@ -166,17 +164,32 @@ export abstract class LearnerBase {
    * runs anyway; the transaction then rolls back).
    */
   protected optimize(range: [number, number], t: number, lr: number, decay?: { wd: number; ranges: [number, number][] }): boolean {
-    const [start, end] = range;
-    const cur = this.state.current;
-    if (decay && decay.wd > 0) {
-      for (const [a, b] of decay.ranges) for (let i = a; i < b; i++) this.grad[i] += decay.wd * cur.theta[i];
-    }
-    const norm2 = sumSquares(this.grad, start, end);
+    const norm2 = this.gradNorm2(range, decay);
     if (!(norm2 <= F32_MAX)) return false;
-    const scale = clipScale(Math.sqrt(norm2), this.gradClipNorm);
+    return this.adamRange(range, t, lr, clipScale(Math.sqrt(norm2), this.gradClipNorm));
+  }
+
+  /**
+   * Squared norm of `grad` over [start, end), after the optional L2 weight decay g += wd theta on
+   * `decay` ranges. A value above F32_MAX (or NaN) fails the guard's check.
+   */
+  protected gradNorm2(range: [number, number], decay?: { wd: number; ranges: [number, number][] }): number {
+    if (decay && decay.wd > 0) {
+      const theta = this.state.current.theta;
+      for (const [a, b] of decay.ranges) for (let i = a; i < b; i++) this.grad[i] += decay.wd * theta[i];
+    }
+    return sumSquares(this.grad, range[0], range[1]);
+  }
+
+  /**
+   * Saves the state (once per update, `beginStep`) and runs Adam in place on [start, end) with the
+   * gradient scaled by `scale`. Returns false when a new weight overflows float32.
+   */
+  protected adamRange(range: [number, number], t: number, lr: number, scale: number): boolean {
+    const cur = this.state.current;
     this.state.beginStep({ adamT: this.adamT });
     this.version++;
-    return adamStep({ theta: cur.theta, m: cur.m, v: cur.v, g: this.grad, out: cur, start, end, t, lr, scale, cfg: this.adam });
+    return adamStep({ theta: cur.theta, m: cur.m, v: cur.v, g: this.grad, out: cur, start: range[0], end: range[1], t, lr, scale, cfg: this.adam });
   }
 
   /**

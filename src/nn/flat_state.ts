@@ -23,12 +23,17 @@ export class FlatState<K extends string> {
   private backupScalars: Record<string, number> = {};
   private stepScalars: Record<string, number> | null = null;
 
-  /** @param sizes element count of each named buffer */
-  constructor(readonly sizes: Record<K, number>) {
-    const make = () => Object.fromEntries(Object.entries(sizes).map(([k, n]) => [k, new Float32Array(n as number)])) as Record<K, Float32Array>;
-    this.current = make();
-    this.backup = make();
-    this.spare = make();
+  /**
+   * @param sizes element count of each named buffer
+   * @param shared back `current` with SharedArrayBuffers, so another thread can read and update it
+   *   (the NAF head worker, `agent/naf/head_worker.ts`)
+   */
+  constructor(readonly sizes: Record<K, number>, shared = false) {
+    const make = (sab: boolean) =>
+      Object.fromEntries(Object.entries(sizes).map(([k, n]) => [k, sab ? sharedFloat32(n as number) : new Float32Array(n as number)])) as Record<K, Float32Array>;
+    this.current = make(shared);
+    this.backup = make(false);
+    this.spare = make(false);
   }
 
   /** True between `beginStep` and the following `commit` or `rollback`. */
@@ -78,4 +83,9 @@ export class FlatState<K extends string> {
   private keys(): K[] {
     return Object.keys(this.sizes) as K[];
   }
+}
+
+/** A zero-filled Float32Array of n elements on a SharedArrayBuffer. */
+export function sharedFloat32(n: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(4 * n));
 }

@@ -28,10 +28,13 @@ import { Rng } from '../../util/rng.js';
 import { BN_EPS, mlpSnapshot, type BnLayer } from '../../nn/mlp.js';
 import { downloadInto, featureMajor, lookup, transpose2d, uploadTensors } from '../../nn/tensors.js';
 import { checkInputs, resolveLDiag, validateCommon, withDefaults, type AgentOptions } from '../agent_options.js';
-import { LearnerBase } from '../learner_base.js';
+import { LearnerBase, type StepResult } from '../learner_base.js';
 import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from '../types.js';
-import { advantage, lCount, lowerFromL, muFromZ, nafLoss, type NafHeadConfig } from './heads.js';
+import { clipScale, F32_MAX } from '../../nn/adam.js';
+import { advantage, lCount, lowerFromL, muFromZ, nafLoss, type NafHeadConfig, type NafLossResult } from './heads.js';
 import { NafNetwork, type NafCaches, type NafHead, type NafOutputs } from './network.js';
+import { CMD, HeadWorker, MAX_BATCH, PARAM, SLOT } from './parallel.js';
+
 
 export interface NafOptions extends AgentOptions {
   /** 'separate' networks per head (paper Sec. 6) or a 'shared' trunk */
@@ -40,12 +43,24 @@ export interface NafOptions extends AgentOptions {
   lr?: number;
   /** clamp of L's pre-exponent diagonal: a number m means [-m, m]; default [-5, 5] */
   lDiagMaxExp?: number | [number, number];
+  /**
+   * 2: prepare the two-thread update (`parallel.ts`; 'separate' architecture only): the state goes
+   * on SharedArrayBuffers and `startWorker()` starts the second thread. Default 1.
+   */
+  threads?: 1 | 2;
 }
 
 export class NafAgent extends LearnerBase implements QAgent {
   declare readonly kind: 'naf';
   readonly net: NafNetwork;
   readonly heads: NafHeadConfig;
+  private readonly threads: 1 | 2;
+  private worker: HeadWorker | null = null;
+  /**
+   * [start, end) of each network in theta, clipped separately: V, mu, L of the 'separate'
+   * architecture; the whole parameter vector for the shared trunk.
+   */
+  private readonly networks: [number, number][];
   /** weight matrices whose transposes the forward passes read (online, target) */
   private readonly transposed: string[];
   private readonly targetTransposed: string[];
@@ -60,13 +75,44 @@ export class NafAgent extends LearnerBase implements QAgent {
     if (o.architecture !== 'separate' && o.architecture !== 'shared') {
       throw new Error(`NafAgent: architecture must be 'separate' or 'shared', got ${String(o.architecture)}`);
     }
+    const threads = options.threads ?? 1;
+    if (threads !== 1 && threads !== 2) throw new Error(`NafAgent: threads must be 1 or 2, got ${String(threads)}`);
+    if (threads === 2 && o.architecture !== 'separate') throw new Error(`NafAgent: threads = 2 needs the 'separate' architecture (the shared trunk cannot be split), got '${o.architecture}'`);
     const net = new NafNetwork({ dX: o.dX, dU: o.dU, hidden: o.hidden, architecture: o.architecture, batchNorm: o.batchNorm });
     const init = net.init(new Rng(`naf-init:${o.seed}`));
-    super('naf', o.dX, o.dU, { lr: o.lr }, options.divergence?.lrDecay ?? 0.5, o, { ...init, targetPrefixes: net.valuePrefixes() });
+    super('naf', o.dX, o.dU, { lr: o.lr }, options.divergence?.lrDecay ?? 0.5, o, { ...init, targetPrefixes: net.valuePrefixes(), shared: threads === 2 });
+    this.threads = threads;
     this.net = net;
     this.heads = { dU: o.dU, uMax: Float64Array.from(o.uMax), lDiag: resolveLDiag('NafAgent', options.lDiagMaxExp ?? 5) };
     this.transposed = net.transposed();
+    this.networks = o.architecture === 'separate' ? ['V/', 'mu/', 'L/'].map((h) => this.layout.range([h])) : [[0, this.layout.size]];
     this.targetTransposed = this.transposed.filter((n) => this.targetLayout.has(n));
+  }
+
+  /**
+   * Starts the second thread of a `threads: 2` agent (resolves when its tfjs backend is ready);
+   * until then, and for minibatches above `MAX_BATCH`, updates run on the calling thread with the
+   * same results. Idempotent.
+   * @throws Error when the agent was built with threads = 1, or the worker cannot start
+   */
+  async startWorker(): Promise<void> {
+    if (this.threads !== 2) throw new Error('NafAgent.startWorker: the agent was built with threads = 1');
+    if (this.worker) return;
+    const cur = this.state.current;
+    this.worker = await HeadWorker.start({
+      backend: tf.getBackend(),
+      dX: this.dX,
+      specs: [this.net.specs.mu, this.net.specs.L],
+      params: [...this.layout.entries],
+      stats: [...this.statLayout.entries],
+      adam: this.adam,
+      buffers: { theta: cur.theta, m: cur.m, v: cur.v, grad: this.grad, batchStats: this.batchStats },
+    });
+  }
+
+  /** 2 while the second thread is running, else 1. */
+  get threadsInUse(): number {
+    return this.worker ? 2 : 1;
   }
 
   /** Current Adam learning rate (decays by `lrDecay` at each divergence-guard rollback). */
@@ -82,36 +128,88 @@ export class NafAgent extends LearnerBase implements QAgent {
    * @throws Error when the batch's array sizes do not match dX, dU.
    */
   update(batch: TransitionBatch): UpdateStats {
-    return this.guardedUpdate(batch, (t) => {
-      const { B } = batch;
-      const { dX, dU } = this;
-      const nL = lCount(dU);
-      const cur = this.state.current;
-      let f: ReturnType<typeof nafLoss> | undefined;
-      tf.tidy(() => {
-        const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed), 'NafAgent');
-        const target = lookup(uploadTensors(this.targetLayout, cur.target, this.targetTransposed), 'NafAgent target');
-        const Vnext = this.net.forward(target, featureMajor(batch.x2, B, dX), ['V'], { mode: 'batch' }).V!;
-        const collect = new Map<string, tf.Tensor>();
-        const caches: NafCaches = {};
-        const out = this.net.forward(p, featureMajor(batch.x, B, dX), ['V', 'mu', 'L'], { mode: 'batch', collect }, caches);
-        f = nafLoss(this.heads, {
-          N: B, V: out.V!.dataSync(), z: transpose2d(out.mu!.dataSync(), dU, B), l: transpose2d(out.L!.dataSync(), nL, B),
-          Vnext: Vnext.dataSync(), u: batch.u, r: batch.r, terminal: batch.terminal, gamma: this.gamma,
-        });
-        const grads = new Map<string, tf.Tensor>();
-        const d: Required<NafOutputs> = {
-          V: tf.tensor2d(f.dV, [1, B]),
-          mu: featureMajor(f.dz, B, dU),
-          L: featureMajor(f.dl, B, nL),
-        };
-        this.net.backward(p, caches, d, grads);
-        downloadInto(this.layout, this.grad, grads);
-        if (this.statLayout.size > 0) downloadInto(this.statLayout, this.batchStats, collect);
-      });
-      const ok = this.optimize([0, this.layout.size], t, this.lrs.lr);
-      return { loss: f!.loss, qMean: f!.qMean, ok };
+    return this.guardedUpdate(batch, (t) => (this.worker && batch.B <= MAX_BATCH ? this.stepTwoThreads(batch, t) : this.step(batch, t)));
+  }
+
+  /** The update on the calling thread (module docstring, steps 1-4). */
+  private step(batch: TransitionBatch, t: number): StepResult {
+    const { B } = batch;
+    const { dX, dU } = this;
+    const nL = lCount(dU);
+    const cur = this.state.current;
+    let f: NafLossResult | undefined;
+    tf.tidy(() => {
+      const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed), 'NafAgent');
+      const Vnext = this.targetValue(batch);
+      const collect = new Map<string, tf.Tensor>();
+      const caches: NafCaches = {};
+      const out = this.net.forward(p, featureMajor(batch.x, B, dX), ['V', 'mu', 'L'], { mode: 'batch', collect }, caches);
+      f = this.loss(batch, out.V!.dataSync(), transpose2d(out.mu!.dataSync(), dU, B), transpose2d(out.L!.dataSync(), nL, B), Vnext);
+      const grads = new Map<string, tf.Tensor>();
+      const d: NafOutputs = { V: tf.tensor2d(f.dV, [1, B]), mu: featureMajor(f.dz, B, dU), L: featureMajor(f.dl, B, nL) };
+      this.net.backward(p, caches, d, grads);
+      downloadInto(this.layout, this.grad, grads);
+      if (this.statLayout.size > 0) downloadInto(this.statLayout, this.batchStats, collect);
     });
+    const ok = this.networks.every((r) => this.optimize(r, t, this.lrs.lr));
+    return { loss: f!.loss, qMean: f!.qMean, ok };
+  }
+
+  /**
+   * The same update on two threads (`parallel.ts`): V, V' and the Adam steps of V and mu here;
+   * mu, L and the Adam step of L in the worker. Same results as `step` (each head is its own
+   * network for clipping, and Adam is elementwise).
+   */
+  private stepTwoThreads(batch: TransitionBatch, t: number): StepResult {
+    const { B } = batch;
+    const { dX, dU } = this;
+    const nL = lCount(dU);
+    const w = this.worker!;
+    const { xT, out, dOut, params, ctrl } = w.data.buffers;
+    xT.set(transpose2d(batch.x, B, dX));
+    params[PARAM.B] = B;
+    params[PARAM.T] = t;
+    params[PARAM.LR] = this.lrs.lr;
+    params[PARAM.CLIP] = this.gradClipNorm;
+    const acks = w.acks();
+    const seq = w.send(CMD.UPDATE);
+    this.state.beginStep({ adamT: this.adamT }); // before either thread writes the state
+    w.saved(seq);
+    const cur = this.state.current;
+    let f: NafLossResult | undefined;
+    tf.tidy(() => {
+      const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed, ['V/']), 'NafAgent');
+      const Vnext = this.targetValue(batch);
+      const collect = new Map<string, tf.Tensor>();
+      const caches: NafCaches = {};
+      const V = this.net.forward(p, featureMajor(batch.x, B, dX), ['V'], { mode: 'batch', collect }, caches).V!.dataSync();
+      w.waitAck(acks + 1);
+      f = this.loss(batch, V, transpose2d(out.subarray(0, dU * B), dU, B), transpose2d(out.subarray(dU * B, (dU + nL) * B), nL, B), Vnext);
+      dOut.set(transpose2d(f.dz, B, dU), 0);
+      dOut.set(transpose2d(f.dl, B, nL), dU * B);
+      w.send(CMD.BACKWARD);
+      const grads = new Map<string, tf.Tensor>();
+      this.net.backward(p, caches, { V: tf.tensor2d(f.dV, [1, B]) }, grads, ['V']);
+      downloadInto(this.layout, this.grad, grads, ['V/']);
+      if (this.statLayout.size > 0) downloadInto(this.statLayout, this.batchStats, collect, ['V/']);
+    });
+    const [V, mu] = this.networks;
+    let ok = this.optimize(V, t, this.lrs.lr);
+    w.waitAck(acks + 2);
+    const norm2 = params[PARAM.NORM2_FIRST];
+    ok = ok && norm2 <= F32_MAX && this.adamRange(mu, t, this.lrs.lr, clipScale(Math.sqrt(norm2), this.gradClipNorm));
+    w.waitAck(acks + 3);
+    return { loss: f!.loss, qMean: f!.qMean, ok: ok && Atomics.load(ctrl, SLOT.FINITE) === 1 };
+  }
+
+  /** V'(x') [B] of the target network (batch norm with the x' minibatch's statistics). Call inside `tf.tidy`. */
+  private targetValue(batch: TransitionBatch): Float32Array {
+    const target = lookup(uploadTensors(this.targetLayout, this.state.current.target, this.targetTransposed), 'NafAgent target');
+    return this.net.forward(target, featureMajor(batch.x2, batch.B, this.dX), ['V'], { mode: 'batch' }).V!.dataSync() as Float32Array;
+  }
+
+  private loss(batch: TransitionBatch, V: ArrayLike<number>, z: ArrayLike<number>, l: ArrayLike<number>, Vnext: ArrayLike<number>): NafLossResult {
+    return nafLoss(this.heads, { N: batch.B, V, z, l, Vnext, u: batch.u, r: batch.r, terminal: batch.terminal, gamma: this.gamma });
   }
 
   /**
@@ -180,5 +278,11 @@ export class NafAgent extends LearnerBase implements QAgent {
       heads,
       meta: { architecture: cfg.architecture, activation: 'relu', lDiag: [...this.heads.lDiag], batchNorm: cfg.batchNorm, bnEps: BN_EPS, bn },
     };
+  }
+
+  override dispose(): void {
+    this.worker?.close();
+    this.worker = null;
+    super.dispose();
   }
 }

@@ -95,15 +95,17 @@ export class NafNetwork {
   }
 
   /**
-   * Gradients of every parameter into `grads`, given dL/d(raw output) of all three heads of a
-   * cached forward pass, feature-major (dV [1, N], dmu = dL/dz [dU, N], dL = dL/dl [nL, N]).
-   * Call inside `tf.tidy`.
+   * Gradients of the parameters of `heads` (default all three) into `grads`, given dL/d(raw output)
+   * of those heads of a cached forward pass, feature-major (dV [1, N], dmu = dL/dz [dU, N],
+   * dL = dL/dl [nL, N]). Call inside `tf.tidy`.
+   * @throws Error when a shared trunk is asked for fewer than all three heads
    */
-  backward(p: Lookup, caches: NafCaches, d: Required<NafOutputs>, grads: Map<string, tf.Tensor>): void {
+  backward(p: Lookup, caches: NafCaches, d: NafOutputs, grads: Map<string, tf.Tensor>, heads: readonly NafHead[] = ['V', 'mu', 'L']): void {
     const shared = this.specs.trunk !== undefined;
+    if (shared && heads.length !== 3) throw new Error('NafNetwork.backward: the shared trunk needs all three heads');
     const dFeat: tf.Tensor2D[] = [];
-    for (const head of ['V', 'mu', 'L'] as const) {
-      const dIn = mlpBackward(this.specs[head], p, caches[head], d[head], grads, { inputGrad: shared });
+    for (const head of heads) {
+      const dIn = mlpBackward(this.specs[head], p, caches[head], d[head]!, grads, { inputGrad: shared });
       if (dIn) dFeat.push(dIn);
     }
     if (shared) mlpBackward(this.specs.trunk, p, caches.trunk, tf.addN(dFeat) as tf.Tensor2D, grads, { inputGrad: false });
