@@ -88,6 +88,9 @@ function crossChecks(c: NafConfig): string[] {
   const [rmin, rmax] = c.task.random_target_radius;
   if (rmin > rmax) issues.push(`task.random_target_radius: must be [min, max] with min <= max; got [${rmin}, ${rmax}]`);
   if (new Set(c.joints).size !== c.joints.length) issues.push(`joints: names must be unique; got ${JSON.stringify(c.joints)}`);
+  if (c.agent.learner_threads === 2 && (c.agent.kind !== 'naf' || c.agent.architecture !== 'separate')) {
+    issues.push(`agent.learner_threads: 2 needs agent.kind naf with agent.architecture separate (the heads are split between threads); got 2 with ${c.agent.kind}, ${c.agent.architecture}`);
+  }
   return issues;
 }
 
