@@ -156,9 +156,9 @@ export class NafAgent extends LearnerBase implements QAgent {
   }
 
   /**
-   * The same update on two threads (`parallel.ts`): V, V' and the Adam steps of V and mu here;
-   * mu, L and the Adam step of L in the worker. Same results as `step` (each head is its own
-   * network for clipping, and Adam is elementwise).
+   * The same update on two threads (`parallel.ts`): V, V', the Adam steps of V and mu and half of
+   * L's here; mu, L and the other half of L's Adam step in the worker. Same results as `step`
+   * (each head is its own network for clipping, and Adam is elementwise).
    */
   private stepTwoThreads(batch: TransitionBatch, t: number): StepResult {
     const { B } = batch;
@@ -193,12 +193,16 @@ export class NafAgent extends LearnerBase implements QAgent {
       downloadInto(this.layout, this.grad, grads, ['V/']);
       if (this.statLayout.size > 0) downloadInto(this.statLayout, this.batchStats, collect, ['V/']);
     });
-    const [V, mu] = this.networks;
+    const [V, mu, L] = this.networks;
+    const worker = (ack: number, norm: number, range: [number, number]) => {
+      w.waitAck(acks + ack);
+      const norm2 = params[norm];
+      return norm2 <= F32_MAX && this.adamRange(range, t, this.lrs.lr, clipScale(Math.sqrt(norm2), this.gradClipNorm));
+    };
     let ok = this.optimize(V, t, this.lrs.lr);
-    w.waitAck(acks + 2);
-    const norm2 = params[PARAM.NORM2_FIRST];
-    ok = ok && norm2 <= F32_MAX && this.adamRange(mu, t, this.lrs.lr, clipScale(Math.sqrt(norm2), this.gradClipNorm));
-    w.waitAck(acks + 3);
+    ok = worker(2, PARAM.NORM2_FIRST, mu) && ok;
+    ok = worker(3, PARAM.NORM2_LAST, [L[0], Math.floor((L[0] + L[1]) / 2)]) && ok; // the worker takes the other half
+    w.waitAck(acks + 4);
     return { loss: f!.loss, qMean: f!.qMean, ok: ok && Atomics.load(ctrl, SLOT.FINITE) === 1 };
   }
 

@@ -1,7 +1,7 @@
 /**
  * The worker side of the two-thread NAF update (`parallel.ts`): the forward and backward passes of
- * its heads (mu, L) on this thread's own tfjs backend, and the Adam step of the last head. Reads
- * and writes only the shared buffers of `HeadWorkerData`.
+ * its heads (mu, L) on this thread's own tfjs backend, and half of the last head's Adam step.
+ * Reads and writes only the shared buffers of `HeadWorkerData`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -50,8 +50,9 @@ function fail(e: unknown): void {
 
 /**
  * One update (`parallel.ts`): forward passes (ack 1); then, unless SKIP (ack 2), the backward pass
- * of the first head (its gradient and squared norm; ack 2), the backward pass and Adam step of the
- * last head once the main thread has saved the state (finite flag; ack 3).
+ * of the first head (its gradient and squared norm; ack 2), the backward pass of the last head
+ * (ack 3) and the second half of its Adam step once the main thread has saved the state (finite
+ * flag; ack 4).
  */
 function update(seq: number): void {
   const B = params[PARAM.B];
@@ -83,14 +84,18 @@ function update(seq: number): void {
         params[PARAM.NORM2_FIRST] = norm2;
         return ack();
       }
-      // The last head's Adam step, in place once the state is saved.
+      // The last head: its gradient is ready (ack 3; the main thread takes the first half of its
+      // Adam step); the second half here, in place once the state is saved (ack 4).
+      params[PARAM.NORM2_LAST] = norm2;
+      ack();
       for (let s = Atomics.load(ctrl, SLOT.SAVED); s !== seq; s = Atomics.load(ctrl, SLOT.SAVED)) {
         if (Atomics.load(ctrl, SLOT.CMD_SEQ) !== seen) throw new Error('the main thread moved on before saving the state');
         Atomics.wait(ctrl, SLOT.SAVED, s, 100);
       }
+      const mid = Math.floor((range[0] + range[1]) / 2);
       const finite = norm2 <= F32_MAX && adamStep({
         theta: b.theta, m: b.m, v: b.v, g: b.grad, out: { theta: b.theta, m: b.m, v: b.v },
-        start: range[0], end: range[1], t: params[PARAM.T], lr: params[PARAM.LR], scale: clipScale(Math.sqrt(norm2), params[PARAM.CLIP]), cfg: data.adam,
+        start: mid, end: range[1], t: params[PARAM.T], lr: params[PARAM.LR], scale: clipScale(Math.sqrt(norm2), params[PARAM.CLIP]), cfg: data.adam,
       });
       Atomics.store(ctrl, SLOT.FINITE, finite ? 1 : 0);
       ack();

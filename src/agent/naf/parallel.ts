@@ -1,21 +1,23 @@
 /**
- * The NAF update on two threads (issue 10): the calling thread computes V, the target V' and the
- * Adam steps of V and mu; a worker thread (`head_worker.ts`, its own tfjs backend) computes the mu
- * and L heads and the Adam step of L. The heads of the 'separate' architecture share no weights
- * and each is clipped as its own network, so this is model parallelism with a few hand-offs:
+ * The NAF update on two threads (issue 10): the calling thread computes V, the target V', the Adam
+ * steps of V and mu and half of L's; a worker thread (`head_worker.ts`, its own tfjs backend)
+ * computes the mu and L heads and the other half of L's Adam step. The heads of the 'separate'
+ * architecture share no weights and each is clipped as its own network, so this is model
+ * parallelism with a few hand-offs:
  *
  *   main                                     worker
  *   UPDATE ─────────────────────────────────▶ forward mu, L on x^T -> z^T, l^T (shared)
  *   save the state (memcpy), SAVED ──────────▶ ...
  *   forward V', V                             ...
  *   wait ack 1 ◀───────────────────────────── forward done
- *   nafLoss -> dz^T, dl^T, BACKWARD ─────────▶ backward mu -> grad, ||grad_mu||^2
- *   backward V; Adam V                        ack 2 (mu's gradient ready)
- *   wait ack 2; Adam mu                       backward L; Adam L (after SAVED)
- *   wait ack 3 ◀───────────────────────────── ack 3 (finite flag)
+ *   nafLoss -> dz^T, dl^T, BACKWARD ─────────▶ backward mu -> grad, ||grad_mu||^2; ack 2
+ *   backward V; Adam V                        backward L -> grad, ||grad_L||^2; ack 3
+ *   wait ack 2; Adam mu                       second half of Adam L (after SAVED)
+ *   wait ack 3; first half of Adam L          ...
+ *   wait ack 4 ◀───────────────────────────── ack 4 (finite flag)
  *
  * Balance: forward 2 + 2 [200x200] products each; backward 2 (V) against 4 (mu, L), which the
- * calling thread evens out by taking mu's Adam step. Weights, moments and the gradient live in
+ * calling thread evens out with the Adam steps. Weights, moments and the gradient live in
  * SharedArrayBuffers (`FlatState` with `shared`), so only head outputs and their gradients are
  * copied between threads. Waiting is `Atomics.wait` (allowed in Node's main thread and in
  * workers) with a timeout: a worker that dies or hangs becomes an Error, not a hang.
@@ -35,7 +37,7 @@ export const CMD = { UPDATE: 1, BACKWARD: 2, SKIP: 3, EXIT: 4 } as const;
  */
 export const SLOT = { CMD: 0, CMD_SEQ: 1, ACK: 2, ERROR: 3, FINITE: 4, SAVED: 5 } as const;
 /** Float64 slots of the parameter array. */
-export const PARAM = { B: 0, T: 1, LR: 2, CLIP: 3, NORM2_FIRST: 4 } as const;
+export const PARAM = { B: 0, T: 1, LR: 2, CLIP: 3, NORM2_FIRST: 4, NORM2_LAST: 5 } as const;
 /** Largest minibatch the shared scratch holds; larger batches run on one thread. */
 export const MAX_BATCH = 1024;
 
