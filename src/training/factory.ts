@@ -77,6 +77,27 @@ export function buildArm(config: NafConfig): Promise<Arm> {
   return MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / config.control_rate_hz });
 }
 
+/**
+ * The backend probe of `backend: auto` (`agent/backend.ts`): ms per update of this config's agent
+ * (its network sizes, batch size, one thread) on random minibatches; 3 warm-up and 12 timed updates.
+ */
+export function probeUpdateMs(config: NafConfig, task: Task, backend: string): number {
+  const { dX, dU } = task;
+  const B = config.agent.batch_size;
+  const agent = buildAgent({ ...config, agent: { ...config.agent, learner_threads: 1 } }, task);
+  const rng = new Rng(`probe:${backend}`);
+  const f = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  const batch = { x: f(B * dX), u: f(B * dU), r: f(B), x2: f(B * dX), terminal: new Float32Array(B), B };
+  try {
+    for (let i = 0; i < 3; i++) agent.update(batch);
+    const t0 = performance.now();
+    for (let i = 0; i < 12; i++) agent.update(batch);
+    return (performance.now() - t0) / 12;
+  } finally {
+    agent.dispose();
+  }
+}
+
 /** NAF or DDPG with the config's network and optimiser settings. */
 export function buildAgent(config: NafConfig, task: Task): QAgent {
   const a = config.agent;
@@ -122,9 +143,9 @@ export function buildActor(config: NafConfig, task: Task, root: Rng): EpisodeAct
  * ROS node's learner worker uses this; `buildTraining` adds the embedded arm).
  */
 export async function buildLearning(config: NafConfig): Promise<LearningParts> {
-  const backend = await initBackend(config.backend === 'auto' ? undefined : config.backend);
   const urdf = loadConfigUrdf(config);
   const task = buildTask(config, urdf);
+  const backend = await initBackend(config.backend === 'auto' ? undefined : config.backend, (name) => probeUpdateMs(config, task, name));
   const agent = buildAgent(config, task);
   if (agent instanceof NafAgent && config.agent.learner_threads === 2) await agent.startWorker();
   const root = new Rng(config.seed);
