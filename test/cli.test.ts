@@ -32,7 +32,7 @@ test('progress line: fits every width, keeps episode, elapsed and ETA at 80 colu
 test('backend line: which backend runs; a missing tfjs-node is optional, with how to get it', () => {
   const missing = backendLine({ name: 'wasm', tried: [{ name: 'tensorflow', error: "Cannot find package '@tensorflow/tfjs-node' imported from /x/backend.ts" }, { name: 'wasm' }] });
   assert.match(missing, /^tfjs backend: wasm \(WebAssembly/);
-  assert.match(missing, /optional and not installed.*npm install @tensorflow\/tfjs-node/);
+  assert.match(missing, /optional native backend is not installed \(not needed; to try it: npm install @tensorflow\/tfjs-node\)/);
   assert.ok(!missing.includes('Cannot find package'));
   assert.equal(backendLine({ name: 'tensorflow', tried: [{ name: 'tensorflow' }] }), 'tfjs backend: tensorflow (native TensorFlow through @tensorflow/tfjs-node)');
   assert.match(backendLine({ name: 'wasm', tried: [{ name: 'tensorflow', error: 'libtensorflow.so.2: cannot open shared object file' }, { name: 'wasm' }] }), /installed but did not load \(libtensorflow/);

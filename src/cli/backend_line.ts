@@ -7,7 +7,7 @@ import type { BackendInfo } from '../agent/backend.js';
 
 const WHAT: Record<string, string> = {
   tensorflow: 'native TensorFlow through @tensorflow/tfjs-node',
-  wasm: 'WebAssembly, @tensorflow/tfjs-backend-wasm',
+  wasm: 'WebAssembly',
   cpu: 'plain JavaScript, the slowest',
 };
 
@@ -19,7 +19,7 @@ export function backendLine(info: BackendInfo): string {
   let why = '';
   if (native?.error) {
     why = /Cannot find (package|module)/.test(native.error)
-      ? '; the native backend is optional and not installed (its install downloads libtensorflow, which failed or was skipped); training works without it — to try it: npm install @tensorflow/tfjs-node'
+      ? '; the optional native backend is not installed (not needed; to try it: npm install @tensorflow/tfjs-node)'
       : `; the native backend @tensorflow/tfjs-node is installed but did not load (${native.error.split('\n')[0].slice(0, 120)})`;
   }
   const wasm = info.tried.find((t) => t.name === 'wasm');

@@ -24,11 +24,19 @@ export async function train(opts: TrainOptions): Promise<void> {
   const runDir = opts.resume ?? opts.runDir ?? join(override!.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-seed${override!.seed}`);
   const tty = Boolean(process.stderr.isTTY) && !opts.quiet;
   // With a progress line, console log lines would tear it: the logger then writes the run's
-  // log.jsonl only, and `say` prints above the line.
+  // log.jsonl only, and `say` prints above the line (cli-progress's log buffer while it runs).
   const logger = createLogger({ file: join(runDir, 'log.jsonl'), console: !tty });
+  let t0 = Date.now();
+  const state: ProgressState = { episode: 0, total: 0, startEpisode: 0, elapsed: 0 };
+  const bars = new cliProgress.MultiBar({
+    format: () => progressLine({ ...state, elapsed: (Date.now() - t0) / 1000 }, process.stderr.columns || 80),
+    hideCursor: true, stream: process.stderr, linewrap: true, fps: 2,
+  });
+  let barActive = false;
   const say = (msg: string) => {
     logger.info(msg);
-    if (tty) process.stderr.write(`\r\x1b[K${msg}\n`);
+    if (tty && barActive) bars.log(`${msg}\n`);
+    else if (tty) process.stderr.write(`${msg}\n`);
   };
   const trainer = opts.resume
     ? await Trainer.resume(runDir, logger, { fallback: opts.resumeFallback, override, episodes: opts.episodes })
@@ -48,7 +56,8 @@ export async function train(opts: TrainOptions): Promise<void> {
   let stop = false;
   const onSignal = (sig: string) => {
     if (stop) {
-      process.stderr.write(`\n${sig} again: quitting now; the newest checkpoint in ${join(runDir, 'checkpoints')} is complete (resume: naf-ros train --resume ${runDir})\n`);
+      if (barActive) { bars.update(); bars.stop(); } // update() flushes the log buffer
+      process.stderr.write(`${sig} again: quitting now; the newest checkpoint in ${join(runDir, 'checkpoints')} is complete (resume: naf-ros train --resume ${runDir})\n`);
       process.exit(130);
     }
     stop = true;
@@ -58,13 +67,10 @@ export async function train(opts: TrainOptions): Promise<void> {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
-  const t0 = Date.now();
-  const state: ProgressState = { episode: trainer.episode, total, startEpisode: trainer.episode, elapsed: 0, best: trainer.bestEval };
-  const bar = new cliProgress.SingleBar({
-    format: () => progressLine({ ...state, elapsed: (Date.now() - t0) / 1000 }, process.stderr.columns || 80),
-    hideCursor: true, stream: process.stderr, linewrap: false, fps: 2,
-  });
-  if (tty) bar.start(total, trainer.episode);
+  t0 = Date.now(); // elapsed and ETA count training, not the start-up
+  Object.assign(state, { episode: trainer.episode, total, startEpisode: trainer.episode, best: trainer.bestEval });
+  const bar = tty ? bars.create(total, trainer.episode) : null;
+  barActive = tty;
   const outcome = await trainer.run({
     shouldStop: () => stop,
     onEpisode: (m) => {
@@ -72,7 +78,7 @@ export async function train(opts: TrainOptions): Promise<void> {
         episode: m.episode, controller: m.controller, ret: m.return, best: trainer.bestEval, stepsPerSecond: m.stepsPerSecond,
         updatesPerSecond: m.updatesPerSecond, modelMse: m.modelMse, imagined: m.imaginedTotal,
       });
-      if (tty) bar.update(m.episode);
+      if (bar) bar.update(m.episode);
       else if (m.episode % 10 === 0 || m.episode === total) {
         logger.info(progressLine({ ...state, elapsed: (Date.now() - t0) / 1000 }, 160));
       }
@@ -82,7 +88,8 @@ export async function train(opts: TrainOptions): Promise<void> {
       say(`eval @ episode ${e.episode}: return ${fmt(e.meanReturn)}, ${e.successes}/${e.finalDistances.length} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(e.medianDistance * 100, 1)} cm${e.best ? ' (best so far: checkpoints/best)' : ''}`);
     },
   });
-  if (tty) bar.stop();
+  if (barActive) { bars.update(); bars.stop(); } // update() flushes the log buffer
+  barActive = false;
   const session = (Date.now() - t0) / 1000;
   const t = outcome.test;
   const line = (name: string, p: PolicyTest | null | undefined) => (p ? `${name} (episode ${p.episode}) ${p.successes}/${t!.episodes} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(p.medianDistance * 100)} cm` : '');

@@ -65,7 +65,9 @@ export async function soakSvg(samples: { step: number; tensors: number; heapMB: 
  *  1. return: every training episode (dots, NAF-with-noise or iLQG) and the greedy test return
  *     (mean over the evaluation starts; line);
  *  2. success rate of the greedy policy: evaluation episodes ending within `successDistance`;
- *  3. final fingertip distance, cm: every training episode (dots) and the evaluation median (line).
+ *  3. final fingertip distance, cm on a log axis from 0.1 to 100 cm (values outside drawn at the
+ *     edge): every training episode (dots), the evaluation median (line), the success distance
+ *     (dashed).
  */
 export async function runCurveSvg(title: string, episodes: EpisodeRecord[], evals: EvalRecord[], successDistance: number): Promise<string> {
   const x = { field: 'episode', type: 'quantitative' as const, title: 'training episodes', scale: { domainMin: 0 } };
@@ -74,23 +76,27 @@ export async function runCurveSvg(title: string, episodes: EpisodeRecord[], eval
     episode: e.episode, value: e.meanReturn, cm: e.medianDistance * 100, series: 'greedy test',
     rate: e.finalDistances.length ? e.successes / e.finalDistances.length : 0,
   }));
-  const color = { field: 'series', type: 'nominal' as const, title: null, scale: { domain: ['training (NAF + noise)', 'training (iLQG)', 'greedy test'], range: ['#9ecae9', '#fdae6b', '#1f77b4'] } };
-  const panel = (field: 'value' | 'cm', ytitle: string) => ({
+  const color = {
+    field: 'series', type: 'nominal' as const, title: null, legend: { labelLimit: 300 },
+    scale: { domain: ['training (NAF + noise)', 'training (iLQG)', 'greedy test'], range: ['#9ecae9', '#fdae6b', '#1f77b4'] },
+  };
+  const panel = (field: 'value' | 'cm', ytitle: string, log: boolean) => ({
     width: 560, height: 170,
     layer: [
-      { data: { values: train }, mark: { type: 'point' as const, filled: true, size: 14, opacity: 0.6 }, encoding: { x, y: { field, type: 'quantitative' as const, title: ytitle }, color } },
+      { data: { values: train }, mark: { type: 'point' as const, filled: true, size: 14, opacity: 0.6 }, encoding: { x, y: { field, type: 'quantitative' as const, title: ytitle, scale: log ? { type: 'log' as const, domain: [0.1, 100], clamp: true } : {}, ...(log ? { axis: { values: [0.1, 0.3, 1, 2, 3, 10, 30, 100] } } : {}) }, color } },
       { data: { values: test }, mark: { type: 'line' as const, point: true }, encoding: { x, y: { field, type: 'quantitative' as const }, color } },
+      ...(log ? [{ data: { values: [{ cm: successDistance * 100 }] }, mark: { type: 'rule' as const, strokeDash: [4, 4], color: '#2ca02c' }, encoding: { y: { field: 'cm', type: 'quantitative' as const } } }] : []),
     ],
   });
   return renderSvg({
     $schema: SCHEMA, title,
     vconcat: [
-      panel('value', 'return (sum of rewards)'),
+      panel('value', 'return (sum of rewards)', false),
       {
         width: 560, height: 110, data: { values: test }, mark: { type: 'line', point: true, color: '#1f77b4' },
         encoding: { x, y: { field: 'rate', type: 'quantitative', title: `greedy success (< ${successDistance * 100} cm)`, axis: { format: '%' }, scale: { domain: [0, 1] } } },
       },
-      panel('cm', 'final distance (cm)'),
+      panel('cm', `final distance, cm (dashed: ${successDistance * 100})`, true),
     ],
   } as vl.TopLevelSpec);
 }

@@ -79,10 +79,11 @@ export function summaryMarkdown(r: RunFacts): string {
   const evalRow = (label: string, e: EvalRecord | undefined | null) => e ? `| ${label} | ${e.episode} | ${f2(e.meanReturn)} | ${e.successes}/${e.finalDistances.length} | ${cm(e.medianDistance)} |` : `| ${label} | – | – | – | – |`;
   const testRow = (label: string, t: PolicyTest | null | undefined) => t ? `| ${label} | ${t.episode} | ${f2(t.meanReturn)} | ${t.successes}/${t.finalDistances.length} | ${cm(t.medianDistance)} | \`${t.checkpoint}\` |` : `| ${label} | – | – | – | – | – |`;
   const ckpt = (n: string) => join(r.runDir, RUN_FILES.checkpoints, n);
+  const cfgFile = existsSync(join(r.runDir, RUN_FILES.config)) ? RUN_FILES.config : RUN_FILES.legacyConfig;
   const lines = [
     `# Run ${name}`,
     '',
-    `* **What ran:** ${describeMethod(c)}; reacher task (${c.task.target_mode} target${c.task.target_mode === 'fixed' ? ` at (${c.task.fixed_target.join(', ')}) m` : 's'}), T = ${c.task.horizon} steps of ${(1000 / c.control_rate_hz).toFixed(0)} ms, seed ${c.seed}. Every parameter: [\`config.yaml\`](${RUN_FILES.config}).`,
+    `* **What ran:** ${describeMethod(c)}; reacher task (${c.task.target_mode} target${c.task.target_mode === 'fixed' ? ` at (${c.task.fixed_target.join(', ')}) m` : 's'}), T = ${c.task.horizon} steps of ${(1000 / c.control_rate_hz).toFixed(0)} ms, seed ${c.seed}. Every parameter: [\`${cfgFile}\`](${cfgFile}).`,
     `* **Status:** ${complete ? `complete, ${done} of ${c.training.episodes} episodes` : `${done} of ${c.training.episodes} episodes (not finished: \`naf-ros train --resume ${r.runDir}\` continues it)`}.`,
     `* **How long:** ${duration(wall)} of training wall time (all sessions)${last ? `; ${last.totalSteps} real steps, ${last.totalUpdates} gradient updates, ${last.imaginedTotal} imagined transitions` : ''}.`,
     '',

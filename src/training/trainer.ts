@@ -8,7 +8,7 @@
  * `config.yaml`, `log.jsonl`, `metrics.jsonl/.csv`, `eval.jsonl/.csv`, `test.json`,
  * `learning_curve.svg`, `summary.md`, `checkpoints/`.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
 import { absolutePaths, dumpParamsFile } from '../config/params_file.js';
@@ -77,10 +77,7 @@ export class Trainer {
   static async create(config: NafConfig, runDir: string, logger: Logger): Promise<Trainer> {
     if (isRunFolder(runDir)) throw new Error(`${runDir} already holds a run; continue it with: naf-ros train --resume ${runDir}`);
     mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, RUN_FILES.config), dumpParamsFile(config, [
-      `The resolved config of this run (every parameter, paths absolute), written ${new Date().toISOString()}.`,
-      'A ROS 2 params file: naf-ros train --config <this file>, or a params_file of ros2 launch.',
-    ]));
+    writeRunConfig(runDir, config);
     const parts = await buildTraining(config);
     logger.debug('tfjs backends tried', { meta: { tried: parts.backend.tried } });
     return new Trainer(config, runDir, parts, logger);
@@ -95,8 +92,10 @@ export class Trainer {
    */
   static async resume(runDir: string, logger: Logger, opts: { fallback?: boolean; override?: NafConfig; episodes?: number } = {}): Promise<Trainer> {
     const saved = readRunConfig(runDir);
-    const config = opts.override ? mergeBudget(saved, opts.override) : saved;
+    const config = opts.override ? mergeBudget(saved, opts.override) : structuredClone(saved);
     if (opts.episodes !== undefined) config.training.episodes = opts.episodes;
+    // An extended (or shortened) budget is the run's budget from now on.
+    if (config.training.episodes !== saved.training.episodes) writeRunConfig(runDir, config, `training.episodes changed from ${saved.training.episodes} to ${config.training.episodes} on resume`);
     const ckpt = readLatestCheckpoint(join(runDir, RUN_FILES.checkpoints), opts.fallback);
     for (const s of ckpt.skipped) logger.warn(`skipped corrupt checkpoint ${s}`);
     const st = ckpt.state as TrainerState;
@@ -273,6 +272,14 @@ export class Trainer {
     this.parts.agent.dispose();
     this.parts.arm.dispose();
   }
+}
+
+/** Writes the run's `config.yaml` (atomically: a resume may rewrite it). */
+function writeRunConfig(runDir: string, config: NafConfig, note?: string): void {
+  writeAtomic(join(runDir, RUN_FILES.config), dumpParamsFile(config, [
+    `The resolved config of this run (every parameter, paths absolute), written ${new Date().toISOString()}${note ? `: ${note}` : ''}.`,
+    'A ROS 2 params file: naf-ros train --config <this file>, or a params_file of ros2 launch.',
+  ]));
 }
 
 /**
