@@ -64,7 +64,7 @@ test('a finished run folder: config.yaml, JSON lines + CSV, test.json, plot, sum
   assert.match(summary, new RegExp(`naf-ros eval --checkpoint ${join(runDir, 'checkpoints', 'best')}`));
   const svg = readFileSync(join(runDir, 'learning_curve.svg'), 'utf8');
   assert.match(svg, /^<svg/);
-  for (const label of ['return (sum of rewards)', 'greedy success', 'final distance (cm)', 'greedy test', 'training (iLQG)']) assert.ok(svg.includes(label), label);
+  for (const label of ['return (sum of rewards)', 'greedy success', 'final distance, cm', 'greedy test', 'training (iLQG)']) assert.ok(svg.includes(label), label);
 });
 
 test('naf-ros report rebuilds plot and summary of an unfinished run, and of a run of the previous layout', async () => {

@@ -131,9 +131,10 @@ export class Trainer {
   }
 
   /**
-   * Trains until `training.episodes` or `shouldStop()`. Checkpoints every
-   * `checkpoint_every_episodes`, at every new best evaluation (which becomes
-   * `checkpoints/best.safetensors`) and at the end; an episode interrupted by a stop is dropped.
+   * Trains until `training.episodes` or `shouldStop()`. Evaluates at episode 0, every
+   * `eval_every_episodes` and at the end; checkpoints every `checkpoint_every_episodes`, at every
+   * new best evaluation (which becomes `checkpoints/best.safetensors`) and at the end; an episode
+   * interrupted by a stop is dropped.
    * Then tests the final and the best policy on the held-out test starts (`test.json`) and
    * writes `learning_curve.svg` and `summary.md`.
    */
@@ -151,10 +152,12 @@ export class Trainer {
       const e = this.episode % tr.eval_every_episodes === 0 ? this.evaluate(evalStarts, hooks.onEval) : null;
       if (this.episode % tr.checkpoint_every_episodes === 0 || e?.best) await this.checkpoint(e?.best ?? false);
     }
-    const written = this.episode !== this.checkpointedAt;
-    if (written) await this.checkpoint(false);
+    // The final (or stopped) policy is evaluated too, so that it can become the best.
+    const e = this.lastEval?.episode === this.episode ? null : this.evaluate(evalStarts, hooks.onEval);
+    const written = this.episode !== this.checkpointedAt || Boolean(e?.best);
+    if (written) await this.checkpoint(e?.best ?? false);
     const stopped = !this.complete;
-    this.logger.info(`${stopped ? 'stopped' : 'final'} checkpoint at episode ${this.episode}: ${this.lastCheckpoint}${written ? '' : ' (already written)'}`);
+    this.logger.info(`${stopped ? 'stopped; checkpoint of the last complete episode' : 'final checkpoint'} (episode ${this.episode}): ${this.lastCheckpoint}${written ? '' : ' (already written)'}`);
     const test = await this.testPolicies();
     await writeRunReport(this.runDir);
     return { stopped, checkpoint: this.lastCheckpoint, checkpointWritten: written, test };
