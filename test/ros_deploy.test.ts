@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NafAgent } from '../src/agent/naf.js';
 import { createActor } from '../src/agent/actor.js';
 import { parseConfig } from '../src/config/load.js';
 import { InProcessBus } from '../src/ros/inprocess_transport.js';
@@ -16,7 +15,7 @@ import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
 import { declareConfigParameters } from '../src/ros/parameters.js';
 import { deployParts, GreedyActor, NoLearner } from '../src/ros/deploy.js';
 import { runEmbeddedDeploy } from '../src/ros/deploy_system.js';
-import { buildTask } from '../src/training/factory.js';
+import { buildAgent, buildTask } from '../src/training/factory.js';
 import { Trainer } from '../src/training/trainer.js';
 import { silentLogger } from '../src/util/logger.js';
 import { Rng } from '../src/util/rng.js';
@@ -28,9 +27,9 @@ test('deploy mode on the node: torque = clamp(mu(x)), budget then zero torque, n
   const bus = new InProcessBus();
   const cap = captureLogger();
   const node = bus.createNode('naf_trainer');
-  const config = declareConfigParameters(node, testConfig({ mode: 'deploy', deploy: { episodes: 2 }, task: { horizon: 5, home_pose: [0, 0.5, 0.5] } }));
+  const config = declareConfigParameters(node, testConfig({ mode: 'deploy', deploy: { episodes: 2 }, task: { horizon: 5, home_pose: [0, 0.5, 0.5] }, agent: { hidden: [8] } }));
   const task = new TinyTask(config.task.home_pose, config.task.horizon);
-  const agent = new NafAgent({ dX: task.dX, dU: task.dU, uMax: Float64Array.from([5, 5, 5]), hidden: [8], seed: 3 });
+  const agent = buildAgent(config, task); // a small untrained NAF network: any fixed policy will do
   const snapshot = agent.snapshot();
   agent.dispose();
   const learner = new NoLearner(snapshot);
