@@ -27,14 +27,14 @@ test('Algorithm 2 improves on the random policy within 25 episodes (fixed seed)'
     task: { horizon: 50, target_mode: 'fixed' },
     agent: { kind: 'naf', hidden: [64, 64], architecture: 'shared', updates_per_step: 1 },
     model_based: { enabled: true, dynamics: 'tvlg', on_policy_fraction: 0.5 },
-    training: { episodes: 25, eval_every_episodes: 5, eval_episodes: 5, checkpoint_every_episodes: 25 },
+    training: { episodes: 25, eval_every_episodes: 5, eval_episodes: 10, checkpoint_every_episodes: 25 },
   });
   const trainer = await Trainer.create(config, join(mkdtempSync(join(tmpdir(), 'naf-learn-')), 'run'), silentLogger());
   const { arm, task } = trainer.parts;
 
   // The random policy: uniform torques in [-u_max, u_max], on the evaluation starts.
   const rng = new Rng(99);
-  const randomReturns = evaluationStarts(task, 5, config.training.eval_seed).map((start) => {
+  const randomReturns = evaluationStarts(task, config.training.eval_episodes, config.training.eval_seed).map((start) => {
     task.setTarget(start.target);
     let x = task.observe(arm.reset(start.q, start.qd));
     let ret = 0;

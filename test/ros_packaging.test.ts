@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { loadParamsFile } from '../src/config/load.js';
 import { readParamsFiles, splitParamsFiles } from '../src/ros/params_files.js';
 import { declareConfigParameters, unknownParameters } from '../src/ros/parameters.js';
+import { resolveNodePaths } from '../src/ros/node_paths.js';
 import { InProcessBus } from '../src/ros/inprocess_transport.js';
 import type { ParameterValue } from '../src/ros/transport.js';
 
@@ -56,9 +57,31 @@ for (const file of ['config/reacher.yaml', 'config/naf_trainer_hardware.yaml']) 
     const overrides = Object.fromEntries(readParamsFiles([path], 'naf_trainer')) as Record<string, ParameterValue>;
     assert.deepEqual(unknownParameters(Object.keys(overrides)), []);
     const node = new InProcessBus().createNode('naf_trainer', { parameterOverrides: overrides });
-    assert.deepEqual(declareConfigParameters(node), loadParamsFile(path));
+    // relative paths in the file resolve against its folder on both sides
+    assert.deepEqual(resolveNodePaths(declareConfigParameters(node), [path], 'naf_trainer'), loadParamsFile(path));
   });
 }
+
+test('a relative path resolves against the folder of the params file that sets it; -p values and defaults are left alone', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'naf-paths-'));
+  try {
+    const a = join(dir, 'a.yaml'), sub = join(dir, 'sub'), b = join(sub, 'b.yaml');
+    mkdirSync(sub);
+    writeFileSync(a, 'naf_trainer:\n  ros__parameters:\n    urdf_path: ../urdf/reacher3.urdf\n    run_dir: out\n');
+    writeFileSync(b, 'naf_trainer:\n  ros__parameters:\n    run_dir: later\n');
+    const node = new InProcessBus().createNode('naf_trainer', { parameterOverrides: { ...Object.fromEntries(readParamsFiles([a, b], 'naf_trainer')) as Record<string, ParameterValue>, 'deploy.checkpoint': 'cli/best' } });
+    const c = resolveNodePaths(declareConfigParameters(node), [a, b], 'naf_trainer');
+    assert.equal(c.urdf_path, join(dir, '..', 'urdf', 'reacher3.urdf'));
+    assert.equal(c.run_dir, join(sub, 'later'), 'the last file that sets it');
+    assert.equal(c.deploy.checkpoint, 'cli/best', 'not from a file: unchanged');
+    assert.equal(c.ros.resume, '');
+    // the same rule for naf-ros train --config
+    assert.equal(loadParamsFile(a).urdf_path, join(dir, '..', 'urdf', 'reacher3.urdf'));
+    assert.equal(loadParamsFile(b).urdf_path, 'urdf/reacher3.urdf', 'a default stays relative to the package');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('the hardware config keeps the learned policy capped and the torque small', () => {
   const c = loadParamsFile(join(root, 'config/naf_trainer_hardware.yaml'));
@@ -89,7 +112,7 @@ test('launch files compile and start only executables CMakeLists.txt installs', 
   const installed = [...cmake.matchAll(/"(\w+):(node|sim-bridge)"/g)].map((m) => m[1]);
   assert.deepEqual(installed.sort(), ['naf_sim_bridge', 'naf_trainer']);
   const files = readdirSync(join(root, 'launch')).filter((f) => f.endsWith('.launch.py'));
-  assert.deepEqual(files.sort(), ['gazebo.launch.py', 'hardware.launch.py', 'mujoco.launch.py']);
+  assert.deepEqual(files.sort(), ['gazebo.launch.py', 'hardware.launch.py', 'mujoco.launch.py', 'policy.launch.py']);
   for (const f of files) {
     const text = readFileSync(join(root, 'launch', f), 'utf8');
     for (const m of text.matchAll(/package='naf_ros', executable='(\w+)'/g)) assert.ok(installed.includes(m[1]), `${f} starts ${m[1]}`);

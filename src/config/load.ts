@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { Ajv, type ErrorObject } from 'ajv';
 import { CONFIG_SCHEMA, LIVE_PARAMETERS, type NafConfig } from './schema.js';
+import { paramsFileDir, resolveFileRelative } from './params_file.js';
 
 /** A configuration problem: `issues` has one line per invalid parameter. */
 export class ConfigError extends Error {
@@ -113,7 +114,8 @@ export function parseConfig(params: unknown, source = 'parameters'): NafConfig {
 }
 
 /**
- * Reads a ROS 2 params file and returns the validated config of `nodeName`.
+ * Reads a ROS 2 params file and returns the validated config of `nodeName`. Relative paths
+ * written in the file (`urdf_path`, `run_dir`, ...) are resolved against the file's folder.
  * @throws ConfigError on a missing file, a YAML syntax error (with line), a missing
  *   `<node>: ros__parameters:` section, or invalid values.
  */
@@ -135,7 +137,7 @@ export function loadParamsFile(path: string, nodeName = 'naf_trainer'): NafConfi
   if (!section || typeof section !== 'object' || !('ros__parameters' in section)) {
     throw new ConfigError(path, [`expected a "${nodeName}: ros__parameters:" section (ROS 2 params-file format); found top-level keys ${JSON.stringify(Object.keys(root))}`]);
   }
-  return parseConfig(section.ros__parameters, path);
+  return parseConfig(resolveFileRelative(section.ros__parameters, paramsFileDir(path)), path);
 }
 
 /** Dotted ROS parameter names and values of a config (`agent.learning_rate` -> 0.001). */

@@ -14,7 +14,10 @@ export type AgentKind = 'naf' | 'ddpg';
 export type NoiseKind = 'ou' | 'gaussian' | 'precision' | 'none';
 export type DynamicsKind = 'tvlg' | 'nn' | 'true';
 
+export type RunMode = 'train' | 'deploy';
+
 export interface NafConfig {
+  mode: RunMode;
   seed: number;
   urdf_path: string;
   joints: string[];
@@ -78,6 +81,12 @@ export interface NafConfig {
     eval_seed: number;
     checkpoint_every_episodes: number;
     publish_policy_every_updates: number;
+    test_episodes: number;
+    test_seed: number;
+  };
+  deploy: {
+    checkpoint: string;
+    episodes: number;
   };
   safety: {
     max_effort: number;
@@ -111,6 +120,7 @@ export const CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    mode: { type: 'string', enum: ['train', 'deploy'], description: 'naf_trainer: train = learn on the arm (Algorithm 2); deploy = run the greedy policy of deploy.checkpoint with the safety supervisor, homing, watchdog and e-stop, and no learning, exploration or iLQG (read-only).', default: 'train' },
     seed: { ...int('Random seed of the whole run (weights, noise, episodes).', 0), default: 1 },
     urdf_path: { type: 'string', description: 'URDF of the arm (effort limits, kinematics).', default: 'urdf/reacher3.urdf' },
     joints: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Controlled joints, in command order.', default: ['joint1', 'joint2', 'joint3'] },
@@ -188,10 +198,20 @@ export const CONFIG_SCHEMA = {
       properties: {
         episodes: { ...int('Training budget, real episodes.', 1), default: 200 },
         eval_every_episodes: { ...int('Test-return protocol: evaluate the greedy policy every k episodes.', 1), default: 10 },
-        eval_episodes: { ...int('Evaluation episodes per evaluation (fixed seeds).', 1), default: 5 },
-        eval_seed: { ...int('Seed of the fixed evaluation episode starts.', 0), default: 12345 },
+        eval_episodes: { ...int('Evaluation episodes per evaluation (fixed starts, held out from training).', 1), default: 5 },
+        eval_seed: { ...int('Seed of the fixed evaluation starts (drawn from a stream disjoint from training\'s); the best evaluation picks checkpoints/best.', 0), default: 12345 },
         checkpoint_every_episodes: { ...int('Checkpoint period, episodes (1: a crash loses at most the episode in progress).', 1), default: 1 },
         publish_policy_every_updates: { ...int('The actor receives fresh weights every this many updates.', 1), default: 50 },
+        test_episodes: { ...int('Held-out test at the end of a run (and `naf-ros eval`): episodes for the final and the best policy.', 1), default: 20 },
+        test_seed: { ...int('Seed of the held-out test starts (drawn from a stream disjoint from training and from eval_seed\'s).', 0), default: 2024 },
+      },
+      required: [],
+    },
+    deploy: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        checkpoint: { type: 'string', description: 'mode deploy: a run folder (its newest checkpoint) or a checkpoint file (.safetensors; e.g. <run>/checkpoints/best.safetensors).', default: '' },
+        episodes: { ...int('mode deploy: episodes to run, then hold zero torque (0 = until stopped).', 0), default: 0 },
       },
       required: [],
     },
@@ -224,6 +244,12 @@ export const CONFIG_SCHEMA = {
   },
   required: [],
 } as unknown as JSONSchemaType<NafConfig>;
+
+/**
+ * Parameters that hold a file or folder path. A relative path written in a params file is
+ * relative to that file's folder (`src/config/params_file.ts`).
+ */
+export const PATH_PARAMETERS: readonly string[] = ['urdf_path', 'run_dir', 'ros.resume', 'deploy.checkpoint'];
 
 /**
  * Parameters a running node applies immediately (`ros2 param set`); every other parameter is

@@ -20,6 +20,8 @@ import winston from 'winston';
 import type { Logger } from '../util/logger.js';
 import { RclnodejsContext } from './rclnodejs_transport.js';
 import { declareConfigParameters, unknownParameters } from './parameters.js';
+import { splitParamsFiles } from './params_files.js';
+import { resolveNodePaths } from './node_paths.js';
 import type { RosLogger } from './transport.js';
 
 /** A winston logger writing to the node's ROS logger (and a JSON-lines file when given). */
@@ -72,22 +74,30 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const node = ctx.createNode('naf_trainer');
   const typos = unknownParameters(node.overrideNames());
   if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
-  const config = declareConfigParameters(node);
+  const config = resolveNodePaths(declareConfigParameters(node), splitParamsFiles(argv).paramsFiles, 'naf_trainer');
   // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
   const { buildActor, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
   const { WorkerLearnerClient } = await import('../training/learner_client.js');
   const { NafTrainerNode } = await import('./naf_trainer_node.js');
   const { Rng } = await import('../util/rng.js');
 
-  const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-node-seed${config.seed}`);
+  const deploy = config.mode === 'deploy';
+  const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-node-${deploy ? 'deploy' : `seed${config.seed}`}`);
   mkdirSync(runDir, { recursive: true });
   const logger = rosWinstonLogger(node.logger, join(runDir, 'node.log.jsonl'));
   const urdf = loadConfigUrdf(config);
   const task = buildTask(config, urdf);
   const root = new Rng(config.seed);
-  const actor = buildActor(config, task, root.fork('node'));
-  logger.info(`run folder ${runDir}; starting the learner thread`);
-  const learner = await WorkerLearnerClient.create(config, runDir);
+  let actor: import('./naf_trainer_node.js').TrainerActor;
+  let learner: import('../training/learner_client.js').LearnerClient;
+  if (deploy) {
+    // A trained policy, no learner thread (src/ros/deploy.ts).
+    ({ actor, learner } = await (await import('./deploy.js')).deployParts(config, task, logger));
+  } else {
+    actor = buildActor(config, task, root.fork('node'));
+    logger.info(`run folder ${runDir}; starting the learner thread`);
+    learner = await WorkerLearnerClient.create(config, runDir);
+  }
   const trainer = new NafTrainerNode({
     node, config, spec: buildSpec(config, urdf), task, actor, learner, rng: root.fork('node-episodes'), logger,
   });

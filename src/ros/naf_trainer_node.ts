@@ -21,6 +21,10 @@
  * Once the node has published a torque it publishes every tick (zero when unsafe): a
  * JointGroupEffortController holds the last command, so silence is not safe.
  * Learning runs in the learner (a worker thread in production): the loop never waits for it.
+ *
+ * `mode: deploy` (src/ros/deploy.ts): the same loop, homing, supervisor, watchdog and e-stop with
+ * a fixed greedy actor and a learner that learns nothing; the budget is `deploy.episodes`
+ * (0 = until stopped) and nothing is checkpointed.
  */
 import type { ArmSpec, Task } from '../env/types.js';
 import type { NafConfig } from '../config/schema.js';
@@ -90,11 +94,13 @@ export class NafTrainerNode {
   private waitingPolicyLogged = false;
   private prevCounts: Record<InterventionKind, number>;
   private readonly timers: { cancel(): void }[] = [];
+  private readonly deploy: boolean;
 
   /** @throws RangeError from the supervisor or input when the config and spec disagree. */
   constructor(private readonly deps: NafTrainerDeps) {
     const { node, config, spec, logger, learner, actor } = deps;
     this.cfg = config;
+    this.deploy = config.mode === 'deploy';
     const s = config.safety;
     this.supervisor = new SafetySupervisor(spec, {
       maxEffort: s.max_effort, stateTimeoutMs: s.state_timeout_ms, velocityLimit: s.velocity_limit,
@@ -121,7 +127,7 @@ export class NafTrainerNode {
     });
     this.timers.push(node.createTimer(period, () => this.guardedTick()));
     this.timers.push(node.createTimer(1.0, () => diagPub.publish(this.diagnostics())));
-    logger.info(`naf_trainer: ${config.joints.length} joints [${config.joints.join(', ')}], ${config.control_rate_hz} Hz, T = ${deps.task.T}, ` +
+    logger.info(`naf_trainer${this.deploy ? ' (deploy mode: greedy policy, no learning)' : ''}: ${config.joints.length} joints [${config.joints.join(', ')}], ${config.control_rate_hz} Hz, T = ${deps.task.T}, ` +
       `p = ${actor.onPolicyFraction} (cap ${config.model_based.max_on_policy_fraction}), torque cap [${Array.from(this.supervisor.effortLimit).join(', ')}] N·m; ` +
       `in ${node.resolveName(config.ros.joint_states_topic)}, out ${this.torquePub.topic}, e-stop ${node.resolveName(config.ros.estop_topic)}`);
   }
@@ -254,15 +260,16 @@ export class NafTrainerNode {
       this.lastReturn = this.ret;
       this.returnPub.publish({ data: this.ret });
       this.deps.logger.info(`episode ${this.completed} (${info.controller}) return ${this.ret.toFixed(4)}`);
-      if (this.completed % this.cfg.training.checkpoint_every_episodes === 0) void this.save();
+      if (!this.deploy && this.completed % this.cfg.training.checkpoint_every_episodes === 0) void this.save();
     }
     this.prev = null;
     this.t = 0;
     this.controller = 'none';
-    this.state = this.completed >= this.cfg.training.episodes ? 'DONE' : 'HOMING';
+    const budget = this.deploy ? this.cfg.deploy.episodes : this.cfg.training.episodes;
+    this.state = budget > 0 && this.completed >= budget ? 'DONE' : 'HOMING';
     if (this.state === 'DONE') {
-      this.deps.logger.info(`training budget of ${this.cfg.training.episodes} episodes done; holding zero torque`);
-      void this.save();
+      this.deps.logger.info(`${this.deploy ? 'deploy' : 'training'} budget of ${budget} episodes done; holding zero torque`);
+      if (!this.deploy) void this.save();
     } else this.startHoming(this.deps.node.now());
   }
 
@@ -280,7 +287,7 @@ export class NafTrainerNode {
   /** `~/pause`: aborts a running episode and holds zero torque. */
   pause(): TriggerResponse {
     if (this.state === 'ESTOP') return { success: false, message: 'e-stop latched (already at zero torque)' };
-    if (this.state === 'DONE') return { success: false, message: 'training done (already at zero torque)' };
+    if (this.state === 'DONE') return { success: false, message: `${this.deploy ? 'deploy' : 'training'} done (already at zero torque)` };
     if (this.state === 'RUNNING') this.endEpisode(true, 'paused');
     this.state = 'PAUSED';
     return { success: true, message: 'paused: zero torque' };
@@ -301,6 +308,7 @@ export class NafTrainerNode {
 
   /** `~/save`: checkpoint of the learner; the message is its folder. */
   async save(): Promise<TriggerResponse> {
+    if (this.deploy) return { success: false, message: 'deploy mode: no learning, nothing to save' };
     try {
       const path = await this.deps.learner.save();
       this.deps.logger.info(`checkpoint saved to ${path}`);

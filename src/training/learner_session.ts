@@ -101,6 +101,8 @@ export class LearnerSession {
   async save(): Promise<string> {
     const { learner } = this.parts;
     const state = {
+      // the config travels with the checkpoint, so `naf-ros eval`/deploy mode can rebuild the policy
+      config: this.config,
       episode: learner.episodes, learner: await learnerState(learner),
       arm: armSignature(this.parts),
     };
