@@ -34,6 +34,21 @@ export interface ArmSpec {
 }
 
 /**
+ * Rigid-body quantities of an arm at a configuration q [nJ] (rad, or m for prismatic joints), for
+ * the joints of `spec` in its order. Implemented with MuJoCo on a model loaded from the arm's URDF
+ * (`src/env/rigid_body.ts`), on the embedded arm and on a real one alike.
+ */
+export interface ArmDynamics {
+  readonly spec: ArmSpec;
+  /** [nJ] N·m·s/rad (N·s/m), URDF `<dynamics damping>`. */
+  readonly damping: Float64Array;
+  /** g(q) [nJ] N·m (N): the joint torques that hold the arm still at q against gravity. */
+  gravity(q: ArrayLike<number>): Float64Array;
+  /** M(q) [nJ * nJ] row-major, kg·m² (kg for prismatic joints): the joint-space inertia matrix. */
+  massMatrix(q: ArrayLike<number>): Float64Array;
+}
+
+/**
  * A torque-controlled arm advanced one control period at a time. Implemented by the embedded
  * MuJoCo arm (`src/env/mujoco_arm.ts`); the ROS node drives a real arm through topics instead.
  */
