@@ -74,7 +74,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
   const config = declareConfigParameters(node);
   // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
-  const { buildActor, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
+  const { buildActor, buildArmDynamics, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
   const { WorkerLearnerClient } = await import('../training/learner_client.js');
   const { NafTrainerNode } = await import('./naf_trainer_node.js');
   const { Rng } = await import('../util/rng.js');
@@ -87,9 +87,12 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const root = new Rng(config.seed);
   const actor = buildActor(config, task, root.fork('node'));
   logger.info(`run folder ${runDir}; starting the learner thread`);
+  // g(q) and M(q) of the real arm: MuJoCo on the same URDF (no simulation runs here).
+  const dynamics = await buildArmDynamics(config);
   const learner = await WorkerLearnerClient.create(config, runDir);
   const trainer = new NafTrainerNode({
     node, config, spec: buildSpec(config, urdf), task, actor, learner, rng: root.fork('node-episodes'), logger,
+    dynamics, tip: task.chain,
   });
   ctx.spin();
   onSignals(async (sig) => {
