@@ -129,5 +129,5 @@ program.command('sim-bridge')
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError || e instanceof CheckpointError) console.error(`naf-ros: ${e.message}`);
   else console.error(e);
-  process.exit(1);
+  process.exit(e instanceof ConfigError ? 2 : 1);
 });

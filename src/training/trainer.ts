@@ -67,12 +67,15 @@ export class Trainer {
     readonly logger: Logger,
   ) {}
 
-  /** A new run in `runDir` (created; must not already hold a run). */
+  /**
+   * A new run in `runDir` (must not already hold a run). Everything is built before the folder
+   * is created, so a config that does not fit its arm leaves no run folder behind.
+   */
   static async create(config: NafConfig, runDir: string, logger: Logger): Promise<Trainer> {
     if (existsSync(join(runDir, 'config.json'))) throw new Error(`${runDir} already holds a run; use --resume ${runDir}`);
+    const parts = await buildTraining(config);
     mkdirSync(runDir, { recursive: true });
     writeFileSync(join(runDir, 'config.json'), JSON.stringify(config, null, 2));
-    const parts = await buildTraining(config);
     logger.info(`tfjs backend: ${parts.backend.name}`, { meta: { tried: parts.backend.tried } });
     return new Trainer(config, runDir, parts, logger);
   }
