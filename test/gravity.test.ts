@@ -5,6 +5,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { Matrix, solve } from 'ml-matrix';
 import { parseConfig } from '../src/config/load.js';
 import { GravityCompensatedArm, GravityCompensation } from '../src/control/gravity_compensation.js';
@@ -13,6 +17,9 @@ import { KinematicChain } from '../src/env/kinematics.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { RigidBodyModel } from '../src/env/rigid_body.js';
 import { buildArm } from '../src/training/factory.js';
+import { InThreadLearnerClient } from '../src/training/learner_client.js';
+import { createInProcessSystem } from '../src/ros/inprocess_system.js';
+import { captureLogger } from './ros_fakes.js';
 import type { Arm } from '../src/env/types.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -104,5 +111,29 @@ test('homing under gravity converges on the UR5e: PD with gains derived from M(q
     assert.ok(t < 250, `trial ${trial}: not homed within 5 s (q - home = [${Array.from(js.position, (q, i) => (q - home[i]).toFixed(3))}])`);
     assert.ok(t * arm.dt < 3, `trial ${trial}: homed after ${(t * arm.dt).toFixed(2)} s`);
     if (trial === 0) assert.ok(saturated, 'the torque cap is active on a 0.5 rad error');
+  }
+});
+
+test('the node on the UR5e through the sim bridge: homing from q = 0 under gravity converges, then episodes run', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'naf-ur5e-node-'));
+  const params = (yaml.load(readFileSync('config/ur5e.yaml', 'utf8')) as { naf_trainer: { ros__parameters: Record<string, Record<string, unknown>> } }).naf_trainer.ros__parameters;
+  const cap = captureLogger();
+  const sys = await createInProcessSystem({
+    ...params, task: { ...params.task, horizon: 10 }, agent: { hidden: [16, 16], warmup_steps: 1000 }, training: { episodes: 2, checkpoint_every_episodes: 1000 },
+  }, (config) => InThreadLearnerClient.create(config, runDir), cap.logger);
+  const { bus, trainer } = sys;
+  try {
+    assert.equal(trainer.config.safety.homing_kp, 0, 'gains derived from the arm');
+    for (let k = 0; k < 500 && trainer.state !== 'RUNNING'; k++) bus.advance(0.01);
+    assert.equal(trainer.state, 'RUNNING', 'homed within 5 s');
+    const homedAt = bus.now();
+    for (let k = 0; k < 1000 && trainer.state !== 'DONE'; k++) bus.advance(0.01);
+    assert.deepEqual([trainer.state, trainer.completed, trainer.aborted], ['DONE', 2, 0]);
+    const c = trainer.supervisor.counts;
+    assert.deepEqual([c.watchdog, c.non_finite, c.velocity_limit, c.torque_clamp], [0, 0, 0, 0], JSON.stringify(c));
+    console.log(`# UR5e homing from q = 0 to home under gravity (node + sim bridge): homed at ${homedAt.toFixed(2)} s`);
+  } finally {
+    await sys.close();
+    rmSync(runDir, { recursive: true, force: true });
   }
 });

@@ -248,9 +248,10 @@ export class NafTrainerNode {
     }
     return pdHomingTorque(js.position, js.velocity, this.qStart!, {
       ...this.homingGains(),
-      // capped per joint by the URDF effort limit too, so homing never trips the supervisor's clamp
-      // (gravity compensation comes on top, in the supervisor)
-      maxTorque: Float64Array.from({ length: nJ }, (_, j) => Math.min(s.homing_max_effort, this.deps.spec.effortLimits[j])),
+      // capped per joint by the policy's torque bound u_max (<= the URDF effort limit) too: homing
+      // moves no harder than the learner may, and never trips the supervisor's clamp (gravity
+      // compensation comes on top, in the supervisor, inside the effort left to it)
+      maxTorque: Float64Array.from({ length: nJ }, (_, j) => Math.min(s.homing_max_effort, this.deps.spec.effortLimits[j], this.deps.task.uMax[j])),
     });
   }
 

@@ -15,13 +15,15 @@
  *     limit, torque pushing further out is removed; torque back inside passes;
  *  6. workspace box (`safety.workspace_min/max`, tip frame, m, URDF root frame): with the tip
  *     outside the box on some axes, the part of u that accelerates the tip further out along
- *     them is removed — u <- u - J_Sᵀ λ with λ = (J_S M⁻¹ J_Sᵀ)⁻¹ J_S M⁻¹ u for the set S of
- *     violated axes whose outward tip acceleration J_k M⁻¹ u is positive (J the tip's position
- *     Jacobian, M(q) the mass matrix): the Cartesian force along those axes, removed in the
- *     dynamically consistent sense, so u no longer accelerates the tip outward there; torque
- *     bringing the tip back in, or moving it along the wall, passes. (Chosen over aborting the
- *     episode: Algorithm 2's dynamics fit needs complete fixed-length episodes, and the rule
- *     mirrors the soft-limit rule in Cartesian space.) Gravity compensation is not touched;
+ *     them is removed. The outward tip acceleration u causes along axis k is c_k · u with
+ *     c_k = ±M(q)⁻¹ J_kᵀ (J the tip's position Jacobian, M the mass matrix); u is projected
+ *     onto {u' : c_k · u' <= 0 for the violated axes}, u' = u - C_Sᵀ (C_S C_Sᵀ)⁻¹ C_S u over
+ *     the axes S whose outward acceleration is positive: the smallest change of u (in N·m)
+ *     that leaves no outward acceleration, never larger than u itself. Torque bringing the tip
+ *     back in, or moving it along the wall, passes. (Chosen over aborting the episode:
+ *     Algorithm 2's dynamics fit needs complete fixed-length episodes, and the rule mirrors the
+ *     soft-limit rule in Cartesian space; like it, it does not brake a tip already moving out.)
+ *     Gravity compensation is not touched;
  *  7. gravity compensation (`safety.gravity_compensation: model`): g(q) is added to the result
  *     of rules 1 and 3-6, so the arm holds its pose under every stop except the watchdog's;
  *  8. clamp of the total u + g(q) to min(URDF effort limit, `max_effort`) per joint.
@@ -215,21 +217,21 @@ export class SafetySupervisor {
     const n = u.length;
     const sign = (k: number) => (p[k] > w.max[k] ? 1 : -1);
     const J = w.tip.jacobian(q);
-    const row = (k: number) => Matrix.rowVector(Array.from(J.subarray(k * n, (k + 1) * n)).map((v) => sign(k) * v));
-    const Minv = solve(new Matrix(Array.from({ length: n }, (_, i) => Array.from(w.dynamics.massMatrix(q).subarray(i * n, (i + 1) * n)))), Matrix.eye(n));
-    const outward = (v: Matrix, k: number) => row(k).mmul(Minv).mmul(v).get(0, 0); // outward tip acceleration of v along axis k
+    const M = w.dynamics.massMatrix(q);
+    const Minv = solve(new Matrix(Array.from({ length: n }, (_, i) => Array.from(M.subarray(i * n, (i + 1) * n)))), Matrix.eye(n));
+    // c_k [1 x n]: outward tip acceleration along axis k per unit torque (M is symmetric).
+    const c = (k: number) => Matrix.rowVector(Array.from(J.subarray(k * n, (k + 1) * n), (v) => sign(k) * v)).mmul(Minv);
     const u0 = Matrix.columnVector(Array.from(u));
     const S: number[] = [];
     let v = u0;
     for (;;) {
-      const add = outside.filter((k) => !S.includes(k) && outward(v, k) > 1e-12);
+      const add = outside.filter((k) => !S.includes(k) && c(k).mmul(v).get(0, 0) > 1e-12);
       if (add.length === 0) break;
       S.push(...add);
-      const JS = new Matrix(S.map((k) => row(k).to1DArray()));
-      const G = JS.mmul(Minv).mmul(JS.transpose());
-      const ridge = 1e-12 * Math.max(1e-12, G.trace());
-      const lambda = solve(G.add(Matrix.eye(S.length).mul(ridge)), JS.mmul(Minv).mmul(u0));
-      v = u0.sub(JS.transpose().mmul(lambda));
+      const C = new Matrix(S.map((k) => c(k).to1DArray()));
+      const G = C.mmul(C.transpose());
+      const ridge = 1e-12 * Math.max(1e-300, G.trace());
+      v = u0.sub(C.transpose().mmul(solve(G.add(Matrix.eye(S.length).mul(ridge)), C.mmul(u0))));
     }
     if (S.length === 0) return null;
     const before = Array.from(u);
