@@ -127,7 +127,7 @@ test('the node on the UR5e through the sim bridge: homing from q = 0 under gravi
     for (let k = 0; k < 500 && trainer.state !== 'RUNNING'; k++) bus.advance(0.01);
     assert.equal(trainer.state, 'RUNNING', 'homed within 5 s');
     const homedAt = bus.now();
-    for (let k = 0; k < 1000 && trainer.state !== 'DONE'; k++) bus.advance(0.01);
+    for (let k = 0; k < 1000 && (trainer.state as string) !== 'DONE'; k++) bus.advance(0.01);
     assert.deepEqual([trainer.state, trainer.completed, trainer.aborted], ['DONE', 2, 0]);
     const c = trainer.supervisor.counts;
     assert.deepEqual([c.watchdog, c.non_finite, c.velocity_limit, c.torque_clamp], [0, 0, 0, 0], JSON.stringify(c));
