@@ -73,6 +73,11 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const typos = unknownParameters(node.overrideNames());
   if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
   const config = declareConfigParameters(node);
+  // The config against its arm (URDF, joints, tip link, home pose, target): one line per mistake.
+  const { armIssues } = await import('../config/arm_checks.js');
+  const { ConfigError } = await import('../config/config_error.js');
+  const issues = armIssues(config, { embedded: false });
+  if (issues.length) throw new ConfigError(`parameters of ${node.resolveName('~')}`, issues);
   // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
   const { buildActor, buildArmDynamics, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
   const { WorkerLearnerClient } = await import('../training/learner_client.js');
