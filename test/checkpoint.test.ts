@@ -74,7 +74,7 @@ test('a flipped byte in a blob fails its checksum; an empty folder has no checkp
 });
 
 test('a checkpoint with NaN weights (valid checksums) is refused when loaded into the agent', async () => {
-  const { NafAgent } = await import('../src/agent/naf.js');
+  const { NafAgent } = await import('../src/agent/naf/agent.js');
   const a = new NafAgent({ dX: 4, dU: 2, uMax: Float64Array.from([1, 1]), hidden: [8, 8] });
   const s = await a.getState();
   s.tensors[0].data[3] = NaN;

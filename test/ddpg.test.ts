@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createActor } from '../src/agent/actor.js';
 import { initBackend } from '../src/agent/backend.js';
-import { DdpgAgent, type DdpgOptions } from '../src/agent/ddpg.js';
+import { DdpgAgent, type DdpgOptions } from '../src/agent/ddpg/agent.js';
 import type { AgentState, TransitionBatch } from '../src/agent/types.js';
 import { Rng } from '../src/util/rng.js';
 import { trainOnBandit, uStar } from './bandit.js';

@@ -85,6 +85,9 @@ function crossChecks(c: NafConfig): string[] {
     issues.push(`safety.workspace_max: must be greater than safety.workspace_min on every axis; got ${JSON.stringify(wmin)} and ${JSON.stringify(wmax)}`);
   }
   if (new Set(c.joints).size !== c.joints.length) issues.push(`joints: names must be unique; got ${JSON.stringify(c.joints)}`);
+  if (c.agent.learner_threads === 2 && (c.agent.kind !== 'naf' || c.agent.architecture !== 'separate')) {
+    issues.push(`agent.learner_threads: 2 needs agent.kind naf with agent.architecture separate (the heads are split between threads); got 2 with ${c.agent.kind}, ${c.agent.architecture}`);
+  }
   return issues;
 }
 

@@ -50,6 +50,7 @@ export interface NafConfig {
     grad_clip_norm: number;
     l_diag_max_exp: number;
     warmup_steps: number;
+    learner_threads: number;
   };
   exploration: {
     kind: NoiseKind;
@@ -156,6 +157,7 @@ export const CONFIG_SCHEMA = {
         grad_clip_norm: { ...num('Global gradient-norm clip (0 = off).', 0), default: 10 },
         l_diag_max_exp: { ...num('Clamp of the pre-exponent of L\'s diagonal, |.| <= this.', 0, 20, 0), default: 5 },
         warmup_steps: { ...int('Environment steps before the first update.', 0), default: 200 },
+        learner_threads: { ...int('Threads of one NAF update: 2 computes V on the learner\'s thread and mu, L in a second one (same results, ~1.6x the updates/s on 2 cores; NAF with the separate architecture only).', 1, 2), default: 1 },
       },
       required: [],
     },

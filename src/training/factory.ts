@@ -7,8 +7,8 @@
 import type { NafConfig } from '../config/schema.js';
 import { buildReachTask, resolveUrdfPath } from '../config/arm_checks.js';
 import { initBackend, type BackendInfo } from '../agent/backend.js';
-import { NafAgent } from '../agent/naf.js';
-import { DdpgAgent } from '../agent/ddpg.js';
+import { NafAgent } from '../agent/naf/agent.js';
+import { DdpgAgent } from '../agent/ddpg/agent.js';
 import { createNoise } from '../agent/noise.js';
 import type { QAgent } from '../agent/types.js';
 import { armSpecFromUrdf, loadUrdf, type UrdfModel } from '../env/urdf.js';
@@ -92,7 +92,7 @@ export function buildAgent(config: NafConfig, task: Task): QAgent {
     gradClipNorm: a.grad_clip_norm, seed: config.seed, batchNorm: a.batch_norm,
   };
   if (a.kind === 'ddpg') return new DdpgAgent({ ...common, criticLr: a.learning_rate, actorLr: a.actor_learning_rate });
-  return new NafAgent({ ...common, lr: a.learning_rate, architecture: a.architecture, lDiagMaxExp: a.l_diag_max_exp });
+  return new NafAgent({ ...common, lr: a.learning_rate, architecture: a.architecture, lDiagMaxExp: a.l_diag_max_exp, threads: a.learner_threads === 2 ? 2 : 1 });
 }
 
 export interface LearningParts {
@@ -133,6 +133,7 @@ export async function buildLearning(config: NafConfig): Promise<LearningParts> {
   const urdf = loadConfigUrdf(config);
   const task = buildTask(config, urdf);
   const agent = buildAgent(config, task);
+  if (agent instanceof NafAgent && config.agent.learner_threads === 2) await agent.startWorker();
   const root = new Rng(config.seed);
   const mb = config.model_based;
   const tvlg = new TvlgDynamics({ T: task.T, dX: task.dX, dU: task.dU, priorStrength: mb.prior_strength });
