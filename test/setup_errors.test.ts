@@ -99,7 +99,7 @@ test('a control rate the embedded simulator cannot step', () => {
 });
 
 test('the shipped configs fit their arms', () => {
-  for (const f of ['config/reacher.yaml', 'config/reacher_naf.yaml', 'config/ur5e.yaml', 'config/naf_trainer_hardware.yaml']) loadParamsFile(f);
+  for (const f of ['config/reacher.yaml', 'config/reacher_naf.yaml', 'config/ur5e.yaml', 'config/ur5e_naf.yaml', 'config/naf_trainer_hardware.yaml']) loadParamsFile(f);
 });
 
 test('naf-ros train: one line naming the parameter, exit code 2, no stack trace, no run folder', () => {
