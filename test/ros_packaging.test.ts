@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { XMLParser } from 'fast-xml-parser';
+import yaml from 'js-yaml';
 import { loadParamsFile } from '../src/config/load.js';
 import { readParamsFiles, splitParamsFiles } from '../src/ros/params_files.js';
 import { declareConfigParameters, unknownParameters } from '../src/ros/parameters.js';
@@ -51,7 +52,7 @@ test('params files: node sections by name, namespace or wildcard; nested keys be
   }
 });
 
-for (const file of ['config/reacher.yaml', 'config/naf_trainer_hardware.yaml']) {
+for (const file of ['config/reacher.yaml', 'config/naf_trainer_hardware.yaml', 'config/ur5e.yaml']) {
   test(`${file}: declared as ROS parameters it gives the config js-yaml loading gives`, () => {
     const path = join(root, file);
     const overrides = Object.fromEntries(readParamsFiles([path], 'naf_trainer')) as Record<string, ParameterValue>;
@@ -76,7 +77,7 @@ test('a relative path resolves against the folder of the params file that sets i
     assert.equal(c.deploy.checkpoint, 'cli/best', 'not from a file: unchanged');
     assert.equal(c.ros.resume, '');
     // the same rule for naf-ros train --config
-    assert.equal(loadParamsFile(a).urdf_path, join(dir, '..', 'urdf', 'reacher3.urdf'));
+    assert.equal(loadParamsFile(a, 'naf_trainer', { checkArm: false }).urdf_path, join(dir, '..', 'urdf', 'reacher3.urdf'));
     assert.equal(loadParamsFile(b).urdf_path, 'urdf/reacher3.urdf', 'a default stays relative to the package');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -100,10 +101,25 @@ test('package.xml: format 3, ament_cmake, the run-time dependencies of the nodes
   assert.equal(pkg.name, 'naf_ros');
   assert.equal(pkg.buildtool_depend, 'ament_cmake');
   assert.equal(pkg.export.build_type, 'ament_cmake');
-  const deps = new Set<string>([pkg.exec_depend].flat());
-  for (const d of ['sensor_msgs', 'std_msgs', 'std_srvs', 'diagnostic_msgs', 'rosgraph_msgs', 'launch_ros', 'robot_state_publisher', 'xacro',
+  const entries = [pkg.exec_depend].flat() as (string | { '#text': string; '@_version_gte'?: string })[];
+  const deps = new Set<string>(entries.map((e) => (typeof e === 'string' ? e : e['#text'])));
+  for (const d of ['sensor_msgs', 'std_msgs', 'std_srvs', 'diagnostic_msgs', 'rosgraph_msgs', 'launch_ros', 'robot_state_publisher', 'xacro', 'python3-yaml',
     'ros_gz_sim', 'ros_gz_bridge', 'gz_ros2_control', 'controller_manager', 'effort_controllers', 'joint_state_broadcaster']) {
     assert.ok(deps.has(d), `exec_depend ${d}`);
+  }
+  const gz = entries.find((e) => typeof e !== 'string' && e['#text'] === 'gz_ros2_control');
+  assert.equal(typeof gz === 'object' ? gz['@_version_gte'] : undefined, '0.7.13', 'gz_ros2_control >= 0.7.13 (the gz_ros2_control-system plugin name on Humble)');
+});
+
+test('the URDFs\' gz_ros2_control blocks name controllers files that list the joints of the matching params file', () => {
+  for (const [urdf, params] of [['urdf/reacher3.urdf', 'config/reacher.yaml'], ['urdf/ur5e.urdf', 'config/ur5e.yaml']]) {
+    const text = readFileSync(join(root, urdf), 'utf8');
+    assert.match(text, /<plugin filename="gz_ros2_control-system" name="gz_ros2_control::GazeboSimROS2ControlPlugin">/);
+    assert.match(text, /<plugin>gz_ros2_control\/GazeboSimSystem<\/plugin>/);
+    const file = /<parameters>\$\(find naf_ros\)\/(.+?)<\/parameters>/.exec(text)![1];
+    const controllers = yaml.load(readFileSync(join(root, file), 'utf8')) as { effort_controller: { ros__parameters: { joints: string[] } } };
+    assert.deepEqual(controllers.effort_controller.ros__parameters.joints, loadParamsFile(join(root, params)).joints, `${urdf} -> ${file}`);
+    for (const j of controllers.effort_controller.ros__parameters.joints) assert.match(text, new RegExp(`<joint name="${j}">\\s*<command_interface name="effort">`), `${urdf}: effort interface of ${j}`);
   }
 });
 

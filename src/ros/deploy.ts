@@ -74,7 +74,7 @@ export function checkPolicyFits(node: NafConfig, trained: NafConfig, snapshot: P
   }
   const warnings: string[] = [];
   if (node.control_rate_hz !== trained.control_rate_hz) warnings.push(`control_rate_hz is ${node.control_rate_hz} Hz, the policy was trained at ${trained.control_rate_hz} Hz`);
-  for (const k of ['horizon', 'target_mode', 'fixed_target', 'random_target_radius', 'home_pose'] as const) {
+  for (const k of ['horizon', 'target_mode', 'fixed_target', 'random_target_spread', 'tip_link', 'home_pose'] as const) {
     if (JSON.stringify(node.task[k]) !== JSON.stringify(trained.task[k])) warnings.push(`task.${k} is ${JSON.stringify(node.task[k])}, the policy was trained with ${JSON.stringify(trained.task[k])}`);
   }
   return warnings;

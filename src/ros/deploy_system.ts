@@ -10,7 +10,7 @@ import { parseConfig } from '../config/load.js';
 import { MujocoArm } from '../env/mujoco_arm.js';
 import { SUCCESS_DISTANCE } from '../report/run_folder.js';
 import { loadCheckpointPolicy } from '../training/eval_command.js';
-import { buildSpec, buildTask, projectPath } from '../training/factory.js';
+import { buildArmDynamics, buildSpec, buildTask, projectPath } from '../training/factory.js';
 import type { EpisodeEnd } from '../training/learner_client.js';
 import type { Logger } from '../util/logger.js';
 import { Rng } from '../util/rng.js';
@@ -79,6 +79,7 @@ export async function runEmbeddedDeploy(arg: string, opts: {
     node, config: nodeConfig, spec: buildSpec(nodeConfig), task, learner, logger: opts.logger,
     actor: new GreedyActor(policy.snapshot, task.uMax, nodeConfig.model_based.on_policy_fraction),
     rng: new Rng(`deploy:${nodeConfig.seed}`), steadyNow: () => bus.now(),
+    dynamics: await buildArmDynamics(nodeConfig), tip: task.chain,
   });
   try {
     // Bounded: every episode may take its horizon plus a homing timeout.

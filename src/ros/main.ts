@@ -75,8 +75,13 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const typos = unknownParameters(node.overrideNames());
   if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
   const config = resolveNodePaths(declareConfigParameters(node), splitParamsFiles(argv).paramsFiles, 'naf_trainer');
+  // The config against its arm (URDF, joints, tip link, home pose, target): one line per mistake.
+  const { armIssues } = await import('../config/arm_checks.js');
+  const { ConfigError } = await import('../config/config_error.js');
+  const issues = armIssues(config, { embedded: false });
+  if (issues.length) throw new ConfigError(`parameters of ${node.resolveName('~')}`, issues);
   // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
-  const { buildActor, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
+  const { buildActor, buildArmDynamics, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
   const { WorkerLearnerClient } = await import('../training/learner_client.js');
   const { NafTrainerNode } = await import('./naf_trainer_node.js');
   const { Rng } = await import('../util/rng.js');
@@ -98,8 +103,11 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
     logger.info(`run folder ${runDir}; starting the learner thread`);
     learner = await WorkerLearnerClient.create(config, runDir);
   }
+  // g(q) and M(q) of the real arm: MuJoCo on the same URDF (no simulation runs here).
+  const dynamics = await buildArmDynamics(config);
   const trainer = new NafTrainerNode({
     node, config, spec: buildSpec(config, urdf), task, actor, learner, rng: root.fork('node-episodes'), logger,
+    dynamics, tip: task.chain,
   });
   ctx.spin();
   onSignals(async (sig) => {

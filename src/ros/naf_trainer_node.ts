@@ -12,7 +12,9 @@
  * state machine, passes the torque through the safety supervisor and publishes it.
  *   WAITING (no valid joint state yet; nothing published)
  *   -> HOMING: torque-capped PD to the episode's start pose (sampled by the task: home pose plus
- *      low-variance noise, Sec. 5.3), until homed; then RUNNING (or PAUSED on homing timeout);
+ *      low-variance noise, Sec. 5.3), gains `safety.homing_kp/kd` or derived from the arm
+ *      (`derivedHomingGains`), gravity compensation added by the supervisor, until homed; then
+ *      RUNNING (or PAUSED on homing timeout);
  *   -> RUNNING: T steps of the episode's controller (NAF with probability p, else iLQG), each
  *      transition (x_t, u_t, r_t, x_{t+1}) to the learner, u_t being the torque actually
  *      published (after the supervisor); then HOMING for the next episode, or DONE after
@@ -26,18 +28,19 @@
  * a fixed greedy actor and a learner that learns nothing; the budget is `deploy.episodes`
  * (0 = until stopped) and nothing is checkpointed.
  */
-import type { ArmSpec, Task } from '../env/types.js';
+import type { ArmDynamics, ArmSpec, Task } from '../env/types.js';
 import type { NafConfig } from '../config/schema.js';
 import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { LearnerClient } from '../training/learner_client.js';
-import { homed, pdHomingTorque } from '../control/pd_homing.js';
+import { derivedHomingGains, homed, pdHomingTorque } from '../control/pd_homing.js';
+import { GravityCompensation } from '../control/gravity_compensation.js';
 import type { Logger } from '../util/logger.js';
 import type { Rng } from '../util/rng.js';
 import { diagnosticArray, JitterMeter, loopStatus, safetyStatus } from './diagnostics.js';
 import { JointStateInput } from './joint_state_input.js';
 import { installParameterValidation } from './parameters.js';
-import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind } from './supervisor.js';
+import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind, type TipKinematics } from './supervisor.js';
 import type { Float64Msg, Float64MultiArrayMsg, RosNode, RosPublisher, TriggerResponse } from './transport.js';
 
 /** What the node needs of `EpisodeActor` (src/training/episode_actor.ts). */
@@ -67,7 +70,16 @@ export interface NafTrainerDeps {
   logger: Logger;
   /** Steady clock for jitter, s (default performance.now). */
   steadyNow?: () => number;
+  /**
+   * The arm's rigid-body model (MuJoCo on its URDF, `RigidBodyModel`): needed for
+   * `safety.gravity_compensation: model`, a workspace box, and derived homing gains.
+   */
+  dynamics?: ArmDynamics;
+  /** The tip's forward kinematics (the task's `KinematicChain`): needed for a workspace box. */
+  tip?: TipKinematics;
 }
+
+const fmtGains = (g: Float64Array | number) => (typeof g === 'number' ? String(g) : Array.from(g, (v) => +v.toPrecision(3)).join(', '));
 
 export type TrainerState = 'WAITING' | 'HOMING' | 'RUNNING' | 'PAUSED' | 'ESTOP' | 'DONE';
 
@@ -95,6 +107,8 @@ export class NafTrainerNode {
   private prevCounts: Record<InterventionKind, number>;
   private readonly timers: { cancel(): void }[] = [];
   private readonly deploy: boolean;
+  /** Homing gains derived from M(q_home), the URDF damping and the control period (used where homing_kp/kd are 0). */
+  private readonly derivedGains: { kp: Float64Array; kd: Float64Array } | null;
 
   /** @throws RangeError from the supervisor or input when the config and spec disagree. */
   constructor(private readonly deps: NafTrainerDeps) {
@@ -102,10 +116,20 @@ export class NafTrainerNode {
     this.cfg = config;
     this.deploy = config.mode === 'deploy';
     const s = config.safety;
+    const need = (what: string) => new RangeError(`naf_trainer: ${what} needs the arm's rigid-body model (NafTrainerDeps.dynamics)`);
+    if (s.gravity_compensation === 'model' && !deps.dynamics) throw need('safety.gravity_compensation: model');
+    const bounded = s.workspace_min.length > 0;
+    if (bounded && !(deps.dynamics && deps.tip)) throw need('a workspace box (safety.workspace_min/max)');
+    if ((s.homing_kp === 0 || s.homing_kd === 0) && !deps.dynamics) throw need('derived homing gains (safety.homing_kp/kd = 0)');
     this.supervisor = new SafetySupervisor(spec, {
       maxEffort: s.max_effort, stateTimeoutMs: s.state_timeout_ms, velocityLimit: s.velocity_limit,
       softLimitMargin: s.soft_limit_margin, maxOnPolicyFraction: config.model_based.max_on_policy_fraction,
+      gravity: new GravityCompensation(s.gravity_compensation, deps.dynamics ?? null, spec.jointNames.length),
+      workspace: bounded ? { min: Float64Array.from(s.workspace_min), max: Float64Array.from(s.workspace_max), tip: deps.tip!, dynamics: deps.dynamics! } : undefined,
     }, logger);
+    this.derivedGains = deps.dynamics
+      ? derivedHomingGains(deps.dynamics.massMatrix(Float64Array.from(config.task.home_pose)), deps.dynamics.damping, 1 / config.control_rate_hz)
+      : null;
     this.prevCounts = { ...this.supervisor.counts };
     this.input = new JointStateInput({ joints: config.joints, maxStampSkew: s.state_timeout_ms / 1000, logger });
     const period = 1 / config.control_rate_hz;
@@ -128,7 +152,9 @@ export class NafTrainerNode {
     this.timers.push(node.createTimer(period, () => this.guardedTick()));
     this.timers.push(node.createTimer(1.0, () => diagPub.publish(this.diagnostics())));
     logger.info(`naf_trainer${this.deploy ? ' (deploy mode: greedy policy, no learning)' : ''}: ${config.joints.length} joints [${config.joints.join(', ')}], ${config.control_rate_hz} Hz, T = ${deps.task.T}, ` +
-      `p = ${actor.onPolicyFraction} (cap ${config.model_based.max_on_policy_fraction}), torque cap [${Array.from(this.supervisor.effortLimit).join(', ')}] N·m; ` +
+      `${this.deploy ? '' : `p = ${actor.onPolicyFraction} (cap ${config.model_based.max_on_policy_fraction}), `}torque cap [${Array.from(this.supervisor.effortLimit).join(', ')}] N·m, ` +
+      `gravity compensation ${s.gravity_compensation}, workspace ${bounded ? `[${s.workspace_min}] .. [${s.workspace_max}] m` : 'unbounded'}, ` +
+      `homing kp [${fmtGains(this.homingGains().kp)}] kd [${fmtGains(this.homingGains().kd)}]; ` +
       `in ${node.resolveName(config.ros.joint_states_topic)}, out ${this.torquePub.topic}, e-stop ${node.resolveName(config.ros.estop_topic)}`);
   }
 
@@ -227,9 +253,18 @@ export class NafTrainerNode {
       return null;
     }
     return pdHomingTorque(js.position, js.velocity, this.qStart!, {
-      // capped per joint by the URDF effort limit too, so homing never trips the supervisor's clamp
-      kp: s.homing_kp, kd: s.homing_kd, maxTorque: Float64Array.from({ length: nJ }, (_, j) => Math.min(s.homing_max_effort, this.deps.spec.effortLimits[j])),
+      ...this.homingGains(),
+      // capped per joint by the policy's torque bound u_max (<= the URDF effort limit) too: homing
+      // moves no harder than the learner may, and never trips the supervisor's clamp (gravity
+      // compensation comes on top, in the supervisor, inside the effort left to it)
+      maxTorque: Float64Array.from({ length: nJ }, (_, j) => Math.min(s.homing_max_effort, this.deps.spec.effortLimits[j], this.deps.task.uMax[j])),
     });
+  }
+
+  /** The homing PD gains in force: `safety.homing_kp/kd` where set (> 0), else derived from the arm. */
+  homingGains(): { kp: Float64Array | number; kd: Float64Array | number } {
+    const s = this.cfg.safety;
+    return { kp: s.homing_kp > 0 ? s.homing_kp : this.derivedGains!.kp, kd: s.homing_kd > 0 ? s.homing_kd : this.derivedGains!.kd };
   }
 
   private beginEpisode(now: number): Float64Array {

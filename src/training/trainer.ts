@@ -73,12 +73,15 @@ export class Trainer {
     readonly logger: Logger,
   ) {}
 
-  /** A new run in `runDir` (created; must not already hold a run). @throws Error when it does. */
+  /**
+   * A new run in `runDir` (must not already hold a run). Everything is built before the folder
+   * is created, so a config that does not fit its arm leaves no run folder behind.
+   */
   static async create(config: NafConfig, runDir: string, logger: Logger): Promise<Trainer> {
     if (isRunFolder(runDir)) throw new Error(`${runDir} already holds a run; continue it with: naf-ros train --resume ${runDir}`);
+    const parts = await buildTraining(config);
     mkdirSync(runDir, { recursive: true });
     writeRunConfig(runDir, config);
-    const parts = await buildTraining(config);
     logger.debug('tfjs backends tried', { meta: { tried: parts.backend.tried } });
     return new Trainer(config, runDir, parts, logger);
   }
