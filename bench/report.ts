@@ -9,10 +9,10 @@
  * fast. The table therefore also gives the episodes to reach a common return R*: the lowest
  * best test return of all runs of the task (so every run reaches it).
  */
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type { Curve } from '../src/report/plot.js';
 
-export interface Curve { method: string; task: string; seed: number; points: { episode: number; meanReturn: number }[] }
+// The plots live with every other plot of the project (src/report/plot.ts).
+export { learningCurveSvg, soakSvg, type Curve } from '../src/report/plot.js';
 
 export interface RunSummary { best: number; episodesToWithin5: number; final: number }
 
@@ -45,53 +45,4 @@ export function table(curves: Curve[], labels: Record<string, string>): string {
   }
   rows.push('', `R* per task (the lowest best test return of its runs): ${[...common].map(([t, r]) => `${t} ${r.toFixed(2)}`).join(', ')}.`);
   return rows.join('\n');
-}
-
-/** SVG of test return against episodes: mean line and min-max band over seeds, one colour per method. */
-export async function learningCurveSvg(curves: Curve[], title: string, labels: Record<string, string>): Promise<string> {
-  const values: { method: string; episode: number; mean: number; lo: number; hi: number }[] = [];
-  for (const method of [...new Set(curves.map((c) => c.method))]) {
-    const runs = curves.filter((c) => c.method === method);
-    const episodes = [...new Set(runs.flatMap((r) => r.points.map((p) => p.episode)))].sort((a, b) => a - b);
-    for (const e of episodes) {
-      const v = runs.map((r) => r.points.find((p) => p.episode === e)?.meanReturn).filter((x): x is number => x !== undefined);
-      if (v.length) values.push({ method: labels[method] ?? method, episode: e, mean: mean(v), lo: Math.min(...v), hi: Math.max(...v) });
-    }
-  }
-  const spec: vl.TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title, width: 520, height: 320, data: { values },
-    encoding: { x: { field: 'episode', type: 'quantitative', title: 'training episodes' }, color: { field: 'method', type: 'nominal' } },
-    layer: [
-      { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'test return (greedy, mean of eval episodes)' }, y2: { field: 'hi' } } },
-      { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
-    ],
-  };
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
-}
-
-/** SVG of the soak samples: tfjs tensor count, heap and RSS (MB) against environment steps. */
-export async function soakSvg(samples: { step: number; tensors: number; heapMB: number; rssMB: number }[]): Promise<string> {
-  const values = samples.flatMap((s) => [
-    { step: s.step, series: 'tfjs tensors', value: s.tensors },
-    { step: s.step, series: 'heap (MB)', value: s.heapMB },
-    { step: s.step, series: 'RSS (MB)', value: s.rssMB },
-  ]);
-  const spec: vl.TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: 'soak: memory over a long training run', width: 520, height: 300, data: { values },
-    mark: 'line',
-    encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'environment steps' },
-      y: { field: 'value', type: 'quantitative', title: 'count / MB' },
-      color: { field: 'series', type: 'nominal' },
-    },
-  };
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
 }

@@ -20,6 +20,7 @@ import { METHODS, TASKS, merge } from './methods.js';
 import { learningCurveSvg, soakSvg, table, type Curve } from './report.js';
 import { computeFigures, jitterFigures, soak } from './compute.js';
 import { initBackend } from '../src/agent/backend.js';
+import { paramsFileDir, resolveFileRelative } from '../src/config/params_file.js';
 
 const program = new Command('bench')
   .option('--quick', 'smoke run of a few minutes: fewer seeds, episodes and methods')
@@ -41,7 +42,8 @@ const o = program.opts();
 const quick = Boolean(o.quick);
 const date = new Date().toISOString().slice(0, 10);
 const out = o.out ?? join('bench', 'results', `${date}${quick ? '-quick' : ''}`);
-const base = (yaml.load(readFileSync(o.config, 'utf8')) as { naf_trainer: { ros__parameters: Record<string, unknown> } }).naf_trainer.ros__parameters;
+// Relative paths in the params file are relative to its folder, as for `naf-ros train --config`.
+const base = resolveFileRelative((yaml.load(readFileSync(o.config, 'utf8')) as { naf_trainer: { ros__parameters: Record<string, unknown> } }).naf_trainer.ros__parameters, paramsFileDir(o.config)) as Record<string, unknown>;
 const methods: string[] = o.methods ? o.methods.split(',') : quick ? ['ddpg', 'naf', 'naf_tvlg'] : Object.keys(METHODS);
 const tasks: string[] = o.tasks ? o.tasks.split(',') : quick ? ['single'] : Object.keys(TASKS);
 const seeds: number = o.seeds ?? (quick ? 2 : 3);

@@ -1,14 +1,28 @@
-"""naf_trainer against the reacher3 arm in Gazebo (gz sim) with gz_ros2_control.
+"""naf_trainer against an arm in Gazebo (gz sim) with gz_ros2_control: reacher3 by default, or yours.
 
-    ros2 launch naf_ros gazebo.launch.py [params_file:=<yaml>] [run_dir:=<dir>] [gz_args:='-r empty.sdf']
-                                         [resume:=<run folder>] [episodes:=<total budget>]
+    ros2 launch naf_ros gazebo.launch.py [urdf:=<file.urdf or .xacro>] [robot_name:=<name>]
+        [params_file:=<yaml>] [run_dir:=<dir>] [gz_args:='-r -v 1 empty.sdf']
+        [resume:=<run folder>] [episodes:=<total budget>]
 
-Sequence: gz sim (empty world, running) + robot_state_publisher (URDF through xacro, which resolves
-$(find naf_ros) in the <gazebo> plugin block) + /clock bridge; spawn the arm from
-/robot_description; when the spawn is done start joint_state_broadcaster, then effort_controller
-(effort_controllers/JointGroupEffortController, config/ros2_controllers.yaml); then naf_trainer
-on simulation time. Episodes start by homing under control (no /reset_simulation: resetting
-gz_ros2_control is fragile, see gz_ros2_control #189/#636).
+    e.g. the shipped UR5e:
+    ros2 launch naf_ros gazebo.launch.py urdf:=$(ros2 pkg prefix naf_ros)/share/naf_ros/urdf/ur5e.urdf \
+        robot_name:=ur5e params_file:=$(ros2 pkg prefix naf_ros)/share/naf_ros/config/ur5e.yaml
+
+    Headless (no GUI, e.g. over ssh or in CI): gz_args:='-r -s -v 1 empty.sdf' (-s: server only).
+
+The robot description is `urdf` run through xacro (a plain URDF passes through unchanged; xacro
+resolves $(find ...) in the <gazebo> plugin block, which names the controllers file). The expanded
+URDF is also written to <run_dir>/<robot_name>.urdf and given to naf_trainer as `urdf_path`, so
+the learner's kinematics, limits and gravity model come from the very robot Gazebo simulates;
+the arm's own package needs no edit.
+
+Sequence: gz sim + robot_state_publisher + /clock bridge; spawn the arm from /robot_description;
+when the spawn is done start joint_state_broadcaster, then effort_controller
+(effort_controllers/JointGroupEffortController, from the controllers file of the URDF's <gazebo>
+block); then naf_trainer on simulation time. Episodes start by homing under control (no
+/reset_simulation: resetting gz_ros2_control is fragile, see gz_ros2_control #189/#636).
+Needs gz_ros2_control >= 0.7.13 on Humble (the gz_ros2_control-system plugin name; older Humble
+installs only have ign_ros2_control).
 """
 import os
 
@@ -17,9 +31,8 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction, RegisterEventHandler
 from launch.event_handlers import OnProcessExit
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import Command, LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
-from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 
@@ -35,43 +48,63 @@ def run_overrides(context):
     return overrides
 
 
-def generate_launch_description():
-    share = get_package_share_directory('naf_ros')
-    urdf = os.path.join(share, 'urdf', 'reacher3.urdf')
-    args = [
-        DeclareLaunchArgument('params_file', default_value=os.path.join(share, 'config', 'reacher.yaml'),
-                              description='naf_trainer params file (absolute path)'),
-        DeclareLaunchArgument('run_dir', default_value=os.path.join(os.path.expanduser('~'), '.ros', 'naf_ros', 'runs'),
-                              description='folder for run logs and checkpoints'),
-        DeclareLaunchArgument('gz_args', default_value='-r -v 1 empty.sdf', description='gz sim arguments'),
-        DeclareLaunchArgument('resume', default_value='', description='run folder to resume; empty = new run'),
-        DeclareLaunchArgument('episodes', default_value='', description='total episode budget (training.episodes); empty = the params file\'s'),
-    ]
-    robot_description = ParameterValue(Command(['xacro ', urdf]), value_type=str)
-    gz = IncludeLaunchDescription(
-        PythonLaunchDescriptionSource(PathJoinSubstitution([FindPackageShare('ros_gz_sim'), 'launch', 'gz_sim.launch.py'])),
-        launch_arguments={'gz_args': LaunchConfiguration('gz_args')}.items(),
-    )
+def _robot(context):
+    """Expands the URDF (xacro), writes it for naf_trainer, and starts the robot's nodes."""
+    import xacro  # ROS's xacro package (exec_depend); imported here so the file parses without it
+
+    urdf = LaunchConfiguration('urdf').perform(context)
+    name = LaunchConfiguration('robot_name').perform(context)
+    run_dir = LaunchConfiguration('run_dir').perform(context)
+    description = xacro.process_file(urdf).toxml()
+    os.makedirs(run_dir, exist_ok=True)
+    expanded = os.path.join(run_dir, f'{name}.urdf')
+    with open(expanded, 'w') as f:
+        f.write(description)
+
     rsp = Node(package='robot_state_publisher', executable='robot_state_publisher', output='screen',
-               parameters=[{'robot_description': robot_description, 'use_sim_time': True}])
-    clock_bridge = Node(package='ros_gz_bridge', executable='parameter_bridge', output='screen',
-                        arguments=['/clock@rosgraph_msgs/msg/Clock[gz.msgs.Clock'])
+               parameters=[{'robot_description': description, 'use_sim_time': True}])
     spawn = Node(package='ros_gz_sim', executable='create', output='screen',
-                 arguments=['-topic', 'robot_description', '-name', 'reacher3'])
+                 arguments=['-topic', 'robot_description', '-name', name])
     jsb = Node(package='controller_manager', executable='spawner', output='screen',
                arguments=['joint_state_broadcaster', '--controller-manager', '/controller_manager'])
     effort = Node(package='controller_manager', executable='spawner', output='screen',
                   arguments=['effort_controller', '--controller-manager', '/controller_manager'])
-    trainer = OpaqueFunction(function=lambda context: [Node(
-        package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
-        parameters=[LaunchConfiguration('params_file'), {
-            'use_sim_time': True,
-            'run_dir': LaunchConfiguration('run_dir'),
-            **run_overrides(context),
-        }])])
-    return LaunchDescription(args + [
-        gz, rsp, clock_bridge, spawn,
+    trainer = Node(package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+                   parameters=[LaunchConfiguration('params_file'), {
+                       'use_sim_time': True,
+                       'run_dir': run_dir,
+                       'urdf_path': expanded,
+                       **run_overrides(context),
+                   }])
+    return [
+        rsp, spawn,
         RegisterEventHandler(OnProcessExit(target_action=spawn, on_exit=[jsb])),
         RegisterEventHandler(OnProcessExit(target_action=jsb, on_exit=[effort])),
         RegisterEventHandler(OnProcessExit(target_action=effort, on_exit=[trainer])),
-    ])
+    ]
+
+
+def generate_launch_description():
+    share = get_package_share_directory('naf_ros')
+    args = [
+        DeclareLaunchArgument('urdf', default_value=os.path.join(share, 'urdf', 'reacher3.urdf'),
+                              description='robot description: a URDF or xacro file (absolute path), with '
+                                          'ros2_control effort interfaces and the gz_ros2_control <gazebo> block'),
+        DeclareLaunchArgument('robot_name', default_value='reacher3', description='model name in Gazebo'),
+        DeclareLaunchArgument('params_file', default_value=os.path.join(share, 'config', 'reacher.yaml'),
+                              description='naf_trainer params file (absolute path); its joints must be the '
+                                          'effort controller joints'),
+        DeclareLaunchArgument('run_dir', default_value=os.path.join(os.path.expanduser('~'), '.ros', 'naf_ros', 'runs'),
+                              description='folder for run logs, checkpoints and the expanded URDF'),
+        DeclareLaunchArgument('gz_args', default_value='-r -v 1 empty.sdf',
+                              description="gz sim arguments; headless: '-r -s -v 1 empty.sdf'"),
+        DeclareLaunchArgument('resume', default_value='', description='run folder to resume; empty = new run'),
+        DeclareLaunchArgument('episodes', default_value='', description='total episode budget (training.episodes); empty = the params file\'s'),
+    ]
+    gz = IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(PathJoinSubstitution([FindPackageShare('ros_gz_sim'), 'launch', 'gz_sim.launch.py'])),
+        launch_arguments={'gz_args': LaunchConfiguration('gz_args')}.items(),
+    )
+    clock_bridge = Node(package='ros_gz_bridge', executable='parameter_bridge', output='screen',
+                        arguments=['/clock@rosgraph_msgs/msg/Clock[gz.msgs.Clock'])
+    return LaunchDescription(args + [gz, clock_bridge, OpaqueFunction(function=_robot)])

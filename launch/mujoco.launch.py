@@ -1,26 +1,44 @@
 """naf_trainer against the embedded MuJoCo arm, as two ROS 2 processes.
 
     ros2 launch naf_ros mujoco.launch.py [params_file:=<yaml>] [run_dir:=<dir>] [sim_rate_hz:=100.0]
-                                         [resume:=<run folder>] [episodes:=<total budget>] [use_sim_time:=true]
+                                         [resume:=<run folder>] [episodes:=<total budget>]
+                                         [use_sim_time:=true] [rt_priority:=50]
+
+    e.g. the shipped UR5e: params_file:=$(ros2 pkg prefix naf_ros)/share/naf_ros/config/ur5e.yaml
 
 `naf_sim_bridge` exposes the MuJoCo arm exactly as Gazebo + gz_ros2_control would: it publishes
 /joint_states (sensor_msgs/msg/JointState) and /clock (simulation time) and applies the
 Float64MultiArray torques of /effort_controller/commands (order of its `joints`). `naf_trainer`
-runs on simulation time (use_sim_time) and learns against it; `use_sim_time:=false` runs both on
-wall time instead, as on a physical arm (no /clock; the bridge stamps states with its own clock).
-`resume:=<run folder>` continues a run (its newest checkpoint, its episode count; parameter
-`ros.resume`); `episodes:=N` sets the run's total budget `training.episodes` (default: the params
-file's), e.g. to extend a finished run.
+runs on simulation time (use_sim_time) and learns against it. The bridge simulates the arm of the
+params file (`urdf_path`, a plain URDF; relative paths are in the naf_ros share folder), takes its
+`joints` as the command order and starts at its `task.home_pose`. Like a real arm, the simulated
+one carries its own weight: set `safety.gravity_compensation: model` for an arm gravity loads.
+`use_sim_time:=false` runs both on wall time instead, as on a physical arm (no /clock; the bridge
+stamps states with its own clock). `resume:=<run folder>` continues a run (its newest checkpoint,
+its episode count; parameter `ros.resume`); `episodes:=N` sets the run's total budget
+`training.episodes` (default: the params file's), e.g. to extend a finished run. `rt_priority`:
+SCHED_FIFO priority of both nodes' threads but the learner (as ros2_control; 0 = normal).
 Needs `npm ci` (and rclnodejs) in the naf_ros source folder before `colcon build`.
 """
 import os
 
+import yaml
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
+
+
+def _trainer_parameters(path):
+    """The naf_trainer section of a params file (by name or the /** wildcard)."""
+    with open(path) as f:
+        doc = yaml.safe_load(f) or {}
+    for key in ('naf_trainer', '/naf_trainer', '/**'):
+        if isinstance(doc.get(key), dict) and 'ros__parameters' in doc[key]:
+            return doc[key]['ros__parameters'] or {}
+    return {}
 
 
 def run_overrides(context):
@@ -35,11 +53,43 @@ def run_overrides(context):
     return overrides
 
 
+def _nodes(context):
+    share = get_package_share_directory('naf_ros')
+    params_file = LaunchConfiguration('params_file').perform(context)
+    p = _trainer_parameters(params_file)
+    urdf = os.path.join(share, p.get('urdf_path', 'urdf/reacher3.urdf'))
+    joints = list(p.get('joints', ['joint1', 'joint2', 'joint3']))
+    home = [float(v) for v in (p.get('task') or {}).get('home_pose', [0.0, 0.8, 0.8])]
+    bridge = Node(
+        package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
+        parameters=[{
+            'urdf_path': urdf,
+            'joints': joints,
+            'rate_hz': ParameterValue(LaunchConfiguration('sim_rate_hz'), value_type=float),
+            'initial_positions': home,
+            'publish_clock': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
+            'command_timeout_ms': 500.0,
+            'rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
+        }],
+    )
+    trainer = Node(
+        package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+        parameters=[params_file, {
+            'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
+            'run_dir': LaunchConfiguration('run_dir'),
+            'urdf_path': urdf,
+            'ros.rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
+            **run_overrides(context),
+        }],
+    )
+    return [bridge, trainer]
+
+
 def generate_launch_description():
     share = get_package_share_directory('naf_ros')
     args = [
         DeclareLaunchArgument('params_file', default_value=os.path.join(share, 'config', 'reacher.yaml'),
-                              description='naf_trainer params file (absolute path)'),
+                              description='naf_trainer params file (absolute path); the bridge simulates its urdf_path'),
         DeclareLaunchArgument('run_dir', default_value=os.path.join(os.path.expanduser('~'), '.ros', 'naf_ros', 'runs'),
                               description='folder for run logs and checkpoints'),
         DeclareLaunchArgument('sim_rate_hz', default_value='100.0',
@@ -53,25 +103,4 @@ def generate_launch_description():
         DeclareLaunchArgument('episodes', default_value='',
                               description='total episode budget of the run (training.episodes); empty = the params file\'s'),
     ]
-    bridge = Node(
-        package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
-        parameters=[{
-            'urdf_path': os.path.join(share, 'urdf', 'reacher3.urdf'),
-            'joints': ['joint1', 'joint2', 'joint3'],
-            'rate_hz': ParameterValue(LaunchConfiguration('sim_rate_hz'), value_type=float),
-            'initial_positions': [0.0, 0.8, 0.8],
-            'publish_clock': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
-            'command_timeout_ms': 500.0,
-            'rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
-        }],
-    )
-    trainer = OpaqueFunction(function=lambda context: [Node(
-        package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
-        parameters=[LaunchConfiguration('params_file'), {
-            'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
-            'run_dir': LaunchConfiguration('run_dir'),
-            'ros.rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
-            **run_overrides(context),
-        }],
-    )])
-    return LaunchDescription(args + [bridge, trainer])
+    return LaunchDescription(args + [OpaqueFunction(function=_nodes)])

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor } from '../src/agent/actor.js';
 import { initBackend } from '../src/agent/backend.js';
-import { NafAgent, type NafOptions } from '../src/agent/naf.js';
+import { NafAgent, type NafOptions } from '../src/agent/naf/agent.js';
 import type { PolicySnapshot, TransitionBatch } from '../src/agent/types.js';
 import { Rng } from '../src/util/rng.js';
 

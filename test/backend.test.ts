@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/agent/backend.js';
+import { chooseBackend, initBackend, type BackendName } from '../src/agent/backend.js';
 
 function resolvable(pkg: string): boolean {
   try {
@@ -13,18 +13,16 @@ function resolvable(pkg: string): boolean {
   }
 }
 
-test('initBackend: tensorflow > wasm > cpu, failures recorded, idempotent', async () => {
+test('initBackend (auto): tensorflow and wasm both tried, failures recorded, wasm without a probe, idempotent', async () => {
   const info = await initBackend();
   assert.equal(info.name, tf.getBackend());
-  const last = info.tried[info.tried.length - 1];
-  assert.equal(last.name, info.name);
-  assert.equal(last.error, undefined);
-  for (const t of info.tried.slice(0, -1)) assert.ok(t.error, `${t.name} was skipped without a reason`);
-  assert.deepEqual(info.tried.map((t) => t.name), ['tensorflow', 'wasm', 'cpu'].slice(0, info.tried.length));
+  assert.deepEqual(info.tried.slice(0, 2).map((t) => t.name), ['tensorflow', 'wasm']);
+  for (const t of info.tried) assert.ok(t.name === info.name || t.error || t.name === 'tensorflow', `${t.name} was skipped without a reason`);
   if (!resolvable('@tensorflow/tfjs-node')) {
     // this build machine: the optional native package is absent, wasm must load
     assert.match(info.tried[0].error!, /tfjs-node/);
     assert.equal(info.name, 'wasm');
+    assert.equal(info.probe, undefined, 'one backend loaded: nothing to compare');
   }
   // idempotent: the same result object, whatever is preferred later
   assert.equal(await initBackend('cpu'), info);
@@ -35,6 +33,24 @@ test('initBackend: tensorflow > wasm > cpu, failures recorded, idempotent', asyn
   }
   const y = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync()[0]);
   assert.equal(y, 11);
+});
+
+test('chooseBackend: with two backends loaded the probe decides, and its timings are reported', async () => {
+  const calls: BackendName[] = [];
+  const fake = (slow: BackendName) => (name: BackendName) => {
+    calls.push(name);
+    assert.equal(tf.getBackend(), name, 'the probe runs on the backend it measures');
+    return name === slow ? 9 : 3;
+  };
+  const a = await chooseBackend({ candidates: ['wasm', 'cpu'], probe: fake('wasm') });
+  assert.equal(a.name, 'cpu');
+  assert.deepEqual(a.probe, [{ name: 'wasm', msPerUpdate: 9 }, { name: 'cpu', msPerUpdate: 3 }]);
+  const b = await chooseBackend({ candidates: ['wasm', 'cpu'], probe: fake('cpu') });
+  assert.equal(b.name, 'wasm');
+  assert.deepEqual(calls, ['wasm', 'cpu', 'wasm', 'cpu']);
+  const c = await chooseBackend({ candidates: ['wasm', 'cpu'] });
+  assert.equal(c.name, 'wasm', 'no probe: wasm first');
+  assert.equal(tf.getBackend(), 'wasm');
 });
 
 test('initBackend: an unknown preference is rejected with the allowed names', async () => {

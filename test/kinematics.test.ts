@@ -7,22 +7,11 @@ import { KinematicChain, axisAngleToMatrix, rpyToMatrix } from '../src/env/kinem
 import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { armSpecFromUrdf, jointPath, loadUrdf, parseUrdf, UrdfError } from '../src/env/urdf.js';
 import { Rng } from '../src/util/rng.js';
+import { SPATIAL } from './spatial_arm.js';
 
 const URDF = 'urdf/reacher3.urdf';
 const arms: MujocoArm[] = [];
 after(() => arms.forEach((a) => a.dispose()));
-
-/** A spatial arm: rpy origins, tilted axes, a prismatic joint and fixed offsets, to exercise every FK term. */
-const SPATIAL = `<?xml version="1.0"?>
-<robot name="spatial">
-  <link name="world"/>
-  <joint name="mount" type="fixed"><parent link="world"/><child link="base"/><origin xyz="0.1 -0.2 0.3" rpy="0.3 -0.2 0.7"/></joint>
-  ${['base', 'a', 'b', 'c', 'tool'].map((n) => `<link name="${n}"><inertial><origin xyz="0.02 0.01 0" rpy="0.1 0.2 0.3"/><mass value="0.2"/><inertia ixx="1e-3" ixy="0" ixz="0" iyy="1e-3" iyz="0" izz="1e-3"/></inertial></link>`).join('\n  ')}
-  <joint name="q1" type="revolute"><parent link="base"/><child link="a"/><origin xyz="0 0 0.1" rpy="0 0 0.4"/><axis xyz="0 0 1"/><limit lower="-3" upper="3" effort="1" velocity="1"/></joint>
-  <joint name="q2" type="revolute"><parent link="a"/><child link="b"/><origin xyz="0.2 0.05 0" rpy="1.2 0.1 -0.3"/><axis xyz="0 1 1"/><limit lower="-3" upper="3" effort="1" velocity="1"/></joint>
-  <joint name="q3" type="prismatic"><parent link="b"/><child link="c"/><origin xyz="0.15 0 0.02" rpy="-0.5 0.4 0"/><axis xyz="1 0.5 0"/><limit lower="-0.1" upper="0.1" effort="1" velocity="1"/></joint>
-  <joint name="q4" type="continuous"><parent link="c"/><child link="tool"/><origin xyz="0.1 0 0" rpy="0 1.5707963267948966 0"/><axis xyz="1 0 0"/><limit effort="1" velocity="1"/></joint>
-</robot>`;
 
 function randomQ(rng: Rng, lo: Float64Array, hi: Float64Array): Float64Array {
   return Float64Array.from(lo, (l, i) => {
@@ -65,12 +54,13 @@ test('reacher3 fingertip FK equals the planar closed form', () => {
   }
 });
 
-for (const [label, xml, links] of [
-  ['reacher3', null, ['base_link', 'link1', 'link2', 'link3', 'fingertip']],
-  ['spatial arm (rpy, tilted axes, prismatic)', SPATIAL, ['base', 'a', 'b', 'c', 'tool']],
+for (const [label, xml, links, file] of [
+  ['reacher3', null, ['base_link', 'link1', 'link2', 'link3', 'fingertip'], URDF],
+  ['spatial arm (rpy, tilted axes, prismatic, continuous)', SPATIAL, ['base', 'a', 'b', 'c', 'tool'], ''],
+  ['ur5e (6-DoF, gravity-loaded)', null, ['shoulder_link', 'upper_arm_link', 'forearm_link', 'wrist_1_link', 'wrist_2_link', 'wrist_3_link', 'flange', 'tool0'], 'urdf/ur5e.urdf'],
 ] as const) {
-  test(`FK agrees with MuJoCo's body positions over 200 random configurations: ${label}`, async () => {
-    let path: string = URDF;
+  test(`FK agrees with MuJoCo's body positions to 1e-9 m over 200 random configurations: ${label}`, async () => {
+    let path: string = file;
     if (xml) {
       path = join(mkdtempSync(join(tmpdir(), 'naf-fk-')), 'spatial.urdf');
       writeFileSync(path, xml);
@@ -90,7 +80,7 @@ for (const [label, xml, links] of [
         for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(p[c] - ref[c]));
       });
     }
-    assert.ok(worst < 1e-6, `max |FK - MuJoCo| = ${worst} m`);
+    assert.ok(worst < 1e-9, `max |FK - MuJoCo| = ${worst} m`);
   });
 }
 

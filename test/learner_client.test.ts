@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
+import { readCheckpoint } from '../src/training/checkpoint.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config/load.js';
@@ -50,7 +51,9 @@ for (const [name, make] of [['in-thread', InThreadLearnerClient.create], ['worke
     assert.ok(r.versions.length >= 3, `policy snapshots received: ${r.versions}`);
     assert.ok(r.versions[r.versions.length - 1] > 0, 'later snapshots carry the updates');
     assert.ok(r.controllers >= 2, 'initial controller + one after the refit');
-    assert.ok(existsSync(join(r.saved, 'manifest.json')));
+    assert.ok(existsSync(r.saved) && r.saved.endsWith('.safetensors'), r.saved);
+    const back = readCheckpoint(r.saved).state as { config: unknown; learner: unknown };
+    assert.deepEqual(back.config, config, 'the config travels with the checkpoint (eval and deploy need it)');
   });
 }
 

@@ -2,8 +2,14 @@
  * Learning, end to end on the embedded MuJoCo arm with a fixed seed: a short Algorithm 2 run (NAF
  * with tvlg imagination, p = 0.5; a small shared-trunk network to keep the test fast) must beat
  * the measured return of the random policy on the same evaluation starts by a clear margin.
- * Deterministic: same seed, same backend, same result. (20 episodes of NAF alone were measured
- * too noisy for a test: greedy returns at episode 20 ranged from -5.6 to -10 across seeds.)
+ * Deterministic: same seed, same backend, same result. Judged on the mean greedy return of the
+ * last three evaluations (episodes 15, 20, 25): single evaluations swing by several units at this
+ * stage (e.g. -14.2 at episode 10, -4.9 at 15), and a change of float rounding (issue 10's
+ * rewrite) moved one of them across the line. Measured over seeds 3, 5, 7, 9, 11, 13 with this
+ * code and 10 held-out evaluation starts: -6.2, -6.5, -7.1, -7.1, -4.3, -5.4 against the threshold
+ * -8.38 (random -11.18 + 25%).
+ * (20 episodes of NAF alone were measured too noisy for a test: greedy returns at episode 20
+ * ranged from -5.6 to -10 across seeds.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,14 +28,14 @@ test('Algorithm 2 improves on the random policy within 25 episodes (fixed seed)'
     task: { horizon: 50, target_mode: 'fixed' },
     agent: { kind: 'naf', hidden: [64, 64], architecture: 'shared', updates_per_step: 1 },
     model_based: { enabled: true, dynamics: 'tvlg', on_policy_fraction: 0.5 },
-    training: { episodes: 25, eval_every_episodes: 5, eval_episodes: 5, checkpoint_every_episodes: 25 },
+    training: { episodes: 25, eval_every_episodes: 5, eval_episodes: 10, checkpoint_every_episodes: 25 },
   });
   const trainer = await Trainer.create(config, join(mkdtempSync(join(tmpdir(), 'naf-learn-')), 'run'), silentLogger());
   const { arm, task } = trainer.parts;
 
   // The random policy: uniform torques in [-u_max, u_max], on the evaluation starts.
   const rng = new Rng(99);
-  const randomReturns = evaluationStarts(task, 5, config.training.eval_seed).map((start) => {
+  const randomReturns = evaluationStarts(task, config.training.eval_episodes, config.training.eval_seed).map((start) => {
     task.setTarget(start.target);
     let x = task.observe(arm.reset(start.q, start.qd));
     let ret = 0;
@@ -46,9 +52,38 @@ test('Algorithm 2 improves on the random policy within 25 episodes (fixed seed)'
   const evals: number[] = [];
   await trainer.run({ onEval: (e) => evals.push(e.meanReturn) });
   trainer.dispose();
-  const trained = (evals[evals.length - 1] + evals[evals.length - 2]) / 2; // episodes 20 and 25
+  const trained = (evals[evals.length - 1] + evals[evals.length - 2] + evals[evals.length - 3]) / 3; // episodes 15, 20, 25
   const untrained = evals[0];
   // Clear margin: at least 25% of the way from the random policy's return to zero.
   assert.ok(trained > randomReturn + 0.25 * Math.abs(randomReturn), `trained ${trained.toFixed(2)} vs random ${randomReturn.toFixed(2)} (untrained greedy ${untrained.toFixed(2)})`);
   assert.ok(trained > untrained, `trained ${trained.toFixed(2)} vs untrained ${untrained.toFixed(2)}`);
+});
+
+/*
+ * The same on the 6-DoF arm under gravity (urdf/ur5e.urdf, gravity compensation `model`, a fixed
+ * 3-D target 0.21 m from the home tool0): a short Algorithm 2 run with a small network must
+ * improve on its own untrained greedy return (measured: -6.00 on the held-out evaluation starts,
+ * i.e. the arm staying near home), judged on the mean of the last three evaluations. Measured
+ * 2026-11-26 (wasm, flat-buffer NAF, held-out starts), mean of the evaluations at episodes 20, 25,
+ * 30: seed 3 -3.68, seed 1 -3.67, seed 5 -4.34; the bar is -4.50. ~11 s alone.
+ */
+test('Algorithm 2 on the UR5e improves on its initial greedy return within 30 episodes (fixed seed)', async () => {
+  const config = parseConfig({
+    seed: 3, urdf_path: 'urdf/ur5e.urdf',
+    joints: ['shoulder_pan_joint', 'shoulder_lift_joint', 'elbow_joint', 'wrist_1_joint', 'wrist_2_joint', 'wrist_3_joint'],
+    task: { horizon: 30, tip_link: 'tool0', home_pose: [0, -1.5708, 1.5708, -1.5708, -1.5708, 0], fixed_target: [0.4, 0.3, 0.4], action_effort_fraction: 0.2 },
+    safety: { gravity_compensation: 'model' },
+    agent: { kind: 'naf', hidden: [64, 64], architecture: 'shared', updates_per_step: 1, warmup_steps: 60 },
+    model_based: { enabled: true, dynamics: 'tvlg', on_policy_fraction: 0.5, refit_every_episodes: 3, imagination_length: 5 },
+    training: { episodes: 30, eval_every_episodes: 5, eval_episodes: 5, checkpoint_every_episodes: 1000 },
+  });
+  const trainer = await Trainer.create(config, join(mkdtempSync(join(tmpdir(), 'naf-learn-ur5e-')), 'run'), silentLogger());
+  const evals: number[] = [];
+  await trainer.run({ onEval: (e) => evals.push(e.meanReturn) });
+  trainer.dispose();
+  const untrained = evals[0];
+  const trained = evals.slice(-3).reduce((a, b) => a + b, 0) / 3; // episodes 20, 25, 30
+  assert.ok(Math.abs(untrained + 6.0) < 0.05, `untrained greedy return ${untrained.toFixed(2)} (measured -6.00)`);
+  // Clear margin: at least 25% of the way from the untrained return to zero.
+  assert.ok(trained > untrained + 0.25 * Math.abs(untrained), `trained ${trained.toFixed(2)} vs untrained ${untrained.toFixed(2)} (evals ${evals.map((e) => e.toFixed(2)).join(', ')})`);
 });

@@ -45,10 +45,10 @@ test('create rejects bad periods and bad URDFs with clear errors', async () => {
   const bad = join(tmp, 'bad.urdf');
   writeFileSync(bad, '<robot name="x"><link name="a"></robot>');
   await assert.rejects(MujocoArm.create(bad), /malformed XML/);
-  // Valid URDF that MuJoCo cannot compile (a mesh file that does not exist): MuJoCo's message is kept.
-  const mesh = join(tmp, 'mesh.urdf');
-  writeFileSync(mesh, readFileSync(URDF, 'utf8').replace('<geometry><sphere radius="0.015"/></geometry>\n    </collision>', '<geometry><mesh filename="missing.stl"/></geometry>\n    </collision>'));
-  await assert.rejects(MujocoArm.create(mesh), /MuJoCo rejected .*mesh\.urdf: mjCError: .*Error opening file '.*missing\.stl'/);
+  // Valid URDF that MuJoCo cannot compile (moving links of zero mass): MuJoCo's message is kept.
+  const massless = join(tmp, 'massless.urdf');
+  writeFileSync(massless, readFileSync(URDF, 'utf8').replace('<mass value="0.0848"/>', '<mass value="0"/>').replace('<mass value="0.05"/>', '<mass value="0"/>'));
+  await assert.rejects(MujocoArm.create(massless), /MuJoCo rejected .*massless\.urdf: mjCError: .*mass and inertia of moving bodies/);
 });
 
 test('torque clamping: above the limit is applied as the limit, NaN/Inf become 0', async () => {
@@ -132,6 +132,17 @@ test('bodyPosition is MuJoCo xpos at the current state; unknown bodies and use a
   arm.dispose();
   arm.dispose();
   assert.throws(() => arm.step(ZERO), /used after dispose/);
+});
+
+test('package:// meshes (which only ROS resolves) are left out of the simulation and reported', async () => {
+  const mesh = join(tmp, 'mesh.urdf');
+  writeFileSync(mesh, readFileSync(URDF, 'utf8')
+    .replace('<geometry><sphere radius="0.015"/></geometry>\n    </collision>', '<geometry><mesh filename="package://my_arm/meshes/tip.stl"/></geometry>\n    </collision>')
+    .replace('<geometry><sphere radius="0.015"/></geometry>\n      <material name="red"/>', '<geometry><mesh filename="package://my_arm/meshes/tip.dae"/></geometry>\n      <material name="red"/>'));
+  const arm = await make({}, mesh);
+  assert.deepEqual(arm.droppedMeshes, ['link "fingertip" <visual> package://my_arm/meshes/tip.dae', 'link "fingertip" <collision> package://my_arm/meshes/tip.stl']);
+  arm.reset(HOME, ZERO);
+  assert.ok(arm.bodyPosition('fingertip').every(Number.isFinite));
 });
 
 test('a URDF without a <mujoco> block still keeps its fingertip body', async () => {

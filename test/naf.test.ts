@@ -2,10 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
-import { adamStep, ADAM_DEFAULTS, clipByGlobalNorm } from '../src/agent/adam.js';
 import { initBackend } from '../src/agent/backend.js';
-import { dense, denseNoBias, denseRelu } from '../src/agent/dense.js';
-import { NafAgent, type NafOptions } from '../src/agent/naf.js';
+import { NafAgent, type NafOptions } from '../src/agent/naf/agent.js';
 import type { AgentState, TransitionBatch } from '../src/agent/types.js';
 import { Rng } from '../src/util/rng.js';
 import { trainOnBandit, uStar } from './bandit.js';
@@ -279,62 +277,14 @@ test('NAF: tensor count stays flat over many updates, queries, skips and rollbac
   assert.equal(tf.memory().numTensors, n1);
 });
 
-test('dense layers: the hand-written gradients equal tfjs\'s own matMul gradients', () => {
-  tf.tidy(() => {
-    const x = tf.randomNormal([5, 4], 0, 1, 'float32', 1) as tf.Tensor2D;
-    const W = tf.randomNormal([4, 3], 0, 1, 'float32', 2) as tf.Tensor2D;
-    const b = tf.randomNormal([3], 0, 1, 'float32', 3);
-    const c = tf.randomNormal([5, 3], 0, 1, 'float32', 4); // weights of the scalar loss sum(c * y)
-    const cases: [string, (x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor) => tf.Tensor, (x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor) => tf.Tensor][] = [
-      ['linear', dense, (x, W, b) => tf.add(tf.matMul(x, W), b)],
-      ['relu', denseRelu, (x, W, b) => tf.relu(tf.add(tf.matMul(x, W), b))],
-      ['no bias', (x, W, b) => tf.add(denseNoBias(x, W), tf.mul(b, 0)), (x, W, b) => tf.add(tf.matMul(x, W), tf.mul(b, 0))],
-    ];
-    for (const [name, mine, ref] of cases) {
-      const gMine = tf.grads((x, W, b) => tf.sum(tf.mul(mine(x as tf.Tensor2D, W as tf.Tensor2D, b), c)))([x, W, b]);
-      const gRef = tf.grads((x, W, b) => tf.sum(tf.mul(ref(x as tf.Tensor2D, W as tf.Tensor2D, b), c)))([x, W, b]);
-      gMine.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync(), gRef[i].dataSync()) < 1e-5, `${name}: gradient ${i} differs`));
-      assert.ok(maxAbsDiff(mine(x, W, b).dataSync(), ref(x, W, b).dataSync()) < 1e-5, `${name}: value differs`);
-    }
-  });
-});
-
-test('Adam step equals tf.train.adam (Kingma & Ba Algorithm 1) over several steps; global-norm clipping', () => {
-  const theta0 = [0.5, -1.2, 3, 0.01];
-  const gradsAt = (k: number) => theta0.map((_, i) => Math.sin(3 * k + i) * (i + 1));
-  const ref = tf.variable(tf.tensor1d(theta0));
-  const opt = tf.train.adam(0.01, 0.9, 0.999, 1e-8);
-  let theta: tf.Tensor = tf.tensor1d(theta0);
-  let m: tf.Tensor = tf.zeros([4]);
-  let v: tf.Tensor = tf.zeros([4]);
-  for (let k = 1; k <= 4; k++) {
-    const g = tf.tensor1d(gradsAt(k));
-    opt.applyGradients([{ name: ref.name, tensor: g }]);
-    const s = adamStep(theta, g, m, v, k, 0.01, ADAM_DEFAULTS);
-    [theta, m, v].forEach((t) => t.dispose());
-    g.dispose();
-    ({ theta, m, v } = s);
-    const a = theta.dataSync();
-    const b = ref.dataSync();
-    for (let i = 0; i < 4; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-6, `step ${k}: ${a[i]} vs tf.train.adam ${b[i]}`);
-  }
-  [theta, m, v, ref].forEach((t) => t.dispose());
-  opt.dispose();
-  tf.tidy(() => {
-    const { grads, norm } = clipByGlobalNorm([tf.tensor1d([3, 0]), tf.tensor2d([[0, 4]])], 1);
-    assert.ok(Math.abs(norm.dataSync()[0] - 5) < 1e-6);
-    assert.deepEqual(Array.from(grads[0].dataSync()).map((x) => +x.toFixed(6)), [0.6, 0]);
-    assert.deepEqual(Array.from(grads[1].dataSync()).map((x) => +x.toFixed(6)), [0, 0.8]);
-    const off = clipByGlobalNorm([tf.tensor1d([3, 4])], 0).grads[0].dataSync();
-    assert.deepEqual(Array.from(off), [3, 4]);
-  });
-});
-
-test('NAF: invalid options and inputs give errors naming the problem', () => {
+test('NAF: invalid options and inputs give errors naming the problem', async () => {
   assert.throws(() => new NafAgent({ ...small, uMax: new Float64Array([1, 1]) }), /uMax must be a Float64Array of dU=3/);
   assert.throws(() => new NafAgent({ ...small, architecture: 'tree' as never }), /architecture must be/);
   assert.throws(() => new NafAgent({ ...small, lDiagMaxExp: [2, 1] }), /lDiagMaxExp/);
   assert.throws(() => new NafAgent({ ...small, tau: 0 }), /tau must be in \(0, 1\]/);
+  assert.throws(() => new NafAgent({ ...small, threads: 3 as never }), /threads must be 1 or 2/);
+  assert.throws(() => new NafAgent({ ...small, architecture: 'shared', threads: 2 }), /threads = 2 needs the 'separate' architecture/);
+  await assert.rejects(() => new NafAgent(small).startWorker(), /built with threads = 1/);
   const agent = new NafAgent({ ...small, lr: undefined, tau: undefined }); // explicit undefined keeps the default
   assert.equal(agent.learningRate, 1e-3);
   assert.throws(() => agent.update({ ...randomBatch(new Rng(1), 4), r: new Float32Array(3) }), /TransitionBatch.r: expected a Float32Array of 4/);

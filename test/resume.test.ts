@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config/load.js';
@@ -65,13 +65,13 @@ test('kill -9 mid-run, then --resume: finishes, curve continues from the newest 
   await new Promise<void>((resolve) => {
     const poll = setInterval(() => {
       const ck = join(runDir, 'checkpoints');
-      if (existsSync(ck) && readdirSync(ck).filter((n) => n.startsWith('ckpt-')).length >= 2) { clearInterval(poll); resolve(); }
+      if (existsSync(ck) && readdirSync(ck).filter((n) => n.startsWith('ckpt-') && Number(n.slice(5, 12)) >= 2).length >= 1) { clearInterval(poll); resolve(); }
     }, 20);
   });
   child.kill('SIGKILL');
   await new Promise((r) => child.on('exit', r));
   const before = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
-  const checkpointed = Math.max(...readdirSync(join(runDir, 'checkpoints')).filter((n) => n.startsWith('ckpt-')).map((n) => Number(n.slice(5))));
+  const checkpointed = Math.max(...readdirSync(join(runDir, 'checkpoints')).filter((n) => n.startsWith('ckpt-')).map((n) => Number(n.slice(5, 12))));
   assert.ok(before >= checkpointed, 'the killed run had logged at least up to its newest checkpoint');
   const resumed = cli(['--resume', runDir, '--config', cfg]);
   const code = await new Promise((r) => resumed.on('exit', r));
@@ -82,13 +82,15 @@ test('kill -9 mid-run, then --resume: finishes, curve continues from the newest 
   assert.deepEqual(episodes, Array.from({ length: 16 }, (_, i) => i + 1));
 });
 
-test('Ctrl-C (SIGINT) stops within the episode, saves a checkpoint of the last complete episode, exits 0', async () => {
+test('Ctrl-C (SIGINT) says what it does and does it: drops the episode in progress, keeps the run as of the last complete one, exits 0', async () => {
   const root = tmp();
   const cfg = join(root, 'p.yaml');
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(cfg, yaml.dump({ naf_trainer: { ros__parameters: { ...params, training: { ...params.training, episodes: 1000, checkpoint_every_episodes: 1000 } } } }));
+  writeFileSync(cfg, yaml.dump({ naf_trainer: { ros__parameters: { ...params, training: { ...params.training, episodes: 1000, checkpoint_every_episodes: 1000, eval_every_episodes: 1000 } } } }));
   const runDir = join(root, 'run');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '-q', '--config', cfg, '--run-dir', runDir], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '-q', '--config', cfg, '--run-dir', runDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
   const metrics = join(runDir, 'metrics.jsonl');
   await new Promise<void>((resolve) => {
     const poll = setInterval(() => { if (existsSync(metrics) && readFileSync(metrics, 'utf8').split('\n').length > 3) { clearInterval(poll); resolve(); } }, 20);
@@ -98,5 +100,21 @@ test('Ctrl-C (SIGINT) stops within the episode, saves a checkpoint of the last c
   assert.equal(code, 0);
   const done = readFileSync(metrics, 'utf8').trim().split('\n').length;
   assert.ok(done < 1000, 'stopped early');
-  assert.deepEqual(readdirSync(join(runDir, 'checkpoints')).filter((n) => n.startsWith('ckpt-')), [`ckpt-${String(done).padStart(7, '0')}`]);
+  assert.match(err, new RegExp(`SIGINT: stopping\\. The episode in progress \\(\\d+\\) is dropped; the run is kept as of episode \\d+`));
+  assert.match(err, new RegExp(`stopped at episode ${done} of 1000 .*checkpoint .*ckpt-${String(done).padStart(7, '0')}\\.safetensors written.*Continue: naf-ros train --resume`));
+  // what it said: the checkpoint of the last complete episode (and best = the untrained policy), test, plot, summary
+  assert.deepEqual(readdirSync(join(runDir, 'checkpoints')).sort(), ['best.safetensors', 'ckpt-0000000.safetensors', `ckpt-${String(done).padStart(7, '0')}.safetensors`]);
+  for (const f of ['test.json', 'learning_curve.svg', 'summary.md']) assert.ok(existsSync(join(runDir, f)), f);
+  assert.match(readFileSync(join(runDir, 'summary.md'), 'utf8'), new RegExp(`${done} of 1000 episodes \\(not finished`));
+});
+
+test('resuming a complete run says so and how to extend it, and writes nothing', async () => {
+  const dir = join(tmp(), 'd');
+  await train(dir, 2, false);
+  const ckpts = () => readdirSync(join(dir, 'checkpoints')).map((n) => `${n}:${statSync(join(dir, 'checkpoints', n)).mtimeMs}`);
+  const before = ckpts();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '-q', '--resume', dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /is complete: 2 of 2 episodes trained; nothing to do\. To train it further: naf-ros train --resume .* --episodes <more than 2>/);
+  assert.deepEqual(ckpts(), before);
 });

@@ -24,7 +24,7 @@ import { InThreadLearnerClient } from '../src/training/learner_client.js';
 import { declareSimBridgeParameters, SimBridgeNode } from '../src/ros/sim_bridge_node.js';
 import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
-import { ReacherTask } from '../src/env/reacher.js';
+import { ReachTask } from '../src/env/reach_task.js';
 import { armSpecFromUrdf, parseUrdf } from '../src/env/urdf.js';
 import { Rng } from '../src/util/rng.js';
 import { captureLogger, FakeActor, FakeLearner, testConfig, testSpec, TinyTask, jointState } from './ros_fakes.js';
@@ -242,7 +242,7 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
       ros: { ...topics, estop_topic: '~/estop' },
     }));
     const model = parseUrdf(readFileSync(urdfPath, 'utf8'));
-    const task = new ReacherTask(model, { jointNames: config.joints, T: config.task.horizon, homePose: config.task.home_pose, initStd: config.task.init_std });
+    const task = new ReachTask(model, { jointNames: config.joints, T: config.task.horizon, homePose: config.task.home_pose, initStd: config.task.init_std });
     const learner = new FakeLearner();
     const trainer = new NafTrainerNode({ node, config, spec: armSpecFromUrdf(model, config.joints), task, actor: new FakeActor(() => new Float64Array(3), 0.3, 0.5), learner, rng: new Rng(3), logger: cap.logger });
     learner.publishPolicy(0);

@@ -126,7 +126,7 @@ export function testConfig(over: Record<string, unknown> = {}): NafConfig {
   const base: Record<string, Record<string, unknown>> = {
     task: { horizon: 5, home_pose: [0, 0.5, 0.5] },
     model_based: { on_policy_fraction: 0.3, max_on_policy_fraction: 0.5 },
-    safety: { max_effort: 3, state_timeout_ms: 50, velocity_limit: 8, soft_limit_margin: 0.2, homing_tolerance: 0.05, homing_timeout_s: 5 },
+    safety: { max_effort: 3, state_timeout_ms: 50, velocity_limit: 8, soft_limit_margin: 0.2, homing_tolerance: 0.05, homing_timeout_s: 5, homing_kp: 0.2, homing_kd: 0.004 },
     training: { episodes: 100, checkpoint_every_episodes: 1000 },
   };
   const merged: Record<string, unknown> = { control_rate_hz: 50, ...base };

@@ -5,14 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { XMLParser } from 'fast-xml-parser';
+import yaml from 'js-yaml';
 import { loadParamsFile } from '../src/config/load.js';
 import { readParamsFiles, splitParamsFiles } from '../src/ros/params_files.js';
 import { declareConfigParameters, unknownParameters } from '../src/ros/parameters.js';
+import { resolveNodePaths } from '../src/ros/node_paths.js';
 import { InProcessBus } from '../src/ros/inprocess_transport.js';
 import type { ParameterValue } from '../src/ros/transport.js';
 
@@ -50,15 +52,37 @@ test('params files: node sections by name, namespace or wildcard; nested keys be
   }
 });
 
-for (const file of ['config/reacher.yaml', 'config/naf_trainer_hardware.yaml']) {
+for (const file of ['config/reacher.yaml', 'config/naf_trainer_hardware.yaml', 'config/ur5e.yaml']) {
   test(`${file}: declared as ROS parameters it gives the config js-yaml loading gives`, () => {
     const path = join(root, file);
     const overrides = Object.fromEntries(readParamsFiles([path], 'naf_trainer')) as Record<string, ParameterValue>;
     assert.deepEqual(unknownParameters(Object.keys(overrides)), []);
     const node = new InProcessBus().createNode('naf_trainer', { parameterOverrides: overrides });
-    assert.deepEqual(declareConfigParameters(node), loadParamsFile(path));
+    // relative paths in the file resolve against its folder on both sides
+    assert.deepEqual(resolveNodePaths(declareConfigParameters(node), [path], 'naf_trainer'), loadParamsFile(path));
   });
 }
+
+test('a relative path resolves against the folder of the params file that sets it; -p values and defaults are left alone', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'naf-paths-'));
+  try {
+    const a = join(dir, 'a.yaml'), sub = join(dir, 'sub'), b = join(sub, 'b.yaml');
+    mkdirSync(sub);
+    writeFileSync(a, 'naf_trainer:\n  ros__parameters:\n    urdf_path: ../urdf/reacher3.urdf\n    run_dir: out\n');
+    writeFileSync(b, 'naf_trainer:\n  ros__parameters:\n    run_dir: later\n');
+    const node = new InProcessBus().createNode('naf_trainer', { parameterOverrides: { ...Object.fromEntries(readParamsFiles([a, b], 'naf_trainer')) as Record<string, ParameterValue>, 'deploy.checkpoint': 'cli/best' } });
+    const c = resolveNodePaths(declareConfigParameters(node), [a, b], 'naf_trainer');
+    assert.equal(c.urdf_path, join(dir, '..', 'urdf', 'reacher3.urdf'));
+    assert.equal(c.run_dir, join(sub, 'later'), 'the last file that sets it');
+    assert.equal(c.deploy.checkpoint, 'cli/best', 'not from a file: unchanged');
+    assert.equal(c.ros.resume, '');
+    // the same rule for naf-ros train --config
+    assert.equal(loadParamsFile(a, 'naf_trainer', { checkArm: false }).urdf_path, join(dir, '..', 'urdf', 'reacher3.urdf'));
+    assert.equal(loadParamsFile(b).urdf_path, 'urdf/reacher3.urdf', 'a default stays relative to the package');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('the hardware config keeps the learned policy capped and the torque small', () => {
   const c = loadParamsFile(join(root, 'config/naf_trainer_hardware.yaml'));
@@ -77,10 +101,25 @@ test('package.xml: format 3, ament_cmake, the run-time dependencies of the nodes
   assert.equal(pkg.name, 'naf_ros');
   assert.equal(pkg.buildtool_depend, 'ament_cmake');
   assert.equal(pkg.export.build_type, 'ament_cmake');
-  const deps = new Set<string>([pkg.exec_depend].flat());
-  for (const d of ['sensor_msgs', 'std_msgs', 'std_srvs', 'diagnostic_msgs', 'rosgraph_msgs', 'launch_ros', 'robot_state_publisher', 'xacro',
+  const entries = [pkg.exec_depend].flat() as (string | { '#text': string; '@_version_gte'?: string })[];
+  const deps = new Set<string>(entries.map((e) => (typeof e === 'string' ? e : e['#text'])));
+  for (const d of ['sensor_msgs', 'std_msgs', 'std_srvs', 'diagnostic_msgs', 'rosgraph_msgs', 'launch_ros', 'robot_state_publisher', 'xacro', 'python3-yaml',
     'ros_gz_sim', 'ros_gz_bridge', 'gz_ros2_control', 'controller_manager', 'effort_controllers', 'joint_state_broadcaster']) {
     assert.ok(deps.has(d), `exec_depend ${d}`);
+  }
+  const gz = entries.find((e) => typeof e !== 'string' && e['#text'] === 'gz_ros2_control');
+  assert.equal(typeof gz === 'object' ? gz['@_version_gte'] : undefined, '0.7.13', 'gz_ros2_control >= 0.7.13 (the gz_ros2_control-system plugin name on Humble)');
+});
+
+test('the URDFs\' gz_ros2_control blocks name controllers files that list the joints of the matching params file', () => {
+  for (const [urdf, params] of [['urdf/reacher3.urdf', 'config/reacher.yaml'], ['urdf/ur5e.urdf', 'config/ur5e.yaml']]) {
+    const text = readFileSync(join(root, urdf), 'utf8');
+    assert.match(text, /<plugin filename="gz_ros2_control-system" name="gz_ros2_control::GazeboSimROS2ControlPlugin">/);
+    assert.match(text, /<plugin>gz_ros2_control\/GazeboSimSystem<\/plugin>/);
+    const file = /<parameters>\$\(find naf_ros\)\/(.+?)<\/parameters>/.exec(text)![1];
+    const controllers = yaml.load(readFileSync(join(root, file), 'utf8')) as { effort_controller: { ros__parameters: { joints: string[] } } };
+    assert.deepEqual(controllers.effort_controller.ros__parameters.joints, loadParamsFile(join(root, params)).joints, `${urdf} -> ${file}`);
+    for (const j of controllers.effort_controller.ros__parameters.joints) assert.match(text, new RegExp(`<joint name="${j}">\\s*<command_interface name="effort">`), `${urdf}: effort interface of ${j}`);
   }
 });
 
@@ -89,7 +128,7 @@ test('launch files compile and start only executables CMakeLists.txt installs', 
   const installed = [...cmake.matchAll(/"(\w+):(node|sim-bridge)"/g)].map((m) => m[1]);
   assert.deepEqual(installed.sort(), ['naf_sim_bridge', 'naf_trainer']);
   const files = readdirSync(join(root, 'launch')).filter((f) => f.endsWith('.launch.py'));
-  assert.deepEqual(files.sort(), ['gazebo.launch.py', 'hardware.launch.py', 'mujoco.launch.py']);
+  assert.deepEqual(files.sort(), ['gazebo.launch.py', 'hardware.launch.py', 'mujoco.launch.py', 'policy.launch.py']);
   for (const f of files) {
     const text = readFileSync(join(root, 'launch', f), 'utf8');
     for (const m of text.matchAll(/package='naf_ros', executable='(\w+)'/g)) assert.ok(installed.includes(m[1]), `${f} starts ${m[1]}`);

@@ -11,7 +11,7 @@ import { declareSimBridgeParameters, SimBridgeNode, type SimBridgeConfig } from 
 import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
 import { declareConfigParameters } from '../src/ros/parameters.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
-import { ReacherTask } from '../src/env/reacher.js';
+import { ReachTask } from '../src/env/reach_task.js';
 import { armSpecFromUrdf, parseUrdf } from '../src/env/urdf.js';
 import type { Arm, JointStateRecord } from '../src/env/types.js';
 import type { ClockMsg, JointStateMsg } from '../src/ros/transport.js';
@@ -108,7 +108,7 @@ test('homing converges on the MuJoCo arm through the sim bridge, then the episod
     safety: { max_effort: 1, homing_kp: 0.2, homing_kd: 0.004, homing_max_effort: 0.5, homing_tolerance: 0.03, homing_timeout_s: 10, soft_limit_margin: 0.1, velocity_limit: 20, state_timeout_ms: 100 },
   }));
   const model = parseUrdf(readFileSync(urdfPath, 'utf8'));
-  const task = new ReacherTask(model, { jointNames: config.joints, T: config.task.horizon, homePose: config.task.home_pose, initStd: config.task.init_std });
+  const task = new ReachTask(model, { jointNames: config.joints, T: config.task.horizon, homePose: config.task.home_pose, initStd: config.task.init_std });
   const learner = new FakeLearner();
   const actor = new FakeActor(() => new Float64Array(3), 0.3, 0.5);
   const trainer = new NafTrainerNode({ node, config, spec: armSpecFromUrdf(model, config.joints), task, actor, learner, rng: new Rng(3), logger: cap.logger, steadyNow: () => bus.now() });

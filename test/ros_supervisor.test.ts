@@ -1,9 +1,14 @@
 /**
  * Safety supervisor rules and the /diagnostics report built from its counters.
  */
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Matrix, solve } from 'ml-matrix';
 import { SafetySupervisor } from '../src/ros/supervisor.js';
+import { GravityCompensation } from '../src/control/gravity_compensation.js';
+import { KinematicChain } from '../src/env/kinematics.js';
+import { RigidBodyModel } from '../src/env/rigid_body.js';
+import { loadUrdf } from '../src/env/urdf.js';
 import { DIAG_ERROR, DIAG_OK, DIAG_WARN, JitterMeter, loopStatus, safetyStatus, SAFETY_STATUS_NAME } from '../src/ros/diagnostics.js';
 import { JOINT_STATE_REJECTIONS } from '../src/ros/joint_state_input.js';
 import type { JointStateRecord } from '../src/env/types.js';
@@ -139,4 +144,75 @@ test('routine interventions are logged at most every 10 s per kind, with the ste
   f(sup, [10, 0, 0], state([0, 0, 0]), 12.02, 12.02);
   assert.equal(count('warn', /torque_clamp/), 2);
   assert.match(lines.at(-1)!.message, /\(49 more step\(s\) since the last report\)/);
+});
+
+describe('on the 6-DoF arm (urdf/ur5e.urdf, gravity-loaded)', () => {
+  const URDF = 'urdf/ur5e.urdf';
+  const HOME = [0, -1.5708, 1.5708, -1.5708, -1.5708, 0];
+  let rb: RigidBodyModel;
+  let chain: KinematicChain;
+  before(async () => {
+    rb = await RigidBodyModel.create(URDF);
+    chain = new KinematicChain(loadUrdf(URDF), 'tool0', rb.spec.jointNames);
+  });
+  after(() => rb.dispose());
+  const urState = (q: number[]): JointStateRecord => ({ name: rb.spec.jointNames, position: Float64Array.from(q), velocity: new Float64Array(6), effort: new Float64Array(6), stamp: 1 });
+  const urOpts = { ...opts, maxEffort: 150, velocityLimit: 3.14, softLimitMargin: 0.1 };
+
+  test('gravity compensation (model) is added to every torque, also under e-stop and a broken policy; the clamp bounds the total', () => {
+    const { logger } = captureLogger();
+    const sup = new SafetySupervisor(rb.spec, { ...urOpts, gravity: new GravityCompensation('model', rb, 6) }, logger);
+    const js = urState(HOME), g = rb.gravity(HOME);
+    assert.ok(Math.abs(g[1]) > 10, `the shoulder carries the arm: g = ${g}`);
+    const u = Float64Array.of(1, 2, 3, 0.1, 0.2, 0.3);
+    sup.filter(u, js, 1, 1).u.forEach((v, i) => assert.ok(Math.abs(v - (u[i] + g[i])) < 1e-12));
+    sup.filter(Float64Array.of(NaN, 0, 0, 0, 0, 0), js, 1, 1).u.forEach((v, i) => assert.ok(Math.abs(v - g[i]) < 1e-12, 'non-finite: no policy torque, the arm is still held'));
+    sup.engageEstop('test');
+    const stop = sup.filter(u, js, 1, 1);
+    assert.equal(stop.halted, true);
+    stop.u.forEach((v, i) => assert.ok(Math.abs(v - g[i]) < 1e-12, 'e-stop: no controller torque, the arm is held'));
+    assert.deepEqual(Array.from(sup.filter(u, js, 1, 2).u), [0, 0, 0, 0, 0, 0], 'stale joint states: zero torque (q unknown)');
+    sup.releaseEstop('test');
+    const big = sup.filter(Float64Array.of(0, -140, 0, 0, 0, 0), js, 1, 1);
+    assert.equal(big.u[1], -150, 'u + g(q) clamped to the effort limit');
+    assert.ok(big.interventions.includes('torque_clamp'));
+  });
+
+  test('workspace limit: outside the box, the torque accelerating the tool outward is removed; inward torque passes; counted and on /diagnostics', () => {
+    const { logger, count } = captureLogger();
+    const q = HOME;
+    const p = chain.position(q);
+    // A box whose +x wall the tool has crossed by 1 cm, and whose -z wall it has crossed by 1 cm.
+    const min = Float64Array.of(-1, -1, p[2] + 0.01), max = Float64Array.of(p[0] - 0.01, 1, 2);
+    const sup = new SafetySupervisor(rb.spec, { ...urOpts, workspace: { min, max, tip: chain, dynamics: rb } }, logger);
+    const js = urState(q);
+    const J = chain.jacobian(q), M = rb.massMatrix(q);
+    const Minv = solve(new Matrix(Array.from({ length: 6 }, (_, i) => Array.from(M.subarray(i * 6, i * 6 + 6)))), Matrix.eye(6));
+    const accel = (u: ArrayLike<number>) => [0, 1, 2].map((k) => Matrix.rowVector(Array.from(J.subarray(k * 6, k * 6 + 6))).mmul(Minv).mmul(Matrix.columnVector(Array.from(u))).get(0, 0));
+    // J^T f for a tip force pushing out (+x, -z) and sideways (+y).
+    const jt = (f: number[]) => Float64Array.from({ length: 6 }, (_, i) => f[0] * J[i] + f[1] * J[6 + i] + f[2] * J[12 + i]);
+    const prev = { ...sup.counts };
+    const r = sup.filter(jt([50, 30, -50]), js, 1, 1);
+    assert.deepEqual(r.interventions, ['workspace_limit']);
+    assert.ok(Math.hypot(...r.u) <= Math.hypot(...jt([50, 30, -50])) + 1e-9, 'the rule only removes torque');
+    const a = accel(r.u);
+    const a0 = accel(jt([50, 30, -50]));
+    assert.ok(a0[0] > 1 && a0[2] < -1, `it pushed out: ${a0}`);
+    assert.ok(Math.abs(a[0]) < 1e-6 * Math.abs(a0[0]) && Math.abs(a[2]) < 1e-6 * Math.abs(a0[2]), `no outward tip acceleration left: ${a}`);
+    assert.equal(sup.counts.workspace_limit, 1);
+    assert.equal(count('warn', /safety: workspace_limit: tip outside the workspace \(x .* > .*, z .* < .*\)/), 1);
+    const inward = jt([-50, 0, 50]);
+    assert.deepEqual(Array.from(sup.filter(inward, js, 1, 1).u), Array.from(inward), 'torque bringing the tool back in passes unchanged');
+    // A torque that accelerates the tool along the wall only (+y): u = M J^T (J J^T)^-1 [0, 1, 0].
+    const Jm = new Matrix([0, 1, 2].map((k) => Array.from(J.subarray(k * 6, k * 6 + 6))));
+    const along = new Matrix(Array.from({ length: 6 }, (_, i) => Array.from(M.subarray(i * 6, i * 6 + 6)))).mmul(Jm.transpose()).mmul(solve(Jm.mmul(Jm.transpose()), Matrix.columnVector([0, 1, 0]))).to1DArray();
+    assert.deepEqual(sup.filter(Float64Array.from(along), js, 1, 1).interventions, [], 'moving along the wall passes');
+    const inside = urState([0.1, -1.6, 1.5, -1.5, -1.5, 0.2]);
+    assert.ok(chain.position(inside.position)[0] < max[0] && chain.position(inside.position)[2] > min[2]);
+    assert.deepEqual(sup.filter(jt([50, 0, -50]), inside, 1, 1).interventions, [], 'inside the box nothing acts');
+    const rejected = Object.fromEntries(JOINT_STATE_REJECTIONS.map((k) => [k, 0])) as Record<(typeof JOINT_STATE_REJECTIONS)[number], number>;
+    const st = safetyStatus({ estopLatched: false, counts: { ...sup.counts }, previousCounts: prev, rejected, missingJoints: [], stateStale: false, stateTimeoutMs: 50, maxOnPolicyFraction: 0.5, onPolicyFraction: 0.3 }, '/naf_trainer');
+    assert.deepEqual([st.level, st.message], [DIAG_WARN, 'interventions: workspace_limit']);
+    assert.equal(st.values.find((v) => v.key === 'interventions.workspace_limit')!.value, '1');
+  });
 });

@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
-import { ReacherTask } from '../src/env/reacher.js';
+import { ReachTask } from '../src/env/reach_task.js';
 import { loadUrdf } from '../src/env/urdf.js';
 import { TrueDynamics } from '../src/model/true_dynamics.js';
 import type { Trajectory } from '../src/model/types.js';
@@ -10,10 +10,10 @@ import { Rng } from '../src/util/rng.js';
 const URDF = 'urdf/reacher3.urdf';
 let arm: MujocoArm;
 let model: TrueDynamics;
-let task: ReacherTask;
+let task: ReachTask;
 before(async () => {
   arm = await MujocoArm.create(URDF);
-  task = new ReacherTask(loadUrdf(URDF), { targetMode: 'random' });
+  task = new ReachTask(loadUrdf(URDF), { targetMode: 'random' });
   model = await TrueDynamics.create(URDF, task);
 });
 after(() => {
@@ -51,7 +51,7 @@ test('TrueDynamics.step reproduces stepping the arm', () => {
 test('each state keeps its own target (random-target mode), whatever the task target is now', () => {
   const ep = episode(3, 5);
   const target = task.targetFromObservation(ep.x[0]);
-  task.setTarget(Float64Array.of(-0.25, 0.1)); // a new episode's target
+  task.setTarget(Float64Array.of(-0.25, 0.1, 0.13)); // a new episode's target
   const pred = model.step(ep.x[2], ep.u[2], 2);
   const t2 = task.targetFromObservation(pred);
   assert.ok(Math.hypot(t2[0] - target[0], t2[1] - target[1]) < 1e-12);

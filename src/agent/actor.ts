@@ -8,11 +8,13 @@
  *    b [out]); with meta.architecture 'shared' a 'trunk' MLP (all layers ReLU) feeds both heads.
  *  - hidden layers are ReLU (meta.activation 'relu'), the last layer of a head is linear;
  *    mu(x) = uMax * tanh(z); L's outputs l_k fill the lower triangle row by row,
- *    k = i(i+1)/2 + j, with the diagonal exp(clamp(l_k, meta.lDiag)) (paper Sec. 4).
+ *    k = i(i+1)/2 + j, with the diagonal exp(clamp(l_k, meta.lDiag)) (paper Sec. 4; the same
+ *    functions as the learner's, `naf/heads.ts`).
  *  - meta.batchNorm: when true, meta.bn[head][layer] = { gamma, beta, mean, variance } for each
  *    activated layer (null otherwise), applied as inference-mode batch norm with meta.bnEps.
  * Buffers are allocated once per actor; each call allocates only its returned array.
  */
+import { lCount, lowerInto, muFromZ, type NafHeadConfig } from './naf/heads.js';
 import type { DenseWeights, PolicyActor, PolicySnapshot } from './types.js';
 
 interface BnStats {
@@ -120,27 +122,18 @@ export function createActor(snapshot: PolicySnapshot): PolicyActor {
     return trunk ? trunk.forward(x) : x;
   };
 
+  const lDiag = (meta.lDiag ?? [-Infinity, Infinity]) as [number, number];
+  const heads: NafHeadConfig = { dU, uMax: s.uMax, lDiag };
   /** Greedy action mu(x) = uMax * tanh(z_mu(x)), [dU] N·m. NaN in x propagates to the output. */
-  const mu = (x: Float64Array): Float64Array => {
-    const z = muNet.forward(features(x));
-    const out = new Float64Array(dU);
-    for (let j = 0; j < dU; j++) out[j] = s.uMax[j] * Math.tanh(z[j]);
-    return out;
-  };
+  const mu = (x: Float64Array): Float64Array => muFromZ(heads, muNet.forward(features(x)), 1);
   if (s.kind === 'ddpg') return { snapshot, mu };
 
-  const lDiag = meta.lDiag as [number, number] | undefined;
-  if (!Array.isArray(lDiag) || !(lDiag[0] < lDiag[1])) throw new Error('createActor: NAF snapshot needs meta.lDiag = [lo, hi]');
-  const LNet = build('L', featSize, (dU * (dU + 1)) / 2, false);
+  if (!Array.isArray(meta.lDiag) || !(lDiag[0] < lDiag[1])) throw new Error('createActor: NAF snapshot needs meta.lDiag = [lo, hi]');
+  const LNet = build('L', featSize, lCount(dU), false);
   /** L(x) row-major [dU*dU], lower-triangular with positive diagonal; P(x) = L L^T. */
   const choleskyP = (x: Float64Array): Float64Array => {
-    const l = LNet.forward(features(x));
     const out = new Float64Array(dU * dU);
-    for (let i = 0; i < dU; i++) {
-      for (let j = 0; j < i; j++) out[i * dU + j] = l[(i * (i + 1)) / 2 + j];
-      const d = l[(i * (i + 1)) / 2 + i];
-      out[i * dU + i] = Math.exp(Math.min(lDiag[1], Math.max(lDiag[0], d)));
-    }
+    lowerInto(heads, LNet.forward(features(x)), 0, out, 0);
     return out;
   };
   return { snapshot, mu, choleskyP };

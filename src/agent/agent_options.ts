@@ -3,7 +3,7 @@
  * scalars. Every failure is an Error naming the agent, the field, what is allowed and what was given.
  */
 import type { AgentState } from './types.js';
-import type { AdamConfig } from './adam.js';
+import type { AdamConfig } from '../nn/adam.js';
 
 /** Constructor options both agents take (`NafOptions`, `DdpgOptions` extend it). */
 export interface AgentOptions {

@@ -1,38 +1,67 @@
 /**
- * What NAF and DDPG share around their gradient step: the variable store layout, the guarded
- * update transaction (`guard.ts`), counters, learning rates, and checkpoint state.
+ * What NAF and DDPG share around their gradient step: the flat parameter buffers, the guarded
+ * update transaction, the optimiser step, counters, learning rates, checkpoint state, and the
+ * tfjs copies of the weights that queries use.
  *
- * Store layout (also the `AgentState` tensor names):
- *   online/<param>            trainable weights
- *   adam_m/<param>, adam_v/<param>   Adam moments of each online weight
- *   target/<param>            target-network copy of the weights the Bellman target uses
- *   bn/<stat>                 batch-norm running mean/variance of the online networks
- * Scalars: dX, dU, updates, divergences, adam_t and one entry per learning rate.
+ * State (`FlatState`, all float32, layouts from the agent's networks):
+ *   theta   online weights                 m, v   Adam moments of theta
+ *   target  target copies of the weights the Bellman target uses (a contiguous block of theta)
+ *   bn      batch-norm running mean/variance of the online networks
+ * `AgentState` names each tensor as before the flat rewrite, so checkpoints keep their layout:
+ *   online/<param>, adam_m/<param>, adam_v/<param>, target/<param>, bn/<stat>;
+ * scalars dX, dU, updates, divergences, adam_t and one entry per learning rate.
+ *
+ * Divergence guard (every update is a transaction, `nn/flat_state.ts`): the agent computes loss and
+ * gradients, then updates weights, moments, target weights and statistics in place after saving
+ * them; the step is committed only when loss, mean Q, the squared gradient norm (per optimised
+ * network) and the batch statistics are finite, the gradient norm is below float32 overflow (so
+ * the moments stay finite) and every new weight is representable in float32 (one comparison inside
+ * Adam's loop). The check is a by-product of values and loops the step has anyway, not a separate
+ * pass. Otherwise a non-finite batch is skipped and counted (the data
+ * is at fault); a failed step rolls back to the state before the last committed step, decays
+ * every learning rate by `lrDecay`, and is counted.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_DEFAULTS, type AdamConfig } from './adam.js';
+import { ADAM_DEFAULTS, adamStep, clipScale, F32_MAX, softUpdate, sumSquares, type AdamConfig } from '../nn/adam.js';
+import { FlatState, sharedFloat32 } from '../nn/flat_state.js';
+import { ParamLayout } from '../nn/layout.js';
+import { BN_MOMENTUM, type TensorInit } from '../nn/mlp.js';
+import { uploadTensors } from '../nn/tensors.js';
 import { readScalars } from './agent_options.js';
-import { batchIsFinite, GuardedStore, nonFiniteProbe, validateBatch } from './guard.js';
+import { batchIsFinite, validateBatch } from './batch.js';
 import type { AgentState, TransitionBatch, UpdateStats } from './types.js';
-import { VarStore, type TensorInit } from './var_store.js';
 
-/** What one update step proposes (tensors created inside the update's `tf.tidy`). */
-export interface StepProposal {
-  /** new values by store name; committed together or not at all */
-  proposal: Map<string, tf.Tensor>;
-  /** scalar loss reported in `UpdateStats.loss` */
-  loss: tf.Tensor;
-  /** scalar mean Q(x, u) of the minibatch */
-  qMean: tf.Tensor;
+export type StateBuffer = 'theta' | 'm' | 'v' | 'target' | 'bn';
+
+/** What one update's gradient computation reports to the transaction. */
+export interface StepResult {
+  loss: number;
+  qMean: number;
+  /** false when a quantity the step produced (gradient norm, batch statistics) is not finite */
+  ok: boolean;
 }
 
 export abstract class LearnerBase {
-  protected readonly store = new VarStore();
-  protected readonly guard = new GuardedStore(this.store);
+  /** trainable weights (theta, m, v) */
+  protected readonly layout: ParamLayout;
+  /** the target network's weights: a contiguous block of `layout` */
+  protected readonly targetLayout: ParamLayout;
+  /** [start, end) of the target block inside theta */
+  protected readonly targetRange: [number, number];
+  /** batch-norm running statistics */
+  protected readonly statLayout: ParamLayout;
+  protected readonly state: FlatState<StateBuffer>;
+  /** gradient of the update in progress, layout of theta */
+  protected readonly grad: Float32Array;
+  /** batch statistics of the update in progress, layout of bn */
+  protected readonly batchStats: Float32Array;
   /** Adam step count (shared by all optimised networks: each steps once per update) */
   protected adamT = 0;
   private nUpdates = 0;
   private nDivergences = 0;
+  /** bumped whenever the current state changes; keys the tfjs copies of the weights */
+  private version = 0;
+  private cached: { version: number; tensors: Map<string, tf.Tensor> } | null = null;
 
   /** discount */
   protected readonly gamma: number;
@@ -46,6 +75,9 @@ export abstract class LearnerBase {
    * @param lrs named learning rates (e.g. { lr } or { actor_lr, critic_lr }), decayed together
    * @param lrDecay multiplier applied to every learning rate at each rollback, in (0, 1]
    * @param h the hyper-parameters both agents share (Adam: Kingma & Ba's defaults where not given)
+   * @param init initial weights and statistics in layout order; `targetPrefixes` name the target block;
+   *   `shared`: state, gradient and batch statistics on SharedArrayBuffers (a second thread helps)
+   * @throws Error when lrDecay is outside (0, 1] or the target tensors are not contiguous
    */
   protected constructor(
     readonly kind: 'naf' | 'ddpg',
@@ -54,13 +86,31 @@ export abstract class LearnerBase {
     protected readonly lrs: Record<string, number>,
     private readonly lrDecay: number,
     h: { gamma: number; tau: number; gradClipNorm: number; adam?: Partial<AdamConfig> },
+    init: { params: TensorInit[]; stats: TensorInit[]; targetPrefixes: string[]; shared?: boolean },
   ) {
     this.gamma = h.gamma;
     this.tau = h.tau;
     this.gradClipNorm = h.gradClipNorm;
     this.adam = { ...ADAM_DEFAULTS, ...h.adam };
-    const who = kind === 'naf' ? 'NafAgent' : 'DdpgAgent';
-    if (!(lrDecay > 0 && lrDecay <= 1)) throw new Error(`${who}: divergence.lrDecay must be in (0, 1], got ${lrDecay}`);
+    if (!(lrDecay > 0 && lrDecay <= 1)) throw new Error(`${this.who}: divergence.lrDecay must be in (0, 1], got ${lrDecay}`);
+    this.layout = new ParamLayout(init.params);
+    this.targetRange = this.layout.range(init.targetPrefixes);
+    this.targetLayout = this.layout.subset(init.targetPrefixes);
+    this.statLayout = new ParamLayout(init.stats);
+    this.state = new FlatState(
+      { theta: this.layout.size, m: this.layout.size, v: this.layout.size, target: this.targetLayout.size, bn: this.statLayout.size },
+      init.shared,
+    );
+    const cur = this.state.current;
+    for (const p of init.params) cur.theta.set(p.data, this.layout.entry(p.name).offset);
+    for (const s of init.stats) cur.bn.set(s.data, this.statLayout.entry(s.name).offset);
+    cur.target.set(cur.theta.subarray(...this.targetRange)); // theta' <- theta
+    this.grad = init.shared ? sharedFloat32(this.layout.size) : this.layout.zeros();
+    this.batchStats = init.shared ? sharedFloat32(this.statLayout.size) : this.statLayout.zeros();
+  }
+
+  protected get who(): string {
+    return this.kind === 'naf' ? 'NafAgent' : 'DdpgAgent';
   }
 
   get updates(): number {
@@ -72,98 +122,175 @@ export abstract class LearnerBase {
   }
 
   /**
-   * Registers parameters (online, zero Adam moments, target copies of `targetNames`, theta' <- theta)
-   * and batch-norm statistics.
-   */
-  protected addParams(params: TensorInit[], stats: TensorInit[], targetNames: string[]): void {
-    for (const p of params) {
-      this.store.add({ ...p, name: `online/${p.name}` }, true);
-      this.store.add({ ...p, name: `adam_m/${p.name}`, data: new Float32Array(p.data.length) }, false);
-      this.store.add({ ...p, name: `adam_v/${p.name}`, data: new Float32Array(p.data.length) }, false);
-    }
-    for (const p of params) if (targetNames.includes(p.name)) this.store.add({ ...p, name: `target/${p.name}` }, false);
-    for (const s of stats) this.store.add({ ...s, name: `bn/${s.name}` }, false);
-  }
-
-  /**
-   * Runs one update transaction. `step(t, kept)` builds the proposal inside a `tf.tidy` (t is the
-   * Adam step number; tensors it must keep past inner tidies go in `kept` and are disposed here).
-   * Committed when loss, qMean and every proposed tensor are finite. Otherwise: a non-finite batch
-   * is skipped and counted (the data is at fault, nothing is rolled back); a non-finite step rolls
-   * back to the last good state, decays every learning rate by `lrDecay` and is counted.
+   * Runs one update transaction. `step(t)` (t: the Adam step number) computes the gradient into
+   * `grad`, the batch statistics into `batchStats`, and calls `optimize` for each network (which
+   * updates theta, m, v in place); the transaction then updates the target weights and statistics
+   * and commits, or rolls back (module docstring).
    * @throws Error when the batch's array sizes do not match dX, dU.
    */
-  protected guardedUpdate(batch: TransitionBatch, step: (t: number, kept: tf.Tensor[]) => StepProposal): UpdateStats {
+  protected guardedUpdate(batch: TransitionBatch, step: (t: number) => StepResult): UpdateStats {
     validateBatch(batch, this.dX, this.dU);
     if (!batchIsFinite(batch)) {
       this.nDivergences++;
       return { loss: NaN, qMean: NaN, skipped: true };
     }
     const t = this.adamT + 1;
-    const kept: tf.Tensor[] = [];
-    let committed = false;
-    let out: number[];
-    try {
-      out = tf.tidy(() => {
-        const s = step(t, kept);
-        const probe = nonFiniteProbe([s.loss, s.qMean, ...s.proposal.values()]);
-        const v = Array.from(tf.stack([s.loss, s.qMean, probe]).dataSync());
-        if (v[2] === 0) {
-          this.guard.commit(s.proposal, { adamT: this.adamT });
-          committed = true;
-        }
-        return v;
-      });
-    } finally {
-      for (const k of kept) k.dispose();
-    }
-    if (committed) {
+    const r = step(t);
+    const ok = r.ok && Number.isFinite(r.loss) && Number.isFinite(r.qMean) && allFinite(this.batchStats);
+    if (ok && this.state.stepInProgress) {
+      const cur = this.state.current;
+      softUpdate(cur.target, cur.theta, this.targetRange[0], this.tau);
+      for (let i = 0; i < cur.bn.length; i++) cur.bn[i] = cur.bn[i] * BN_MOMENTUM + this.batchStats[i] * (1 - BN_MOMENTUM);
+      this.state.commit();
       this.adamT = t;
       this.nUpdates++;
-      return { loss: out[0], qMean: out[1], skipped: false };
+      this.version++;
+      return { loss: r.loss, qMean: r.qMean, skipped: false };
     }
-    const restored = this.guard.rollback();
+    const restored = this.state.rollback();
     if (restored) this.adamT = restored.adamT;
+    this.version++;
     for (const k of Object.keys(this.lrs)) this.lrs[k] *= this.lrDecay;
     this.nDivergences++;
-    return { loss: out[0], qMean: out[1], skipped: true };
+    return { loss: r.loss, qMean: r.qMean, skipped: true };
   }
 
-  /** All store tensors plus dX, dU, updates, divergences, adam_t and the learning rates. */
+  /**
+   * Adam on the elements [start, end) of theta (one network) with `grad`, in place (the state is
+   * saved first, once per update): optional L2 weight decay g += wd theta on `decay` ranges,
+   * global-norm clipping over the range, then the step. Returns false — and writes nothing — when
+   * the squared gradient norm is not finite or would overflow the float32 moments; false after
+   * writing when a new weight overflows float32 (the guard's checks, made inside the loops the step
+   * runs anyway; the transaction then rolls back).
+   */
+  protected optimize(range: [number, number], t: number, lr: number, decay?: { wd: number; ranges: [number, number][] }): boolean {
+    const norm2 = this.gradNorm2(range, decay);
+    if (!(norm2 <= F32_MAX)) return false;
+    return this.adamRange(range, t, lr, clipScale(Math.sqrt(norm2), this.gradClipNorm));
+  }
+
+  /**
+   * Squared norm of `grad` over [start, end), after the optional L2 weight decay g += wd theta on
+   * `decay` ranges. A value above F32_MAX (or NaN) fails the guard's check.
+   */
+  protected gradNorm2(range: [number, number], decay?: { wd: number; ranges: [number, number][] }): number {
+    if (decay && decay.wd > 0) {
+      const theta = this.state.current.theta;
+      for (const [a, b] of decay.ranges) for (let i = a; i < b; i++) this.grad[i] += decay.wd * theta[i];
+    }
+    return sumSquares(this.grad, range[0], range[1]);
+  }
+
+  /**
+   * Saves the state (once per update, `beginStep`) and runs Adam in place on [start, end) with the
+   * gradient scaled by `scale`. Returns false when a new weight overflows float32.
+   */
+  protected adamRange(range: [number, number], t: number, lr: number, scale: number): boolean {
+    const cur = this.state.current;
+    this.state.beginStep({ adamT: this.adamT });
+    this.version++;
+    return adamStep({ theta: cur.theta, m: cur.m, v: cur.v, g: this.grad, out: cur, start: range[0], end: range[1], t, lr, scale, cfg: this.adam });
+  }
+
+  /**
+   * tfjs tensors of the current online weights (plus `<W>^T` of the `transposed` ones) and
+   * batch-norm statistics, by parameter / stat name, kept until the state changes. For queries
+   * between updates (imagination rollouts call `actBatch` many times per update); do not dispose
+   * them. `transposed` must be the same list at every call.
+   */
+  protected currentTensors(transposed: readonly string[]): Map<string, tf.Tensor> {
+    if (this.cached?.version !== this.version) {
+      this.disposeCached();
+      const cur = this.state.current;
+      const tensors = new Map<string, tf.Tensor>();
+      tf.tidy(() => {
+        for (const [k, v] of uploadTensors(this.layout, cur.theta, transposed)) tensors.set(k, tf.keep(v));
+        for (const [k, v] of uploadTensors(this.statLayout, cur.bn)) tensors.set(k, tf.keep(v));
+      });
+      this.cached = { version: this.version, tensors };
+    }
+    return this.cached!.tensors;
+  }
+
+  /** Copy of one online weight tensor (for snapshots). */
+  protected readParam(name: string): Float32Array {
+    return this.layout.view(this.state.current.theta, name).slice();
+  }
+
+  /** Copy of one batch-norm statistic (for snapshots). */
+  protected readStat(name: string): Float32Array {
+    return this.statLayout.view(this.state.current.bn, name).slice();
+  }
+
+  /** Every state tensor (copies) plus dX, dU, updates, divergences, adam_t and the learning rates. */
   async getState(): Promise<AgentState> {
+    const cur = this.state.current;
+    const tensors: AgentState['tensors'] = [];
+    for (const e of this.layout.entries) {
+      for (const [prefix, buf] of [['online/', cur.theta], ['adam_m/', cur.m], ['adam_v/', cur.v]] as const) {
+        tensors.push({ name: prefix + e.name, shape: [...e.shape], data: buf.slice(e.offset, e.offset + e.size) });
+      }
+    }
+    for (const e of this.targetLayout.entries) tensors.push({ name: `target/${e.name}`, shape: [...e.shape], data: cur.target.slice(e.offset, e.offset + e.size) });
+    for (const e of this.statLayout.entries) tensors.push({ name: `bn/${e.name}`, shape: [...e.shape], data: cur.bn.slice(e.offset, e.offset + e.size) });
     return {
       kind: this.kind,
-      tensors: await this.store.toState(),
-      scalars: {
-        dX: this.dX,
-        dU: this.dU,
-        updates: this.nUpdates,
-        divergences: this.nDivergences,
-        adam_t: this.adamT,
-        ...this.lrs,
-      },
+      tensors,
+      scalars: { dX: this.dX, dU: this.dU, updates: this.nUpdates, divergences: this.nDivergences, adam_t: this.adamT, ...this.lrs },
     };
   }
 
   /**
    * Restores `getState()` output, including decayed learning rates. The rollback point is
    * cleared: the loaded state is the last good one.
-   * @throws Error naming the mismatch (kind, dX, dU, a tensor's name or shape, a missing scalar);
-   *   nothing is changed then.
+   * @throws Error naming the mismatch (kind, dX, dU, a missing, unexpected, mis-shaped or
+   *   non-finite tensor, a missing scalar); nothing is changed then.
    */
   async setState(state: AgentState): Promise<void> {
-    const who = this.kind === 'naf' ? 'NafAgent' : 'DdpgAgent';
-    const s = readScalars(who, state, this.kind, this.dX, this.dU, ['updates', 'divergences', 'adam_t', ...Object.keys(this.lrs)]);
-    this.store.fromState(state.tensors);
-    this.guard.forget();
+    const s = readScalars(this.who, state, this.kind, this.dX, this.dU, ['updates', 'divergences', 'adam_t', ...Object.keys(this.lrs)]);
+    const places = new Map<string, { buf: StateBuffer; offset: number; shape: number[]; size: number }>();
+    for (const e of this.layout.entries) {
+      places.set(`online/${e.name}`, { buf: 'theta', ...e });
+      places.set(`adam_m/${e.name}`, { buf: 'm', ...e });
+      places.set(`adam_v/${e.name}`, { buf: 'v', ...e });
+    }
+    for (const e of this.targetLayout.entries) places.set(`target/${e.name}`, { buf: 'target', ...e });
+    for (const e of this.statLayout.entries) places.set(`bn/${e.name}`, { buf: 'bn', ...e });
+    const given = new Map((state.tensors ?? []).map((t) => [t.name, t]));
+    for (const name of places.keys()) if (!given.has(name)) throw new Error(`agent state: missing tensor '${name}'`);
+    for (const t of state.tensors) {
+      const p = places.get(t.name);
+      if (!p) throw new Error(`agent state: unexpected tensor '${t.name}'`);
+      if (String(t.shape) !== String(p.shape)) throw new Error(`agent state: tensor '${t.name}' has shape [${t.shape}], expected [${p.shape}]`);
+      if (!(t.data instanceof Float32Array) || t.data.length !== p.size) throw new Error(`agent state: tensor '${t.name}' needs a Float32Array of ${p.size} values`);
+      const bad = t.data.findIndex((a) => !Number.isFinite(a));
+      if (bad >= 0) throw new Error(`agent state: tensor '${t.name}' has a non-finite value (${t.data[bad]}) at index ${bad}`);
+    }
+    const cur = this.state.current;
+    for (const t of state.tensors) {
+      const p = places.get(t.name)!;
+      cur[p.buf].set(t.data, p.offset);
+    }
+    this.state.forget();
+    this.version++;
     this.nUpdates = s.updates;
     this.nDivergences = s.divergences;
     this.adamT = s.adam_t;
     for (const k of Object.keys(this.lrs)) this.lrs[k] = s[k];
   }
 
-  /** Frees every tensor of the agent. */
+  /** Frees the tfjs copies of the weights (the flat buffers are plain memory). */
   dispose(): void {
-    this.guard.dispose();
+    this.disposeCached();
   }
+
+  private disposeCached(): void {
+    if (this.cached) for (const t of this.cached.tensors.values()) t.dispose();
+    this.cached = null;
+  }
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
 }

@@ -5,6 +5,9 @@
  * plain-array `PolicySnapshot` and evaluates mu(x) (and, for NAF, L(x)) without tfjs.
  * Shapes: dX observation size, dU action size, B batch size. Actions are torques, N·m.
  */
+import type { DenseWeights } from '../nn/mlp.js';
+
+export type { DenseWeights };
 
 /** A minibatch of transitions (x, u, r, x', terminal), row-major float32. */
 export interface TransitionBatch {
@@ -31,14 +34,6 @@ export interface UpdateStats {
   qMean: number;
   /** True when the divergence guard skipped this update (non-finite loss or weights). */
   skipped: boolean;
-}
-
-/** One dense layer's parameters as plain arrays: W [in*out] row-major (in rows), b [out]. */
-export interface DenseWeights {
-  W: Float32Array;
-  b: Float32Array;
-  inSize: number;
-  outSize: number;
 }
 
 /** Everything an actor needs to evaluate the policy without tfjs. JSON/structured-clone safe. */

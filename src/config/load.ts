@@ -16,17 +16,11 @@ import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { Ajv, type ErrorObject } from 'ajv';
 import { CONFIG_SCHEMA, LIVE_PARAMETERS, type NafConfig } from './schema.js';
+import { paramsFileDir, resolveFileRelative } from './params_file.js';
+import { ConfigError } from './config_error.js';
+import { armIssues } from './arm_checks.js';
 
-/** A configuration problem: `issues` has one line per invalid parameter. */
-export class ConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly issues: string[],
-  ) {
-    super(`invalid configuration in ${source}:\n  - ${issues.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 const validateConfig = ajv.compile(CONFIG_SCHEMA);
@@ -85,9 +79,16 @@ function crossChecks(c: NafConfig): string[] {
   if (c.task.home_pose.length !== c.joints.length) {
     issues.push(`task.home_pose: must have one entry per joint (${c.joints.length}: ${c.joints.join(', ')}); got ${c.task.home_pose.length}`);
   }
-  const [rmin, rmax] = c.task.random_target_radius;
-  if (rmin > rmax) issues.push(`task.random_target_radius: must be [min, max] with min <= max; got [${rmin}, ${rmax}]`);
+  const { workspace_min: wmin, workspace_max: wmax } = c.safety;
+  if (wmin.length !== wmax.length || (wmin.length !== 0 && wmin.length !== 3)) {
+    issues.push(`safety.workspace_min, safety.workspace_max: must both be [x, y, z] (m), or both [] (unbounded); got ${JSON.stringify(wmin)} and ${JSON.stringify(wmax)}`);
+  } else if (!wmin.every((v, i) => v < wmax[i])) {
+    issues.push(`safety.workspace_max: must be greater than safety.workspace_min on every axis; got ${JSON.stringify(wmin)} and ${JSON.stringify(wmax)}`);
+  }
   if (new Set(c.joints).size !== c.joints.length) issues.push(`joints: names must be unique; got ${JSON.stringify(c.joints)}`);
+  if (c.agent.learner_threads === 2 && (c.agent.kind !== 'naf' || c.agent.architecture !== 'separate')) {
+    issues.push(`agent.learner_threads: 2 needs agent.kind naf with agent.architecture separate (the heads are split between threads); got 2 with ${c.agent.kind}, ${c.agent.architecture}`);
+  }
   return issues;
 }
 
@@ -110,11 +111,15 @@ export function parseConfig(params: unknown, source = 'parameters'): NafConfig {
 }
 
 /**
- * Reads a ROS 2 params file and returns the validated config of `nodeName`.
+ * Reads a ROS 2 params file and returns the validated config of `nodeName`, checked against the
+ * arm it names (`armIssues`: URDF, joints, tip link, home pose, targets, control rate) unless
+ * `opts.checkArm` is false. Everything a run needs is checked here, before a run folder exists.
+ * Relative paths written in the file (`urdf_path`, `run_dir`, ...) are resolved against the
+ * file's folder.
  * @throws ConfigError on a missing file, a YAML syntax error (with line), a missing
- *   `<node>: ros__parameters:` section, or invalid values.
+ *   `<node>: ros__parameters:` section, invalid values, or a config that does not fit its arm.
  */
-export function loadParamsFile(path: string, nodeName = 'naf_trainer'): NafConfig {
+export function loadParamsFile(path: string, nodeName = 'naf_trainer', opts: { checkArm?: boolean } = {}): NafConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -132,7 +137,12 @@ export function loadParamsFile(path: string, nodeName = 'naf_trainer'): NafConfi
   if (!section || typeof section !== 'object' || !('ros__parameters' in section)) {
     throw new ConfigError(path, [`expected a "${nodeName}: ros__parameters:" section (ROS 2 params-file format); found top-level keys ${JSON.stringify(Object.keys(root))}`]);
   }
-  return parseConfig(section.ros__parameters, path);
+  const config = parseConfig(resolveFileRelative(section.ros__parameters, paramsFileDir(path)), path);
+  if (opts.checkArm ?? true) {
+    const issues = armIssues(config);
+    if (issues.length) throw new ConfigError(path, issues);
+  }
+  return config;
 }
 
 /** Dotted ROS parameter names and values of a config (`agent.learning_rate` -> 0.001). */

@@ -13,8 +13,12 @@ export type TargetMode = 'fixed' | 'random';
 export type AgentKind = 'naf' | 'ddpg';
 export type NoiseKind = 'ou' | 'gaussian' | 'precision' | 'none';
 export type DynamicsKind = 'tvlg' | 'nn' | 'true';
+export type GravityCompensationKind = 'none' | 'model' | 'hardware';
+
+export type RunMode = 'train' | 'deploy';
 
 export interface NafConfig {
+  mode: RunMode;
   seed: number;
   urdf_path: string;
   joints: string[];
@@ -27,9 +31,11 @@ export interface NafConfig {
     init_std: number;
     target_mode: TargetMode;
     fixed_target: number[];
-    random_target_radius: number[];
+    random_target_spread: number;
     torque_penalty: number;
     distance_smoothing: number;
+    tip_link: string;
+    action_effort_fraction: number;
   };
   agent: {
     kind: AgentKind;
@@ -47,6 +53,7 @@ export interface NafConfig {
     grad_clip_norm: number;
     l_diag_max_exp: number;
     warmup_steps: number;
+    learner_threads: number;
   };
   exploration: {
     kind: NoiseKind;
@@ -77,12 +84,21 @@ export interface NafConfig {
     eval_seed: number;
     checkpoint_every_episodes: number;
     publish_policy_every_updates: number;
+    test_episodes: number;
+    test_seed: number;
+  };
+  deploy: {
+    checkpoint: string;
+    episodes: number;
   };
   safety: {
     max_effort: number;
     state_timeout_ms: number;
     velocity_limit: number;
     soft_limit_margin: number;
+    gravity_compensation: GravityCompensationKind;
+    workspace_min: number[];
+    workspace_max: number[];
     homing_kp: number;
     homing_kd: number;
     homing_max_effort: number;
@@ -113,9 +129,10 @@ export const CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    mode: { type: 'string', enum: ['train', 'deploy'], description: 'naf_trainer: train = learn on the arm (Algorithm 2); deploy = run the greedy policy of deploy.checkpoint with the safety supervisor, homing, watchdog and e-stop, and no learning, exploration or iLQG (read-only).', default: 'train' },
     seed: { ...int('Random seed of the whole run (weights, noise, episodes).', 0), default: 1 },
-    urdf_path: { type: 'string', description: 'URDF of the arm (effort limits, kinematics).', default: 'urdf/reacher3.urdf' },
-    joints: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Controlled joints, in command order.', default: ['joint1', 'joint2', 'joint3'] },
+    urdf_path: { type: 'string', description: 'URDF of the arm (plain URDF, not xacro; in a params file relative to the file\'s folder, the default relative to the naf_ros folder): kinematics, limits, inertials.', default: 'urdf/reacher3.urdf' },
+    joints: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Controlled joints, in command order: the movable joints from the URDF root to task.tip_link, base to tip.', default: ['joint1', 'joint2', 'joint3'] },
     control_rate_hz: { ...num('Control rate, Hz; the control period dt = 1/rate is one environment step (embedded arm: a whole multiple of its 2 ms physics step).', 1, 500), default: 50 },
     run_dir: { type: 'string', description: 'Folder under which each run writes logs, metrics and checkpoints.', default: 'runs' },
     backend: { type: 'string', enum: ['auto', 'tensorflow', 'wasm', 'cpu'], description: 'tfjs backend; auto = tensorflow > wasm > cpu.', default: 'auto' },
@@ -123,13 +140,15 @@ export const CONFIG_SCHEMA = {
       type: 'object', additionalProperties: false, default: {},
       properties: {
         horizon: { ...int('Episode length T, control steps (fixed, Sec. 5.3).', 2, 100000), default: 50 },
-        home_pose: { ...numArray('Home joint positions, rad (episode start mean, homing goal).', 1), default: [0.0, 0.8, 0.8] },
+        home_pose: { ...numArray('Home joint positions, rad (m for prismatic joints), one per joint, within the soft limits (episode start mean, homing goal).', 1), default: [0.0, 0.8, 0.8] },
         init_std: { ...num('Std of the initial joint positions/velocities around home, rad and rad/s.', 0, 1), default: 0.02 },
         target_mode: { type: 'string', enum: ['fixed', 'random'], description: 'fixed = single target (paper Sec. 6.3); random = a new target per episode.', default: 'fixed' },
-        fixed_target: { ...numArray('Target of the fixed mode, m (x, y) in the base frame.', 2, 2), default: [0.2, -0.02] },
-        random_target_radius: { ...numArray('Radius range [min, max] of random targets, m.', 2, 2), default: [0.1, 0.3] },
+        fixed_target: { ...numArray('Target of the fixed mode, m, URDF root frame: [x, y, z]; a planar arm also takes its 2 in-plane coordinates (the third is the tip\'s constant one). Must be reachable within the soft limits.', 2, 3), default: [0.2, -0.02] },
+        random_target_spread: { ...num('Random mode: targets are the tip positions of joint configurations uniform in home_pose +- this (rad; m for prismatic joints), within the soft limits and the workspace box.', 0, undefined, 0), default: Math.PI },
         torque_penalty: { ...num('Weight of sum (u/u_max)^2 in the reward.', 0), default: 0.01 },
         distance_smoothing: { ...num('delta of the smooth distance sqrt(d^2+delta^2)-delta, m.', 0), default: 0.01 },
+        tip_link: { type: 'string', description: 'URDF link whose frame origin is brought to the target (the tool frame, e.g. tool0).', default: 'fingertip' },
+        action_effort_fraction: { ...num('Policy torque bound u_max = this x the URDF effort limit of each joint; leave room for gravity compensation (the clamp bounds u + g(q)).', 0, 1, 0), default: 1 },
       },
       required: [],
     },
@@ -151,6 +170,7 @@ export const CONFIG_SCHEMA = {
         grad_clip_norm: { ...num('Global gradient-norm clip (0 = off).', 0), default: 10 },
         l_diag_max_exp: { ...num('Clamp of the pre-exponent of L\'s diagonal, |.| <= this.', 0, 20, 0), default: 5 },
         warmup_steps: { ...int('Environment steps before the first update.', 0), default: 200 },
+        learner_threads: { ...int('Threads of one NAF update: 2 computes V on the learner\'s thread and mu, L in a second one (same results, ~1.6x the updates/s on 2 cores; NAF with the separate architecture only).', 1, 2), default: 1 },
       },
       required: [],
     },
@@ -189,10 +209,20 @@ export const CONFIG_SCHEMA = {
       properties: {
         episodes: { ...int('Training budget, real episodes.', 1), default: 200 },
         eval_every_episodes: { ...int('Test-return protocol: evaluate the greedy policy every k episodes.', 1), default: 10 },
-        eval_episodes: { ...int('Evaluation episodes per evaluation (fixed seeds).', 1), default: 5 },
-        eval_seed: { ...int('Seed of the fixed evaluation episode starts.', 0), default: 12345 },
+        eval_episodes: { ...int('Evaluation episodes per evaluation (fixed starts, held out from training).', 1), default: 5 },
+        eval_seed: { ...int('Seed of the fixed evaluation starts (drawn from a stream disjoint from training\'s); the best evaluation picks checkpoints/best.', 0), default: 12345 },
         checkpoint_every_episodes: { ...int('Checkpoint period, episodes (1: a crash loses at most the episode in progress).', 1), default: 1 },
         publish_policy_every_updates: { ...int('The actor receives fresh weights every this many updates.', 1), default: 50 },
+        test_episodes: { ...int('Held-out test at the end of a run (and `naf-ros eval`): episodes for the final and the best policy.', 1), default: 20 },
+        test_seed: { ...int('Seed of the held-out test starts (drawn from a stream disjoint from training and from eval_seed\'s).', 0), default: 2024 },
+      },
+      required: [],
+    },
+    deploy: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        checkpoint: { type: 'string', description: 'mode deploy: a run folder (its newest checkpoint) or a checkpoint file (.safetensors; e.g. <run>/checkpoints/best.safetensors).', default: '' },
+        episodes: { ...int('mode deploy: episodes to run, then hold zero torque (0 = until stopped).', 0), default: 0 },
       },
       required: [],
     },
@@ -203,9 +233,12 @@ export const CONFIG_SCHEMA = {
         state_timeout_ms: { ...num('Watchdog: joint states older than this give zero torque, ms.', 1), default: 100 },
         velocity_limit: { ...num('Joint speed above which accelerating torque is removed, rad/s.', 0, undefined, 0), default: 20 },
         soft_limit_margin: { ...num('Soft position limits lie this far inside the URDF limits, rad.', 0), default: 0.1 },
-        homing_kp: { ...num('Homing PD stiffness, N·m/rad (reacher3: kd dt [M^-1]_jj must stay well below 1 for every joint, or the PD chatters).', 0), default: 0.2 },
-        homing_kd: { ...num('Homing PD damping, N·m·s/rad.', 0), default: 0.004 },
-        homing_max_effort: { ...num('Homing torque cap, N·m.', 0), default: 0.5 },
+        gravity_compensation: { type: 'string', enum: ['none', 'model', 'hardware'], description: 'Who holds the arm against gravity: model = naf_ros adds g(q) (MuJoCo, from the URDF inertials) to every torque; hardware = the robot driver does; none = the learner must.', default: 'none' },
+        workspace_min: { ...numArray('Workspace box for the tip, lower corner [x, y, z], m, URDF root frame; [] = unbounded. Outside it, the torque driving the tip further out is removed.', 0, 3), default: [] },
+        workspace_max: { ...numArray('Workspace box for the tip, upper corner [x, y, z], m; [] = unbounded.', 0, 3), default: [] },
+        homing_kp: { ...num('Homing PD stiffness, N·m/rad; 0 = derived per joint from M(q_home), the URDF damping and the control period (README "Gravity, homing and the workspace box").', 0), default: 0 },
+        homing_kd: { ...num('Homing PD damping, N·m·s/rad; 0 = derived (see homing_kp).', 0), default: 0 },
+        homing_max_effort: { ...num('Homing torque cap, N·m, on the PD part (also capped by the policy bound u_max per joint; gravity compensation comes on top).', 0), default: 0.5 },
         homing_timeout_s: { ...num('Give up homing after this long, s.', 0, undefined, 0), default: 10 },
         homing_tolerance: { ...num('Homed when |q - q_home| < tol rad and |qd| < tol rad/s.', 0, undefined, 0), default: 0.03 },
       },
@@ -228,6 +261,12 @@ export const CONFIG_SCHEMA = {
   },
   required: [],
 } as unknown as JSONSchemaType<NafConfig>;
+
+/**
+ * Parameters that hold a file or folder path. A relative path written in a params file is
+ * relative to that file's folder (`src/config/params_file.ts`).
+ */
+export const PATH_PARAMETERS: readonly string[] = ['urdf_path', 'run_dir', 'ros.resume', 'deploy.checkpoint'];
 
 /**
  * Parameters a running node applies immediately (`ros2 param set`); every other parameter is

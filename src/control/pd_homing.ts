@@ -1,9 +1,11 @@
 /**
- * Homing under control (DESIGN Sec. 4: "On hardware an episode starts with a homing phase: a
- * low-gain, torque-capped PD move to the home pose"; Sec. 8: prefer homing under control to
- * resetting a ros2_control simulation). Each episode can then start from the low-variance
- * initial state that the time-varying dynamics fit needs (paper Sec. 5.3).
+ * Homing under control (DESIGN Sec. 4: "On hardware an episode starts with homing: PD + gravity
+ * compensation, torque-capped, gains derived from the arm's mass matrix unless set"; Sec. 8:
+ * prefer homing under control to resetting a ros2_control simulation). Each episode can then
+ * start from the low-variance initial state that the time-varying dynamics fit needs (paper
+ * Sec. 5.3). Gravity compensation is added by the safety supervisor, not here.
  */
+import { Matrix, inverse } from 'ml-matrix';
 
 export interface PdGains {
   /** [nJ] N·m/rad, or one value for all joints */
@@ -64,4 +66,39 @@ function gain(g: Float64Array | number, n: number, name: string): Float64Array {
     throw new RangeError(`pdHomingTorque: ${name} must be a non-negative finite number or ${n} of them`);
   }
   return a;
+}
+
+/**
+ * PD gains from the arm itself, so no one hand-tunes homing per arm. Per joint j, with
+ * m_j = 1 / [M(q_home)⁻¹]_jj (the joint's inertia with the other joints free: the smallest it
+ * can see), b_j its URDF damping and omega = min(1 / (5 dt), 10) rad/s (five control periods, and
+ * at most a 0.6 s settling time for arms with fast control loops):
+ *   c_j = max(b_j, 2 m_j omega),  kd_j = c_j - b_j,  kp_j = omega (c_j - m_j omega).
+ * The closed loop m q'' + (b + kd) q' + kp q = 0 then has its poles at -omega (double, for a
+ * lightly damped joint) or at -omega and -(c/m - omega) (a joint whose own damping exceeds
+ * 2 m omega: no extra damping, and kp ≈ b omega), never oscillating; kd dt / m <= 2 omega dt
+ * <= 0.4 keeps the sampled PD from chattering. With gravity compensated, q_home is reached in
+ * about 4 / omega (0.4 s at 50 Hz) for errors the torque cap does not limit.
+ * @param M [nJ * nJ] row-major, kg·m², the mass matrix at the home pose
+ * @param damping [nJ] N·m·s/rad
+ * @param dt control period, s
+ * @returns kp [nJ] N·m/rad, kd [nJ] N·m·s/rad
+ * @throws RangeError on mismatched sizes, a non-positive dt, or an M that is not positive definite.
+ */
+export function derivedHomingGains(M: Float64Array, damping: Float64Array, dt: number): { kp: Float64Array; kd: Float64Array } {
+  const n = damping.length;
+  if (M.length !== n * n) throw new RangeError(`derivedHomingGains: M must have ${n * n} entries for ${n} joints, got ${M.length}`);
+  if (!(dt > 0)) throw new RangeError(`derivedHomingGains: dt must be > 0 s, got ${dt}`);
+  const Minv = inverse(new Matrix(Array.from({ length: n }, (_, i) => Array.from(M.subarray(i * n, (i + 1) * n)))));
+  const omega = Math.min(1 / (5 * dt), 10);
+  const kp = new Float64Array(n), kd = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const d = Minv.get(j, j);
+    if (!(d > 0 && Number.isFinite(d))) throw new RangeError(`derivedHomingGains: M is not positive definite (joint ${j})`);
+    const m = 1 / d, b = Math.max(0, damping[j]);
+    const c = Math.max(b, 2 * m * omega);
+    kd[j] = c - b;
+    kp[j] = omega * (c - m * omega);
+  }
+  return { kp, kd };
 }

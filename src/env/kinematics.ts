@@ -6,7 +6,10 @@
  * T(origin) = Trans(xyz) · Rz(yaw) · Ry(pitch) · Rx(roll) and T_joint is a rotation by q about the
  * joint axis (revolute/continuous, Rodrigues' formula) or a translation q·axis (prismatic).
  * Positions are in m in the root-link frame (`world` for the reacher), q in rad (or m).
+ * `closestReachable` (inverse kinematics for a point) tells whether a target can be reached.
  */
+import { Matrix, solve } from 'ml-matrix';
+import { Rng } from '../util/rng.js';
 import { UrdfError, jointPath, type UrdfModel, type UrdfOrigin, type Vec3 } from './urdf.js';
 
 /** A rigid transform: rotation R (row-major [3*3]) and translation p [3] (m). */
@@ -188,4 +191,71 @@ export class KinematicChain {
     });
     return out;
   }
+}
+
+export interface ReachResult {
+  /** [nJ] the best configuration found, within the limits. */
+  q: Float64Array;
+  /** [3] m, the tip position there. */
+  position: Float64Array;
+  /** m, its distance to the target. */
+  distance: number;
+}
+
+/**
+ * The point of the tip's reachable set (joint positions within [lower, upper]) closest to a
+ * target: Levenberg-Marquardt inverse kinematics for the tip position (damped least squares
+ * dq = Jᵀ (J Jᵀ + λ² I)⁻¹ e, clamped to the limits; a step that does not bring the tip closer is
+ * refused and λ raised, an accepted one lowers it), from `start` and then from seeded uniform
+ * random starts until the tip is within `tolerance` (position only, any orientation).
+ * Deterministic. A target it cannot reach within `tolerance` from any start is, in practice, out
+ * of reach (a local optimum on every start is possible but unlikely).
+ * @param chain the tip's chain
+ * @param target [3] m, root frame
+ * @param lower, upper [nJ] joint limits (±Infinity for continuous joints: random starts in ±pi)
+ * @param opts.start [nJ] first start (e.g. the home pose); opts.starts random starts after it
+ *   (default 12); opts.iterations per start (default 200); opts.tolerance m (default 1e-4)
+ * @returns the best configuration found, its tip position and distance (m)
+ * @throws RangeError on wrong lengths.
+ */
+export function closestReachable(
+  chain: KinematicChain, target: ArrayLike<number>, lower: ArrayLike<number>, upper: ArrayLike<number>,
+  opts: { start?: ArrayLike<number>; starts?: number; iterations?: number; tolerance?: number; seed?: number } = {},
+): ReachResult {
+  const nJ = chain.jointNames.length;
+  if (target.length !== 3) throw new RangeError(`closestReachable: target must have 3 entries, got ${target.length}`);
+  if (lower.length !== nJ || upper.length !== nJ) throw new RangeError(`closestReachable: limits must have ${nJ} entries`);
+  const tol = opts.tolerance ?? 1e-4;
+  const rng = new Rng(opts.seed ?? 1);
+  const lo = (i: number) => (Number.isFinite(lower[i]) ? lower[i] : -Math.PI);
+  const hi = (i: number) => (Number.isFinite(upper[i]) ? upper[i] : Math.PI);
+  const clamp = (q: Float64Array) => q.forEach((v, i) => (q[i] = Math.min(upper[i], Math.max(lower[i], v))));
+  const dist = (p: Float64Array) => Math.hypot(target[0] - p[0], target[1] - p[1], target[2] - p[2]);
+  let best: ReachResult | null = null;
+  const nStarts = 1 + (opts.starts ?? 12);
+  for (let s = 0; s < nStarts && !(best && best.distance <= tol); s++) {
+    let q = s === 0 && opts.start ? Float64Array.from(opts.start) : Float64Array.from({ length: nJ }, (_, i) => lo(i) + (hi(i) - lo(i)) * rng.uniform());
+    clamp(q);
+    let p = chain.position(q);
+    let d = dist(p);
+    let lambda2 = 1e-4;
+    for (let it = 0; it < (opts.iterations ?? 200) && d > tol && lambda2 < 1e6; it++) {
+      const J = new Matrix(3, nJ);
+      const Jq = chain.jacobian(q);
+      for (let r = 0; r < 3; r++) for (let c = 0; c < nJ; c++) J.set(r, c, Jq[r * nJ + c]);
+      const e = Matrix.columnVector([target[0] - p[0], target[1] - p[1], target[2] - p[2]]);
+      const A = J.mmul(J.transpose()).add(Matrix.eye(3).mul(lambda2));
+      const dq = J.transpose().mmul(solve(A, e));
+      const q2 = Float64Array.from(q, (v, i) => v + dq.get(i, 0));
+      clamp(q2);
+      const p2 = chain.position(q2);
+      const d2 = dist(p2);
+      if (d2 < d) {
+        [q, p, d] = [q2, p2, d2];
+        lambda2 = Math.max(1e-8, lambda2 / 3);
+      } else lambda2 *= 4;
+    }
+    if (!best || d < best.distance) best = { q, position: p, distance: d };
+  }
+  return best!;
 }

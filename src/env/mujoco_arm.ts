@@ -5,64 +5,22 @@
  * of the paper's best-case comparison (Sec. 6.3, Fig. 2a).
  *
  * MuJoCo's URDF importer reads links, joints, inertials, limits, damping and collision geometry
- * and ignores the `<ros2_control>` and `<gazebo>` elements (checked by the tests, which load
- * urdf/reacher3.urdf as shipped), so the file needs no stripping.
+ * and ignores the `<ros2_control>` and `<gazebo>` elements (checked by the tests, which load the
+ * shipped URDFs as they are); `mujoco_model.ts` prepares the text (keeps jointless links, leaves
+ * out `package://` meshes). Gravity acts (MuJoCo's default, -9.81 m/s² along z of the root);
+ * gravity compensation, when configured, is added by the caller (`control/gravity_compensation.ts`).
  *
  * The URDF has no MuJoCo actuators: joint torques go into `qfrc_applied` (generalized forces),
  * clamped to the URDF effort limits, held constant (zero-order hold) over the control period, which
  * is integrated in `dt / timestep` MuJoCo steps (Euler, implicit in the URDF joint damping).
  */
-import { readFileSync } from 'node:fs';
 import type { MainModule, MjData, MjModel } from 'mujoco-js';
-import { armSpecFromUrdf, parseUrdf, type UrdfModel } from './urdf.js';
+import { armSpecFromUrdf, type UrdfModel } from './urdf.js';
+import { jointAddresses, loadMujocoModel, mujocoMessages } from './mujoco_model.js';
 import type { Arm, ArmSpec, JointStateRecord } from './types.js';
 
-let modulePromise: Promise<MainModule> | null = null;
-/** MuJoCo's printed messages (errors, warnings), last few lines, for error reports. */
-const mujocoLog: string[] = [];
-
-function logLine(s: string): void {
-  mujocoLog.push(s);
-  if (mujocoLog.length > 20) mujocoLog.shift();
-}
-
-/** The MuJoCo WASM module, instantiated once per process (its output captured, not printed). */
-export function loadMujoco(): Promise<MainModule> {
-  modulePromise ??= import('mujoco-js')
-    .then((m) => m.default({ print: logLine, printErr: logLine }))
-    .catch((e: unknown) => {
-      modulePromise = null; // let a later call retry
-      throw e;
-    });
-  return modulePromise;
-}
-
-let fileCounter = 0;
-let probeModel: MjModel | null = null;
-
-/**
- * MuJoCo's message for a C++ exception thrown by `loadFromXML` (mjXError / mjCError). Their first
- * member is the message (`char message[...]`), so it is read from WASM memory at the exception
- * pointer; the memory is reached through the buffer of a typed-array view of a tiny probe model,
- * because this build exports neither `HEAPU8` nor `UTF8ToString`.
- */
-function mujocoExceptionMessage(mj: MainModule, e: unknown): string {
-  const ptr = (e as { excPtr?: unknown })?.excPtr;
-  const kind = e instanceof Error ? e.message || e.name : String(e);
-  if (typeof ptr !== 'number') return kind;
-  try {
-    if (!probeModel) {
-      mj.FS.writeFile('/naf_ros_probe.xml', '<mujoco/>');
-      probeModel = mj.MjModel.loadFromXML('/naf_ros_probe.xml');
-    }
-    const buf = (probeModel.body_pos as Float64Array).buffer;
-    const bytes = new Uint8Array(buf, ptr, Math.min(1000, buf.byteLength - ptr));
-    const end = bytes.indexOf(0);
-    return `${kind}: ${new TextDecoder().decode(bytes.subarray(0, end < 0 ? bytes.length : end)).replace(/\s+/g, ' ').trim()}`;
-  } catch {
-    return kind;
-  }
-}
+/** MuJoCo integration step of the embedded arm, s (the control period must be a whole multiple of it). */
+export const PHYSICS_TIMESTEP_S = 0.002;
 
 export interface MujocoArmOptions {
   /** Control period, s (default 0.02). Must be a positive integer multiple of `timestep`. */
@@ -73,16 +31,6 @@ export interface MujocoArmOptions {
   jointNames?: readonly string[];
 }
 
-/**
- * Adds `<mujoco><compiler fusestatic="false" discardvisual="true"/></mujoco>` when the URDF has no
- * `<mujoco>` element: by default MuJoCo's URDF importer fuses jointless links (the fingertip) into
- * their parents, and their positions would be lost.
- */
-function withMujocoCompiler(xml: string): string {
-  if (/<mujoco[\s>]/.test(xml)) return xml;
-  return xml.replace(/<robot\b[^>]*>/, (open) => `${open}<mujoco><compiler fusestatic="false" discardvisual="true"/></mujoco>`);
-}
-
 /** A URDF arm in MuJoCo. Implements the `Arm` contract (src/env/types.ts). */
 export class MujocoArm implements Arm {
   readonly spec: ArmSpec;
@@ -91,6 +39,8 @@ export class MujocoArm implements Arm {
   readonly timestep: number;
   /** The parsed URDF the arm was built from. */
   readonly urdf: UrdfModel;
+  /** URDF mesh elements the simulation left out (`urdfForMujoco`): no collision there. */
+  droppedMeshes: string[] = [];
   private readonly nSub: number;
   private readonly qposAdr: Int32Array;
   private readonly dofAdr: Int32Array;
@@ -114,19 +64,9 @@ export class MujocoArm implements Arm {
     this.nSub = Math.round(dt / timestep);
     model.opt.timestep = timestep;
     const nJ = spec.jointNames.length;
-    this.qposAdr = new Int32Array(nJ);
-    this.dofAdr = new Int32Array(nJ);
-    const { mjOBJ_JOINT } = mj.mjtObj;
-    const { mjJNT_HINGE, mjJNT_SLIDE } = mj.mjtJoint;
-    spec.jointNames.forEach((name, i) => {
-      const id = mj.mj_name2id(model, mjOBJ_JOINT.value, name);
-      if (id < 0) throw new Error(`MujocoArm: MuJoCo model has no joint "${name}"`);
-      const type = (model.jnt_type as Int32Array)[id];
-      if (type !== mjJNT_HINGE.value && type !== mjJNT_SLIDE.value)
-        throw new Error(`MujocoArm: joint "${name}" is not a hinge or slide joint in MuJoCo (type ${type})`);
-      this.qposAdr[i] = (model.jnt_qposadr as Int32Array)[id];
-      this.dofAdr[i] = (model.jnt_dofadr as Int32Array)[id];
-    });
+    const adr = jointAddresses(mj, model, spec.jointNames, 'MujocoArm');
+    this.qposAdr = adr.qpos;
+    this.dofAdr = adr.dof;
     this.applied = new Float64Array(nJ);
     this.data = new mj.MjData(model);
     mj.mj_forward(model, this.data);
@@ -134,39 +74,27 @@ export class MujocoArm implements Arm {
 
   /**
    * Loads a URDF file into MuJoCo.
-   * @param urdfPath path of the URDF on disk (meshes are not supported: use primitive geometry)
+   * @param urdfPath path of the URDF on disk (`<mesh>` geometry is left out, see `droppedMeshes`)
    * @param opts dt (s, default 0.02), timestep (s, default 0.002), jointNames (default: the chain)
    * @throws UrdfError for an invalid URDF (checked by `parseUrdf` first, with a clear message);
    *   RangeError when dt/timestep are not positive or dt is not an integer multiple of timestep;
-   *   Error when MuJoCo rejects the model (with MuJoCo's own message).
+   *   Error when MuJoCo rejects the model (with MuJoCo's own message) or lacks a joint.
    */
   static async create(urdfPath: string, opts: MujocoArmOptions = {}): Promise<MujocoArm> {
     const dt = opts.dt ?? 0.02;
-    const timestep = opts.timestep ?? 0.002;
+    const timestep = opts.timestep ?? PHYSICS_TIMESTEP_S;
     if (!(Number.isFinite(dt) && dt > 0)) throw new RangeError(`MujocoArm: dt must be a positive number of s, got ${dt}`);
     if (!(Number.isFinite(timestep) && timestep > 0))
       throw new RangeError(`MujocoArm: timestep must be a positive number of s, got ${timestep}`);
     const n = Math.round(dt / timestep);
     if (n < 1 || Math.abs(n * timestep - dt) > 1e-9 * dt)
       throw new RangeError(`MujocoArm: dt (${dt} s) must be an integer multiple of timestep (${timestep} s)`);
-    const xml = readFileSync(urdfPath, 'utf8');
-    const urdf = parseUrdf(xml);
-    const spec = armSpecFromUrdf(urdf, opts.jointNames);
-    const mj = await loadMujoco();
-    const file = `/naf_ros_arm_${process.pid}_${fileCounter++}.urdf`;
-    mj.FS.writeFile(file, withMujocoCompiler(xml));
-    mujocoLog.length = 0;
-    let model: MjModel | null = null;
+    const { mj, model, urdf, droppedMeshes } = await loadMujocoModel(urdfPath);
     try {
-      model = mj.MjModel.loadFromXML(file);
-    } catch (e) {
-      throw new Error(`MujocoArm: MuJoCo rejected ${urdfPath}: ${mujocoExceptionMessage(mj, e)} ${mujocoLog.join(' ')}`.trim());
-    } finally {
-      mj.FS.unlink(file);
-    }
-    if (!model) throw new Error(`MujocoArm: MuJoCo rejected ${urdfPath}: ${mujocoLog.join(' ').trim()}`);
-    try {
-      return new MujocoArm(mj, model, urdf, spec, dt, timestep);
+      const spec = armSpecFromUrdf(urdf, opts.jointNames);
+      const arm = new MujocoArm(mj, model, urdf, spec, dt, timestep);
+      arm.droppedMeshes = droppedMeshes;
+      return arm;
     } catch (e) {
       model.delete();
       throw e;
@@ -245,7 +173,7 @@ export class MujocoArm implements Arm {
     const t0 = d.time;
     for (let k = 0; k < this.nSub; k++) this.mj.mj_step(m, d);
     // mj_step resets the data (time -> 0) when the state diverges; catch that instead of going on.
-    if (!(Math.abs(d.time - (t0 + this.nSub * this.timestep)) < 0.5 * this.timestep)) throw new Error(`MujocoArm.step: MuJoCo reset a diverged simulation: ${mujocoLog.join(' ').trim()}`);
+    if (!(Math.abs(d.time - (t0 + this.nSub * this.timestep)) < 0.5 * this.timestep)) throw new Error(`MujocoArm.step: MuJoCo reset a diverged simulation: ${mujocoMessages()}`);
     return this.record();
   }
 

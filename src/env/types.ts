@@ -34,6 +34,21 @@ export interface ArmSpec {
 }
 
 /**
+ * Rigid-body quantities of an arm at a configuration q [nJ] (rad, or m for prismatic joints), for
+ * the joints of `spec` in its order. Implemented with MuJoCo on a model loaded from the arm's URDF
+ * (`src/env/rigid_body.ts`), on the embedded arm and on a real one alike.
+ */
+export interface ArmDynamics {
+  readonly spec: ArmSpec;
+  /** [nJ] N·m·s/rad (N·s/m), URDF `<dynamics damping>`. */
+  readonly damping: Float64Array;
+  /** g(q) [nJ] N·m (N): the joint torques that hold the arm still at q against gravity. */
+  gravity(q: ArrayLike<number>): Float64Array;
+  /** M(q) [nJ * nJ] row-major, kg·m² (kg for prismatic joints): the joint-space inertia matrix. */
+  massMatrix(q: ArrayLike<number>): Float64Array;
+}
+
+/**
  * A torque-controlled arm advanced one control period at a time. Implemented by the embedded
  * MuJoCo arm (`src/env/mujoco_arm.ts`); the ROS node drives a real arm through topics instead.
  */
@@ -53,8 +68,9 @@ export interface Arm {
 }
 
 /**
- * A reaching task on an arm: observation, the known reward r(x, u) and its derivatives (the
- * agent, the imagination rollouts and iLQG all use them), initial states and targets.
+ * A task on an arm: observation, the known reward r(x, u) and its derivatives (the agent, the
+ * imagination rollouts and iLQG all use them), initial states and targets. The reach task
+ * (`src/env/reach_task.ts`, any serial chain) is one implementation; others (peg insertion) may follow.
  *
  * The observation x ([dX]) is the learning state; the reward depends on x and u only, so the
  * reward of an imagined transition is computable from the imagined x.
@@ -77,17 +93,20 @@ export interface Task {
   rewardExpansion(x: Float64Array, u: Float64Array): RewardExpansion;
   /** Samples a new episode: initial joint state and target (random-target mode draws a target). */
   sampleEpisodeStart(rng: import('../util/rng.js').Rng): EpisodeStart;
-  /** Sets the current target (m, task frame). */
+  /** Sets the current target [3] (m, URDF root frame). */
   setTarget(target: Float64Array): void;
-  /** Fingertip distance to target (m) for an observation x. */
+  /** Tip distance to the target (m) for an observation x. */
   distance(x: Float64Array): number;
   /** Joint positions [nJ] rad and velocities [nJ] rad/s encoded in x (for `true` dynamics). */
   jointsFromObservation(x: Float64Array): { q: Float64Array; qd: Float64Array };
 }
 
 export interface EpisodeStart {
+  /** [nJ] rad (m) */
   q: Float64Array;
+  /** [nJ] rad/s (m/s) */
   qd: Float64Array;
+  /** [3] m, URDF root frame */
   target: Float64Array;
 }
 

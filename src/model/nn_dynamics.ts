@@ -6,15 +6,19 @@
  * g is an MLP (ReLU hidden layers, linear output) on inputs [x; u] standardised by running
  * statistics, predicting the standardised state change x' − x. fit() appends every transition it
  * is given to a capped ring buffer (all data so far, up to `capacity`) and runs minibatch Adam
- * steps (the project's `adamUpdate`, with global-norm clipping) — weights and Adam moments are
- * tensors read synchronously, so `getState()` is exact. step() runs a plain-JS forward pass from a
- * weight snapshot (no tfjs call per imagined step) and adds Gaussian noise with the fitted
- * per-dimension residual std when an rng is given.
+ * steps with global-norm clipping on the project's flat-buffer MLP machinery (`src/nn`: tfjs forward
+ * and explicit backward passes, Adam as one loop over the weights; a non-finite step is skipped).
+ * step() runs a plain-JS forward pass of the current weights (no tfjs call per imagined step) and
+ * adds Gaussian noise with the fitted per-dimension residual std when an rng is given.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DynamicsModel, FitReport, Trajectory } from './types.js';
 import { Rng, type RngState } from '../util/rng.js';
-import { ADAM_DEFAULTS, adamUpdate } from '../agent/adam.js';
+import { ADAM_DEFAULTS, adamStep, clipScale, F32_MAX, sumSquares } from '../nn/adam.js';
+import { FlatState } from '../nn/flat_state.js';
+import { ParamLayout } from '../nn/layout.js';
+import { forwardTransposes, mlpBackward, mlpForward, mlpInit, type LayerCache, type MlpSpec } from '../nn/mlp.js';
+import { downloadInto, featureMajor, lookup, transpose2d, uploadTensors } from '../nn/tensors.js';
 
 export interface NnDynamicsOptions {
   dX: number;
@@ -92,11 +96,12 @@ export class NnDynamics implements DynamicsModel {
   private readonly sizes: number[];
   private readonly o: Required<Omit<NnDynamicsOptions, 'T' | 'seed' | 'epochsPerFit'>> & { T?: number; epochsPerFit?: number };
   private rng: Rng;
-  private params: tf.Variable[] = [];
-  private m: tf.Variable[] = [];
-  private v: tf.Variable[] = [];
+  private readonly spec: MlpSpec;
+  private readonly layout: ParamLayout;
+  /** weights and Adam moments, flat (`layout`) */
+  private readonly state: FlatState<'theta' | 'm' | 'v'>;
+  private readonly grad: Float32Array;
   private t = 0;
-  private snapshot: Float32Array[] = [];
   private inStats: RunningStats;
   private outStats: RunningStats;
   private residualStd: Float64Array;
@@ -125,20 +130,13 @@ export class NnDynamics implements DynamicsModel {
     this.residualStd = new Float64Array(o.dX);
     this.inputs = new Float32Array(o.capacity * (o.dX + o.dU));
     this.targets = new Float32Array(o.capacity * o.dX);
-    // DDPG-style init (as src/agent/dense.ts): hidden U[±1/sqrt(fan_in)], output U[±3e-3].
-    for (let l = 0; l + 1 < this.sizes.length; l++) {
-      const [nIn, nOut] = [this.sizes[l], this.sizes[l + 1]];
-      const a = l + 2 === this.sizes.length ? 3e-3 : 1 / Math.sqrt(nIn);
-      const W = Float32Array.from({ length: nIn * nOut }, () => a * (2 * this.rng.uniform() - 1));
-      const b = Float32Array.from({ length: nOut }, () => a * (2 * this.rng.uniform() - 1));
-      const pairs: [Float32Array, number[]][] = [[W, [nIn, nOut]], [b, [nOut]]];
-      for (const [data, shape] of pairs) {
-        this.params.push(tf.variable(tf.tensor(data, shape)));
-        this.m.push(tf.variable(tf.zeros(shape)));
-        this.v.push(tf.variable(tf.zeros(shape)));
-      }
-    }
-    this.takeSnapshot();
+    // DDPG-style init (`nn/mlp.ts`): hidden U[±1/sqrt(fan_in)], output U[±3e-3].
+    this.spec = { prefix: 'g', sizes: this.sizes, activateLast: false, batchNorm: false };
+    const init = mlpInit(this.spec, this.rng).params;
+    this.layout = new ParamLayout(init);
+    this.state = new FlatState({ theta: this.layout.size, m: this.layout.size, v: this.layout.size });
+    for (const p of init) this.state.current.theta.set(p.data, this.layout.entry(p.name).offset);
+    this.grad = this.layout.zeros();
   }
 
   get ready(): boolean {
@@ -181,7 +179,6 @@ export class NnDynamics implements DynamicsModel {
       const B = this.o.batchSize;
       const steps = this.o.epochsPerFit ? Math.ceil((this.o.epochsPerFit * this.size) / B) : this.o.stepsPerFit;
       for (let s = 0; s < steps; s++) this.trainStep(B);
-      this.takeSnapshot();
       this.fitResidualStd();
       this.fitted = true;
     }
@@ -224,20 +221,24 @@ export class NnDynamics implements DynamicsModel {
   /** Network output for a batch through tfjs [n, dX] (used to check the JS forward pass). */
   predictDeltaTf(x: Float64Array[], u: Float64Array[]): Float32Array {
     const dIn = this.dX + this.dU, buf = new Float32Array(x.length * dIn);
-    x.forEach((xi, r) => { buf.set(xi, r * dIn); buf.set(u[r], r * dIn + this.dX); });
-    const out = tf.tidy(() => this.denormTf(this.forwardTf(this.normInTf(tf.tensor2d(buf, [x.length, dIn])))));
-    const data = out.dataSync() as Float32Array;
-    out.dispose();
-    return Float32Array.from(data);
+    x.forEach((xi, r) => { buf.set(this.normIn(xi, u[r]), r * dIn); });
+    let out: Float32Array = new Float32Array(0);
+    tf.tidy(() => {
+      const p = lookup(uploadTensors(this.layout, this.state.current.theta, forwardTransposes(this.spec)), 'NnDynamics');
+      out = transpose2d(mlpForward(this.spec, p, featureMajor(buf, x.length, dIn)).dataSync(), this.dX, x.length);
+    });
+    const mean = this.outStats.mean, std = this.outStats.std();
+    return out.map((v, i) => v * std[i % this.dX] + mean[i % this.dX]);
   }
 
   /** Weights, Adam moments, statistics, dataset and rng (typed arrays inside). */
   getState(): NnDynamicsState {
-    const read = (vs: tf.Variable[]) => vs.map((v) => Float32Array.from(v.dataSync()));
+    const cur = this.state.current;
+    const read = (buf: Float32Array) => this.layout.entries.map((e) => buf.slice(e.offset, e.offset + e.size));
     const dIn = this.dX + this.dU;
     return {
       kind: 'nn', sizes: this.sizes.slice(), fitted: this.fitted, t: this.t,
-      params: read(this.params), m: read(this.m), v: read(this.v),
+      params: read(cur.theta), m: read(cur.m), v: read(cur.v),
       inStats: { n: this.inStats.n, mean: this.inStats.mean.slice(), m2: this.inStats.m2.slice() },
       outStats: { n: this.outStats.n, mean: this.outStats.mean.slice(), m2: this.outStats.m2.slice() },
       residualStd: this.residualStd.slice(), size: this.size, head: this.head,
@@ -253,11 +254,16 @@ export class NnDynamics implements DynamicsModel {
       throw new RangeError(`NnDynamics.setState: layer sizes [${st?.sizes}] != [${this.sizes}]`);
     }
     if (st.size > this.o.capacity) throw new RangeError(`NnDynamics.setState: ${st.size} transitions exceed capacity ${this.o.capacity}`);
-    const put = (vs: tf.Variable[], data: Float32Array[]) => vs.forEach((v, i) => {
-      if (data[i].length !== v.size) throw new RangeError(`NnDynamics.setState: tensor ${i} has ${data[i].length} values, expected ${v.size}`);
-      v.assign(tf.tensor(data[i], v.shape));
-    });
-    tf.tidy(() => { put(this.params, st.params); put(this.m, st.m); put(this.v, st.v); });
+    for (const [key, data] of [['theta', st.params], ['m', st.m], ['v', st.v]] as const) {
+      if (!Array.isArray(data) || data.length !== this.layout.entries.length) throw new RangeError(`NnDynamics.setState: ${key} needs ${this.layout.entries.length} tensors`);
+      this.layout.entries.forEach((e, i) => {
+        if (data[i].length !== e.size) throw new RangeError(`NnDynamics.setState: tensor ${i} has ${data[i].length} values, expected ${e.size}`);
+      });
+    }
+    const cur = this.state.current;
+    for (const [key, data] of [['theta', st.params], ['m', st.m], ['v', st.v]] as const) {
+      this.layout.entries.forEach((e, i) => cur[key].set(data[i], e.offset));
+    }
     for (const [dst, src] of [[this.inStats, st.inStats], [this.outStats, st.outStats]] as const) {
       dst.n = src.n; dst.mean.set(src.mean); dst.m2.set(src.m2);
     }
@@ -265,67 +271,67 @@ export class NnDynamics implements DynamicsModel {
     this.residualStd.set(st.residualStd);
     this.inputs.set(st.inputs); this.targets.set(st.targets);
     this.rng = new Rng(0, st.rng);
-    this.takeSnapshot();
   }
 
-  /** Frees the tfjs variables. */
-  dispose(): void {
-    for (const v of [...this.params, ...this.m, ...this.v]) v.dispose();
-    this.params = []; this.m = []; this.v = [];
-  }
+  /** Nothing to free: the weights are plain arrays (kept for the `DynamicsModel` contract). */
+  dispose(): void {}
 
+  /**
+   * One minibatch Adam step on the mean squared error of the standardised state change; a step
+   * whose loss or gradient norm is not finite is skipped (the weights stay as they were).
+   */
   private trainStep(B: number): void {
     const { dX, dU } = this, dIn = dX + dU;
     const xb = new Float32Array(B * dIn), yb = new Float32Array(B * dX);
+    const inMean = this.inStats.mean, inStd = this.inStats.std(), outMean = this.outStats.mean, outStd = this.outStats.std();
     for (let r = 0; r < B; r++) {
       const j = this.rng.int(this.size);
-      xb.set(this.inputs.subarray(j * dIn, (j + 1) * dIn), r * dIn);
-      yb.set(this.targets.subarray(j * dX, (j + 1) * dX), r * dX);
+      for (let i = 0; i < dIn; i++) xb[r * dIn + i] = (this.inputs[j * dIn + i] - inMean[i]) / inStd[i];
+      for (let i = 0; i < dX; i++) yb[r * dX + i] = (this.targets[j * dX + i] - outMean[i]) / outStd[i];
     }
     this.t++;
+    let loss = NaN;
+    const cur = this.state.current;
     tf.tidy(() => {
-      const inp = this.normInTf(tf.tensor2d(xb, [B, dIn]));
-      const tgt = tf.div(tf.sub(tf.tensor2d(yb, [B, dX]), tf.tensor1d(Float32Array.from(this.outStats.mean))), tf.tensor1d(Float32Array.from(this.outStats.std())));
-      const f = (...ws: tf.Tensor[]) => tf.losses.meanSquaredError(tgt, this.forwardTf(inp, ws)) as tf.Scalar;
-      const { value, grads } = tf.valueAndGrads(f)(this.params);
-      const up = adamUpdate({ params: this.params, grads, m: this.m, v: this.v, t: this.t, lr: this.o.learningRate, clipNorm: this.o.clipNorm, cfg: ADAM_DEFAULTS });
-      if (!Number.isFinite(value.dataSync()[0])) return; // divergence guard: skip a non-finite step
-      this.params.forEach((p, i) => p.assign(up.params[i]));
-      this.m.forEach((p, i) => p.assign(up.m[i]));
-      this.v.forEach((p, i) => p.assign(up.v[i]));
+      const p = lookup(uploadTensors(this.layout, cur.theta, forwardTransposes(this.spec)), 'NnDynamics');
+      const cache: LayerCache[] = [];
+      const out = transpose2d(mlpForward(this.spec, p, featureMajor(xb, B, dIn), undefined, cache).dataSync(), dX, B);
+      const dOut = new Float32Array(B * dX);
+      let l = 0;
+      for (let i = 0; i < dOut.length; i++) {
+        const e = out[i] - yb[i];
+        l += e * e;
+        dOut[i] = (2 * e) / dOut.length;
+      }
+      loss = l / dOut.length;
+      const grads = new Map<string, tf.Tensor>();
+      mlpBackward(this.spec, p, cache, featureMajor(dOut, B, dX), grads, { inputGrad: false });
+      downloadInto(this.layout, this.grad, grads);
     });
+    const norm2 = sumSquares(this.grad);
+    if (!Number.isFinite(loss) || !(norm2 <= F32_MAX)) return; // divergence guard: skip a non-finite step
+    const scale = clipScale(Math.sqrt(norm2), this.o.clipNorm);
+    this.state.beginStep({});
+    const finite = adamStep({ ...cur, g: this.grad, out: cur, start: 0, end: this.layout.size, t: this.t, lr: this.o.learningRate, scale, cfg: ADAM_DEFAULTS });
+    if (finite) this.state.commit();
+    else this.state.rollback();
   }
 
-  private forwardTf(h: tf.Tensor, ws: tf.Tensor[] = this.params): tf.Tensor {
-    const L = ws.length / 2;
-    for (let l = 0; l < L; l++) {
-      h = tf.add(tf.matMul(h as tf.Tensor2D, ws[2 * l] as tf.Tensor2D), ws[2 * l + 1]);
-      if (l + 1 < L) h = tf.relu(h);
-    }
-    return h;
+  /** Standardised network input [(x - mean) / std; (u - mean) / std], [dX + dU]. */
+  private normIn(x: ArrayLike<number>, u: ArrayLike<number>): Float64Array {
+    const mean = this.inStats.mean, std = this.inStats.std(), z = new Float64Array(this.dX + this.dU);
+    for (let i = 0; i < this.dX; i++) z[i] = (x[i] - mean[i]) / std[i];
+    for (let i = 0; i < this.dU; i++) z[this.dX + i] = (u[i] - mean[this.dX + i]) / std[this.dX + i];
+    return z;
   }
 
-  private normInTf(z: tf.Tensor): tf.Tensor {
-    return tf.div(tf.sub(z, tf.tensor1d(Float32Array.from(this.inStats.mean))), tf.tensor1d(Float32Array.from(this.inStats.std())));
-  }
-
-  private denormTf(y: tf.Tensor): tf.Tensor {
-    return tf.add(tf.mul(y, tf.tensor1d(Float32Array.from(this.outStats.std()))), tf.tensor1d(Float32Array.from(this.outStats.mean)));
-  }
-
-  private takeSnapshot(): void {
-    this.snapshot = this.params.map((p) => Float32Array.from(p.dataSync()));
-  }
-
-  /** Plain-JS forward pass from the weight snapshot: de-normalised g(x, u) [dX]. */
+  /** Plain-JS forward pass of the current weights: de-normalised g(x, u) [dX]. */
   private predictDelta(x: Float64Array, u: Float64Array): Float64Array {
-    const inMean = this.inStats.mean, inStd = this.inStats.std();
-    let h = new Float64Array(this.sizes[0]);
-    for (let i = 0; i < this.dX; i++) h[i] = (x[i] - inMean[i]) / inStd[i];
-    for (let i = 0; i < this.dU; i++) h[this.dX + i] = (u[i] - inMean[this.dX + i]) / inStd[this.dX + i];
+    const theta = this.state.current.theta;
+    let h = this.normIn(x, u);
     const L = this.sizes.length - 1;
     for (let l = 0; l < L; l++) {
-      const W = this.snapshot[2 * l], b = this.snapshot[2 * l + 1], nIn = this.sizes[l], nOut = this.sizes[l + 1];
+      const W = this.layout.view(theta, `g/${l}/W`), b = this.layout.view(theta, `g/${l}/b`), nIn = this.sizes[l], nOut = this.sizes[l + 1];
       const out = Float64Array.from(b);
       for (let i = 0; i < nIn; i++) {
         const hi = h[i];

@@ -4,7 +4,7 @@
  * linear models (`tvlg`) and the neural-network model (`nn`) are compared.
  */
 import { MujocoArm } from '../env/mujoco_arm.js';
-import type { ReacherTask } from '../env/reacher.js';
+import type { ReachTask } from '../env/reach_task.js';
 import type { Arm } from '../env/types.js';
 import type { Rng } from '../util/rng.js';
 import type { DynamicsModel, FitReport, Trajectory } from './types.js';
@@ -14,7 +14,7 @@ import type { DynamicsModel, FitReport, Trajectory } from './types.js';
  * the effort limits) for one control period, observe. Deterministic: `rng` is ignored (the
  * simulator has no process noise).
  *
- * The target is read from x itself (p(q) - d, `ReacherTask.targetFromObservation`), so states from
+ * The target is read from x itself (p(q) - d, `ReachTask.targetFromObservation`), so states from
  * earlier episodes keep their own target in random-target mode; with a fixed target this is the
  * task's target.
  */
@@ -26,12 +26,12 @@ export class TrueDynamics implements DynamicsModel {
   /**
    * @param arm a dedicated arm instance (never the one the real episodes run on: `step` overwrites
    *   its state); its control period must equal the real episodes'. Owned: `dispose` releases it.
-   * @param task the reacher task (observation layout, kinematics, T)
+   * @param task the reach task (observation layout, kinematics, T)
    * @throws Error when the arm's joints differ from the task's.
    */
   constructor(
     private readonly arm: Arm,
-    private readonly task: ReacherTask,
+    private readonly task: ReachTask,
   ) {
     if (arm.spec.jointNames.join() !== task.spec.jointNames.join())
       throw new Error(`TrueDynamics: arm joints [${arm.spec.jointNames}] differ from the task's [${task.spec.jointNames}]`);
@@ -41,12 +41,12 @@ export class TrueDynamics implements DynamicsModel {
    * Builds the model on a new `MujocoArm` of its own (never the one the real episodes run on, whose
    * state `step` would overwrite).
    * @param urdfPath the URDF the task's arm is built from
-   * @param task the reacher task (observation layout, kinematics, T)
+   * @param task the reach task (observation layout, kinematics, T)
    * @param opts dt (s, default 0.02: must equal the control period of the real episodes),
    *   timestep (s, default 0.002)
    * @throws as `MujocoArm.create` (UrdfError when the URDF lacks the task's joints).
    */
-  static async create(urdfPath: string, task: ReacherTask, opts: { dt?: number; timestep?: number } = {}): Promise<TrueDynamics> {
+  static async create(urdfPath: string, task: ReachTask, opts: { dt?: number; timestep?: number } = {}): Promise<TrueDynamics> {
     const arm = await MujocoArm.create(urdfPath, { ...opts, jointNames: task.spec.jointNames });
     return new TrueDynamics(arm, task);
   }

@@ -21,6 +21,8 @@ import type { Logger } from '../util/logger.js';
 import { RclnodejsContext } from './rclnodejs_transport.js';
 import { declareConfigParameters, unknownParameters } from './parameters.js';
 import { applyRealtime } from './realtime.js';
+import { splitParamsFiles } from './params_files.js';
+import { resolveNodePaths } from './node_paths.js';
 import type { RosLogger } from './transport.js';
 
 /** A winston logger writing to the node's ROS logger (and a JSON-lines file when given). */
@@ -73,9 +75,14 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const node = ctx.createNode('naf_trainer');
   const typos = unknownParameters(node.overrideNames());
   if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
-  const config = declareConfigParameters(node);
+  const config = resolveNodePaths(declareConfigParameters(node), splitParamsFiles(argv).paramsFiles, 'naf_trainer');
+  // The config against its arm (URDF, joints, tip link, home pose, target): one line per mistake.
+  const { armIssues } = await import('../config/arm_checks.js');
+  const { ConfigError } = await import('../config/config_error.js');
+  const issues = armIssues(config, { embedded: false });
+  if (issues.length) throw new ConfigError(`parameters of ${node.resolveName('~')}`, issues);
   // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
-  const { buildActor, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
+  const { buildActor, buildArmDynamics, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
   const { WorkerLearnerClient } = await import('../training/learner_client.js');
   const { NafTrainerNode } = await import('./naf_trainer_node.js');
   const { Rng } = await import('../util/rng.js');
@@ -84,24 +91,38 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
     throw new Error(`ros.resume: ${config.ros.resume} is not a run folder with checkpoints (no ${join(config.ros.resume, 'checkpoints')}); ` +
       `give a folder a node run wrote under run_dir, or "" for a new run`);
   }
-  const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-node-seed${config.seed}`);
+  const deploy = config.mode === 'deploy';
+  const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-node-${deploy ? 'deploy' : `seed${config.seed}`}`);
   mkdirSync(runDir, { recursive: true });
   const logger = rosWinstonLogger(node.logger, join(runDir, 'node.log.jsonl'));
   const urdf = loadConfigUrdf(config);
   const task = buildTask(config, urdf);
   const root = new Rng(config.seed);
-  const actor = buildActor(config, task, root.fork('node'));
-  logger.info(`run folder ${runDir}${config.ros.resume ? ' (resumed)' : ''}; starting the learner thread`);
-  const learner = await WorkerLearnerClient.create(config, runDir);
+  let actor: import('./naf_trainer_node.js').TrainerActor;
+  let learner: import('../training/learner_client.js').LearnerClient;
+  let learnerTid: number | null = null;
+  if (deploy) {
+    // A trained policy, no learner thread (src/ros/deploy.ts).
+    ({ actor, learner } = await (await import('./deploy.js')).deployParts(config, task, logger));
+  } else {
+    actor = buildActor(config, task, root.fork('node'));
+    logger.info(`run folder ${runDir}${config.ros.resume ? ' (resumed)' : ''}; starting the learner thread`);
+    const worker = await WorkerLearnerClient.create(config, runDir);
+    learnerTid = worker.tid;
+    learner = worker;
+  }
+  // g(q) and M(q) of the real arm: MuJoCo on the same URDF (no simulation runs here).
+  const dynamics = await buildArmDynamics(config);
   const trainer = new NafTrainerNode({
     node, config, spec: buildSpec(config, urdf), task, actor, learner, logger,
     // A resumed run draws new episode starts, not the first run's again.
     rng: learner.resumed ? root.fork(`node-episodes-after-${learner.resumed.completed + learner.resumed.aborted}`) : root.fork('node-episodes'),
+    dynamics, tip: task.chain,
     runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl'), measureMainThread: true,
   });
   ctx.spin();
   // After every thread exists (executor, DDS, learner): the learner goes back to normal scheduling.
-  const rt = applyRealtime(config.ros.rt_priority, learner.tid !== null ? [learner.tid] : [], 'ros.rt_priority');
+  const rt = applyRealtime(config.ros.rt_priority, learnerTid !== null ? [learnerTid] : [], 'ros.rt_priority');
   if (config.ros.rt_priority > 0) (rt.ok ? logger.info(rt.message) : logger.warn(rt.message));
   onSignals(async (sig) => {
     logger.warn(`${sig}: zero torque, closing the learner`);

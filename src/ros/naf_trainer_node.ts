@@ -12,7 +12,9 @@
  * state machine, passes the torque through the safety supervisor and publishes it.
  *   WAITING (no valid joint state yet; nothing published)
  *   -> HOMING: torque-capped PD to the episode's start pose (sampled by the task: home pose plus
- *      low-variance noise, Sec. 5.3), until homed; then RUNNING (or PAUSED on homing timeout);
+ *      low-variance noise, Sec. 5.3), gains `safety.homing_kp/kd` or derived from the arm
+ *      (`derivedHomingGains`), gravity compensation added by the supervisor, until homed; then
+ *      RUNNING (or PAUSED on homing timeout);
  *   -> RUNNING: T steps of the episode's controller (NAF with probability p, else iLQG), each
  *      transition (x_t, u_t, r_t, x_{t+1}) to the learner, u_t being the torque actually
  *      published (after the supervisor); then HOMING for the next episode, or DONE after
@@ -33,20 +35,25 @@
  *
  * `/diagnostics` (1 Hz) has three statuses: safety, control loop, learner; every report also
  * goes as one JSON line to `diagnosticsFile` (the run folder's `diagnostics.jsonl`).
+ *
+ * `mode: deploy` (src/ros/deploy.ts): the same loop, homing, supervisor, watchdog and e-stop with
+ * a fixed greedy actor and a learner that learns nothing; the budget is `deploy.episodes`
+ * (0 = until stopped) and nothing is checkpointed.
  */
-import type { ArmSpec, Task } from '../env/types.js';
+import type { ArmDynamics, ArmSpec, Task } from '../env/types.js';
 import type { NafConfig } from '../config/schema.js';
 import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { LearnerClient, LearnerStats } from '../training/learner_client.js';
-import { homed, pdHomingTorque } from '../control/pd_homing.js';
+import { derivedHomingGains, homed, pdHomingTorque } from '../control/pd_homing.js';
+import { GravityCompensation } from '../control/gravity_compensation.js';
 import type { Logger } from '../util/logger.js';
 import type { Rng } from '../util/rng.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { diagnosticArray, JitterMeter, learnerStatus, LearnerWindow, loopStatus, MainThreadMeter, safetyStatus } from './diagnostics.js';
 import { JointStateInput, shortGid } from './joint_state_input.js';
 import { installParameterValidation } from './parameters.js';
-import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind } from './supervisor.js';
+import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind, type TipKinematics } from './supervisor.js';
 import type { Float64Msg, Float64MultiArrayMsg, RosNode, RosPublisher, TriggerResponse } from './transport.js';
 
 /** What the node needs of `EpisodeActor` (src/training/episode_actor.ts). */
@@ -82,7 +89,16 @@ export interface NafTrainerDeps {
   diagnosticsFile?: string;
   /** Measures event-loop delay and GC pauses of this thread for /diagnostics (real runs; off in tests on a virtual clock). */
   measureMainThread?: boolean;
+  /**
+   * The arm's rigid-body model (MuJoCo on its URDF, `RigidBodyModel`): needed for
+   * `safety.gravity_compensation: model`, a workspace box, and derived homing gains.
+   */
+  dynamics?: ArmDynamics;
+  /** The tip's forward kinematics (the task's `KinematicChain`): needed for a workspace box. */
+  tip?: TipKinematics;
 }
+
+const fmtGains = (g: Float64Array | number) => (typeof g === 'number' ? String(g) : Array.from(g, (v) => +v.toPrecision(3)).join(', '));
 
 export type TrainerState = 'WAITING' | 'HOMING' | 'RUNNING' | 'PAUSED' | 'ESTOP' | 'DONE';
 
@@ -118,16 +134,30 @@ export class NafTrainerNode {
   private waitingPolicyLogged = false;
   private prevCounts: Record<InterventionKind, number>;
   private readonly timers: { cancel(): void }[] = [];
+  private readonly deploy: boolean;
+  /** Homing gains derived from M(q_home), the URDF damping and the control period (used where homing_kp/kd are 0). */
+  private readonly derivedGains: { kp: Float64Array; kd: Float64Array } | null;
 
   /** @throws RangeError from the supervisor or input when the config and spec disagree. */
   constructor(private readonly deps: NafTrainerDeps) {
     const { node, config, spec, logger, learner, actor } = deps;
     this.cfg = config;
+    this.deploy = config.mode === 'deploy';
     const s = config.safety;
+    const need = (what: string) => new RangeError(`naf_trainer: ${what} needs the arm's rigid-body model (NafTrainerDeps.dynamics)`);
+    if (s.gravity_compensation === 'model' && !deps.dynamics) throw need('safety.gravity_compensation: model');
+    const bounded = s.workspace_min.length > 0;
+    if (bounded && !(deps.dynamics && deps.tip)) throw need('a workspace box (safety.workspace_min/max)');
+    if ((s.homing_kp === 0 || s.homing_kd === 0) && !deps.dynamics) throw need('derived homing gains (safety.homing_kp/kd = 0)');
     this.supervisor = new SafetySupervisor(spec, {
       maxEffort: s.max_effort, stateTimeoutMs: s.state_timeout_ms, velocityLimit: s.velocity_limit,
       softLimitMargin: s.soft_limit_margin, maxOnPolicyFraction: config.model_based.max_on_policy_fraction,
+      gravity: new GravityCompensation(s.gravity_compensation, deps.dynamics ?? null, spec.jointNames.length),
+      workspace: bounded ? { min: Float64Array.from(s.workspace_min), max: Float64Array.from(s.workspace_max), tip: deps.tip!, dynamics: deps.dynamics! } : undefined,
     }, logger);
+    this.derivedGains = deps.dynamics
+      ? derivedHomingGains(deps.dynamics.massMatrix(Float64Array.from(config.task.home_pose)), deps.dynamics.damping, 1 / config.control_rate_hz)
+      : null;
     this.prevCounts = { ...this.supervisor.counts };
     this.input = new JointStateInput({ joints: config.joints, maxStampSkew: s.state_timeout_ms / 1000, conflictHoldS: config.ros.joint_states_conflict_hold_s, logger });
     const period = 1 / config.control_rate_hz;
@@ -166,8 +196,10 @@ export class NafTrainerNode {
     });
     this.timers.push(node.createTimer(period, () => this.guardedTick()));
     this.timers.push(node.createTimer(1.0, () => this.report(diagPub)));
-    logger.info(`naf_trainer: ${config.joints.length} joints [${config.joints.join(', ')}], ${config.control_rate_hz} Hz, T = ${deps.task.T}, ` +
-      `p = ${actor.onPolicyFraction} (cap ${config.model_based.max_on_policy_fraction}), torque cap [${Array.from(this.supervisor.effortLimit).join(', ')}] N·m; ` +
+    logger.info(`naf_trainer${this.deploy ? ' (deploy mode: greedy policy, no learning)' : ''}: ${config.joints.length} joints [${config.joints.join(', ')}], ${config.control_rate_hz} Hz, T = ${deps.task.T}, ` +
+      `${this.deploy ? '' : `p = ${actor.onPolicyFraction} (cap ${config.model_based.max_on_policy_fraction}), `}torque cap [${Array.from(this.supervisor.effortLimit).join(', ')}] N·m, ` +
+      `gravity compensation ${s.gravity_compensation}, workspace ${bounded ? `[${s.workspace_min}] .. [${s.workspace_max}] m` : 'unbounded'}, ` +
+      `homing kp [${fmtGains(this.homingGains().kp)}] kd [${fmtGains(this.homingGains().kd)}]; ` +
       `in ${node.resolveName(config.ros.joint_states_topic)}, out ${this.torquePub.topic}, e-stop ${node.resolveName(config.ros.estop_topic)}`);
   }
 
@@ -310,9 +342,18 @@ export class NafTrainerNode {
       return null;
     }
     return pdHomingTorque(js.position, js.velocity, this.qStart!, {
-      // capped per joint by the URDF effort limit too, so homing never trips the supervisor's clamp
-      kp: s.homing_kp, kd: s.homing_kd, maxTorque: Float64Array.from({ length: nJ }, (_, j) => Math.min(s.homing_max_effort, this.deps.spec.effortLimits[j])),
+      ...this.homingGains(),
+      // capped per joint by the policy's torque bound u_max (<= the URDF effort limit) too: homing
+      // moves no harder than the learner may, and never trips the supervisor's clamp (gravity
+      // compensation comes on top, in the supervisor, inside the effort left to it)
+      maxTorque: Float64Array.from({ length: nJ }, (_, j) => Math.min(s.homing_max_effort, this.deps.spec.effortLimits[j], this.deps.task.uMax[j])),
     });
+  }
+
+  /** The homing PD gains in force: `safety.homing_kp/kd` where set (> 0), else derived from the arm. */
+  homingGains(): { kp: Float64Array | number; kd: Float64Array | number } {
+    const s = this.cfg.safety;
+    return { kp: s.homing_kp > 0 ? s.homing_kp : this.derivedGains!.kp, kd: s.homing_kd > 0 ? s.homing_kd : this.derivedGains!.kd };
   }
 
   private beginEpisode(now: number): Float64Array {
@@ -343,15 +384,19 @@ export class NafTrainerNode {
       this.lastReturn = this.ret;
       this.returnPub.publish({ data: this.ret });
       this.deps.logger.info(`episode ${this.completed} (${info.controller}) return ${this.ret.toFixed(4)}`);
-      if (this.completed % this.cfg.training.checkpoint_every_episodes === 0) void this.save();
+      if (!this.deploy && this.completed % this.cfg.training.checkpoint_every_episodes === 0) void this.save();
     }
     this.prev = null;
     this.t = 0;
     this.controller = 'none';
-    this.state = this.completed >= this.cfg.training.episodes ? 'DONE' : 'HOMING';
+    const budget = this.deploy ? this.cfg.deploy.episodes : this.cfg.training.episodes;
+    this.state = budget > 0 && this.completed >= budget ? 'DONE' : 'HOMING';
     if (this.state === 'DONE') {
-      this.deps.logger.info(this.budgetDone());
-      void this.save();
+      if (this.deploy) this.deps.logger.info(`deploy budget of ${budget} episodes done; holding zero torque`);
+      else {
+        this.deps.logger.info(this.budgetDone());
+        void this.save();
+      }
     } else this.startHoming(this.deps.node.now());
   }
 
@@ -369,7 +414,7 @@ export class NafTrainerNode {
   /** `~/pause`: aborts a running episode and holds zero torque. */
   pause(): TriggerResponse {
     if (this.state === 'ESTOP') return { success: false, message: 'e-stop latched (already at zero torque)' };
-    if (this.state === 'DONE') return { success: false, message: 'training done (already at zero torque)' };
+    if (this.state === 'DONE') return { success: false, message: `${this.deploy ? 'deploy' : 'training'} done (already at zero torque)` };
     if (this.state === 'RUNNING') this.endEpisode(true, 'paused');
     this.state = 'PAUSED';
     return { success: true, message: 'paused: zero torque' };
@@ -390,6 +435,7 @@ export class NafTrainerNode {
 
   /** `~/save`: checkpoint of the learner; the message is its folder. */
   async save(): Promise<TriggerResponse> {
+    if (this.deploy) return { success: false, message: 'deploy mode: no learning, nothing to save' };
     try {
       const path = await this.deps.learner.save();
       this.deps.logger.info(`checkpoint saved to ${path}`);

@@ -2,17 +2,31 @@
  * The safety supervisor (DESIGN Sec. 5): pure logic between every controller (NAF policy, iLQG,
  * homing PD) and the torque publisher. Nothing reaches the arm without passing `filter`.
  *
- * Rules, applied in this order to a proposed torque u [nJ] N·m:
- *  1. e-stop latched -> zero torque (released only by an explicit `releaseEstop`);
+ * Rules, applied in this order to a proposed controller torque u [nJ] N·m:
+ *  1. e-stop latched -> no controller torque (released only by an explicit `releaseEstop`);
  *  2. watchdog: no joint state, or the newest one accepted more than `state_timeout_ms` ago
- *     (node clock) -> zero torque; the caller aborts the episode;
- *  3. any NaN/Inf entry -> zero torque on all joints (a broken policy output is not trusted);
+ *     (node clock) -> zero torque, gravity compensation included (q is not known); the caller
+ *     aborts the episode;
+ *  3. any NaN/Inf entry -> no controller torque on any joint (a broken output is not trusted);
  *  4. velocity limit: on a joint moving faster than its limit, torque that accelerates it
  *     further (sign(u) = sign(qd)) is removed; braking torque passes (choice: a zero-torque
  *     reaction would let the joint coast at speed, braking is what we want);
  *  5. soft position limits (URDF limits moved inward by `soft_limit_margin`): outside a soft
  *     limit, torque pushing further out is removed; torque back inside passes;
- *  6. clamp to min(URDF effort limit, `max_effort`) per joint.
+ *  6. workspace box (`safety.workspace_min/max`, tip frame, m, URDF root frame): with the tip
+ *     outside the box on some axes, the part of u that accelerates the tip further out along
+ *     them is removed. The outward tip acceleration u causes along axis k is c_k · u with
+ *     c_k = ±M(q)⁻¹ J_kᵀ (J the tip's position Jacobian, M the mass matrix); u is projected
+ *     onto {u' : c_k · u' <= 0 for the violated axes}, u' = u - C_Sᵀ (C_S C_Sᵀ)⁻¹ C_S u over
+ *     the axes S whose outward acceleration is positive: the smallest change of u (in N·m)
+ *     that leaves no outward acceleration, never larger than u itself. Torque bringing the tip
+ *     back in, or moving it along the wall, passes. (Chosen over aborting the episode:
+ *     Algorithm 2's dynamics fit needs complete fixed-length episodes, and the rule mirrors the
+ *     soft-limit rule in Cartesian space; like it, it does not brake a tip already moving out.)
+ *     Gravity compensation is not touched;
+ *  7. gravity compensation (`safety.gravity_compensation: model`): g(q) is added to the result
+ *     of rules 1 and 3-6, so the arm holds its pose under every stop except the watchdog's;
+ *  8. clamp of the total u + g(q) to min(URDF effort limit, `max_effort`) per joint.
  * The result is always finite. Each rule counts one intervention per control step in which it
  * changed u (`counts`, reported on /diagnostics); the start of a run of interventions is logged
  * with its detail (e-stop and watchdog always, with their end; the other kinds at most every
@@ -20,11 +34,13 @@
  * The on-policy fraction p is guarded too: `guardOnPolicyFraction` never returns more than
  * `max_on_policy_fraction` (DESIGN Sec. 1: the safety engineer's cap).
  */
-import type { ArmSpec, JointStateRecord } from '../env/types.js';
+import { Matrix, solve } from 'ml-matrix';
+import type { ArmDynamics, ArmSpec, JointStateRecord } from '../env/types.js';
+import type { GravityCompensation } from '../control/gravity_compensation.js';
 import type { Logger } from '../util/logger.js';
 
-export type InterventionKind = 'estop' | 'watchdog' | 'non_finite' | 'velocity_limit' | 'soft_limit' | 'torque_clamp' | 'p_cap';
-export const INTERVENTION_KINDS: readonly InterventionKind[] = ['estop', 'watchdog', 'non_finite', 'velocity_limit', 'soft_limit', 'torque_clamp', 'p_cap'];
+export type InterventionKind = 'estop' | 'watchdog' | 'non_finite' | 'velocity_limit' | 'soft_limit' | 'workspace_limit' | 'torque_clamp' | 'p_cap';
+export const INTERVENTION_KINDS: readonly InterventionKind[] = ['estop', 'watchdog', 'non_finite', 'velocity_limit', 'soft_limit', 'workspace_limit', 'torque_clamp', 'p_cap'];
 
 /** Kinds that stop the arm: their start and end are always logged. */
 const HALTING: ReadonlySet<InterventionKind> = new Set(['estop', 'watchdog']);
@@ -42,6 +58,24 @@ export interface SupervisorOptions {
   softLimitMargin: number;
   /** The cap on p, in [0, 1]. */
   maxOnPolicyFraction: number;
+  /** Gravity compensation added to every torque (rule 7); none when absent. */
+  gravity?: GravityCompensation;
+  /** Workspace box of the tip (rule 6); unbounded when absent. */
+  workspace?: WorkspaceLimit;
+}
+
+/** The tip's forward kinematics (`KinematicChain`): position [3] m and Jacobian [3 * nJ] row-major. */
+export interface TipKinematics {
+  position(q: ArrayLike<number>): Float64Array;
+  jacobian(q: ArrayLike<number>): Float64Array;
+}
+
+export interface WorkspaceLimit {
+  /** [3] m, URDF root frame. */
+  min: Float64Array;
+  max: Float64Array;
+  tip: TipKinematics;
+  dynamics: Pick<ArmDynamics, 'massMatrix'>;
 }
 
 export interface FilterResult {
@@ -96,6 +130,10 @@ export class SafetySupervisor {
         throw new RangeError(`SafetySupervisor: soft_limit_margin ${opts.softLimitMargin} rad leaves no range on ${spec.jointNames[i]} (URDF [${spec.lowerLimits[i]}, ${spec.upperLimits[i]}])`);
       }
     }
+    const w = opts.workspace;
+    if (w && !(w.min.length === 3 && w.max.length === 3 && [0, 1, 2].every((k) => w.min[k] < w.max[k])))
+      throw new RangeError(`SafetySupervisor: workspace_min must be below workspace_max on every axis, got [${Array.from(w.min)}] and [${Array.from(w.max)}]`);
+    if (opts.gravity && opts.gravity.torque(new Float64Array(n)).length !== n) throw new RangeError('SafetySupervisor: gravity compensation is for another arm');
     this.counts = Object.fromEntries(INTERVENTION_KINDS.map((k) => [k, 0])) as Record<InterventionKind, number>;
   }
 
@@ -132,14 +170,15 @@ export class SafetySupervisor {
     if (u.length !== n) throw new RangeError(`SafetySupervisor.filter: u has ${u.length} entries, expected ${n}`);
     const out = new Float64Array(n);
     const acted: InterventionKind[] = [];
-    if (this.estop) return this.finish(now, out, ['estop'], true, () => 'zero torque (e-stop latched)');
     if (this.stale(state, receivedAt, now)) {
       const age = state ? `${((now - receivedAt) * 1000).toFixed(0)} ms old` : 'none received';
-      return this.finish(now, out, ['watchdog'], true, () => `zero torque: joint states ${age} (timeout ${this.opts.stateTimeoutMs} ms)`);
+      const kind: InterventionKind = this.estop ? 'estop' : 'watchdog';
+      return this.finish(now, out, [kind], true, () => `zero torque: joint states ${age} (timeout ${this.opts.stateTimeoutMs} ms)${this.estop ? ', e-stop latched' : ''}`);
     }
-    if (!u.every(Number.isFinite)) return this.finish(now, out, ['non_finite'], false, () => `zero torque: controller output not finite [${Array.from(u).join(', ')}]`);
-    out.set(u);
     const q = state!.position, qd = state!.velocity;
+    if (this.estop) return this.finish(now, this.total(out, q, []), ['estop'], true, () => `no controller torque (e-stop latched)${this.gravityNote()}`);
+    if (!u.every(Number.isFinite)) return this.finish(now, this.total(out, q, []), ['non_finite'], false, () => `no controller torque: output not finite [${Array.from(u).join(', ')}]${this.gravityNote()}`);
+    out.set(u);
     const details: Partial<Record<InterventionKind, string[]>> = {};
     const note = (k: InterventionKind, d: string) => {
       (details[k] ??= []).push(d);
@@ -155,13 +194,65 @@ export class SafetySupervisor {
         note('soft_limit', `${name} q ${q[i].toFixed(3)} outside soft [${this.softLower[i].toFixed(3)}, ${this.softUpper[i].toFixed(3)}] rad: ${out[i].toFixed(3)} -> 0 N·m`);
         out[i] = 0;
       }
+    }
+    const wall = this.workspaceRule(out, q);
+    if (wall) note('workspace_limit', wall);
+    this.total(out, q, acted, details);
+    return this.finish(now, out, acted, false, (k) => (details[k] ?? []).join('; '));
+  }
+
+  private gravityNote(): string {
+    return this.opts.gravity?.active ? '; gravity compensation holds the arm' : '';
+  }
+
+  /**
+   * Rule 6 on u (in place). Returns the detail when it acted, else null.
+   */
+  private workspaceRule(u: Float64Array, q: Float64Array): string | null {
+    const w = this.opts.workspace;
+    if (!w) return null;
+    const p = w.tip.position(q);
+    const outside = [0, 1, 2].filter((k) => p[k] > w.max[k] || p[k] < w.min[k]);
+    if (outside.length === 0) return null;
+    const n = u.length;
+    const sign = (k: number) => (p[k] > w.max[k] ? 1 : -1);
+    const J = w.tip.jacobian(q);
+    const M = w.dynamics.massMatrix(q);
+    const Minv = solve(new Matrix(Array.from({ length: n }, (_, i) => Array.from(M.subarray(i * n, (i + 1) * n)))), Matrix.eye(n));
+    // c_k [1 x n]: outward tip acceleration along axis k per unit torque (M is symmetric).
+    const c = (k: number) => Matrix.rowVector(Array.from(J.subarray(k * n, (k + 1) * n), (v) => sign(k) * v)).mmul(Minv);
+    const u0 = Matrix.columnVector(Array.from(u));
+    const S: number[] = [];
+    let v = u0;
+    for (;;) {
+      const add = outside.filter((k) => !S.includes(k) && c(k).mmul(v).get(0, 0) > 1e-12);
+      if (add.length === 0) break;
+      S.push(...add);
+      const C = new Matrix(S.map((k) => c(k).to1DArray()));
+      const G = C.mmul(C.transpose());
+      const ridge = 1e-12 * Math.max(1e-300, G.trace());
+      v = u0.sub(C.transpose().mmul(solve(G.add(Matrix.eye(S.length).mul(ridge)), C.mmul(u0))));
+    }
+    if (S.length === 0) return null;
+    const before = Array.from(u);
+    for (let i = 0; i < n; i++) u[i] = v.get(i, 0);
+    const axes = S.map((k) => `${'xyz'[k]} ${p[k].toFixed(3)} ${sign(k) > 0 ? '>' : '<'} ${(sign(k) > 0 ? w.max[k] : w.min[k]).toFixed(3)} m`).join(', ');
+    return `tip outside the workspace (${axes}): [${before.map((x) => x.toFixed(3)).join(', ')}] -> [${Array.from(u, (x) => x.toFixed(3)).join(', ')}] N·m`;
+  }
+
+  /** Rules 7-8 on out (in place): adds g(q), clamps the total; notes a clamp in `acted`. */
+  private total(out: Float64Array, q: Float64Array, acted: InterventionKind[], details?: Partial<Record<InterventionKind, string[]>>): Float64Array {
+    const g = this.opts.gravity?.active ? this.opts.gravity.torque(q) : null;
+    for (let i = 0; i < out.length; i++) {
+      if (g) out[i] += g[i];
       const lim = this.effortLimit[i];
       if (Math.abs(out[i]) > lim) {
-        note('torque_clamp', `${name} ${out[i].toFixed(3)} clamped to ±${lim} N·m`);
+        if (details) (details.torque_clamp ??= []).push(`${this.spec.jointNames[i]} ${out[i].toFixed(3)} clamped to ±${lim} N·m${g ? ` (g(q) ${g[i].toFixed(3)})` : ''}`);
+        if (!acted.includes('torque_clamp')) acted.push('torque_clamp');
         out[i] = Math.sign(out[i]) * lim;
       }
     }
-    return this.finish(now, out, acted, false, (k) => (details[k] ?? []).join('; '));
+    return out;
   }
 
   /**
@@ -205,7 +296,7 @@ export class SafetySupervisor {
     const since = last ? ` (${this.counts[k] - 1 - last.count} more step(s) since the last report)` : '';
     this.lastLog.set(k, { t: now, count: this.counts[k] });
     const line = `safety: ${k}: ${detail}${since}`;
-    if (k === 'torque_clamp' || k === 'soft_limit' || k === 'velocity_limit') this.logger.warn(line);
+    if (k === 'torque_clamp' || k === 'soft_limit' || k === 'velocity_limit' || k === 'workspace_limit') this.logger.warn(line);
     else this.logger.error(line);
   }
 

@@ -4,6 +4,7 @@
  */
 import type { Arm, EpisodeStart, Task } from '../env/types.js';
 import { Rng } from '../util/rng.js';
+import { median } from '../report/run_folder.js';
 import type { EpisodeActor, ControllerKind } from './episode_actor.js';
 import type { Learner } from './learner.js';
 
@@ -91,10 +92,33 @@ export async function runEpisodeAsync(args: EpisodeArgs, yieldEvery = 5): Promis
   return e.result();
 }
 
-/** Deterministic evaluation starts: the same `n` episode starts for every method and seed. */
-export function evaluationStarts(task: Task, n: number, seed: number): EpisodeStart[] {
-  const rng = new Rng(seed);
+/**
+ * Held-out episode starts (initial joint state and, in random-target mode, the target) for the
+ * greedy policy: `n` starts from `seed` of one of two evaluation streams.
+ *
+ * Disjoint from training by construction: training draws every random number from
+ * `new Rng(config.seed)` and its forks, whose seedrandom keys are the bare seed (`"1"`) or
+ * `"<component>:<integer>"` with the components `noise`, `actor`, `learner`, `episodes` (and
+ * `node`, `node-episodes` in the ROS node); the evaluation streams are keyed `"eval:<seed>"`
+ * (`training.eval_seed`: the periodic evaluations that pick the best checkpoint) and
+ * `"test:<seed>"` (`training.test_seed`: the held-out test of the final and best policies and
+ * `naf-ros eval`). Different keys give independent ARC4 streams, whatever the seed numbers; and
+ * because the test stream differs from the eval stream, the policy chosen as best is reported on
+ * starts it was not chosen on.
+ */
+export function heldOutStarts(task: Task, n: number, seed: number, stream: 'eval' | 'test'): EpisodeStart[] {
+  const rng = new Rng(`${stream}:${seed}`);
   return Array.from({ length: n }, () => task.sampleEpisodeStart(rng));
+}
+
+/** The periodic evaluation starts (`training.eval_seed`): the same for every method and seed. */
+export function evaluationStarts(task: Task, n: number, seed: number): EpisodeStart[] {
+  return heldOutStarts(task, n, seed, 'eval');
+}
+
+/** The held-out test starts (`training.test_seed`, `naf-ros eval`). */
+export function testStarts(task: Task, n: number, seed: number): EpisodeStart[] {
+  return heldOutStarts(task, n, seed, 'test');
 }
 
 /**
@@ -110,4 +134,13 @@ export function evaluate(arm: Arm, task: Task, actor: EpisodeActor, starts: Epis
     finalDistances.push(r.finalDistance);
   }
   return { returns, finalDistances };
+}
+
+/** Mean return, episodes ending within `successDistance` (m) and the median final distance (m). */
+export function summariseEvaluation(r: { returns: number[]; finalDistances: number[] }, successDistance: number): { meanReturn: number; successes: number; medianDistance: number } {
+  return {
+    meanReturn: r.returns.reduce((a, b) => a + b, 0) / r.returns.length,
+    successes: r.finalDistances.filter((d) => d < successDistance).length,
+    medianDistance: median(r.finalDistances),
+  };
 }

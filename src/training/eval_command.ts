@@ -1,31 +1,100 @@
 /**
- * `naf-ros eval`: loads the policy of a checkpoint (with the config it was trained with) and
- * runs the greedy policy from fixed evaluation starts on the embedded arm.
+ * The policy of a checkpoint, and `naf-ros eval`: loads a checkpoint (with the config it was
+ * trained with) and runs its greedy policy mu(x) from the held-out test starts on the embedded
+ * arm.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import type { PolicySnapshot } from '../agent/types.js';
+import { initBackend } from '../agent/backend.js';
+import type { NafConfig } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
-import { readCheckpoint, readLatestCheckpoint } from './checkpoint.js';
-import { evaluate, evaluationStarts } from './episode.js';
-import { buildTraining } from './factory.js';
+import { readRunConfig, SUCCESS_DISTANCE } from '../report/run_folder.js';
+import { Rng } from '../util/rng.js';
+import { CheckpointError, readCheckpoint, resolveCheckpoint } from './checkpoint.js';
+import { evaluate, summariseEvaluation, testStarts } from './episode.js';
+import { buildActor, buildAgent, buildArm, buildTask } from './factory.js';
 import type { LearnerState } from './learner.js';
 
+/** What a trainer or node checkpoint holds that a policy needs. */
+interface PolicyState {
+  config?: NafConfig;
+  episode?: number;
+  learner?: Pick<LearnerState, 'agent'>;
+}
+
+export interface CheckpointPolicy {
+  /** The checkpoint file (or legacy folder) read. */
+  path: string;
+  /** Its run folder, when it is in one. */
+  runDir: string | null;
+  /** The config it was trained with. */
+  config: NafConfig;
+  /** Training episodes behind it (NaN when the checkpoint does not say). */
+  episode: number;
+  /** The policy as plain arrays (`createActor`, `EpisodeActor.setPolicy`). */
+  snapshot: PolicySnapshot;
+  /** tfjs backend used to rebuild the network. */
+  backend: string;
+}
+
 /**
- * @param path a run folder (its newest checkpoint) or one checkpoint folder
- * @returns per-episode returns and final fingertip distances (m), and the tfjs backend used
+ * Loads the policy of a checkpoint: `arg` is a run folder (its newest checkpoint), a checkpoint
+ * file (`.safetensors`, extension optional) or a checkpoint folder of the previous format. The
+ * config is the checkpoint's own (trainer checkpoints carry it), else its run folder's.
+ * @throws CheckpointError (not found, corrupt, no config) or the agent's shape-mismatch Error.
+ */
+export async function loadCheckpointPolicy(arg: string): Promise<CheckpointPolicy> {
+  const { path, runDir } = resolveCheckpoint(arg);
+  const state = readCheckpoint(path).state as PolicyState;
+  if (!state?.learner?.agent) throw new CheckpointError(`${path}: holds no agent state (not a naf_ros training checkpoint)`);
+  let config: NafConfig;
+  if (state.config) config = parseConfig(state.config, `the config inside ${path}`);
+  else if (runDir) config = readRunConfig(runDir);
+  else throw new CheckpointError(`${path}: holds no config and is not inside a run folder (<run>/checkpoints/) whose config could be used`);
+  const backend = await initBackend(config.backend === 'auto' ? undefined : config.backend);
+  const agent = buildAgent(config, buildTask(config));
+  try {
+    await agent.setState(state.learner.agent);
+    return { path, runDir, config, episode: state.episode ?? NaN, snapshot: agent.snapshot(), backend: backend.name };
+  } finally {
+    agent.dispose();
+  }
+}
+
+export interface EvaluationResult {
+  checkpoint: string;
+  episode: number;
+  returns: number[];
+  /** Final fingertip distance per episode, m. */
+  finalDistances: number[];
+  meanReturn: number;
+  /** Episodes ending within SUCCESS_DISTANCE (2 cm). */
+  successes: number;
+  /** m */
+  medianDistance: number;
+  /** Seed and episodes of the test starts actually used. */
+  seed: number;
+  episodes: number;
+  backend: string;
+}
+
+/**
+ * `naf-ros eval`: the greedy policy of a checkpoint on the held-out test starts
+ * (`training.test_episodes` from `training.test_seed` of the run's config unless given).
  * @throws CheckpointError for a missing or corrupt checkpoint
  */
-export async function evaluateCheckpoint(path: string, opts: { episodes: number; seed: number }): Promise<{ returns: number[]; finalDistances: number[]; backend: string }> {
-  const isRun = existsSync(join(path, 'config.json'));
-  const runDir = isRun ? path : dirname(dirname(path));
-  const config = parseConfig(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')), join(runDir, 'config.json'));
-  const state = (isRun ? readLatestCheckpoint(join(path, 'checkpoints')).state : readCheckpoint(path).state) as { learner: LearnerState };
-  const parts = await buildTraining(config);
-  await parts.agent.setState(state.learner.agent);
-  parts.actor.setPolicy(parts.agent.snapshot());
-  const starts = evaluationStarts(parts.task, opts.episodes, opts.seed);
-  const r = evaluate(parts.arm, parts.task, parts.actor, starts);
-  parts.agent.dispose();
-  parts.arm.dispose();
-  return { ...r, backend: parts.backend.name };
+export async function evaluateCheckpoint(arg: string, opts: { episodes?: number; seed?: number } = {}): Promise<EvaluationResult> {
+  const policy = await loadCheckpointPolicy(arg);
+  const { config } = policy;
+  const episodes = opts.episodes ?? config.training.test_episodes;
+  const seed = opts.seed ?? config.training.test_seed;
+  const task = buildTask(config);
+  const arm = await buildArm(config);
+  try {
+    const actor = buildActor(config, task, new Rng(0));
+    actor.setPolicy(policy.snapshot);
+    const r = evaluate(arm, task, actor, testStarts(task, episodes, seed));
+    return { checkpoint: policy.path, episode: policy.episode, ...r, ...summariseEvaluation(r, SUCCESS_DISTANCE), seed, episodes, backend: policy.backend };
+  } finally {
+    arm.dispose();
+  }
 }

@@ -1,19 +1,22 @@
 /**
  * Builds every part of a training run from a validated config: tfjs backend, URDF, the embedded
- * MuJoCo arm, the reacher task, the agent (NAF or DDPG), the dynamics models, the exploration
- * noise, the episode actor and the learner. The only place that knows all constructors.
+ * MuJoCo arm (with gravity compensation), the arm's rigid-body model, the reach task, the agent
+ * (NAF or DDPG), the dynamics models, the exploration noise, the episode actor and the learner.
+ * The only place that knows all constructors.
  */
-import { resolve } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
+import { buildReachTask, resolveUrdfPath } from '../config/arm_checks.js';
 import { initBackend, type BackendInfo } from '../agent/backend.js';
-import { NafAgent } from '../agent/naf.js';
-import { DdpgAgent } from '../agent/ddpg.js';
+import { NafAgent } from '../agent/naf/agent.js';
+import { DdpgAgent } from '../agent/ddpg/agent.js';
 import { createNoise } from '../agent/noise.js';
 import type { QAgent } from '../agent/types.js';
 import { armSpecFromUrdf, loadUrdf, type UrdfModel } from '../env/urdf.js';
 import { MujocoArm } from '../env/mujoco_arm.js';
-import { ReacherTask } from '../env/reacher.js';
+import type { ReachTask } from '../env/reach_task.js';
+import { RigidBodyModel } from '../env/rigid_body.js';
 import type { Arm, ArmSpec, Task } from '../env/types.js';
+import { GravityCompensatedArm, GravityCompensation } from '../control/gravity_compensation.js';
 import { TvlgDynamics } from '../model/tvlg.js';
 import { NnDynamics } from '../model/nn_dynamics.js';
 import { TrueDynamics } from '../model/true_dynamics.js';
@@ -22,12 +25,12 @@ import { Rng } from '../util/rng.js';
 import { EpisodeActor } from './episode_actor.js';
 import { Learner } from './learner.js';
 
-/** Resolves a path of the config relative to the project root (where `urdf/` lives). */
+/** Resolves a path of the config relative to the project root (where `urdf/` lives); absolute paths stay. */
 export function projectPath(p: string): string {
-  return resolve(new URL('../..', import.meta.url).pathname, p);
+  return resolveUrdfPath(p);
 }
 
-/** The URDF of the config (`urdf_path`, relative to the project root). @throws UrdfError */
+/** The URDF of the config (`urdf_path`, absolute or relative to the project root). @throws UrdfError */
 export function loadConfigUrdf(config: NafConfig): UrdfModel {
   return loadUrdf(projectPath(config.urdf_path));
 }
@@ -56,25 +59,50 @@ export function assertSameArm(path: string, saved: ArmSignature, parts: { spec: 
   }
 }
 
-/** The reacher task of the config on the URDF of the config. */
-export function buildTask(config: NafConfig, urdf = loadConfigUrdf(config)): ReacherTask {
-  const t = config.task;
-  return new ReacherTask(urdf, {
-    jointNames: config.joints,
-    T: t.horizon,
-    homePose: t.home_pose,
-    initStd: t.init_std,
-    targetMode: t.target_mode,
-    fixedTarget: t.fixed_target,
-    randomTargetRadius: t.random_target_radius,
-    torquePenalty: t.torque_penalty,
-    distanceSmoothing: t.distance_smoothing,
-  });
+/**
+ * The reach task of the config on the URDF of the config.
+ * @throws ConfigError naming the parameter when the config does not fit the arm.
+ */
+export function buildTask(config: NafConfig, urdf = loadConfigUrdf(config)): ReachTask {
+  return buildReachTask(config, urdf);
 }
 
-/** The embedded MuJoCo arm at the config's control period. */
-export function buildArm(config: NafConfig): Promise<Arm> {
-  return MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / config.control_rate_hz });
+/** The arm's rigid-body model (g(q), M(q); MuJoCo on the config's URDF), for the config's joints. */
+export function buildArmDynamics(config: NafConfig): Promise<RigidBodyModel> {
+  return RigidBodyModel.create(projectPath(config.urdf_path), config.joints);
+}
+
+/**
+ * The embedded MuJoCo arm at the config's control period. With `safety.gravity_compensation`
+ * `model` or `hardware` (the embedded arm then plays the robot whose driver compensates), every
+ * command gets g(q) added (`GravityCompensatedArm`); with `none` it is the bare arm.
+ */
+export async function buildArm(config: NafConfig): Promise<Arm> {
+  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / config.control_rate_hz, jointNames: config.joints });
+  if (config.safety.gravity_compensation === 'none') return arm;
+  const dynamics = await buildArmDynamics(config);
+  return new GravityCompensatedArm(arm, new GravityCompensation('model', dynamics, config.joints.length), dynamics);
+}
+
+/**
+ * The backend probe of `backend: auto` (`agent/backend.ts`): ms per update of this config's agent
+ * (its network sizes, batch size, one thread) on random minibatches; 3 warm-up and 12 timed updates.
+ */
+export function probeUpdateMs(config: NafConfig, task: Task, backend: string): number {
+  const { dX, dU } = task;
+  const B = config.agent.batch_size;
+  const agent = buildAgent({ ...config, agent: { ...config.agent, learner_threads: 1 } }, task);
+  const rng = new Rng(`probe:${backend}`);
+  const f = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  const batch = { x: f(B * dX), u: f(B * dU), r: f(B), x2: f(B * dX), terminal: new Float32Array(B), B };
+  try {
+    for (let i = 0; i < 3; i++) agent.update(batch);
+    const t0 = performance.now();
+    for (let i = 0; i < 12; i++) agent.update(batch);
+    return (performance.now() - t0) / 12;
+  } finally {
+    agent.dispose();
+  }
 }
 
 /** NAF or DDPG with the config's network and optimiser settings. */
@@ -85,12 +113,12 @@ export function buildAgent(config: NafConfig, task: Task): QAgent {
     gradClipNorm: a.grad_clip_norm, seed: config.seed, batchNorm: a.batch_norm,
   };
   if (a.kind === 'ddpg') return new DdpgAgent({ ...common, criticLr: a.learning_rate, actorLr: a.actor_learning_rate });
-  return new NafAgent({ ...common, lr: a.learning_rate, architecture: a.architecture, lDiagMaxExp: a.l_diag_max_exp });
+  return new NafAgent({ ...common, lr: a.learning_rate, architecture: a.architecture, lDiagMaxExp: a.l_diag_max_exp, threads: a.learner_threads === 2 ? 2 : 1 });
 }
 
 export interface LearningParts {
   backend: BackendInfo;
-  task: ReacherTask;
+  task: ReachTask;
   agent: QAgent;
   actor: EpisodeActor;
   learner: Learner;
@@ -122,10 +150,11 @@ export function buildActor(config: NafConfig, task: Task, root: Rng): EpisodeAct
  * ROS node's learner worker uses this; `buildTraining` adds the embedded arm).
  */
 export async function buildLearning(config: NafConfig): Promise<LearningParts> {
-  const backend = await initBackend(config.backend === 'auto' ? undefined : config.backend);
   const urdf = loadConfigUrdf(config);
   const task = buildTask(config, urdf);
+  const backend = await initBackend(config.backend === 'auto' ? undefined : config.backend, (name) => probeUpdateMs(config, task, name));
   const agent = buildAgent(config, task);
+  if (agent instanceof NafAgent && config.agent.learner_threads === 2) await agent.startWorker();
   const root = new Rng(config.seed);
   const mb = config.model_based;
   const tvlg = new TvlgDynamics({ T: task.T, dX: task.dX, dU: task.dU, priorStrength: mb.prior_strength });

@@ -163,6 +163,8 @@ export class LearnerSession {
     const { learner } = this.parts;
     const t0 = performance.now();
     const state = {
+      // the config travels with the checkpoint, so `naf-ros eval`/deploy mode can rebuild the policy
+      config: this.config,
       episode: learner.episodes, learner: await learnerState(learner),
       arm: armSignature(this.parts), node: { completed: this.completed, aborted: this.aborted },
     };

@@ -1,43 +1,34 @@
 /**
  * The embedded training run (`naf-ros train`): Algorithm 2 (Algorithm 1 when imagination is off
  * and p = 1) on the MuJoCo arm, with the shared test-return protocol, per-episode metrics,
- * periodic atomic checkpoints and exact resume.
+ * atomic checkpoints, the best-evaluated checkpoint, a held-out test of the final and the best
+ * policy at the end, and exact resume.
  *
- * Run folder: `config.json` (the config trained with), `log.jsonl` (winston), `metrics.jsonl`
- * (one line per training episode), `eval.jsonl` (one line per evaluation), `checkpoints/`.
+ * Run folder (layout and record fields: `src/report/run_folder.ts`, README "The run folder"):
+ * `config.yaml`, `log.jsonl`, `metrics.jsonl/.csv`, `eval.jsonl/.csv`, `test.json`,
+ * `learning_curve.svg`, `summary.md`, `checkpoints/`.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
-import { parseConfig } from '../config/load.js';
+import { absolutePaths, dumpParamsFile } from '../config/params_file.js';
+import {
+  appendRecord, BEST_CHECKPOINT, isRunFolder, readRunConfig, RUN_FILES, SUCCESS_DISTANCE, truncateRecords, writeAtomic,
+  type EpisodeRecord, type EvalRecord, type PolicyTest, type TestReport,
+} from '../report/run_folder.js';
+import { writeRunReport } from '../report/report.js';
 import type { Logger } from '../util/logger.js';
 import { Rng } from '../util/rng.js';
-import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { evaluate, evaluationStarts, runEpisodeAsync, type EpisodeResult } from './episode.js';
+import { markBest, readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { evaluate, evaluationStarts, runEpisodeAsync, summariseEvaluation, testStarts, type EpisodeResult } from './episode.js';
 import { EpisodeActor } from './episode_actor.js';
+import { loadCheckpointPolicy } from './eval_command.js';
 import { armSignature, assertSameArm, buildTraining, type ArmSignature, type TrainingParts } from './factory.js';
 import { learnerState, restoreLearner, type LearnerState } from './learner.js';
+import type { PolicySnapshot } from '../agent/types.js';
 
-export interface EpisodeMetrics extends EpisodeResult {
-  episode: number;
-  totalSteps: number;
-  totalUpdates: number;
-  imaginedTotal: number;
-  /** One-step prediction MSE of the model on the latest batch, before its refit (NaN if none). */
-  modelMse: number;
-  wallSeconds: number;
-  stepsPerSecond: number;
-  updatesPerSecond: number;
-}
-
-export interface EvalMetrics {
-  episode: number;
-  totalSteps: number;
-  meanReturn: number;
-  returns: number[];
-  finalDistances: number[];
-  wallSeconds: number;
-}
+export type EpisodeMetrics = EpisodeRecord;
+export type EvalMetrics = EvalRecord;
 
 interface TrainerState {
   /** The config the run was trained with. */
@@ -45,20 +36,35 @@ interface TrainerState {
   episode: number;
   wallSeconds: number;
   bestEval: number;
+  /** Episode of the best evaluation (absent in checkpoints written before it existed). */
+  bestEpisode?: number;
   learner: LearnerState;
   actor: ReturnType<EpisodeActor['getState']>;
   rng: ReturnType<Rng['state']>;
   arm: ArmSignature;
 }
 
+/** How a `run()` ended. */
+export interface RunOutcome {
+  /** Stopped by `shouldStop` before the budget. */
+  stopped: boolean;
+  /** The checkpoint holding the last completed episode. */
+  checkpoint: string;
+  /** True when that checkpoint was written by this call (false: it already existed). */
+  checkpointWritten: boolean;
+  test: TestReport | null;
+}
+
 export class Trainer {
   episode = 0;
   bestEval = -Infinity;
+  bestEpisode: number | null = null;
   lastEval: EvalMetrics | null = null;
   private wallOffset = 0;
   private t0 = performance.now();
   private lastSnapshotAt = 0;
   private checkpointedAt = -1;
+  private lastCheckpoint = '';
 
   private constructor(
     readonly config: NafConfig,
@@ -67,13 +73,16 @@ export class Trainer {
     readonly logger: Logger,
   ) {}
 
-  /** A new run in `runDir` (created; must not already hold a run). */
+  /**
+   * A new run in `runDir` (must not already hold a run). Everything is built before the folder
+   * is created, so a config that does not fit its arm leaves no run folder behind.
+   */
   static async create(config: NafConfig, runDir: string, logger: Logger): Promise<Trainer> {
-    if (existsSync(join(runDir, 'config.json'))) throw new Error(`${runDir} already holds a run; use --resume ${runDir}`);
-    mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, 'config.json'), JSON.stringify(config, null, 2));
+    if (isRunFolder(runDir)) throw new Error(`${runDir} already holds a run; continue it with: naf-ros train --resume ${runDir}`);
     const parts = await buildTraining(config);
-    logger.info(`tfjs backend: ${parts.backend.name}`, { meta: { tried: parts.backend.tried } });
+    mkdirSync(runDir, { recursive: true });
+    writeRunConfig(runDir, config);
+    logger.debug('tfjs backends tried', { meta: { tried: parts.backend.tried } });
     return new Trainer(config, runDir, parts, logger);
   }
 
@@ -82,13 +91,15 @@ export class Trainer {
    * trained with. `override` (a config from the command line) may only change the budget
    * (`training.episodes`, also settable alone with `episodes`); any other difference is refused,
    * naming the parameters.
-   * @throws CheckpointError (corrupt/missing, unless `fallback`) or Error (config mismatch).
+   * @throws CheckpointError (corrupt/missing, unless `fallback`), ConfigError or Error (config mismatch).
    */
   static async resume(runDir: string, logger: Logger, opts: { fallback?: boolean; override?: NafConfig; episodes?: number } = {}): Promise<Trainer> {
-    const saved = parseConfig(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')), join(runDir, 'config.json'));
-    const config = opts.override ? mergeBudget(saved, opts.override) : saved;
+    const saved = readRunConfig(runDir);
+    const config = opts.override ? mergeBudget(saved, opts.override) : structuredClone(saved);
     if (opts.episodes !== undefined) config.training.episodes = opts.episodes;
-    const ckpt = readLatestCheckpoint(join(runDir, 'checkpoints'), opts.fallback);
+    // An extended (or shortened) budget is the run's budget from now on.
+    if (config.training.episodes !== saved.training.episodes) writeRunConfig(runDir, config, `training.episodes changed from ${saved.training.episodes} to ${config.training.episodes} on resume`);
+    const ckpt = readLatestCheckpoint(join(runDir, RUN_FILES.checkpoints), opts.fallback);
     for (const s of ckpt.skipped) logger.warn(`skipped corrupt checkpoint ${s}`);
     const st = ckpt.state as TrainerState;
     const parts = await buildTraining(config);
@@ -100,12 +111,16 @@ export class Trainer {
     parts.rng = new Rng(0, st.rng);
     // Lines written after the checkpoint (episodes that will be trained again) are dropped, so
     // the learning curve continues from the checkpoint without duplicates.
-    for (const f of ['metrics.jsonl', 'eval.jsonl']) truncateLog(join(runDir, f), st.episode);
+    truncateRecords(runDir, RUN_FILES.metrics, RUN_FILES.metricsCsv, st.episode);
+    truncateRecords(runDir, RUN_FILES.eval, RUN_FILES.evalCsv, st.episode);
     const t = new Trainer(config, runDir, parts, logger);
     t.episode = st.episode;
     t.bestEval = st.bestEval;
+    t.bestEpisode = st.bestEpisode ?? null;
     t.wallOffset = st.wallSeconds;
-    logger.info(`resumed ${runDir} at episode ${st.episode} from ${ckpt.path}; tfjs backend: ${parts.backend.name}`);
+    t.checkpointedAt = st.episode;
+    t.lastCheckpoint = ckpt.path;
+    logger.info(`resumed ${runDir} at episode ${st.episode} of ${config.training.episodes} from ${ckpt.path}`);
     return t;
   }
 
@@ -113,26 +128,45 @@ export class Trainer {
     return this.wallOffset + (performance.now() - this.t0) / 1000;
   }
 
+  /** True when the run has trained its whole budget (`training.episodes`). */
+  get complete(): boolean {
+    return this.episode >= this.config.training.episodes;
+  }
+
   /**
-   * Trains until `training.episodes` or `shouldStop()`; checkpoints every
-   * `checkpoint_every_episodes` and at the end (also after a stop).
+   * Trains until `training.episodes` or `shouldStop()`. Evaluates at episode 0, every
+   * `eval_every_episodes` and at the end; checkpoints every `checkpoint_every_episodes`, at every
+   * new best evaluation (which becomes `checkpoints/best.safetensors`) and at the end; an episode
+   * interrupted by a stop is dropped.
+   * Then tests the final and the best policy on the held-out test starts (`test.json`) and
+   * writes `learning_curve.svg` and `summary.md`.
    */
-  async run(hooks: { onEpisode?: (m: EpisodeMetrics) => void; onEval?: (m: EvalMetrics) => void; shouldStop?: () => boolean } = {}): Promise<void> {
-    const { config } = this;
-    const tr = config.training;
+  async run(hooks: { onEpisode?: (m: EpisodeMetrics) => void; onEval?: (m: EvalMetrics) => void; shouldStop?: () => boolean } = {}): Promise<RunOutcome> {
+    const tr = this.config.training;
     const evalStarts = evaluationStarts(this.parts.task, tr.eval_episodes, tr.eval_seed);
-    if (this.episode === 0) this.evaluate(evalStarts, hooks.onEval);
+    if (this.episode === 0 && this.lastEval === null && this.checkpointedAt < 0) {
+      const e = this.evaluate(evalStarts, hooks.onEval);
+      await this.checkpoint(e.best);
+    }
     while (this.episode < tr.episodes && !hooks.shouldStop?.()) {
       const m = await this.trainEpisode(hooks.shouldStop);
       if (m.steps < this.parts.task.T) break; // stopped mid-episode: that episode is not kept
       hooks.onEpisode?.(m);
-      if (this.episode % tr.eval_every_episodes === 0) this.evaluate(evalStarts, hooks.onEval);
-      if (this.episode % tr.checkpoint_every_episodes === 0) await this.checkpoint();
+      const e = this.episode % tr.eval_every_episodes === 0 ? this.evaluate(evalStarts, hooks.onEval) : null;
+      if (this.episode % tr.checkpoint_every_episodes === 0 || e?.best) await this.checkpoint(e?.best ?? false);
     }
-    if (this.episode !== this.checkpointedAt) await this.checkpoint();
+    // The final (or stopped) policy is evaluated too, so that it can become the best.
+    const e = this.lastEval?.episode === this.episode ? null : this.evaluate(evalStarts, hooks.onEval);
+    const written = this.episode !== this.checkpointedAt || Boolean(e?.best);
+    if (written) await this.checkpoint(e?.best ?? false);
+    const stopped = !this.complete;
+    this.logger.info(`${stopped ? 'stopped; checkpoint of the last complete episode' : 'final checkpoint'} (episode ${this.episode}): ${this.lastCheckpoint}${written ? '' : ' (already written)'}`);
+    const test = await this.testPolicies();
+    await writeRunReport(this.runDir);
+    return { stopped, checkpoint: this.lastCheckpoint, checkpointWritten: written, test };
   }
 
-  /** One training episode; returns its metrics (also appended to metrics.jsonl). */
+  /** One training episode; returns its metrics (also appended to metrics.jsonl/.csv). */
   async trainEpisode(shouldStop?: () => boolean): Promise<EpisodeMetrics> {
     const { arm, task, actor, learner, agent, rng } = this.parts;
     const start = task.sampleEpisodeStart(rng);
@@ -157,7 +191,7 @@ export class Trainer {
     const refit = learner.endEpisode();
     if (refit) this.logger.debug('model refit', { meta: refit });
     const m = this.metrics(r, refit?.predictionMse ?? learner.lastRefit?.predictionMse ?? NaN, t0);
-    appendFileSync(join(this.runDir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
+    appendRecord(this.runDir, RUN_FILES.metrics, RUN_FILES.metricsCsv, m);
     return m;
   }
 
@@ -165,38 +199,79 @@ export class Trainer {
     const { learner, agent } = this.parts;
     const s = (performance.now() - t0) / 1000;
     return {
-      ...r, episode: this.episode, totalSteps: learner.steps, totalUpdates: agent.updates,
+      episode: this.episode, ...r, totalSteps: learner.steps, totalUpdates: agent.updates,
       imaginedTotal: learner.imaginedTotal, modelMse, wallSeconds: this.wallSeconds,
       stepsPerSecond: r.steps / s, updatesPerSecond: r.updates / s,
     };
   }
 
-  /** Test-return protocol: greedy policy on the fixed evaluation starts. */
+  /** Test-return protocol: greedy policy on the fixed evaluation starts (held out from training). */
   evaluate(starts: ReturnType<typeof evaluationStarts>, onEval?: (m: EvalMetrics) => void): EvalMetrics {
     const { arm, task, actor, agent } = this.parts;
     actor.setPolicy(agent.snapshot());
-    const { returns, finalDistances } = evaluate(arm, task, actor, starts);
-    const meanReturn = returns.reduce((a, b) => a + b, 0) / returns.length;
-    this.bestEval = Math.max(this.bestEval, meanReturn);
-    const m: EvalMetrics = { episode: this.episode, totalSteps: this.parts.learner.steps, meanReturn, returns, finalDistances, wallSeconds: this.wallSeconds };
+    const r = evaluate(arm, task, actor, starts);
+    const s = summariseEvaluation(r, SUCCESS_DISTANCE);
+    const best = s.meanReturn > this.bestEval;
+    if (best) {
+      this.bestEval = s.meanReturn;
+      this.bestEpisode = this.episode;
+    }
+    const m: EvalMetrics = { episode: this.episode, totalSteps: this.parts.learner.steps, ...s, ...r, best, wallSeconds: this.wallSeconds };
     this.lastEval = m;
-    appendFileSync(join(this.runDir, 'eval.jsonl'), JSON.stringify(m) + '\n');
+    appendRecord(this.runDir, RUN_FILES.eval, RUN_FILES.evalCsv, m);
     onEval?.(m);
     return m;
   }
 
-  /** Writes the complete training state atomically; returns its folder. */
-  async checkpoint(): Promise<string> {
+  /**
+   * Writes the complete training state atomically as `checkpoints/ckpt-<episode>.safetensors`
+   * (the two newest are kept); with `best`, it also becomes `checkpoints/best.safetensors`.
+   * @returns the checkpoint file.
+   */
+  async checkpoint(best = false): Promise<string> {
     const { learner, actor, rng } = this.parts;
     const state: TrainerState = {
       config: this.config, episode: this.episode, wallSeconds: this.wallSeconds, bestEval: this.bestEval,
+      bestEpisode: this.bestEpisode ?? undefined,
       learner: await learnerState(learner), actor: actor.getState(), rng: rng.state(),
       arm: armSignature(this.parts),
     };
-    const path = writeCheckpoint(join(this.runDir, 'checkpoints'), String(this.episode).padStart(7, '0'), state);
+    const path = writeCheckpoint(join(this.runDir, RUN_FILES.checkpoints), String(this.episode).padStart(7, '0'), state);
     this.checkpointedAt = this.episode;
-    this.logger.info(`checkpoint ${path}`);
+    this.lastCheckpoint = path;
+    if (best) {
+      const b = markBest(path);
+      this.logger.info(`best checkpoint: episode ${this.episode}, eval return ${this.bestEval.toFixed(3)} -> ${b}`);
+    } else this.logger.debug(`checkpoint ${path}`);
     return path;
+  }
+
+  /**
+   * The held-out test (`training.test_episodes` starts from `training.test_seed`, a stream
+   * disjoint from training's and from the evaluation starts that chose the best): the final
+   * policy (the current one) and the best checkpoint's. Written to `test.json`.
+   */
+  async testPolicies(): Promise<TestReport> {
+    const { arm, task, actor, agent } = this.parts;
+    const tr = this.config.training;
+    const starts = testStarts(task, tr.test_episodes, tr.test_seed);
+    const test = (snapshot: PolicySnapshot, episode: number, checkpoint: string): PolicyTest => {
+      actor.setPolicy(snapshot);
+      const r = evaluate(arm, task, actor, starts);
+      return { episode, checkpoint: relative(this.runDir, checkpoint), ...summariseEvaluation(r, SUCCESS_DISTANCE), ...r };
+    };
+    const final = test(agent.snapshot(), this.episode, this.lastCheckpoint);
+    const bestFile = join(this.runDir, RUN_FILES.checkpoints, BEST_CHECKPOINT);
+    let best: PolicyTest | null = null;
+    if (existsSync(bestFile)) {
+      const p = await loadCheckpointPolicy(bestFile);
+      best = test(p.snapshot, p.episode, bestFile);
+    }
+    const report: TestReport = { episodes: tr.test_episodes, seed: tr.test_seed, successDistance: SUCCESS_DISTANCE, final, best, created: new Date().toISOString() };
+    writeAtomic(join(this.runDir, RUN_FILES.test), JSON.stringify(report, null, 1) + '\n');
+    const line = (name: string, t: PolicyTest) => `${name} (episode ${t.episode}): return ${t.meanReturn.toFixed(2)}, ${t.successes}/${tr.test_episodes} within ${SUCCESS_DISTANCE * 100} cm, median ${(t.medianDistance * 100).toFixed(2)} cm`;
+    this.logger.info(`held-out test, ${tr.test_episodes} starts: ${line('final', final)}${best ? `; ${line('best', best)}` : ''}`);
+    return report;
   }
 
   dispose(): void {
@@ -205,21 +280,23 @@ export class Trainer {
   }
 }
 
-/** Keeps the JSON lines of `file` whose `episode` is <= `episode` (atomic rewrite). */
-function truncateLog(file: string, episode: number): void {
-  if (!existsSync(file)) return;
-  const keep = readFileSync(file, 'utf8').split('\n').filter((l) => {
-    try { return l && JSON.parse(l).episode <= episode; } catch { return false; }
-  });
-  writeFileSync(`${file}.tmp`, keep.map((l) => l + '\n').join(''));
-  renameSync(`${file}.tmp`, file);
+/** Writes the run's `config.yaml` (atomically: a resume may rewrite it). */
+function writeRunConfig(runDir: string, config: NafConfig, note?: string): void {
+  writeAtomic(join(runDir, RUN_FILES.config), dumpParamsFile(config, [
+    `The resolved config of this run (every parameter, paths absolute), written ${new Date().toISOString()}${note ? `: ${note}` : ''}.`,
+    'A ROS 2 params file: naf-ros train --config <this file>, or a params_file of ros2 launch.',
+  ]));
 }
 
-/** The saved config with only the budget taken from `override`; other differences are refused. */
+/**
+ * The saved config with only the budget taken from `override`; other differences are refused.
+ * Paths are compared resolved; `run_dir` is not compared (the run folder is already chosen).
+ */
 function mergeBudget(saved: NafConfig, override: NafConfig): NafConfig {
-  const a = structuredClone(saved);
-  const b = structuredClone(override);
+  const a = absolutePaths(saved);
+  const b = absolutePaths(override);
   a.training.episodes = b.training.episodes;
+  b.run_dir = a.run_dir;
   const diffs: string[] = [];
   const walk = (x: unknown, y: unknown, path: string) => {
     if (x && y && typeof x === 'object' && typeof y === 'object' && !Array.isArray(x)) {
@@ -227,6 +304,6 @@ function mergeBudget(saved: NafConfig, override: NafConfig): NafConfig {
     } else if (JSON.stringify(x) !== JSON.stringify(y)) diffs.push(`${path}: run has ${JSON.stringify(x)}, --config gives ${JSON.stringify(y)}`);
   };
   walk(a, b, '');
-  if (diffs.length) throw new Error(`refusing to resume with a different config:\n  - ${diffs.join('\n  - ')}`);
+  if (diffs.length) throw new Error(`refusing to resume with a different config: ${diffs.join('; ')}`);
   return a;
 }

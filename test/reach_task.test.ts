@@ -2,9 +2,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Matrix, solve } from 'ml-matrix';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
-import { REACHER_DEFAULTS, ReacherTask } from '../src/env/reacher.js';
-import { loadUrdf } from '../src/env/urdf.js';
+import { REACH_DEFAULTS, ReachTask, TaskOptionError } from '../src/env/reach_task.js';
+import { loadUrdf, parseUrdf } from '../src/env/urdf.js';
 import { Rng } from '../src/util/rng.js';
+import { SPATIAL } from './spatial_arm.js';
 
 const URDF = 'urdf/reacher3.urdf';
 const model = loadUrdf(URDF);
@@ -15,13 +16,14 @@ function close(a: number, b: number, tol: number, what: string): void {
   assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 }
 
-test('observation layout: [cos q, sin q, qd, fingertip - target]; dims and bounds', () => {
-  const task = new ReacherTask(model);
+test('planar reacher3: observation [cos q, sin q, qd, tip - target (x, y)], dX = 11', () => {
+  const task = new ReachTask(model);
   assert.equal(task.dX, 11);
   assert.equal(task.dU, 3);
   assert.equal(task.T, 100);
   assert.deepEqual([...task.uMax], [0.6, 0.1, 0.03]);
-  close(task.reach, 0.34, 1e-12, 'reach');
+  assert.deepEqual(task.errorAxes, [0, 1], 'planar about z: the tip error keeps its x, y (dX = 11 as before)');
+  assert.deepEqual([...task.getTarget()].map((v) => +v.toFixed(12)), [0.2, -0.02, 0.13], 'a 2-D target takes the tip height as z');
   const q = Float64Array.of(0.3, -1.2, 2.0), qd = Float64Array.of(0.5, -0.25, 1.5);
   const x = task.observe({ name: ['joint1', 'joint2', 'joint3'], position: q, velocity: qd, effort: new Float64Array(3), stamp: 0 });
   for (let i = 0; i < 3; i++) {
@@ -37,7 +39,7 @@ test('observation layout: [cos q, sin q, qd, fingertip - target]; dims and bound
 });
 
 test('observe matches joints by name, ignores extra joints, rejects missing or non-finite ones', () => {
-  const task = new ReacherTask(model);
+  const task = new ReachTask(model);
   const q = Float64Array.of(0.1, 0.2, 0.3), qd = Float64Array.of(1, 2, 3);
   const ref = task.observation(q, qd);
   const shuffled = task.observe({
@@ -55,7 +57,7 @@ test('observe matches joints by name, ignores extra joints, rejects missing or n
 });
 
 test('jointsFromObservation and targetFromObservation invert the observation', () => {
-  const task = new ReacherTask(model, { targetMode: 'random' });
+  const task = new ReachTask(model, { targetMode: 'random' });
   const rng = new Rng(8);
   for (let k = 0; k < 50; k++) {
     const s = task.sampleEpisodeStart(rng);
@@ -65,15 +67,14 @@ test('jointsFromObservation and targetFromObservation invert the observation', (
     const back = task.jointsFromObservation(x);
     back.q.forEach((v, i) => close(v, q[i], 1e-12, 'q'));
     assert.deepEqual([...back.qd], [...qd]);
-    task.setTarget(Float64Array.of(0, 0)); // x carries its own target
+    task.setTarget(Float64Array.of(0, 0, 0)); // x carries its own target
     const t = task.targetFromObservation(x);
-    close(t[0], s.target[0], 1e-12, 'target x');
-    close(t[1], s.target[1], 1e-12, 'target y');
+    for (let c = 0; c < 3; c++) close(t[c], s.target[c], 1e-12, `target ${c}`);
   }
 });
 
 test('reward: smoothed distance and normalised torque penalty, with documented values', () => {
-  const task = new ReacherTask(model, { torquePenalty: 0.01, distanceSmoothing: 0.01 });
+  const task = new ReachTask(model, { torquePenalty: 0.01, distanceSmoothing: 0.01 });
   const x = new Float64Array(11);
   x[0] = x[1] = x[2] = 1;
   close(task.reward(x, new Float64Array(3)), 0, 0, 'at the target with no torque');
@@ -91,7 +92,7 @@ test('reward: smoothed distance and normalised torque penalty, with documented v
 });
 
 test('rewardExpansion matches finite differences of r', () => {
-  const task = new ReacherTask(model);
+  const task = new ReachTask(model);
   const rng = new Rng(21);
   const { dX, dU } = task;
   for (let k = 0; k < 30; k++) {
@@ -133,14 +134,14 @@ test('rewardExpansion matches finite differences of r', () => {
 });
 
 test('initial states: q ~ N(home, initStd^2), qd ~ N(0, initStd^2), reproducible from the seed', () => {
-  const task = new ReacherTask(model, { initStd: 0.05 });
+  const task = new ReachTask(model, { initStd: 0.05 });
   const rng = new Rng(5);
   const n = 4000;
   const sum = new Float64Array(6), sq = new Float64Array(6);
   for (let k = 0; k < n; k++) {
     const s = task.sampleEpisodeStart(rng);
     for (let i = 0; i < 3; i++) {
-      const dev = [s.q[i] - REACHER_DEFAULTS.homePose[i], s.qd[i]];
+      const dev = [s.q[i] - REACH_DEFAULTS.homePose[i], s.qd[i]];
       dev.forEach((v, j) => { sum[3 * j + i] += v; sq[3 * j + i] += v * v; });
     }
   }
@@ -149,59 +150,41 @@ test('initial states: q ~ N(home, initStd^2), qd ~ N(0, initStd^2), reproducible
     assert.ok(Math.abs(mean) < 4 * 0.05 / Math.sqrt(n), `mean ${c}: ${mean}`);
     assert.ok(Math.abs(std / 0.05 - 1) < 0.05, `std ${c}: ${std}`);
   }
-  const a = new ReacherTask(model).sampleEpisodeStart(new Rng(9));
-  const b = new ReacherTask(model).sampleEpisodeStart(new Rng(9));
+  const a = new ReachTask(model).sampleEpisodeStart(new Rng(9));
+  const b = new ReachTask(model).sampleEpisodeStart(new Rng(9));
   assert.deepEqual(a, b);
 });
 
-test('fixed vs random targets: fixed is constant; random covers the annulus uniformly and is reachable', () => {
-  const fixed = new ReacherTask(model);
+test('fixed vs random targets: fixed is constant; random targets are tips of configurations around home, inside the box', () => {
+  const fixed = new ReachTask(model);
   const rng = new Rng(2);
-  for (let k = 0; k < 20; k++) assert.deepEqual([...fixed.sampleEpisodeStart(rng).target], [0.2, -0.02]);
-  const home = fixed.fingertip(Float64Array.from(REACHER_DEFAULTS.homePose));
+  for (let k = 0; k < 20; k++) assert.deepEqual([...fixed.sampleEpisodeStart(rng).target].map((v) => +v.toFixed(12)), [0.2, -0.02, 0.13]);
+  const home = fixed.tipPosition(Float64Array.from(REACH_DEFAULTS.homePose));
   close(Math.hypot(home[0] - 0.2, home[1] + 0.02), 0.206, 1e-3, 'default target distance from the home fingertip');
 
-  const task = new ReacherTask(model, { targetMode: 'random', randomTargetRadius: [0.1, 0.3] });
+  // Whole-range spread: targets all over the plane, at the tip's height, within the reach.
+  const task = new ReachTask(model, { targetMode: 'random', softLimitMargin: 0.1 });
   const quadrants = new Set<number>();
-  let inner = 0;
-  const n = 2000;
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < 500; k++) {
     const { target } = task.sampleEpisodeStart(rng);
     assert.deepEqual([...task.getTarget()], [...target], 'the drawn target becomes current');
-    const r = Math.hypot(target[0], target[1]);
-    assert.ok(r >= 0.1 && r <= 0.3, `radius ${r}`);
+    assert.ok(Math.hypot(target[0], target[1]) <= 0.34 + 1e-12 && Math.abs(target[2] - 0.13) < 1e-12, `target ${target}`);
     quadrants.add((target[0] > 0 ? 1 : 0) + (target[1] > 0 ? 2 : 0));
-    if (r * r < (0.1 ** 2 + 0.3 ** 2) / 2) inner++;
   }
   assert.equal(quadrants.size, 4);
-  close(inner / n, 0.5, 0.04, 'uniform over the area: half the targets inside the mid-area radius');
-
-  // Every drawn target is reachable within the joint limits (damped least-squares IK, multi-start).
-  const { lowerLimits: lo, upperLimits: hi } = task.spec;
-  for (let k = 0; k < 40; k++) {
-    const { target } = task.sampleEpisodeStart(rng);
-    let best = Infinity;
-    for (let start = 0; start < 8 && best > 1e-4; start++) {
-      const q = Float64Array.from(lo, (l, i) => l + (hi[i] - l) * rng.uniform());
-      for (let it = 0; it < 200; it++) {
-        const p = task.fingertip(q), J = task.chain.jacobian(q);
-        const e = new Matrix([[target[0] - p[0]], [target[1] - p[1]]]);
-        const J2 = new Matrix([Array.from(J.subarray(0, 3)), Array.from(J.subarray(3, 6))]);
-        const A = J2.mmul(J2.transpose()).add(Matrix.eye(2).mul(1e-4));
-        const dq = J2.transpose().mmul(solve(A, e));
-        for (let i = 0; i < 3; i++) q[i] = Math.min(hi[i], Math.max(lo[i], q[i] + dq.get(i, 0)));
-      }
-      const p = task.fingertip(q);
-      best = Math.min(best, Math.hypot(p[0] - target[0], p[1] - target[1]));
-    }
-    assert.ok(best < 1e-4, `target ${target} unreachable (best ${best} m)`);
+  // A small spread keeps targets near the home tip; a workspace box filters them.
+  const near = new ReachTask(model, { targetMode: 'random', randomTargetSpread: 0.2, workspaceMin: [0, -1, -1], workspaceMax: [1, 1, 1] });
+  for (let k = 0; k < 200; k++) {
+    const { target } = near.sampleEpisodeStart(rng);
+    assert.ok(target[0] >= 0, `inside the box: ${target}`);
+    assert.ok(Math.hypot(target[0] - home[0], target[1] - home[1]) < 0.2 * (0.34 + 0.22 + 0.1), `near home: ${target}`);
   }
 });
 
 test('the default target is reachable under the torque clamp: a Jacobian-transpose controller gets there', async () => {
   const arm = await MujocoArm.create(URDF);
   arms.push(arm);
-  const task = new ReacherTask(arm.urdf);
+  const task = new ReachTask(arm.urdf);
   const s = task.sampleEpisodeStart(new Rng(1));
   let js = arm.reset(s.q, s.qd);
   let x = task.observe(js);
@@ -226,19 +209,57 @@ test('options are validated with errors naming the field', () => {
     [{ T: 0 }, /option 'T' must be an integer >= 1, got 0/],
     [{ T: 2.5 }, /option 'T'/],
     [{ homePose: [0, 0] }, /option 'homePose' must be an array of 3 finite numbers/],
-    [{ homePose: [0, 2.7, 0] }, /option 'homePose' must be within the joint limits of joint2/],
+    [{ homePose: [0, 2.7, 0] }, /option 'homePose' must be within the soft limits of joint2, \[-2.6, 2.6\]/],
+    [{ homePose: [0, 2.55, 0], softLimitMargin: 0.1 }, /option 'homePose' must be within the soft limits of joint2, \[-2.5, 2.5\]/],
     [{ initStd: -1 }, /option 'initStd' must be a finite number >= 0/],
     [{ targetMode: 'moving' }, /option 'targetMode' must be 'fixed' or 'random', got "moving"/],
-    [{ fixedTarget: [0.5, 0] }, /option 'fixedTarget' must be within the arm's reach \(0.340 m/],
-    [{ fixedTarget: [NaN, 0] }, /option 'fixedTarget' must be an array of 2 finite numbers/],
-    [{ randomTargetRadius: [0.3, 0.1] }, /option 'randomTargetRadius'/],
-    [{ randomTargetRadius: [0.1, 0.5] }, /option 'randomTargetRadius'/],
+    [{ fixedTarget: [0.5, 0] }, /option 'fixedTarget' must be reachable by fingertip within the soft joint limits \(the closest point found is \[0\.34, 0, 0\.13\] m, 0\.160 m away\)/],
+    [{ fixedTarget: [0.2, 0, 0.3] }, /option 'fixedTarget' must be reachable: the tip of this planar arm stays at z = 0.13 m/],
+    [{ fixedTarget: [NaN, 0] }, /option 'fixedTarget' must be an array of 2 or 3 finite numbers/],
+    [{ fixedTarget: [0.2, 0], workspaceMin: [-1, 0.1, -1], workspaceMax: [1, 1, 1] }, /option 'fixedTarget' must be inside the workspace box/],
+    [{ workspaceMin: [0.3, -1, -1], workspaceMax: [1, 1, 1] }, /option 'workspaceMin' must be a box containing the tip at the home pose/],
+    [{ workspaceMin: [0, 0, 0], workspaceMax: [1, -1, 1] }, /option 'workspaceMax' must be greater than workspaceMin/],
+    [{ randomTargetSpread: 0 }, /option 'randomTargetSpread' must be a number > 0/],
     [{ torquePenalty: -0.1 }, /option 'torquePenalty' must be a finite number >= 0/],
     [{ distanceSmoothing: 0 }, /option 'distanceSmoothing' must be a finite number > 0/],
+    [{ actionEffortFraction: 1.5 }, /option 'actionEffortFraction' must be a number > 0 and <= 1/],
   ];
-  for (const [opts, re] of bad) assert.throws(() => new ReacherTask(model, opts as never), re, JSON.stringify(opts));
+  for (const [opts, re] of bad) {
+    assert.throws(() => new ReachTask(model, opts as never), (e: Error) => e instanceof TaskOptionError && re.test(e.message), JSON.stringify(opts));
+  }
   // undefined means "use the default" (config loaders pass absent keys that way)
-  assert.equal(new ReacherTask(model, { T: undefined, homePose: undefined, torquePenalty: undefined }).T, 100);
-  assert.throws(() => new ReacherTask(model, { tipLink: 'hand' }), /unknown link "hand"/);
-  assert.throws(() => new ReacherTask(model).setTarget(Float64Array.of(0, Infinity)), /target must be finite/);
+  assert.equal(new ReachTask(model, { T: undefined, homePose: undefined, torquePenalty: undefined }).T, 100);
+  assert.throws(() => new ReachTask(model, { tipLink: 'hand' }), /unknown link "hand"/);
+  assert.throws(() => new ReachTask(model).setTarget(Float64Array.of(0, Infinity, 0)), /target must be finite/);
+  assert.throws(() => new ReachTask(model).setTarget(Float64Array.of(0, 0)), /target must have 3 entries/);
+});
+
+test('spatial arm with a prismatic and a continuous joint: observation [cos, sin (q1, q2, q4), q3, qd, 3-D tip error]', () => {
+  const m = parseUrdf(SPATIAL);
+  const task = new ReachTask(m, { tipLink: 'tool', homePose: [0.2, -0.4, 0.05, 1.0], fixedTarget: [0.25, 0.1, 0.5] });
+  assert.deepEqual(task.errorAxes, [0, 1, 2]);
+  assert.equal(task.dX, 2 * 3 + 1 + 4 + 3);
+  const q = Float64Array.of(0.3, -1.1, 0.07, 2.9), qd = Float64Array.of(0.1, 0.2, -0.3, 0.4);
+  const x = task.observation(q, qd);
+  assert.deepEqual([...x.subarray(0, 3)], [Math.cos(0.3), Math.cos(-1.1), Math.cos(2.9)]);
+  assert.deepEqual([...x.subarray(3, 6)], [Math.sin(0.3), Math.sin(-1.1), Math.sin(2.9)]);
+  assert.equal(x[6], 0.07, 'prismatic joint: its position, m');
+  assert.deepEqual([...x.subarray(7, 11)], [...qd]);
+  const p = task.tipPosition(q), t = task.getTarget();
+  for (let c = 0; c < 3; c++) close(x[11 + c], p[c] - t[c], 1e-15, `d${c}`);
+  const back = task.jointsFromObservation(x);
+  back.q.forEach((v, i) => close(v, q[i], 1e-12, `q${i}`));
+  const tt = task.targetFromObservation(x);
+  for (let c = 0; c < 3; c++) close(tt[c], t[c], 1e-12, `target ${c}`);
+  assert.throws(() => new ReachTask(m, { tipLink: 'tool', homePose: [0, 0, 0, 0], fixedTarget: [0.2, -0.1] }), /option 'fixedTarget' must be an array of 3 finite numbers/);
+});
+
+test('urdf/ur5e.urdf: spatial 3-D tip error, dX = 21; a target out of reach names the closest reachable point', () => {
+  const ur = loadUrdf('urdf/ur5e.urdf');
+  const home = [0, -1.5708, 1.5708, -1.5708, -1.5708, 0];
+  const task = new ReachTask(ur, { tipLink: 'tool0', homePose: home, fixedTarget: [0.3, 0.3, 0.4], softLimitMargin: 0.1, actionEffortFraction: 0.2 });
+  assert.equal(task.dX, 21);
+  assert.deepEqual([...task.uMax].map((v) => +v.toFixed(9)), [30, 30, 30, 5.6, 5.6, 5.6]);
+  assert.throws(() => new ReachTask(ur, { tipLink: 'tool0', homePose: home, fixedTarget: [1.2, 0, 0.3] }),
+    /option 'fixedTarget' must be reachable by tool0 within the soft joint limits \(the closest point found is \[[-\d., ]+\] m, 0\.2\d\d m away\)/);
 });

@@ -1,0 +1,292 @@
+/**
+ * NAF: continuous Q-learning with normalized advantage functions (Gu et al. 2016, Sec. 4,
+ * Algorithm 1 inner loop). One `update` = one minibatch step:
+ *
+ *   y_i = r_i + gamma (1 - terminal_i) V'(x'_i)          target network, no gradient
+ *   L   = 1/B sum_i (y_i - Q(x_i, u_i))^2                Q = A + V (`heads.ts`)
+ *   theta  <- Adam(theta, clip_global_norm(dL/dtheta))
+ *   theta' <- tau theta + (1 - tau) theta'               soft target update, every minibatch
+ *
+ * `terminal` is 1 only for true terminal states; time-limit truncations bootstrap (DESIGN.md Sec. 3).
+ * Only V' of the target network is ever used, so the target holds only the weights V depends on
+ * (the V network, plus the trunk in the shared architecture). With batch norm, V'(x') normalises
+ * with the x' minibatch's own statistics (as Q(x, u) does in the same update); acting and queries
+ * use the running averages.
+ *
+ * How an update runs (issue 10: ~770 tfjs kernels per update before, ~90 now):
+ *  1. tfjs: upload the weights (one flat buffer, `learner_base.ts`), forward passes of V', V, mu, L
+ *     with caches; download the raw head outputs (V [B], z [B, dU], l [B, nL], V' [B]);
+ *  2. plain JS: the loss and its gradient with respect to those outputs (`nafLoss`, the paper's
+ *     equations);
+ *  3. tfjs: explicit backward passes of the MLPs (`nn/mlp.ts`); download the gradient into one flat
+ *     buffer;
+ *  4. plain JS: global-norm clipping, Adam, the soft target update and the divergence guard's check
+ *     as loops over whole buffers (`LearnerBase`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../../util/rng.js';
+import { BN_EPS, mlpSnapshot, type BnLayer } from '../../nn/mlp.js';
+import { downloadInto, featureMajor, lookup, transpose2d, uploadTensors } from '../../nn/tensors.js';
+import { checkInputs, resolveLDiag, validateCommon, withDefaults, type AgentOptions } from '../agent_options.js';
+import { LearnerBase, type StepResult } from '../learner_base.js';
+import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from '../types.js';
+import { clipScale, F32_MAX } from '../../nn/adam.js';
+import { advantage, lCount, lowerFromL, muFromZ, nafLoss, type NafHeadConfig, type NafLossResult } from './heads.js';
+import { NafNetwork, type NafCaches, type NafHead, type NafOutputs } from './network.js';
+import { CMD, HeadWorker, MAX_BATCH, PARAM, SLOT } from './parallel.js';
+
+
+export interface NafOptions extends AgentOptions {
+  /** 'separate' networks per head (paper Sec. 6) or a 'shared' trunk */
+  architecture?: 'separate' | 'shared';
+  /** Adam learning rate (paper grid {1e-4, 1e-3, 1e-2}); default 1e-3 */
+  lr?: number;
+  /** clamp of L's pre-exponent diagonal: a number m means [-m, m]; default [-5, 5] */
+  lDiagMaxExp?: number | [number, number];
+  /**
+   * 2: prepare the two-thread update (`parallel.ts`; 'separate' architecture only): the state goes
+   * on SharedArrayBuffers and `startWorker()` starts the second thread. Default 1.
+   */
+  threads?: 1 | 2;
+}
+
+export class NafAgent extends LearnerBase implements QAgent {
+  declare readonly kind: 'naf';
+  readonly net: NafNetwork;
+  readonly heads: NafHeadConfig;
+  private readonly threads: 1 | 2;
+  private worker: HeadWorker | null = null;
+  /**
+   * [start, end) of each network in theta, clipped separately: V, mu, L of the 'separate'
+   * architecture; the whole parameter vector for the shared trunk.
+   */
+  private readonly networks: [number, number][];
+  /** weight matrices whose transposes the forward passes read (online, target) */
+  private readonly transposed: string[];
+  private readonly targetTransposed: string[];
+
+  /** @throws Error naming the first invalid option. */
+  constructor(options: NafOptions) {
+    const o = withDefaults(
+      { hidden: [200, 200], architecture: 'separate' as const, batchNorm: false, lr: 1e-3, gamma: 0.99, tau: 0.001, gradClipNorm: 10, seed: 0 },
+      options,
+    );
+    validateCommon('NafAgent', o);
+    if (o.architecture !== 'separate' && o.architecture !== 'shared') {
+      throw new Error(`NafAgent: architecture must be 'separate' or 'shared', got ${String(o.architecture)}`);
+    }
+    const threads = options.threads ?? 1;
+    if (threads !== 1 && threads !== 2) throw new Error(`NafAgent: threads must be 1 or 2, got ${String(threads)}`);
+    if (threads === 2 && o.architecture !== 'separate') throw new Error(`NafAgent: threads = 2 needs the 'separate' architecture (the shared trunk cannot be split), got '${o.architecture}'`);
+    const net = new NafNetwork({ dX: o.dX, dU: o.dU, hidden: o.hidden, architecture: o.architecture, batchNorm: o.batchNorm });
+    const init = net.init(new Rng(`naf-init:${o.seed}`));
+    super('naf', o.dX, o.dU, { lr: o.lr }, options.divergence?.lrDecay ?? 0.5, o, { ...init, targetPrefixes: net.valuePrefixes(), shared: threads === 2 });
+    this.threads = threads;
+    this.net = net;
+    this.heads = { dU: o.dU, uMax: Float64Array.from(o.uMax), lDiag: resolveLDiag('NafAgent', options.lDiagMaxExp ?? 5) };
+    this.transposed = net.transposed();
+    this.networks = o.architecture === 'separate' ? ['V/', 'mu/', 'L/'].map((h) => this.layout.range([h])) : [[0, this.layout.size]];
+    this.targetTransposed = this.transposed.filter((n) => this.targetLayout.has(n));
+  }
+
+  /**
+   * Starts the second thread of a `threads: 2` agent (resolves when its tfjs backend is ready);
+   * until then, and for minibatches above `MAX_BATCH`, updates run on the calling thread with the
+   * same results. Idempotent.
+   * @throws Error when the agent was built with threads = 1, or the worker cannot start
+   */
+  async startWorker(): Promise<void> {
+    if (this.threads !== 2) throw new Error('NafAgent.startWorker: the agent was built with threads = 1');
+    if (this.worker) return;
+    const cur = this.state.current;
+    this.worker = await HeadWorker.start({
+      backend: tf.getBackend(),
+      dX: this.dX,
+      specs: [this.net.specs.mu, this.net.specs.L],
+      params: [...this.layout.entries],
+      stats: [...this.statLayout.entries],
+      adam: this.adam,
+      buffers: { theta: cur.theta, m: cur.m, v: cur.v, grad: this.grad, batchStats: this.batchStats },
+    });
+  }
+
+  /** 2 while the second thread is running, else 1. */
+  get threadsInUse(): number {
+    return this.worker ? 2 : 1;
+  }
+
+  /** Current Adam learning rate (decays by `lrDecay` at each divergence-guard rollback). */
+  get learningRate(): number {
+    return this.lrs.lr;
+  }
+
+  /**
+   * One guarded minibatch step (module docstring). A batch containing a non-finite number is
+   * skipped and counted (weights and learning rate untouched: the data, not the network, is at
+   * fault). A non-finite loss, gradient or batch statistic rolls back to the last good state,
+   * multiplies the learning rate by `lrDecay` and is counted. Both return `skipped: true`.
+   * @throws Error when the batch's array sizes do not match dX, dU.
+   */
+  update(batch: TransitionBatch): UpdateStats {
+    return this.guardedUpdate(batch, (t) => (this.worker && batch.B <= MAX_BATCH ? this.stepTwoThreads(batch, t) : this.step(batch, t)));
+  }
+
+  /** The update on the calling thread (module docstring, steps 1-4). */
+  private step(batch: TransitionBatch, t: number): StepResult {
+    const { B } = batch;
+    const { dX, dU } = this;
+    const nL = lCount(dU);
+    const cur = this.state.current;
+    let f: NafLossResult | undefined;
+    tf.tidy(() => {
+      const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed), 'NafAgent');
+      const Vnext = this.targetValue(batch);
+      const collect = new Map<string, tf.Tensor>();
+      const caches: NafCaches = {};
+      const out = this.net.forward(p, featureMajor(batch.x, B, dX), ['V', 'mu', 'L'], { mode: 'batch', collect }, caches);
+      f = this.loss(batch, out.V!.dataSync(), transpose2d(out.mu!.dataSync(), dU, B), transpose2d(out.L!.dataSync(), nL, B), Vnext);
+      const grads = new Map<string, tf.Tensor>();
+      const d: NafOutputs = { V: tf.tensor2d(f.dV, [1, B]), mu: featureMajor(f.dz, B, dU), L: featureMajor(f.dl, B, nL) };
+      this.net.backward(p, caches, d, grads);
+      downloadInto(this.layout, this.grad, grads);
+      if (this.statLayout.size > 0) downloadInto(this.statLayout, this.batchStats, collect);
+    });
+    const ok = this.networks.every((r) => this.optimize(r, t, this.lrs.lr));
+    return { loss: f!.loss, qMean: f!.qMean, ok };
+  }
+
+  /**
+   * The same update on two threads (`parallel.ts`): V, V', the Adam steps of V and mu and half of
+   * L's here; mu, L and the other half of L's Adam step in the worker. Same results as `step`
+   * (each head is its own network for clipping, and Adam is elementwise).
+   */
+  private stepTwoThreads(batch: TransitionBatch, t: number): StepResult {
+    const { B } = batch;
+    const { dX, dU } = this;
+    const nL = lCount(dU);
+    const w = this.worker!;
+    const { xT, out, dOut, params, ctrl } = w.data.buffers;
+    xT.set(transpose2d(batch.x, B, dX));
+    params[PARAM.B] = B;
+    params[PARAM.T] = t;
+    params[PARAM.LR] = this.lrs.lr;
+    params[PARAM.CLIP] = this.gradClipNorm;
+    const acks = w.acks();
+    const seq = w.send(CMD.UPDATE);
+    this.state.beginStep({ adamT: this.adamT }); // before either thread writes the state
+    w.saved(seq);
+    const cur = this.state.current;
+    let f: NafLossResult | undefined;
+    tf.tidy(() => {
+      const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed, ['V/']), 'NafAgent');
+      const Vnext = this.targetValue(batch);
+      const collect = new Map<string, tf.Tensor>();
+      const caches: NafCaches = {};
+      const V = this.net.forward(p, featureMajor(batch.x, B, dX), ['V'], { mode: 'batch', collect }, caches).V!.dataSync();
+      w.waitAck(acks + 1);
+      f = this.loss(batch, V, transpose2d(out.subarray(0, dU * B), dU, B), transpose2d(out.subarray(dU * B, (dU + nL) * B), nL, B), Vnext);
+      dOut.set(transpose2d(f.dz, B, dU), 0);
+      dOut.set(transpose2d(f.dl, B, nL), dU * B);
+      w.send(CMD.BACKWARD);
+      const grads = new Map<string, tf.Tensor>();
+      this.net.backward(p, caches, { V: tf.tensor2d(f.dV, [1, B]) }, grads, ['V']);
+      downloadInto(this.layout, this.grad, grads, ['V/']);
+      if (this.statLayout.size > 0) downloadInto(this.statLayout, this.batchStats, collect, ['V/']);
+    });
+    const [V, mu, L] = this.networks;
+    const worker = (ack: number, norm: number, range: [number, number]) => {
+      w.waitAck(acks + ack);
+      const norm2 = params[norm];
+      return norm2 <= F32_MAX && this.adamRange(range, t, this.lrs.lr, clipScale(Math.sqrt(norm2), this.gradClipNorm));
+    };
+    let ok = this.optimize(V, t, this.lrs.lr);
+    ok = worker(2, PARAM.NORM2_FIRST, mu) && ok;
+    ok = worker(3, PARAM.NORM2_LAST, [L[0], Math.floor((L[0] + L[1]) / 2)]) && ok; // the worker takes the other half
+    w.waitAck(acks + 4);
+    return { loss: f!.loss, qMean: f!.qMean, ok: ok && Atomics.load(ctrl, SLOT.FINITE) === 1 };
+  }
+
+  /** V'(x') [B] of the target network (batch norm with the x' minibatch's statistics). Call inside `tf.tidy`. */
+  private targetValue(batch: TransitionBatch): Float32Array {
+    const target = lookup(uploadTensors(this.targetLayout, this.state.current.target, this.targetTransposed), 'NafAgent target');
+    return this.net.forward(target, featureMajor(batch.x2, batch.B, this.dX), ['V'], { mode: 'batch' }).V!.dataSync() as Float32Array;
+  }
+
+  private loss(batch: TransitionBatch, V: ArrayLike<number>, z: ArrayLike<number>, l: ArrayLike<number>, Vnext: ArrayLike<number>): NafLossResult {
+    return nafLoss(this.heads, { N: batch.B, V, z, l, Vnext, u: batch.u, r: batch.r, terminal: batch.terminal, gamma: this.gamma });
+  }
+
+  /**
+   * Greedy actions mu(x): x [N*dX] -> [N*dU] N·m (batch norm in inference mode).
+   * @throws Error when x is not a Float32Array of N*dX values.
+   */
+  actBatch(x: Float32Array, N: number): Float32Array {
+    const o = this.evaluate('NafAgent.actBatch', x, N, ['mu']);
+    return Float32Array.from(muFromZ(this.heads, o.mu!, N));
+  }
+
+  /** V(x): x [N*dX] -> [N]. @throws Error when x is not a Float32Array of N*dX values. */
+  valueBatch(x: Float32Array, N: number): Float32Array {
+    return this.evaluate('NafAgent.valueBatch', x, N, ['V']).V!;
+  }
+
+  /**
+   * Q(x, u) = A(x, u) + V(x) of the online network (exposed for tests and diagnostics).
+   * x [N*dX], u [N*dU] N·m -> [N]. @throws Error on wrong input sizes.
+   */
+  qValues(x: Float32Array, u: Float32Array, N: number): Float32Array {
+    checkInputs('NafAgent.qValues', x, N, this.dX, u, this.dU);
+    const o = this.evaluate('NafAgent.qValues', x, N, ['V', 'mu', 'L']);
+    const A = advantage(this.heads, lowerFromL(this.heads, o.L!, N), muFromZ(this.heads, o.mu!, N), u, N);
+    return Float32Array.from(A, (a, i) => a + o.V![i]);
+  }
+
+  /** L(x) row-major [N*dU*dU] (lower-triangular, positive diagonal; P = L L^T). For tests/actors. */
+  lowerTriangular(x: Float32Array, N: number): Float32Array {
+    return Float32Array.from(lowerFromL(this.heads, this.evaluate('NafAgent.lowerTriangular', x, N, ['L']).L!, N));
+  }
+
+  /** Raw head outputs (V [N], z [N*dU], l [N*nL], row-major) of the online network in inference mode. */
+  private evaluate(who: string, x: Float32Array, N: number, which: NafHead[]): { V?: Float32Array; mu?: Float32Array; L?: Float32Array } {
+    checkInputs(who, x, N, this.dX);
+    const p = lookup(this.currentTensors(this.transposed), who);
+    const out: { V?: Float32Array; mu?: Float32Array; L?: Float32Array } = {};
+    tf.tidy(() => {
+      const o = this.net.forward(p, featureMajor(x, N, this.dX), which, { mode: 'running', stats: p });
+      for (const h of which) out[h] = transpose2d(o[h]!.dataSync(), o[h]!.shape[0], N);
+    });
+    return out;
+  }
+
+  /**
+   * Policy snapshot for `createActor`: heads mu and L (and trunk when shared) as dense layers;
+   * meta = { architecture, activation: 'relu', lDiag: [lo, hi], batchNorm, bnEps,
+   * bn: { head: (BnLayer | null)[] } } with the running batch-norm statistics. V is not included.
+   */
+  snapshot(): PolicySnapshot {
+    const heads: PolicySnapshot['heads'] = {};
+    const bn: Record<string, (BnLayer | null)[]> = {};
+    for (const [name, spec] of Object.entries(this.net.specs)) {
+      if (name === 'V') continue;
+      const s = mlpSnapshot(spec, (n) => this.readParam(n), (n) => this.readStat(n));
+      heads[name] = s.layers;
+      bn[name] = s.bn;
+    }
+    const cfg = this.net.cfg;
+    return {
+      kind: 'naf',
+      dX: this.dX,
+      dU: this.dU,
+      uMax: Float64Array.from(this.heads.uMax),
+      version: this.updates,
+      heads,
+      meta: { architecture: cfg.architecture, activation: 'relu', lDiag: [...this.heads.lDiag], batchNorm: cfg.batchNorm, bnEps: BN_EPS, bn },
+    };
+  }
+
+  override dispose(): void {
+    this.worker?.close();
+    this.worker = null;
+    super.dispose();
+  }
+}

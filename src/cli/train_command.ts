@@ -1,0 +1,105 @@
+/**
+ * `naf-ros train`: a new run or `--resume`, with the progress line (terminal) or log lines
+ * (`-q` / not a terminal), Ctrl-C handling that says what it does, and the closing lines.
+ */
+import cliProgress from 'cli-progress';
+import { join } from 'node:path';
+import { loadParamsFile } from '../config/load.js';
+import { SUCCESS_DISTANCE, type PolicyTest } from '../report/run_folder.js';
+import { Trainer } from '../training/trainer.js';
+import { createLogger } from '../util/logger.js';
+import { backendLine } from './backend_line.js';
+import { clock, progressLine, type ProgressState } from './progress.js';
+
+export interface TrainOptions { config?: string; resume?: string; resumeFallback?: boolean; episodes?: number; runDir?: string; seed?: number; quiet?: boolean }
+
+const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+
+export async function train(opts: TrainOptions): Promise<void> {
+  // A resumed run uses the config it was trained with; --config then only may change the budget.
+  const configPath = opts.config ?? (opts.resume ? undefined : 'config/reacher.yaml');
+  const override = configPath ? loadParamsFile(configPath) : undefined;
+  if (override && opts.episodes) override.training.episodes = opts.episodes;
+  if (override && opts.seed !== undefined) override.seed = opts.seed;
+  const runDir = opts.resume ?? opts.runDir ?? join(override!.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-seed${override!.seed}`);
+  const tty = Boolean(process.stderr.isTTY) && !opts.quiet;
+  // With a progress line, console log lines would tear it: the logger then writes the run's
+  // log.jsonl only, and `say` prints above the line (cli-progress's log buffer while it runs).
+  const logger = createLogger({ file: join(runDir, 'log.jsonl'), console: !tty });
+  let t0 = Date.now();
+  const state: ProgressState = { episode: 0, total: 0, startEpisode: 0, elapsed: 0 };
+  const bars = new cliProgress.MultiBar({
+    format: () => progressLine({ ...state, elapsed: (Date.now() - t0) / 1000 }, process.stderr.columns || 80),
+    hideCursor: true, stream: process.stderr, linewrap: true, fps: 2,
+  });
+  let barActive = false;
+  const say = (msg: string) => {
+    logger.info(msg);
+    if (tty && barActive) bars.log(`${msg}\n`);
+    else if (tty) process.stderr.write(`${msg}\n`);
+  };
+  const trainer = opts.resume
+    ? await Trainer.resume(runDir, logger, { fallback: opts.resumeFallback, override, episodes: opts.episodes })
+    : await Trainer.create(override!, runDir, logger);
+  const total = trainer.config.training.episodes;
+  say(backendLine(trainer.parts.backend));
+  if (opts.resume && trainer.complete) {
+    say(`${runDir} is complete: ${trainer.episode} of ${total} episodes trained; nothing to do. ` +
+      `To train it further: naf-ros train --resume ${runDir} --episodes <more than ${trainer.episode}>; its report: naf-ros report ${runDir}`);
+    trainer.dispose();
+    return;
+  }
+  const c = trainer.config;
+  say(`run folder ${runDir}; ${opts.resume ? `resuming at episode ${trainer.episode}; ` : ''}${total} episodes of T=${trainer.parts.task.T} steps; ` +
+    `agent ${c.agent.kind}; imagination ${c.model_based.enabled ? c.model_based.dynamics : 'off'}; p=${c.model_based.on_policy_fraction}`);
+
+  let stop = false;
+  const onSignal = (sig: string) => {
+    if (stop) {
+      if (barActive) { bars.update(); bars.stop(); } // update() flushes the log buffer
+      process.stderr.write(`${sig} again: quitting now; the newest checkpoint in ${join(runDir, 'checkpoints')} is complete (resume: naf-ros train --resume ${runDir})\n`);
+      process.exit(130);
+    }
+    stop = true;
+    say(`${sig}: stopping. The episode in progress (${trainer.episode + 1}) is dropped; the run is kept as of episode ${trainer.episode} ` +
+      `(its checkpoint, the held-out test, learning_curve.svg, summary.md). ${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once.`);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  t0 = Date.now(); // elapsed and ETA count training, not the start-up
+  Object.assign(state, { episode: trainer.episode, total, startEpisode: trainer.episode, best: trainer.bestEval });
+  const bar = tty ? bars.create(total, trainer.episode) : null;
+  barActive = tty;
+  const outcome = await trainer.run({
+    shouldStop: () => stop,
+    onEpisode: (m) => {
+      Object.assign(state, {
+        episode: m.episode, controller: m.controller, ret: m.return, best: trainer.bestEval, stepsPerSecond: m.stepsPerSecond,
+        updatesPerSecond: m.updatesPerSecond, modelMse: m.modelMse, imagined: m.imaginedTotal,
+      });
+      if (bar) bar.update(m.episode);
+      else if (m.episode % 10 === 0 || m.episode === total) {
+        logger.info(progressLine({ ...state, elapsed: (Date.now() - t0) / 1000 }, 160));
+      }
+    },
+    onEval: (e) => {
+      state.best = trainer.bestEval;
+      say(`eval @ episode ${e.episode}: return ${fmt(e.meanReturn)}, ${e.successes}/${e.finalDistances.length} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(e.medianDistance * 100, 1)} cm${e.best ? ' (best so far: checkpoints/best)' : ''}`);
+    },
+  });
+  if (barActive) { bars.update(); bars.stop(); } // update() flushes the log buffer
+  barActive = false;
+  const session = (Date.now() - t0) / 1000;
+  const t = outcome.test;
+  const line = (name: string, p: PolicyTest | null | undefined) => (p ? `${name} (episode ${p.episode}) ${p.successes}/${t!.episodes} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(p.medianDistance * 100)} cm` : '');
+  const tested = t ? `; held-out test: ${[line('final', t.final), line('best', t.best)].filter(Boolean).join(', ')}` : '';
+  if (outcome.stopped) {
+    say(`stopped at episode ${trainer.episode} of ${total} after ${clock(session)}: checkpoint ${outcome.checkpoint} ${outcome.checkpointWritten ? 'written' : '(written after that episode)'}${tested}. ` +
+      `Continue: naf-ros train --resume ${runDir}`);
+  } else {
+    say(`done: ${trainer.episode} episodes, ${clock(session)} this session (${clock(trainer.wallSeconds)} in all)${tested}.`);
+  }
+  say(`report: ${join(runDir, 'summary.md')}, ${join(runDir, 'learning_curve.svg')}; best policy: ${join(runDir, 'checkpoints', 'best.safetensors')}`);
+  trainer.dispose();
+}

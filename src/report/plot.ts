@@ -1,0 +1,102 @@
+/**
+ * Every plot of naf_ros: vega-lite specs rendered to SVG by vega in Node (no native canvas).
+ * Used by the bench (learning curves over methods and seeds, soak) and by the run folder
+ * (`learning_curve.svg` of one run).
+ */
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { EpisodeRecord, EvalRecord } from './run_folder.js';
+
+/** Renders a vega-lite spec to an SVG string. */
+export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
+
+/** One learning curve of the bench: test return per evaluation of one method, task and seed. */
+export interface Curve { method: string; task: string; seed: number; points: { episode: number; meanReturn: number }[] }
+
+/** SVG of test return against episodes: mean line and min-max band over seeds, one colour per method. */
+export async function learningCurveSvg(curves: Curve[], title: string, labels: Record<string, string>): Promise<string> {
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  const values: { method: string; episode: number; mean: number; lo: number; hi: number }[] = [];
+  for (const method of [...new Set(curves.map((c) => c.method))]) {
+    const runs = curves.filter((c) => c.method === method);
+    const episodes = [...new Set(runs.flatMap((r) => r.points.map((p) => p.episode)))].sort((a, b) => a - b);
+    for (const e of episodes) {
+      const v = runs.map((r) => r.points.find((p) => p.episode === e)?.meanReturn).filter((x): x is number => x !== undefined);
+      if (v.length) values.push({ method: labels[method] ?? method, episode: e, mean: mean(v), lo: Math.min(...v), hi: Math.max(...v) });
+    }
+  }
+  return renderSvg({
+    $schema: SCHEMA, title, width: 520, height: 320, data: { values },
+    encoding: { x: { field: 'episode', type: 'quantitative', title: 'training episodes' }, color: { field: 'method', type: 'nominal' } },
+    layer: [
+      { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'test return (greedy, mean of eval episodes)' }, y2: { field: 'hi' } } },
+      { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
+    ],
+  });
+}
+
+/** SVG of the soak samples: tfjs tensor count, heap and RSS (MB) against environment steps. */
+export async function soakSvg(samples: { step: number; tensors: number; heapMB: number; rssMB: number }[]): Promise<string> {
+  const values = samples.flatMap((s) => [
+    { step: s.step, series: 'tfjs tensors', value: s.tensors },
+    { step: s.step, series: 'heap (MB)', value: s.heapMB },
+    { step: s.step, series: 'RSS (MB)', value: s.rssMB },
+  ]);
+  return renderSvg({
+    $schema: SCHEMA, title: 'soak: memory over a long training run', width: 520, height: 300, data: { values },
+    mark: 'line',
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'environment steps' },
+      y: { field: 'value', type: 'quantitative', title: 'count / MB' },
+      color: { field: 'series', type: 'nominal' },
+    },
+  });
+}
+
+/**
+ * The learning curve of one run, three panels over training episodes:
+ *  1. return: every training episode (dots, NAF-with-noise or iLQG) and the greedy test return
+ *     (mean over the evaluation starts; line);
+ *  2. success rate of the greedy policy: evaluation episodes ending within `successDistance`;
+ *  3. final fingertip distance, cm on a log axis from 0.1 to 100 cm (values outside drawn at the
+ *     edge): every training episode (dots), the evaluation median (line), the success distance
+ *     (dashed).
+ */
+export async function runCurveSvg(title: string, episodes: EpisodeRecord[], evals: EvalRecord[], successDistance: number): Promise<string> {
+  const x = { field: 'episode', type: 'quantitative' as const, title: 'training episodes', scale: { domainMin: 0 } };
+  const train = episodes.filter((e) => Number.isFinite(e.return)).map((e) => ({ episode: e.episode, value: e.return, cm: e.finalDistance * 100, series: `training (${e.controller === 'ilqg' ? 'iLQG' : 'NAF + noise'})` }));
+  const test = evals.map((e) => ({
+    episode: e.episode, value: e.meanReturn, cm: e.medianDistance * 100, series: 'greedy test',
+    rate: e.finalDistances.length ? e.successes / e.finalDistances.length : 0,
+  }));
+  const color = {
+    field: 'series', type: 'nominal' as const, title: null, legend: { labelLimit: 300 },
+    scale: { domain: ['training (NAF + noise)', 'training (iLQG)', 'greedy test'], range: ['#9ecae9', '#fdae6b', '#1f77b4'] },
+  };
+  const panel = (field: 'value' | 'cm', ytitle: string, log: boolean) => ({
+    width: 560, height: 170,
+    layer: [
+      { data: { values: train }, mark: { type: 'point' as const, filled: true, size: 14, opacity: 0.6 }, encoding: { x, y: { field, type: 'quantitative' as const, title: ytitle, scale: log ? { type: 'log' as const, domain: [0.1, 100], clamp: true } : {}, ...(log ? { axis: { values: [0.1, 0.3, 1, 2, 3, 10, 30, 100] } } : {}) }, color } },
+      { data: { values: test }, mark: { type: 'line' as const, point: true }, encoding: { x, y: { field, type: 'quantitative' as const }, color } },
+      ...(log ? [{ data: { values: [{ cm: successDistance * 100 }] }, mark: { type: 'rule' as const, strokeDash: [4, 4], color: '#2ca02c' }, encoding: { y: { field: 'cm', type: 'quantitative' as const } } }] : []),
+    ],
+  });
+  return renderSvg({
+    $schema: SCHEMA, title,
+    vconcat: [
+      panel('value', 'return (sum of rewards)', false),
+      {
+        width: 560, height: 110, data: { values: test }, mark: { type: 'line', point: true, color: '#1f77b4' },
+        encoding: { x, y: { field: 'rate', type: 'quantitative', title: `greedy success (< ${successDistance * 100} cm)`, axis: { format: '%' }, scale: { domain: [0, 1] } } },
+      },
+      panel('cm', `final distance, cm (dashed: ${successDistance * 100})`, true),
+    ],
+  } as vl.TopLevelSpec);
+}

@@ -1,0 +1,143 @@
+/**
+ * `naf-ros report <run>` and the end of every training run: rebuilds `learning_curve.svg`,
+ * `summary.md` and the CSV twins of the JSON-lines files from what the run folder holds, for any
+ * run, finished, stopped, crashed or still running (it only reads the run's files).
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { NafConfig } from '../config/schema.js';
+import { runCurveSvg } from './plot.js';
+import {
+  BEST_CHECKPOINT, CHECKPOINT_EXT, readRecords, readRunConfig, rewriteCsv, RUN_FILES, SUCCESS_DISTANCE, writeAtomic,
+  type EpisodeRecord, type EvalRecord, type PolicyTest, type TestReport,
+} from './run_folder.js';
+
+/** Everything the report says about a run. */
+export interface RunFacts {
+  runDir: string;
+  config: NafConfig;
+  episodes: EpisodeRecord[];
+  evals: EvalRecord[];
+  test: TestReport | null;
+  /** `ckpt-*` names, oldest first; the best checkpoint's name if there is one. */
+  checkpoints: string[];
+  best: string | null;
+}
+
+/** Reads the run folder. @throws ConfigError when `runDir` is not a run folder. */
+export function readRunFacts(runDir: string): RunFacts {
+  const config = readRunConfig(runDir);
+  const episodes = readRecords<EpisodeRecord>(join(runDir, RUN_FILES.metrics));
+  // eval.jsonl of runs written before success counts existed: derive them.
+  const evals = readRecords<EvalRecord>(join(runDir, RUN_FILES.eval)).map((e) => ({
+    ...e,
+    successes: e.successes ?? e.finalDistances.filter((d) => d < SUCCESS_DISTANCE).length,
+    medianDistance: e.medianDistance ?? [...e.finalDistances].sort((a, b) => a - b)[Math.floor((e.finalDistances.length - 1) / 2)],
+  }));
+  const testFile = join(runDir, RUN_FILES.test);
+  let test: TestReport | null = null;
+  if (existsSync(testFile)) {
+    try { test = JSON.parse(readFileSync(testFile, 'utf8')); } catch { test = null; }
+  }
+  const dir = join(runDir, RUN_FILES.checkpoints);
+  const names = existsSync(dir) ? readdirSync(dir) : [];
+  const checkpoints = names.filter((n) => n.startsWith('ckpt-')).sort();
+  return { runDir, config, episodes, evals, test, checkpoints, best: names.includes(BEST_CHECKPOINT) ? BEST_CHECKPOINT : null };
+}
+
+const f2 = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v.toFixed(2) : '–');
+const cm = (m: number | undefined) => (m !== undefined && Number.isFinite(m) ? `${(m * 100).toFixed(2)} cm` : '–');
+
+/** "1 h 02 min", "14 min 59 s", "42 s". */
+export function duration(s: number): string {
+  if (!Number.isFinite(s)) return '–';
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.round(s % 60);
+  if (h) return `${h} h ${String(m).padStart(2, '0')} min`;
+  if (m) return `${m} min ${String(sec).padStart(2, '0')} s`;
+  return `${sec} s`;
+}
+
+/** What ran, in one line: agent, imagination model, p, I, l, n. */
+export function describeMethod(c: NafConfig): string {
+  const mb = c.model_based;
+  const img = mb.enabled ? `imagination rollouts under ${mb.dynamics} dynamics (l = ${mb.imagination_length}, refit every n = ${mb.refit_every_episodes} episodes, off after ${mb.imagination_off_after_episodes})` : 'no imagination';
+  const p = mb.enabled || mb.on_policy_fraction < 1 ? `, real episodes from the ${c.agent.kind.toUpperCase()} policy with p = ${mb.on_policy_fraction} and from iLQG otherwise` : '';
+  return `${c.agent.kind.toUpperCase()} (${c.agent.hidden.join('×')} ${c.agent.architecture}, I = ${c.agent.updates_per_step}), ${img}${p}`;
+}
+
+/** summary.md of a run. */
+export function summaryMarkdown(r: RunFacts): string {
+  const { config: c, episodes, evals, test } = r;
+  const name = basename(resolve(r.runDir));
+  const done = episodes.length ? episodes[episodes.length - 1].episode : 0;
+  const wall = episodes.length ? episodes[episodes.length - 1].wallSeconds : NaN;
+  const last = episodes[episodes.length - 1];
+  const complete = done >= c.training.episodes;
+  const ev = c.training.eval_episodes;
+  const bestEval = evals.reduce<EvalRecord | null>((b, e) => (!b || e.meanReturn > b.meanReturn ? e : b), null);
+  const lastEval = evals[evals.length - 1];
+  const evalRow = (label: string, e: EvalRecord | undefined | null) => e ? `| ${label} | ${e.episode} | ${f2(e.meanReturn)} | ${e.successes}/${e.finalDistances.length} | ${cm(e.medianDistance)} |` : `| ${label} | – | – | – | – |`;
+  const testRow = (label: string, t: PolicyTest | null | undefined) => t ? `| ${label} | ${t.episode} | ${f2(t.meanReturn)} | ${t.successes}/${t.finalDistances.length} | ${cm(t.medianDistance)} | \`${t.checkpoint}\` |` : `| ${label} | – | – | – | – | – |`;
+  const ckpt = (n: string) => join(r.runDir, RUN_FILES.checkpoints, n);
+  const cfgFile = existsSync(join(r.runDir, RUN_FILES.config)) ? RUN_FILES.config : RUN_FILES.legacyConfig;
+  const lines = [
+    `# Run ${name}`,
+    '',
+    `* **What ran:** ${describeMethod(c)}; reacher task (${c.task.target_mode} target${c.task.target_mode === 'fixed' ? ` at (${c.task.fixed_target.join(', ')}) m` : 's'}), T = ${c.task.horizon} steps of ${(1000 / c.control_rate_hz).toFixed(0)} ms, seed ${c.seed}. Every parameter: [\`${cfgFile}\`](${cfgFile}).`,
+    `* **Status:** ${complete ? `complete, ${done} of ${c.training.episodes} episodes` : `${done} of ${c.training.episodes} episodes (not finished: \`naf-ros train --resume ${r.runDir}\` continues it)`}.`,
+    `* **How long:** ${duration(wall)} of training wall time (all sessions)${last ? `; ${last.totalSteps} real steps, ${last.totalUpdates} gradient updates, ${last.imaginedTotal} imagined transitions` : ''}.`,
+    '',
+    `## Evaluation during training`,
+    '',
+    `Greedy policy mu(x) every ${c.training.eval_every_episodes} episodes on the same ${ev} starts (seed ${c.training.eval_seed} of the evaluation stream, held out from training); success = final fingertip distance < ${SUCCESS_DISTANCE * 100} cm.`,
+    '',
+    '| evaluation | episode | mean return | within 2 cm | median final distance |',
+    '|---|---|---|---|---|',
+    evalRow('best', bestEval),
+    evalRow('last', lastEval),
+    '',
+    `## Held-out test of the final and the best policy`,
+    '',
+  ];
+  if (test) {
+    lines.push(
+      `${test.episodes} starts from seed ${test.seed} of the test stream (disjoint from training's and from the evaluation starts that chose the best), greedy policy, written ${test.created}.`,
+      '',
+      '| policy | episode | mean return | within 2 cm | median final distance | checkpoint |',
+      '|---|---|---|---|---|---|',
+      testRow('final', test.final),
+      testRow('best', test.best),
+    );
+  } else {
+    lines.push(`Not run yet (the trainer runs it when a run ends or is stopped with Ctrl-C). By hand: \`naf-ros eval --checkpoint ${r.best ? ckpt('best') : r.runDir}\`.`);
+  }
+  lines.push('', '## Checkpoints', '');
+  if (r.best) lines.push(`* **Best** (the best evaluation${bestEval ? `, episode ${bestEval.episode}` : ''}): \`${ckpt(r.best)}\` — \`naf-ros eval --checkpoint ${ckpt('best')}\`, \`naf-ros run --checkpoint ${ckpt('best')}\`.`);
+  if (r.checkpoints.length) lines.push(`* **Newest** (\`--resume\` continues from it): \`${ckpt(r.checkpoints[r.checkpoints.length - 1])}\`${r.checkpoints.length > 1 ? `; kept before it: ${r.checkpoints.slice(0, -1).map((n) => `\`${n}\``).join(', ')}` : ''}.`);
+  if (!r.best && !r.checkpoints.length) lines.push('None yet.');
+  const size = r.checkpoints.concat(r.best ? [r.best] : []).filter((n) => n.endsWith(CHECKPOINT_EXT)).map((n) => statSync(ckpt(n)).size);
+  if (size.length) lines.push(`* Size: ${(Math.max(...size) / 1e6).toFixed(1)} MB per checkpoint file (the complete training state: weights, optimiser, replay buffers, model, RNG).`);
+  lines.push('', '## Learning curve', '', `![learning curve](${RUN_FILES.curve})`, '');
+  return lines.join('\n');
+}
+
+/**
+ * Rewrites `learning_curve.svg`, `summary.md`, `metrics.csv` and `eval.csv` of a run.
+ * @returns the paths written.
+ * @throws ConfigError when `runDir` is not a run folder.
+ */
+export async function writeRunReport(runDir: string): Promise<{ svg: string; summary: string }> {
+  const facts = readRunFacts(runDir);
+  rewriteCsv(runDir, RUN_FILES.metrics, RUN_FILES.metricsCsv);
+  rewriteCsv(runDir, RUN_FILES.eval, RUN_FILES.evalCsv);
+  const svg = join(runDir, RUN_FILES.curve);
+  writeAtomic(svg, await runCurveSvg(`${basename(resolve(runDir))}: ${describeMethodShort(facts.config)}`, facts.episodes, facts.evals, SUCCESS_DISTANCE));
+  const summary = join(runDir, RUN_FILES.summary);
+  writeAtomic(summary, summaryMarkdown(facts));
+  return { svg, summary };
+}
+
+function describeMethodShort(c: NafConfig): string {
+  const mb = c.model_based;
+  return `${c.agent.kind.toUpperCase()}${mb.enabled ? ` + imagination (${mb.dynamics}), p = ${mb.on_policy_fraction}` : ''}, seed ${c.seed}`;
+}

@@ -1,0 +1,195 @@
+/**
+ * The run folder: what a training run writes, under which names, in which formats. One place for
+ * the layout, used by the trainer (writing), `naf-ros report` (reading) and the checkpoint store
+ * (names). README "The run folder" documents every file and field with its unit.
+ *
+ *   config.yaml              the resolved config as a ROS 2 params file (`--config` accepts it)
+ *   log.jsonl                winston log lines (JSON)
+ *   metrics.jsonl / .csv     one record per training episode (`EpisodeRecord`)
+ *   eval.jsonl / .csv        one record per evaluation of the greedy policy (`EvalRecord`)
+ *   test.json                held-out test of the final and the best policy (`TestReport`)
+ *   learning_curve.svg       training return, test return, success rate, distance
+ *   summary.md               what ran, how long, best and final evaluation, where the best is
+ *   checkpoints/             ckpt-<episode>.safetensors (newest kept) and best.safetensors
+ *
+ * Runs written before this layout have `config.json` instead of `config.yaml` and checkpoint
+ * folders `checkpoints/ckpt-<episode>/`; they are read as they are.
+ *
+ * CSV files carry the same fields as the JSON lines (arrays spread over `name_1 … name_n`
+ * columns), written with d3-dsv (RFC 4180 quoting).
+ */
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { csvFormat, csvFormatBody } from 'd3-dsv';
+import { ConfigError, loadParamsFile, parseConfig } from '../config/load.js';
+import type { NafConfig } from '../config/schema.js';
+
+export const RUN_FILES = {
+  config: 'config.yaml',
+  legacyConfig: 'config.json',
+  log: 'log.jsonl',
+  metrics: 'metrics.jsonl',
+  metricsCsv: 'metrics.csv',
+  eval: 'eval.jsonl',
+  evalCsv: 'eval.csv',
+  test: 'test.json',
+  curve: 'learning_curve.svg',
+  summary: 'summary.md',
+  checkpoints: 'checkpoints',
+} as const;
+
+/** Checkpoint file names inside `checkpoints/`. */
+export const CHECKPOINT_EXT = '.safetensors';
+export const BEST_CHECKPOINT = `best${CHECKPOINT_EXT}`;
+export const checkpointName = (episode: number) => `ckpt-${String(episode).padStart(7, '0')}${CHECKPOINT_EXT}`;
+
+/** Success: the fingertip ends within this distance of the target, m (issue 11: "within 2 cm"). */
+export const SUCCESS_DISTANCE = 0.02;
+
+/** One training episode (metrics.jsonl). Distances in m, times in s. */
+export interface EpisodeRecord {
+  /** Episodes completed so far (1-based index of this one). */
+  episode: number;
+  /** Controller of the episode: the NAF policy with noise, or the iLQG controller. */
+  controller: 'naf' | 'ilqg';
+  /** Sum of the T rewards (dimensionless). */
+  return: number;
+  /** Fingertip-to-target distance after the last step, m. */
+  finalDistance: number;
+  /** Gradient updates during the episode (from R and R_f). */
+  updates: number;
+  /** Imagined transitions added to R_f during the episode. */
+  imagined: number;
+  /** Mean Bellman loss of the episode's updates (NaN before learning starts). */
+  loss: number;
+  /** Control steps of the episode (T). */
+  steps: number;
+  totalSteps: number;
+  totalUpdates: number;
+  imaginedTotal: number;
+  /** One-step prediction MSE of the model on the newest batch before its refit (NaN if none). */
+  modelMse: number;
+  /** Wall time of the run so far (all sessions), s. */
+  wallSeconds: number;
+  stepsPerSecond: number;
+  updatesPerSecond: number;
+}
+
+/** One evaluation of the greedy policy (eval.jsonl). */
+export interface EvalRecord {
+  /** Training episodes completed when evaluated (0 = untrained). */
+  episode: number;
+  totalSteps: number;
+  /** Mean return over the evaluation episodes. */
+  meanReturn: number;
+  returns: number[];
+  /** Final fingertip distance per evaluation episode, m. */
+  finalDistances: number[];
+  /** Evaluation episodes ending within SUCCESS_DISTANCE. */
+  successes: number;
+  /** Median of finalDistances, m. */
+  medianDistance: number;
+  /** This evaluation is the best so far (its checkpoint became checkpoints/best). */
+  best: boolean;
+  wallSeconds: number;
+}
+
+/** Held-out test of one policy (test.json). */
+export interface PolicyTest {
+  /** Training episodes of the tested policy. */
+  episode: number;
+  /** The checkpoint file tested, relative to the run folder. */
+  checkpoint: string;
+  meanReturn: number;
+  successes: number;
+  medianDistance: number;
+  returns: number[];
+  finalDistances: number[];
+}
+
+export interface TestReport {
+  /** Episodes and seed of the held-out starts (`training.test_episodes`, `training.test_seed`). */
+  episodes: number;
+  seed: number;
+  successDistance: number;
+  final: PolicyTest;
+  best: PolicyTest | null;
+  /** ISO time of the test. */
+  created: string;
+}
+
+/** Median of a list (lower middle for even lengths); NaN for an empty one. */
+export function median(a: readonly number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+}
+
+/** Record -> flat CSV row: arrays spread over `name_1 … name_n`; non-finite numbers as text. */
+function flatRow(r: object): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (Array.isArray(v)) v.forEach((x, i) => { out[`${k}_${i + 1}`] = x; });
+    else out[k] = v as string | number | boolean;
+  }
+  return out;
+}
+
+/** Appends one record to `<name>.jsonl` and its CSV twin (header written with the first row). */
+export function appendRecord(runDir: string, jsonl: string, csv: string, record: object): void {
+  appendFileSync(join(runDir, jsonl), JSON.stringify(record) + '\n');
+  const row = flatRow(record);
+  const file = join(runDir, csv);
+  if (!existsSync(file)) writeFileSync(file, csvFormat([row]) + '\n');
+  else appendFileSync(file, csvFormatBody([row], Object.keys(row)) + '\n');
+}
+
+/** The records of a JSON-lines file (missing file: none; a torn last line is skipped). */
+export function readRecords<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  const out: T[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    try { out.push(JSON.parse(line) as T); } catch { /* a line torn by kill -9 */ }
+  }
+  return out;
+}
+
+/** Rewrites the CSV twin of a JSON-lines file from its records (atomic). */
+export function rewriteCsv(runDir: string, jsonl: string, csv: string): void {
+  const rows = readRecords<object>(join(runDir, jsonl)).map(flatRow);
+  writeAtomic(join(runDir, csv), rows.length ? csvFormat(rows) + '\n' : '');
+}
+
+/** Keeps the records of `jsonl` whose `episode` is <= `episode`, and rebuilds its CSV. */
+export function truncateRecords(runDir: string, jsonl: string, csv: string, episode: number): void {
+  const file = join(runDir, jsonl);
+  if (!existsSync(file)) return;
+  const keep = readRecords<{ episode: number }>(file).filter((r) => r.episode <= episode);
+  writeAtomic(file, keep.map((r) => JSON.stringify(r) + '\n').join(''));
+  rewriteCsv(runDir, jsonl, csv);
+}
+
+/** Writes a file by rename, so a reader never sees half of it. */
+export function writeAtomic(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * The config a run was trained with: `config.yaml`, or `config.json` of runs written before it.
+ * @throws ConfigError when neither exists or it is invalid (naming the file).
+ */
+export function readRunConfig(runDir: string): NafConfig {
+  const yamlFile = join(runDir, RUN_FILES.config);
+  if (existsSync(yamlFile)) return loadParamsFile(yamlFile);
+  const jsonFile = join(runDir, RUN_FILES.legacyConfig);
+  if (existsSync(jsonFile)) {
+    let params: unknown;
+    try { params = JSON.parse(readFileSync(jsonFile, 'utf8')); } catch (e) { throw new ConfigError(jsonFile, [`unreadable JSON: ${(e as Error).message}`]); }
+    return parseConfig(params, jsonFile);
+  }
+  throw new ConfigError(runDir, [`not a run folder: neither ${RUN_FILES.config} nor ${RUN_FILES.legacyConfig} is there`]);
+}
+
+/** True when `dir` holds a run (its config file). */
+export const isRunFolder = (dir: string) => existsSync(join(dir, RUN_FILES.config)) || existsSync(join(dir, RUN_FILES.legacyConfig));

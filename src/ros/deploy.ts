@@ -1,0 +1,102 @@
+/**
+ * Deploy mode of `naf_trainer` (`mode: deploy`): the greedy policy mu(x) of a trained checkpoint
+ * drives the arm through the unchanged node — homing to each episode's start pose, the safety
+ * supervisor (torque cap, soft limits, velocity limit, NaN guard), the joint-state watchdog and
+ * the latched e-stop — with no learner, no exploration noise and no iLQG.
+ *
+ * Why a mode of the same node (and not a second node): the operator's params file, safety values,
+ * topics, e-stop topic and services stay exactly those of training; only `mode`,
+ * `deploy.checkpoint` and `deploy.episodes` differ. `launch/policy.launch.py` starts it.
+ *
+ * The p cap (`model_based.max_on_policy_fraction`) limits the exploring policy's share of real
+ * episodes while it learns; in deploy mode every episode runs the fixed, noise-free policy, so p
+ * does not apply. Launching deploy mode is the safety engineer's decision.
+ */
+import { createActor } from '../agent/actor.js';
+import type { PolicyActor, PolicySnapshot } from '../agent/types.js';
+import type { LinearGaussianController } from '../control/types.js';
+import type { NafConfig } from '../config/schema.js';
+import type { Task } from '../env/types.js';
+import type { EpisodeEnd, LearnerClient } from '../training/learner_client.js';
+import type { LearnerStats } from '../training/learner_session.js';
+import type { Transition } from '../training/learner.js';
+import type { Logger } from '../util/logger.js';
+import type { TrainerActor } from './naf_trainer_node.js';
+
+/** mu(x) of a fixed policy, clamped to the torque bounds; never noise, never iLQG. */
+export class GreedyActor implements TrainerActor {
+  private readonly policy: PolicyActor;
+
+  /** @param uMax [dU] N·m torque bound (the task's). */
+  constructor(snapshot: PolicySnapshot, private readonly uMax: Float64Array, private p = 1) {
+    this.policy = createActor(snapshot);
+  }
+
+  /** Reported only (diagnostics): deploy mode runs the policy in every episode. */
+  get onPolicyFraction(): number { return this.p; }
+  get policyVersion(): number { return this.policy.snapshot.version; }
+  setOnPolicyFraction(p: number): void { this.p = p; }
+  /** A fixed policy: later snapshots are ignored. */
+  setPolicy(_snapshot: PolicySnapshot): void {}
+  setController(_ctrl: LinearGaussianController): void {}
+  beginEpisode(): 'naf' { return 'naf'; }
+
+  /** u = clamp(mu(x), -uMax, uMax) [dU] N·m; zero torque if any component is not finite. */
+  act(x: Float64Array, _t: number): Float64Array {
+    const u = this.policy.mu(x);
+    if (!u.every(Number.isFinite)) return new Float64Array(u.length);
+    for (let i = 0; i < u.length; i++) u[i] = Math.max(-this.uMax[i], Math.min(this.uMax[i], u[i]));
+    return u;
+  }
+}
+
+/** The learner of deploy mode: learns nothing, stores nothing, hands out the fixed policy. */
+export class NoLearner implements LearnerClient {
+  episodes = 0;
+  readonly resumed = null;
+  readonly priority = '';
+  constructor(private readonly snapshot: PolicySnapshot) {}
+  observe(_tr: Transition): void {}
+  endEpisode(_info: EpisodeEnd): void { this.episodes++; }
+  onPolicy(cb: (s: PolicySnapshot) => void): void { cb(this.snapshot); }
+  onController(_cb: (c: LinearGaussianController) => void): void {}
+  onStats(_cb: (s: LearnerStats) => void): void {}
+  save(): Promise<string> { return Promise.reject(new Error('deploy mode: no learner, nothing to save')); }
+  async close(): Promise<void> {}
+}
+
+/**
+ * Checks that a policy fits the node's arm and task: joints and dimensions must match (else it
+ * cannot run); differences in the task or control rate are returned as warnings.
+ * @throws Error naming both sides when joints or dimensions differ.
+ */
+export function checkPolicyFits(node: NafConfig, trained: NafConfig, snapshot: PolicySnapshot, task: Task, checkpoint: string): string[] {
+  if (JSON.stringify(node.joints) !== JSON.stringify(trained.joints) || snapshot.dX !== task.dX || snapshot.dU !== task.dU) {
+    throw new Error(`deploy.checkpoint ${checkpoint} was trained on joints ${JSON.stringify(trained.joints)} (dX ${snapshot.dX}, dU ${snapshot.dU}); this node controls ${JSON.stringify(node.joints)} (dX ${task.dX}, dU ${task.dU})`);
+  }
+  const warnings: string[] = [];
+  if (node.control_rate_hz !== trained.control_rate_hz) warnings.push(`control_rate_hz is ${node.control_rate_hz} Hz, the policy was trained at ${trained.control_rate_hz} Hz`);
+  for (const k of ['horizon', 'target_mode', 'fixed_target', 'random_target_spread', 'tip_link', 'home_pose'] as const) {
+    if (JSON.stringify(node.task[k]) !== JSON.stringify(trained.task[k])) warnings.push(`task.${k} is ${JSON.stringify(node.task[k])}, the policy was trained with ${JSON.stringify(trained.task[k])}`);
+  }
+  return warnings;
+}
+
+/**
+ * Actor and learner of a deploy-mode node: the policy of `config.deploy.checkpoint` (a run
+ * folder or a checkpoint file), checked against the node's arm and task.
+ * @throws Error when deploy.checkpoint is empty, CheckpointError when it cannot be read, Error
+ *   when it does not fit the arm.
+ */
+export async function deployParts(config: NafConfig, task: Task, logger: Logger): Promise<{ actor: GreedyActor; learner: NoLearner; checkpoint: string }> {
+  if (!config.deploy.checkpoint) throw new Error('mode deploy needs deploy.checkpoint: a run folder or a checkpoint file (.safetensors)');
+  const { loadCheckpointPolicy } = await import('../training/eval_command.js');
+  const policy = await loadCheckpointPolicy(config.deploy.checkpoint);
+  for (const w of checkPolicyFits(config, policy.config, policy.snapshot, task, policy.path)) logger.warn(`deploy: ${w}`);
+  logger.info(`deploy: greedy policy of ${policy.path} (${Number.isFinite(policy.episode) ? `${policy.episode} training episodes` : 'episodes unknown'}); no learning, no exploration, no iLQG`);
+  return {
+    actor: new GreedyActor(policy.snapshot, task.uMax, config.model_based.on_policy_fraction),
+    learner: new NoLearner(policy.snapshot),
+    checkpoint: policy.path,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * `naf-ros run --checkpoint <run or file>`: a trained policy on the embedded MuJoCo arm, through
+ * exactly what runs on a robot in deploy mode — the `naf_trainer` node with `mode: deploy`
+ * (homing, safety supervisor, watchdog, e-stop; greedy policy, no learning, no exploration, no
+ * iLQG) and `naf_sim_bridge` (the MuJoCo arm behind the ros2_control topics), both on the
+ * in-process bus, whose clock is advanced as fast as the computer allows (simulated time).
+ */
+import type { NafConfig } from '../config/schema.js';
+import { parseConfig } from '../config/load.js';
+import { MujocoArm } from '../env/mujoco_arm.js';
+import { SUCCESS_DISTANCE } from '../report/run_folder.js';
+import { loadCheckpointPolicy } from '../training/eval_command.js';
+import { buildArmDynamics, buildSpec, buildTask, projectPath } from '../training/factory.js';
+import type { EpisodeEnd } from '../training/learner_client.js';
+import type { Logger } from '../util/logger.js';
+import { Rng } from '../util/rng.js';
+import { GreedyActor, NoLearner } from './deploy.js';
+import { InProcessBus } from './inprocess_transport.js';
+import { NafTrainerNode } from './naf_trainer_node.js';
+import { declareConfigParameters } from './parameters.js';
+import { declareSimBridgeParameters, SimBridgeNode } from './sim_bridge_node.js';
+import type { InterventionKind } from './supervisor.js';
+
+export interface DeployEpisode {
+  episode: number;
+  return: number;
+  /** Fingertip-to-target distance when the episode ended, m. */
+  finalDistance: number;
+  aborted: boolean;
+}
+
+export interface DeployOutcome {
+  checkpoint: string;
+  episodes: DeployEpisode[];
+  /** Node state at the end: DONE, or PAUSED/ESTOP when it stopped the arm. */
+  state: string;
+  interventions: Record<InterventionKind, number>;
+  /** Simulated time, s. */
+  simSeconds: number;
+}
+
+/**
+ * Runs `episodes` deploy-mode episodes of the policy of `arg` (a run folder or a checkpoint file)
+ * on the embedded arm. Episodes start from the task's start distribution, drawn from `seed`.
+ * @throws CheckpointError when `arg` is no readable checkpoint.
+ */
+export async function runEmbeddedDeploy(arg: string, opts: {
+  episodes: number; seed?: number; logger: Logger;
+  onEpisode?: (e: DeployEpisode) => void; shouldStop?: () => boolean;
+}): Promise<DeployOutcome> {
+  const policy = await loadCheckpointPolicy(arg);
+  const config: NafConfig = parseConfig({
+    ...policy.config, mode: 'deploy', seed: opts.seed ?? policy.config.seed,
+    deploy: { checkpoint: policy.path, episodes: opts.episodes },
+  }, 'naf-ros run');
+  const bus = new InProcessBus();
+  const rate = 2 * config.control_rate_hz; // joint states twice per control period, as a ros2_control loop would at least
+  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002 });
+  const bridgeNode = bus.createNode('naf_sim_bridge');
+  const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, {
+    publish_clock: false, rate_hz: rate, joints: config.joints, initial_positions: config.task.home_pose,
+  }), opts.logger);
+  const node = bus.createNode('naf_trainer');
+  const nodeConfig = declareConfigParameters(node, config);
+  const task = buildTask(nodeConfig);
+  const episodes: DeployEpisode[] = [];
+  const learner = new NoLearner(policy.snapshot);
+  let trainer: NafTrainerNode | null = null;
+  const endEpisode = learner.endEpisode.bind(learner);
+  learner.endEpisode = (info: EpisodeEnd) => {
+    // Called by the node when the episode ends, before it homes for the next one.
+    endEpisode(info);
+    const js = trainer!.input.latest;
+    const e = { episode: episodes.length + 1, return: info.return, finalDistance: js ? task.distance(task.observe(js)) : NaN, aborted: info.aborted };
+    episodes.push(e);
+    opts.onEpisode?.(e);
+  };
+  trainer = new NafTrainerNode({
+    node, config: nodeConfig, spec: buildSpec(nodeConfig), task, learner, logger: opts.logger,
+    actor: new GreedyActor(policy.snapshot, task.uMax, nodeConfig.model_based.on_policy_fraction),
+    rng: new Rng(`deploy:${nodeConfig.seed}`), steadyNow: () => bus.now(),
+    dynamics: await buildArmDynamics(nodeConfig), tip: task.chain,
+  });
+  try {
+    // Bounded: every episode may take its horizon plus a homing timeout.
+    const limit = opts.episodes * (nodeConfig.task.horizon / nodeConfig.control_rate_hz + nodeConfig.safety.homing_timeout_s + 1);
+    while (trainer.state !== 'DONE' && trainer.state !== 'PAUSED' && trainer.state !== 'ESTOP' && bus.now() < limit && !opts.shouldStop?.()) {
+      bus.advance(0.1);
+      await new Promise((r) => setImmediate(r)); // serve Ctrl-C
+    }
+    return { checkpoint: policy.path, episodes, state: trainer.state, interventions: { ...trainer.supervisor.counts }, simSeconds: bus.now() };
+  } finally {
+    trainer.shutdown();
+    bridge.shutdown();
+    arm.dispose();
+  }
+}
+
+/** Episodes of a deploy run that ended within the success distance (2 cm). */
+export const deploySuccesses = (eps: DeployEpisode[]) => eps.filter((e) => !e.aborted && e.finalDistance < SUCCESS_DISTANCE).length;
