@@ -56,8 +56,9 @@ test('actor: the L diagonal is exp(clamp(l, meta.lDiag)), the clamp of the learn
   last.b[2] = -40; // (1, 1)
   const actor = createActor(snap);
   const Lx = actor.choleskyP!(new Float64Array(dX));
-  assert.ok(Math.abs(Lx[0] - Math.exp(0.5)) < 1e-6);
-  assert.ok(Math.abs(Lx[4] - Math.exp(-1)) < 1e-6);
+  // In torque units: the network's L (actions u / uMax) with its rows divided by uMax.
+  assert.ok(Math.abs(Lx[0] - Math.exp(0.5) / uMax[0]) < 1e-6);
+  assert.ok(Math.abs(Lx[4] - Math.exp(-1) / uMax[1]) < 1e-6);
   agent.dispose();
 });
 

@@ -12,9 +12,14 @@
  *    functions as the learner's, `naf/heads.ts`).
  *  - meta.batchNorm: when true, meta.bn[head][layer] = { gamma, beta, mean, variance } for each
  *    activated layer (null otherwise), applied as inference-mode batch norm with meta.bnEps.
+ *  - meta.obsNorm (optional): x is normalised as the learner's networks see it,
+ *    clip((x - mean) / std, ±clip) (`normalizer.ts`); meta.actionScale [dU]: the networks'
+ *    actions are u / actionScale, so L is returned in torque units with its rows divided by it
+ *    (mu = uMax tanh(z) is in N·m either way).
  * Buffers are allocated once per actor; each call allocates only its returned array.
  */
 import { lCount, lowerInto, muFromZ, type NafHeadConfig } from './naf/heads.js';
+import type { ObsNormStats } from './normalizer.js';
 import type { DenseWeights, PolicyActor, PolicySnapshot } from './types.js';
 
 interface BnStats {
@@ -117,23 +122,35 @@ export function createActor(snapshot: PolicySnapshot): PolicyActor {
   const trunk = shared ? build('trunk', dX, null, true) : null;
   const featSize = trunk ? s.heads.trunk[s.heads.trunk.length - 1].outSize : dX;
   const muNet = build('mu', featSize, dU, false);
+  const obsNorm = meta.obsNorm as ObsNormStats | undefined;
+  if (obsNorm && !(obsNorm.mean?.length === dX && obsNorm.std?.length === dX && obsNorm.clip > 0)) throw new Error(`createActor: meta.obsNorm needs mean and std of dX=${dX} values and a clip > 0`);
+  const xn = new Float64Array(dX);
   const features = (x: Float64Array): ArrayLike<number> => {
     if (x?.length !== dX) throw new Error(`actor: x must have dX=${dX} values, got ${x?.length}`);
-    return trunk ? trunk.forward(x) : x;
+    let input: ArrayLike<number> = x;
+    if (obsNorm) {
+      for (let j = 0; j < dX; j++) xn[j] = Math.min(obsNorm.clip, Math.max(-obsNorm.clip, (x[j] - obsNorm.mean[j]) / obsNorm.std[j]));
+      input = xn;
+    }
+    return trunk ? trunk.forward(input) : input;
   };
 
   const lDiag = (meta.lDiag ?? [-Infinity, Infinity]) as [number, number];
   const heads: NafHeadConfig = { dU, uMax: s.uMax, lDiag };
+  // The networks' action units: a = u / actionScale (absent in snapshots before issue 11: N·m).
+  const actionScale = (meta.actionScale as number[] | undefined) ?? new Array(dU).fill(1);
+  if (actionScale.length !== dU || !actionScale.every((v) => v > 0)) throw new Error(`createActor: meta.actionScale needs dU=${dU} values > 0`);
   /** Greedy action mu(x) = uMax * tanh(z_mu(x)), [dU] N·m. NaN in x propagates to the output. */
   const mu = (x: Float64Array): Float64Array => muFromZ(heads, muNet.forward(features(x)), 1);
   if (s.kind === 'ddpg') return { snapshot, mu };
 
   if (!Array.isArray(meta.lDiag) || !(lDiag[0] < lDiag[1])) throw new Error('createActor: NAF snapshot needs meta.lDiag = [lo, hi]');
   const LNet = build('L', featSize, lCount(dU), false);
-  /** L(x) row-major [dU*dU], lower-triangular with positive diagonal; P(x) = L L^T. */
+  /** L(x) row-major [dU*dU] in torque units (the network's L, rows / actionScale); P(x) = L L^T. */
   const choleskyP = (x: Float64Array): Float64Array => {
     const out = new Float64Array(dU * dU);
     lowerInto(heads, LNet.forward(features(x)), 0, out, 0);
+    for (let i = 0; i < dU * dU; i++) out[i] /= actionScale[Math.floor(i / dU)];
     return out;
   };
   return { snapshot, mu, choleskyP };

@@ -29,6 +29,14 @@ export interface AgentOptions {
   divergence?: { lrDecay?: number };
   /** Adam beta1, beta2, eps; default Kingma & Ba's */
   adam?: Partial<AdamConfig>;
+  /**
+   * true (default): the networks work on actions a = u / uMax in [-1, 1] (issue 11: reacher3's
+   * bounds differ 20x, so unscaled the L network must span that range and P has torque units);
+   * false: on torques u in N·m, as before. The agent's interface is in N·m either way.
+   */
+  normalizeActions?: boolean;
+  /** Running observation normalisation at the network inputs (`normalizer.ts`); default false. */
+  normalizeObservations?: boolean;
 }
 
 /** Options both agents take (after defaults are filled in). */

@@ -8,8 +8,14 @@
  *   target  target copies of the weights the Bellman target uses (a contiguous block of theta)
  *   bn      batch-norm running mean/variance of the online networks
  * `AgentState` names each tensor as before the flat rewrite, so checkpoints keep their layout:
- *   online/<param>, adam_m/<param>, adam_v/<param>, target/<param>, bn/<stat>;
- * scalars dX, dU, updates, divergences, adam_t and one entry per learning rate.
+ *   online/<param>, adam_m/<param>, adam_v/<param>, target/<param>, bn/<stat>, and with
+ *   observation normalisation obs_norm/mean, obs_norm/var;
+ * scalars dX, dU, updates, divergences, adam_t, one entry per learning rate, action_normalized
+ * (1/0) and obs_norm_count.
+ *
+ * Units (issue 11): the agents' interface is in N·m; inside, the networks see actions
+ * a = u / s with s = `actionScale` (uMax when actions are normalised, 1 otherwise) and, optionally,
+ * normalised observations (`normalizer.ts`).
  *
  * Divergence guard (every update is a transaction, `nn/flat_state.ts`): the agent computes loss and
  * gradients, then updates weights, moments, target weights and statistics in place after saving
@@ -27,7 +33,8 @@ import { FlatState, sharedFloat32 } from '../nn/flat_state.js';
 import { ParamLayout } from '../nn/layout.js';
 import { BN_MOMENTUM, type TensorInit } from '../nn/mlp.js';
 import { uploadTensors } from '../nn/tensors.js';
-import { readScalars } from './agent_options.js';
+import { readScalars, type AgentOptions } from './agent_options.js';
+import { normalizeRows, RunningNorm, type ObsNormStats } from './normalizer.js';
 import { batchIsFinite, validateBatch } from './batch.js';
 import type { AgentState, TransitionBatch, UpdateStats } from './types.js';
 
@@ -70,6 +77,11 @@ export abstract class LearnerBase {
   /** global gradient-norm clip per network, 0 = off */
   protected readonly gradClipNorm: number;
   protected readonly adam: AdamConfig;
+  /** [dU] s: the networks see a = u / s (N·m per network unit) */
+  protected readonly actionScale: Float64Array;
+  /** running observation statistics, or null */
+  protected readonly obsNorm: RunningNorm | null;
+  private readonly actionScaleIsBound: boolean;
 
   /**
    * @param lrs named learning rates (e.g. { lr } or { actor_lr, critic_lr }), decayed together
@@ -85,13 +97,16 @@ export abstract class LearnerBase {
     readonly dU: number,
     protected readonly lrs: Record<string, number>,
     private readonly lrDecay: number,
-    h: { gamma: number; tau: number; gradClipNorm: number; adam?: Partial<AdamConfig> },
+    h: { gamma: number; tau: number; gradClipNorm: number; adam?: Partial<AdamConfig>; uMax: Float64Array } & Pick<AgentOptions, 'normalizeActions' | 'normalizeObservations'>,
     init: { params: TensorInit[]; stats: TensorInit[]; targetPrefixes: string[]; shared?: boolean },
   ) {
     this.gamma = h.gamma;
     this.tau = h.tau;
     this.gradClipNorm = h.gradClipNorm;
     this.adam = { ...ADAM_DEFAULTS, ...h.adam };
+    this.actionScaleIsBound = h.normalizeActions !== false;
+    this.actionScale = this.actionScaleIsBound ? Float64Array.from(h.uMax) : new Float64Array(dU).fill(1);
+    this.obsNorm = h.normalizeObservations ? new RunningNorm(dX) : null;
     if (!(lrDecay > 0 && lrDecay <= 1)) throw new Error(`${this.who}: divergence.lrDecay must be in (0, 1], got ${lrDecay}`);
     this.layout = new ParamLayout(init.params);
     this.targetRange = this.layout.range(init.targetPrefixes);
@@ -222,6 +237,34 @@ export abstract class LearnerBase {
     return this.statLayout.view(this.state.current.bn, name).slice();
   }
 
+  /** The network bound of a = u / s: uMax / s (ones when actions are normalised). */
+  protected networkBound(uMax: Float64Array): Float64Array {
+    return Float64Array.from(uMax, (m, j) => m / this.actionScale[j]);
+  }
+
+  /**
+   * The minibatch as the networks see it: the observation statistics updated with its x, then
+   * frozen for this update (x and x' normalised with the same values); u / s.
+   */
+  protected networkBatch(batch: TransitionBatch): TransitionBatch {
+    const s = this.actionScale;
+    const u = Float32Array.from(batch.u, (v, i) => v / s[i % this.dU]);
+    if (!this.obsNorm) return { ...batch, u };
+    this.obsNorm.update(batch.x, batch.B);
+    const st = this.obsNorm.stats();
+    return { ...batch, u, x: normalizeRows(batch.x, batch.B, st), x2: normalizeRows(batch.x2, batch.B, st) };
+  }
+
+  /** Observations [N*dX] as the networks see them (current statistics; unchanged without normalisation). */
+  protected networkObs(x: Float32Array, N: number): Float32Array {
+    return this.obsNorm ? normalizeRows(x, N, this.obsNorm.stats()) : x;
+  }
+
+  /** Snapshot meta of the units (`actor.ts`): actionScale, and obsNorm when observations are normalised. */
+  protected unitsMeta(): { actionScale: number[]; obsNorm?: ObsNormStats } {
+    return { actionScale: Array.from(this.actionScale), ...(this.obsNorm ? { obsNorm: this.obsNorm.stats() } : {}) };
+  }
+
   /** Every state tensor (copies) plus dX, dU, updates, divergences, adam_t and the learning rates. */
   async getState(): Promise<AgentState> {
     const cur = this.state.current;
@@ -233,10 +276,18 @@ export abstract class LearnerBase {
     }
     for (const e of this.targetLayout.entries) tensors.push({ name: `target/${e.name}`, shape: [...e.shape], data: cur.target.slice(e.offset, e.offset + e.size) });
     for (const e of this.statLayout.entries) tensors.push({ name: `bn/${e.name}`, shape: [...e.shape], data: cur.bn.slice(e.offset, e.offset + e.size) });
+    if (this.obsNorm) {
+      tensors.push({ name: 'obs_norm/mean', shape: [this.dX], data: Float32Array.from(this.obsNorm.mean) });
+      tensors.push({ name: 'obs_norm/var', shape: [this.dX], data: Float32Array.from(this.obsNorm.variance()) });
+    }
     return {
       kind: this.kind,
       tensors,
-      scalars: { dX: this.dX, dU: this.dU, updates: this.nUpdates, divergences: this.nDivergences, adam_t: this.adamT, ...this.lrs },
+      scalars: {
+        dX: this.dX, dU: this.dU, updates: this.nUpdates, divergences: this.nDivergences, adam_t: this.adamT, ...this.lrs,
+        action_normalized: this.normalizesActions() ? 1 : 0,
+        obs_norm_count: this.obsNorm?.count ?? 0,
+      },
     };
   }
 
@@ -248,6 +299,11 @@ export abstract class LearnerBase {
    */
   async setState(state: AgentState): Promise<void> {
     const s = readScalars(this.who, state, this.kind, this.dX, this.dU, ['updates', 'divergences', 'adam_t', ...Object.keys(this.lrs)]);
+    // States saved before issue 11 have no action_normalized scalar: their networks work in N·m.
+    const savedNormalized = (state.scalars.action_normalized ?? 0) === 1;
+    if (savedNormalized !== this.normalizesActions()) {
+      throw new Error(`${this.who}.setState: the state's networks work on ${savedNormalized ? 'normalised actions u/u_max' : 'torques in N·m'}, this agent on ${this.normalizesActions() ? 'normalised actions' : 'torques'} (agent.normalize_actions: ${!savedNormalized ? 'false' : 'true'} loads it)`);
+    }
     const places = new Map<string, { buf: StateBuffer; offset: number; shape: number[]; size: number }>();
     for (const e of this.layout.entries) {
       places.set(`online/${e.name}`, { buf: 'theta', ...e });
@@ -256,9 +312,12 @@ export abstract class LearnerBase {
     }
     for (const e of this.targetLayout.entries) places.set(`target/${e.name}`, { buf: 'target', ...e });
     for (const e of this.statLayout.entries) places.set(`bn/${e.name}`, { buf: 'bn', ...e });
+    const norm = this.obsNorm ? { mean: state.tensors.find((t) => t.name === 'obs_norm/mean'), variance: state.tensors.find((t) => t.name === 'obs_norm/var') } : null;
+    if (norm && (!norm.mean || !norm.variance)) throw new Error(`${this.who}.setState: observation normalisation is on but the state has no obs_norm statistics`);
     const given = new Map((state.tensors ?? []).map((t) => [t.name, t]));
     for (const name of places.keys()) if (!given.has(name)) throw new Error(`agent state: missing tensor '${name}'`);
     for (const t of state.tensors) {
+      if (norm && t.name.startsWith('obs_norm/')) continue;
       const p = places.get(t.name);
       if (!p) throw new Error(`agent state: unexpected tensor '${t.name}'`);
       if (String(t.shape) !== String(p.shape)) throw new Error(`agent state: tensor '${t.name}' has shape [${t.shape}], expected [${p.shape}]`);
@@ -266,10 +325,11 @@ export abstract class LearnerBase {
       const bad = t.data.findIndex((a) => !Number.isFinite(a));
       if (bad >= 0) throw new Error(`agent state: tensor '${t.name}' has a non-finite value (${t.data[bad]}) at index ${bad}`);
     }
+    if (norm) this.obsNorm!.set(state.scalars.obs_norm_count ?? 0, norm.mean!.data, norm.variance!.data);
     const cur = this.state.current;
     for (const t of state.tensors) {
-      const p = places.get(t.name)!;
-      cur[p.buf].set(t.data, p.offset);
+      const p = places.get(t.name);
+      if (p) cur[p.buf].set(t.data, p.offset);
     }
     this.state.forget();
     this.version++;
@@ -277,6 +337,11 @@ export abstract class LearnerBase {
     this.nDivergences = s.divergences;
     this.adamT = s.adam_t;
     for (const k of Object.keys(this.lrs)) this.lrs[k] = s[k];
+  }
+
+  /** True when the networks work on normalised actions (u / uMax). */
+  protected normalizesActions(): boolean {
+    return this.actionScaleIsBound;
   }
 
   /** Frees the tfjs copies of the weights (the flat buffers are plain memory). */

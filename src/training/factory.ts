@@ -111,8 +111,9 @@ export function buildAgent(config: NafConfig, task: Task): QAgent {
   const common = {
     dX: task.dX, dU: task.dU, uMax: task.uMax, hidden: a.hidden, gamma: a.gamma, tau: a.tau,
     gradClipNorm: a.grad_clip_norm, seed: config.seed, batchNorm: a.batch_norm,
+    normalizeActions: a.normalize_actions, normalizeObservations: a.normalize_observations,
   };
-  if (a.kind === 'ddpg') return new DdpgAgent({ ...common, criticLr: a.learning_rate, actorLr: a.actor_learning_rate });
+  if (a.kind === 'ddpg') return new DdpgAgent({ ...common, criticLr: a.learning_rate, actorLr: a.actor_learning_rate, weightDecay: a.critic_weight_decay });
   return new NafAgent({ ...common, lr: a.learning_rate, architecture: a.architecture, lDiagMaxExp: a.l_diag_max_exp, threads: a.learner_threads === 2 ? 2 : 1 });
 }
 

@@ -8,8 +8,10 @@
  *   theta^Q' <- tau theta^Q + (1 - tau) theta^Q',  theta^mu' <- tau theta^mu + (1 - tau) theta^mu'
  *
  * Defaults from DDPG Sec. 7: actor lr 1e-4, critic lr 1e-3, tau 1e-3, gamma 0.99; hidden [200, 200]
- * to match NAF's heads. Weight decay (when set) is added to the gradient of every critic weight
- * matrix (not biases or batch-norm scales), i.e. the loss gets wd/2 ||W||^2. Both networks step
+ * to match NAF's heads; critic weight decay 0 (`DdpgOptions.weightDecay` says why not the paper's
+ * 1e-2). Weight decay, when set, is added to the gradient of every critic weight matrix (not
+ * biases or batch-norm scales), i.e. the loss gets wd/2 ||W||^2. Actions are normalised to
+ * [-1, 1] inside the networks by default (`LearnerBase`). Both networks step
  * together under the divergence guard (`LearnerBase`); the backward passes are explicit, as NAF's
  * (`nn/mlp.ts`): dQ/du for the actor's gradient comes from the critic's input gradient.
  */
@@ -28,7 +30,12 @@ export interface DdpgOptions extends AgentOptions {
   actorLr?: number;
   /** Adam learning rate of the critic; default 1e-3 */
   criticLr?: number;
-  /** L2 weight decay of the critic's weight matrices; default 1e-2 */
+  /**
+   * L2 weight decay of the critic's weight matrices; default 0. DDPG's paper used 1e-2 with its
+   * reward scales; here TD errors are ~1e-3, so a decay of 1e-2 dominates the critic's gradient and
+   * the actor follows a wrong critic to the torque bounds (issue 11's ablation: 0 alone took seed 1
+   * from -14.9 to -5.3 greedy return by episode 20). Exposed as `agent.critic_weight_decay`.
+   */
   weightDecay?: number;
 }
 
@@ -38,7 +45,10 @@ const CRITIC = ['Q_x/', 'Q_xu/'];
 export class DdpgAgent extends LearnerBase implements QAgent {
   declare readonly kind: 'ddpg';
   readonly net: DdpgNetwork;
+  /** [dU] N·m, the torque bound */
   private readonly uMax: Float64Array;
+  /** [dU] the actor's bound in network units (uMax / actionScale: ones when actions are normalised) */
+  private readonly bound: Float64Array;
   private readonly weightDecay: number;
   private readonly actorRange: [number, number];
   private readonly criticRange: [number, number];
@@ -49,7 +59,7 @@ export class DdpgAgent extends LearnerBase implements QAgent {
   /** @throws Error naming the first invalid option. */
   constructor(options: DdpgOptions) {
     const o = withDefaults(
-      { hidden: [200, 200], batchNorm: false, actorLr: 1e-4, criticLr: 1e-3, weightDecay: 1e-2, gamma: 0.99, tau: 0.001, gradClipNorm: 10, seed: 0 },
+      { hidden: [200, 200], batchNorm: false, actorLr: 1e-4, criticLr: 1e-3, weightDecay: 0, gamma: 0.99, tau: 0.001, gradClipNorm: 10, seed: 0 },
       options,
     );
     validateCommon('DdpgAgent', { ...o, lr: o.criticLr });
@@ -64,6 +74,7 @@ export class DdpgAgent extends LearnerBase implements QAgent {
     });
     this.net = net;
     this.uMax = Float64Array.from(o.uMax);
+    this.bound = this.networkBound(this.uMax);
     this.weightDecay = o.weightDecay;
     this.actorRange = this.layout.range(ACTOR);
     this.criticRange = this.layout.range(CRITIC);
@@ -81,8 +92,9 @@ export class DdpgAgent extends LearnerBase implements QAgent {
    * `NafAgent.update`. `loss` is the critic's Bellman error, `qMean` the mean Q(x, u).
    * @throws Error when the batch's array sizes do not match dX, dU.
    */
-  update(batch: TransitionBatch): UpdateStats {
-    return this.guardedUpdate(batch, (t) => {
+  update(input: TransitionBatch): UpdateStats {
+    return this.guardedUpdate(input, (t) => {
+      const batch = this.networkBatch(input);
       const { B } = batch;
       const { dX, dU } = this;
       const cur = this.state.current;
@@ -132,7 +144,7 @@ export class DdpgAgent extends LearnerBase implements QAgent {
         const dzT = new Float32Array(B * dU);
         for (let i = 0; i < B * dU; i++) {
           const th = Math.tanh(zT[i]);
-          dzT[i] = duT[i] * this.uMax[Math.floor(i / B)] * (1 - th * th);
+          dzT[i] = duT[i] * this.bound[Math.floor(i / B)] * (1 - th * th);
         }
         const grads = new Map<string, tf.Tensor>();
         this.net.actorBackward(p, actorCache, tf.tensor2d(dzT, [dU, B]), grads);
@@ -152,7 +164,7 @@ export class DdpgAgent extends LearnerBase implements QAgent {
     const p = lookup(this.currentTensors(this.transposed), 'DdpgAgent');
     let zT: ArrayLike<number> = [];
     tf.tidy(() => {
-      zT = this.net.actor(p, featureMajor(x, N, this.dX), this.inference(p)).dataSync();
+      zT = this.net.actor(p, featureMajor(this.networkObs(x, N), N, this.dX), this.inference(p)).dataSync();
     });
     return this.squash(transpose2d(zT, this.dU, N), N);
   }
@@ -168,7 +180,8 @@ export class DdpgAgent extends LearnerBase implements QAgent {
     const p = lookup(this.currentTensors(this.transposed), 'DdpgAgent');
     let q = new Float32Array(0);
     tf.tidy(() => {
-      q = Float32Array.from(this.net.critic(p, featureMajor(x, N, this.dX), featureMajor(u, N, this.dU), this.inference(p)).dataSync());
+      const a = Float32Array.from(u, (v, i) => v / this.actionScale[i % this.dU]);
+      q = Float32Array.from(this.net.critic(p, featureMajor(this.networkObs(x, N), N, this.dX), featureMajor(a, N, this.dU), this.inference(p)).dataSync());
     });
     return q;
   }
@@ -183,7 +196,7 @@ export class DdpgAgent extends LearnerBase implements QAgent {
       uMax: Float64Array.from(this.uMax),
       version: this.updates,
       heads: { mu: s.layers },
-      meta: { architecture: 'separate', activation: 'relu', batchNorm: this.net.cfg.batchNorm, bnEps: BN_EPS, bn: { mu: s.bn } },
+      meta: { architecture: 'separate', activation: 'relu', batchNorm: this.net.cfg.batchNorm, bnEps: BN_EPS, bn: { mu: s.bn }, ...this.unitsMeta() },
     };
   }
 
@@ -194,10 +207,10 @@ export class DdpgAgent extends LearnerBase implements QAgent {
     return out;
   }
 
-  /** mu^T [dU, N] N·m as a tensor, from z^T [dU*N] feature-major. Call inside `tf.tidy`. */
+  /** The actor's action a^T [dU, N] in network units as a tensor, from z^T [dU*N] feature-major. Call inside `tf.tidy`. */
   private squashT(zT: ArrayLike<number>, N: number): tf.Tensor2D {
     const out = new Float32Array(N * this.dU);
-    for (let i = 0; i < out.length; i++) out[i] = this.uMax[Math.floor(i / N)] * Math.tanh(zT[i]);
+    for (let i = 0; i < out.length; i++) out[i] = this.bound[Math.floor(i / N)] * Math.tanh(zT[i]);
     return tf.tensor2d(out, [this.dU, N]);
   }
 

@@ -53,6 +53,9 @@ export interface NafOptions extends AgentOptions {
 export class NafAgent extends LearnerBase implements QAgent {
   declare readonly kind: 'naf';
   readonly net: NafNetwork;
+  /** [dU] N·m, the torque bound */
+  readonly uMax: Float64Array;
+  /** the heads in network units (a = u / actionScale; `LearnerBase`) */
   readonly heads: NafHeadConfig;
   private readonly threads: 1 | 2;
   private worker: HeadWorker | null = null;
@@ -83,7 +86,8 @@ export class NafAgent extends LearnerBase implements QAgent {
     super('naf', o.dX, o.dU, { lr: o.lr }, options.divergence?.lrDecay ?? 0.5, o, { ...init, targetPrefixes: net.valuePrefixes(), shared: threads === 2 });
     this.threads = threads;
     this.net = net;
-    this.heads = { dU: o.dU, uMax: Float64Array.from(o.uMax), lDiag: resolveLDiag('NafAgent', options.lDiagMaxExp ?? 5) };
+    this.uMax = Float64Array.from(o.uMax);
+    this.heads = { dU: o.dU, uMax: this.networkBound(this.uMax), lDiag: resolveLDiag('NafAgent', options.lDiagMaxExp ?? 5) };
     this.transposed = net.transposed();
     this.networks = o.architecture === 'separate' ? ['V/', 'mu/', 'L/'].map((h) => this.layout.range([h])) : [[0, this.layout.size]];
     this.targetTransposed = this.transposed.filter((n) => this.targetLayout.has(n));
@@ -128,10 +132,13 @@ export class NafAgent extends LearnerBase implements QAgent {
    * @throws Error when the batch's array sizes do not match dX, dU.
    */
   update(batch: TransitionBatch): UpdateStats {
-    return this.guardedUpdate(batch, (t) => (this.worker && batch.B <= MAX_BATCH ? this.stepTwoThreads(batch, t) : this.step(batch, t)));
+    return this.guardedUpdate(batch, (t) => {
+      const b = this.networkBatch(batch);
+      return this.worker && b.B <= MAX_BATCH ? this.stepTwoThreads(b, t) : this.step(b, t);
+    });
   }
 
-  /** The update on the calling thread (module docstring, steps 1-4). */
+  /** The update on the calling thread (module docstring, steps 1-4), on a `networkBatch`. */
   private step(batch: TransitionBatch, t: number): StepResult {
     const { B } = batch;
     const { dX, dU } = this;
@@ -222,7 +229,7 @@ export class NafAgent extends LearnerBase implements QAgent {
    */
   actBatch(x: Float32Array, N: number): Float32Array {
     const o = this.evaluate('NafAgent.actBatch', x, N, ['mu']);
-    return Float32Array.from(muFromZ(this.heads, o.mu!, N));
+    return Float32Array.from(muFromZ(this.heads, o.mu!, N), (a, i) => a * this.actionScale[i % this.dU]);
   }
 
   /** V(x): x [N*dX] -> [N]. @throws Error when x is not a Float32Array of N*dX values. */
@@ -237,13 +244,20 @@ export class NafAgent extends LearnerBase implements QAgent {
   qValues(x: Float32Array, u: Float32Array, N: number): Float32Array {
     checkInputs('NafAgent.qValues', x, N, this.dX, u, this.dU);
     const o = this.evaluate('NafAgent.qValues', x, N, ['V', 'mu', 'L']);
-    const A = advantage(this.heads, lowerFromL(this.heads, o.L!, N), muFromZ(this.heads, o.mu!, N), u, N);
-    return Float32Array.from(A, (a, i) => a + o.V![i]);
+    const a = Float32Array.from(u, (v, i) => v / this.actionScale[i % this.dU]);
+    const A = advantage(this.heads, lowerFromL(this.heads, o.L!, N), muFromZ(this.heads, o.mu!, N), a, N);
+    return Float32Array.from(A, (v, i) => v + o.V![i]);
   }
 
-  /** L(x) row-major [N*dU*dU] (lower-triangular, positive diagonal; P = L L^T). For tests/actors. */
+  /**
+   * L(x) row-major [N*dU*dU] in torque units: lower-triangular, positive diagonal, with
+   * P = L L^T such that A = -1/2 (u - mu)^T P (u - mu) for u in N·m (the network's L, rows
+   * divided by the action scale). For tests and actors.
+   */
   lowerTriangular(x: Float32Array, N: number): Float32Array {
-    return Float32Array.from(lowerFromL(this.heads, this.evaluate('NafAgent.lowerTriangular', x, N, ['L']).L!, N));
+    const { dU } = this;
+    const L = lowerFromL(this.heads, this.evaluate('NafAgent.lowerTriangular', x, N, ['L']).L!, N);
+    return Float32Array.from(L, (v, i) => v / this.actionScale[Math.floor(i / dU) % dU]);
   }
 
   /** Raw head outputs (V [N], z [N*dU], l [N*nL], row-major) of the online network in inference mode. */
@@ -252,7 +266,7 @@ export class NafAgent extends LearnerBase implements QAgent {
     const p = lookup(this.currentTensors(this.transposed), who);
     const out: { V?: Float32Array; mu?: Float32Array; L?: Float32Array } = {};
     tf.tidy(() => {
-      const o = this.net.forward(p, featureMajor(x, N, this.dX), which, { mode: 'running', stats: p });
+      const o = this.net.forward(p, featureMajor(this.networkObs(x, N), N, this.dX), which, { mode: 'running', stats: p });
       for (const h of which) out[h] = transpose2d(o[h]!.dataSync(), o[h]!.shape[0], N);
     });
     return out;
@@ -261,7 +275,8 @@ export class NafAgent extends LearnerBase implements QAgent {
   /**
    * Policy snapshot for `createActor`: heads mu and L (and trunk when shared) as dense layers;
    * meta = { architecture, activation: 'relu', lDiag: [lo, hi], batchNorm, bnEps,
-   * bn: { head: (BnLayer | null)[] } } with the running batch-norm statistics. V is not included.
+   * bn: { head: (BnLayer | null)[] }, actionScale, obsNorm? } with the running batch-norm and
+   * observation statistics. V is not included.
    */
   snapshot(): PolicySnapshot {
     const heads: PolicySnapshot['heads'] = {};
@@ -277,10 +292,10 @@ export class NafAgent extends LearnerBase implements QAgent {
       kind: 'naf',
       dX: this.dX,
       dU: this.dU,
-      uMax: Float64Array.from(this.heads.uMax),
+      uMax: Float64Array.from(this.uMax),
       version: this.updates,
       heads,
-      meta: { architecture: cfg.architecture, activation: 'relu', lDiag: [...this.heads.lDiag], batchNorm: cfg.batchNorm, bnEps: BN_EPS, bn },
+      meta: { architecture: cfg.architecture, activation: 'relu', lDiag: [...this.heads.lDiag], batchNorm: cfg.batchNorm, bnEps: BN_EPS, bn, ...this.unitsMeta() },
     };
   }
 
