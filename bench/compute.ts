@@ -14,6 +14,7 @@ import { ReplayBuffer } from '../src/agent/replay.js';
 import { ilqgStep } from '../src/control/ilqg.js';
 import { Rng } from '../src/util/rng.js';
 import { nodeJitter } from './jitter.js';
+import { ddsAvailable, ddsJitter } from './dds_jitter.js';
 import { Trainer } from '../src/training/trainer.js';
 import { silentLogger } from '../src/util/logger.js';
 import { mkdtempSync } from 'node:fs';
@@ -98,7 +99,21 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
 
   parts.agent.dispose();
   parts.arm.dispose();
+  out.push(...await jitterFigures(params, opts));
+  return out;
+}
 
+/**
+ * Control-loop jitter figures: in-process (always) and over real DDS where rclnodejs loads, with
+ * the configured `ros.rt_priority` and with normal scheduling. `npm run bench -- --jitter` runs
+ * only these.
+ */
+export async function jitterFigures(params: unknown, opts: { quick: boolean }): Promise<Figure[]> {
+  const config = parseConfig(params, 'bench');
+  const backend = tf.getBackend();
+  const cores = cpus().length;
+  const out: Figure[] = [];
+  const fig = (name: string, value: number, unit: string, method: string) => out.push({ name, value, unit, method, backend, cores });
   // 5. Control-loop jitter of the node (in-process transport, real time, learner in its worker).
   const secs = opts.quick ? 15 : 60;
   const j = await nodeJitter(params, secs);
@@ -106,6 +121,27 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
   fig('control-loop jitter mean', j.mean * 1000, 'ms', how);
   fig('control-loop jitter p99', j.p99 * 1000, 'ms', how);
   fig('control-loop jitter max', j.max * 1000, 'ms', how);
+
+  // 6. The same over real DDS (the two processes of mujoco.launch.py), where rclnodejs loads.
+  const why = await ddsAvailable();
+  if (why) {
+    console.log(`[bench] control-loop jitter over DDS skipped: ${why}`);
+  } else {
+    // With the configured real-time priority (when there is one) and with normal scheduling.
+    for (const rt of [...new Set([config.ros.rt_priority, 0])]) {
+      const p = params as Record<string, Record<string, unknown>>;
+      const d = await ddsJitter({ ...p, ros: { ...(p.ros ?? {}), rt_priority: rt } }, opts.quick ? 25 : 60);
+      const sched = rt > 0 ? `SCHED_FIFO ${rt} (ros.rt_priority) but the learner` : 'normal scheduling (ros.rt_priority 0)';
+      const dhow = `naf_trainer (sim time, learner training in its thread at nice ${config.ros.learner_nice}) + naf_sim_bridge (MuJoCo, 100 Hz /clock) as two processes over DDS ` +
+        `(${process.env.RMW_IMPLEMENTATION ?? 'default RMW'}), both at ${sched}, after 20 s warm-up; |callback interval - period| over the last ${d.n} periods (${d.episodes} episodes); ` +
+        `medians over ${d.windows} 1 s windows: event-loop delay p99 ${d.eventLoopDelayP99Ms.toFixed(2)} ms, shed fraction ${d.shedFraction.toFixed(2)}, ` +
+        `${d.updatesPerS.toFixed(0)} updates/s, checkpoint write ${d.checkpointMs.toFixed(0)} ms; GC pause max ${d.gcPauseMaxMs.toFixed(1)} ms`;
+      const tag = rt > 0 ? `over DDS, rt_priority ${rt}` : 'over DDS, normal scheduling';
+      fig(`control-loop jitter mean ${tag}`, d.mean * 1000, 'ms', dhow);
+      fig(`control-loop jitter p99 ${tag}`, d.p99 * 1000, 'ms', dhow);
+      fig(`control-loop jitter max ${tag}`, d.max * 1000, 'ms', dhow);
+    }
+  }
   return out;
 }
 

@@ -12,13 +12,13 @@
 import { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import * as tf from '@tensorflow/tfjs';
 import { METHODS, TASKS, merge } from './methods.js';
 import { learningCurveSvg, soakSvg, table, type Curve } from './report.js';
-import { computeFigures, soak } from './compute.js';
+import { computeFigures, jitterFigures, soak } from './compute.js';
 import { initBackend } from '../src/agent/backend.js';
 import { paramsFileDir, resolveFileRelative } from '../src/config/params_file.js';
 
@@ -34,6 +34,7 @@ const program = new Command('bench')
   .option('--soak <steps>', 'also run the soak test for this many environment steps', (v) => Number(v))
   .option('--skip-learning', 'no learning curves')
   .option('--skip-compute', 'no compute figures')
+  .option('--jitter', 'only the control-loop jitter figures (in-process, and over DDS where rclnodejs loads), printed and saved as jitter.json')
   .option('--report <dir>', 'only rewrite table.md and the plots of an existing results folder')
   .parse();
 const o = program.opts();
@@ -79,6 +80,13 @@ async function writeReport(dir: string, i: { date: string; cores: number; backen
   return md;
 }
 
+if (o.jitter) {
+  await initBackend();
+  const figs = await jitterFigures(base, { quick });
+  for (const f of figs) log(`${f.name}: ${f.value.toFixed(3)} ${f.unit} — ${f.method}`);
+  writeFileSync(join(out, 'jitter.json'), JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), figures: figs }, null, 1));
+  process.exit(0);
+}
 const backend = await initBackend();
 const info = { date: new Date().toISOString(), quick, backend: backend.name, cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, tfjs: tf.version.tfjs, config: o.config, episodes, seeds, methods, tasks };
 log(`backend ${backend.name}, ${info.cores} cores; results in ${out}`);

@@ -2,6 +2,7 @@
 
     ros2 launch naf_ros gazebo.launch.py [urdf:=<file.urdf or .xacro>] [robot_name:=<name>]
         [params_file:=<yaml>] [run_dir:=<dir>] [gz_args:='-r -v 1 empty.sdf']
+        [resume:=<run folder>] [episodes:=<total budget>]
 
     e.g. the shipped UR5e:
     ros2 launch naf_ros gazebo.launch.py urdf:=$(ros2 pkg prefix naf_ros)/share/naf_ros/urdf/ur5e.urdf \
@@ -35,6 +36,18 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 
+def run_overrides(context):
+    """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
+    resume = LaunchConfiguration('resume').perform(context)
+    overrides = {'ros.resume': os.path.abspath(resume) if resume else ''}
+    episodes = LaunchConfiguration('episodes').perform(context)
+    if episodes:
+        if not episodes.isdigit() or int(episodes) < 1:
+            raise ValueError(f'episodes:={episodes}: must be an integer >= 1 (the run\'s total training.episodes)')
+        overrides['training.episodes'] = int(episodes)
+    return overrides
+
+
 def _robot(context):
     """Expands the URDF (xacro), writes it for naf_trainer, and starts the robot's nodes."""
     import xacro  # ROS's xacro package (exec_depend); imported here so the file parses without it
@@ -61,6 +74,7 @@ def _robot(context):
                        'use_sim_time': True,
                        'run_dir': run_dir,
                        'urdf_path': expanded,
+                       **run_overrides(context),
                    }])
     return [
         rsp, spawn,
@@ -84,6 +98,8 @@ def generate_launch_description():
                               description='folder for run logs, checkpoints and the expanded URDF'),
         DeclareLaunchArgument('gz_args', default_value='-r -v 1 empty.sdf',
                               description="gz sim arguments; headless: '-r -s -v 1 empty.sdf'"),
+        DeclareLaunchArgument('resume', default_value='', description='run folder to resume; empty = new run'),
+        DeclareLaunchArgument('episodes', default_value='', description='total episode budget (training.episodes); empty = the params file\'s'),
     ]
     gz = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(PathJoinSubstitution([FindPackageShare('ros_gz_sim'), 'launch', 'gz_sim.launch.py'])),

@@ -22,6 +22,10 @@ E-stop: publish std_msgs/msg/Bool true (transient local) on /naf_trainer/estop (
 zero torque until the topic reads false AND `ros2 service call /naf_trainer/resume std_srvs/srv/Trigger`.
 The safety launch arguments override the params file (default config/naf_trainer_hardware.yaml,
 whose values are the ones listed below) when given; the values in force are logged at start.
+Run: params_file, run_dir; resume:=<run folder> continues a run (newest checkpoint, episode
+count); episodes:=N sets the run's total budget (training.episodes; default the params file's);
+rt_priority:=50 (default) runs the node's threads but the learner at SCHED_FIFO 50, as ros2_control
+(needs CAP_SYS_NICE or an rtprio limit, else a warning; 0 = normal scheduling).
 """
 import os
 
@@ -48,10 +52,23 @@ TOPICS = [
 ]
 
 
+def run_overrides(context):
+    """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
+    resume = LaunchConfiguration('resume').perform(context)
+    overrides = {'ros.resume': os.path.abspath(resume) if resume else ''}
+    episodes = LaunchConfiguration('episodes').perform(context)
+    if episodes:
+        if not episodes.isdigit() or int(episodes) < 1:
+            raise ValueError(f'episodes:={episodes}: must be an integer >= 1 (the run\'s total training.episodes)')
+        overrides['training.episodes'] = int(episodes)
+    return overrides
+
+
 def _trainer(context):
     """naf_trainer: the params file, then the safety/topic launch arguments that were given, then the expanded URDF."""
     params = {'run_dir': LaunchConfiguration('run_dir').perform(context),
-              'use_sim_time': LaunchConfiguration('use_sim_time').perform(context).lower() == 'true'}
+              'use_sim_time': LaunchConfiguration('use_sim_time').perform(context).lower() == 'true',
+              'ros.rt_priority': int(LaunchConfiguration('rt_priority').perform(context))}
     given = []
     for arg, name, _, kind, _ in SAFETY + TOPICS:
         value = LaunchConfiguration(arg).perform(context)
@@ -70,7 +87,7 @@ def _trainer(context):
     return [
         LogInfo(msg=f'naf_trainer: params file {params_file}; overridden by launch arguments: {", ".join(given) or "none"}'
                     + (f'; URDF {urdf}' if urdf else '')),
-        Node(package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen', parameters=[params_file, params]),
+        Node(package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen', parameters=[params_file, {**params, **run_overrides(context)}]),
     ]
 
 
@@ -86,5 +103,9 @@ def generate_launch_description():
         DeclareLaunchArgument('run_dir', default_value=os.path.join(os.path.expanduser('~'), '.ros', 'naf_ros', 'runs'),
                               description='folder for run logs and checkpoints'),
         DeclareLaunchArgument('use_sim_time', default_value='false'),
+        DeclareLaunchArgument('resume', default_value='', description='run folder to resume; empty = new run'),
+        DeclareLaunchArgument('episodes', default_value='', description='total episode budget (training.episodes); empty = the params file\'s'),
+        DeclareLaunchArgument('rt_priority', default_value='50',
+                              description='SCHED_FIFO priority of the node\'s threads but the learner, as ros2_control\'s thread_priority (needs CAP_SYS_NICE); 0 = normal'),
     ]
     return LaunchDescription(args + [OpaqueFunction(function=_trainer)])

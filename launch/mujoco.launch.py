@@ -1,6 +1,8 @@
 """naf_trainer against the embedded MuJoCo arm, as two ROS 2 processes.
 
     ros2 launch naf_ros mujoco.launch.py [params_file:=<yaml>] [run_dir:=<dir>] [sim_rate_hz:=100.0]
+                                         [resume:=<run folder>] [episodes:=<total budget>]
+                                         [use_sim_time:=true] [rt_priority:=50]
 
     e.g. the shipped UR5e: params_file:=$(ros2 pkg prefix naf_ros)/share/naf_ros/config/ur5e.yaml
 
@@ -11,6 +13,11 @@ runs on simulation time (use_sim_time) and learns against it. The bridge simulat
 params file (`urdf_path`, a plain URDF; relative paths are in the naf_ros share folder), takes its
 `joints` as the command order and starts at its `task.home_pose`. Like a real arm, the simulated
 one carries its own weight: set `safety.gravity_compensation: model` for an arm gravity loads.
+`use_sim_time:=false` runs both on wall time instead, as on a physical arm (no /clock; the bridge
+stamps states with its own clock). `resume:=<run folder>` continues a run (its newest checkpoint,
+its episode count; parameter `ros.resume`); `episodes:=N` sets the run's total budget
+`training.episodes` (default: the params file's), e.g. to extend a finished run. `rt_priority`:
+SCHED_FIFO priority of both nodes' threads but the learner (as ros2_control; 0 = normal).
 Needs `npm ci` (and rclnodejs) in the naf_ros source folder before `colcon build`.
 """
 import os
@@ -34,6 +41,18 @@ def _trainer_parameters(path):
     return {}
 
 
+def run_overrides(context):
+    """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
+    resume = LaunchConfiguration('resume').perform(context)
+    overrides = {'ros.resume': os.path.abspath(resume) if resume else ''}
+    episodes = LaunchConfiguration('episodes').perform(context)
+    if episodes:
+        if not episodes.isdigit() or int(episodes) < 1:
+            raise ValueError(f'episodes:={episodes}: must be an integer >= 1 (the run\'s total training.episodes)')
+        overrides['training.episodes'] = int(episodes)
+    return overrides
+
+
 def _nodes(context):
     share = get_package_share_directory('naf_ros')
     params_file = LaunchConfiguration('params_file').perform(context)
@@ -48,16 +67,19 @@ def _nodes(context):
             'joints': joints,
             'rate_hz': ParameterValue(LaunchConfiguration('sim_rate_hz'), value_type=float),
             'initial_positions': home,
-            'publish_clock': True,
+            'publish_clock': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
             'command_timeout_ms': 500.0,
+            'rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
         }],
     )
     trainer = Node(
         package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
         parameters=[params_file, {
-            'use_sim_time': True,
+            'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
             'run_dir': LaunchConfiguration('run_dir'),
             'urdf_path': urdf,
+            'ros.rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
+            **run_overrides(context),
         }],
     )
     return [bridge, trainer]
@@ -72,5 +94,13 @@ def generate_launch_description():
                               description='folder for run logs and checkpoints'),
         DeclareLaunchArgument('sim_rate_hz', default_value='100.0',
                               description='MuJoCo physics/joint_states rate, Hz'),
+        DeclareLaunchArgument('use_sim_time', default_value='true',
+                              description='true: the bridge publishes /clock and the trainer runs on it; false: both on wall time'),
+        DeclareLaunchArgument('rt_priority', default_value='50',
+                              description='SCHED_FIFO priority of both nodes\' threads but the learner (as ros2_control; needs CAP_SYS_NICE, else a warning); 0 = normal'),
+        DeclareLaunchArgument('resume', default_value='',
+                              description='run folder to resume (its newest checkpoint and episode count); empty = new run'),
+        DeclareLaunchArgument('episodes', default_value='',
+                              description='total episode budget of the run (training.episodes); empty = the params file\'s'),
     ]
     return LaunchDescription(args + [OpaqueFunction(function=_nodes)])

@@ -14,14 +14,20 @@ import { RclnodejsContext } from '../src/ros/rclnodejs_transport.js';
 import { declareConfigParameters, installParameterValidation } from '../src/ros/parameters.js';
 import type { BoolMsg, Float64MultiArrayMsg, JointStateMsg, ParameterValue, RosNode } from '../src/ros/transport.js';
 import { fromTimeMsg } from '../src/ros/transport.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import yaml from 'js-yaml';
+import { parseConfig } from '../src/config/load.js';
+import { InThreadLearnerClient } from '../src/training/learner_client.js';
 import { declareSimBridgeParameters, SimBridgeNode } from '../src/ros/sim_bridge_node.js';
 import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { ReachTask } from '../src/env/reach_task.js';
 import { armSpecFromUrdf, parseUrdf } from '../src/env/urdf.js';
 import { Rng } from '../src/util/rng.js';
-import { captureLogger, FakeActor, FakeLearner, testConfig, jointState } from './ros_fakes.js';
+import { captureLogger, FakeActor, FakeLearner, testConfig, testSpec, TinyTask, jointState } from './ros_fakes.js';
 
 interface Harness {
   /** Topic/service prefix unique to this run (several test runs may share a ROS domain). */
@@ -112,7 +118,7 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     assert.deepEqual(resp, { success: true, message: 'paused 1' });
   },
 
-  'parameters: override, integer-as-double, range/read-only/callback rejection with reasons': async (h) => {
+  'parameters: override, integer-as-double, range/read-only/type/undeclared/callback rejection with our reasons': async (h) => {
     const n = h.node('params', { gain: 2 });
     assert.equal(n.declareParameter('gain', 0.5, { type: 'double', description: 'gain', floatingPointRange: { from: 0, to: 10, step: 0 } }), 2);
     n.declareParameter('cap', 0.5, { type: 'double', description: 'cap', readOnly: true });
@@ -126,13 +132,31 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     n.addPostSetParametersCallback((ups) => post.push(...ups.map((u) => `${u.name}=${u.value}`)));
     assert.deepEqual(n.setParameters([{ name: 'gain', value: 7 }]), { successful: false, reason: 'gain 7 is above the cap 5' });
     assert.deepEqual(n.setParameters([{ name: 'gain', value: 11 }]), { successful: false, reason: "Parameter gain doesn't comply with floating point range [0, 10]; got 11" });
-    assert.deepEqual(n.setParameters([{ name: 'cap', value: 0.1 }]), { successful: false, reason: "parameter 'cap' cannot be set because it is read-only" });
+    const fqn = n.resolveName('~');
+    assert.deepEqual(n.setParameters([{ name: 'cap', value: 0.1 }]), { successful: false, reason: `cap is read-only: it is set at launch (params file or launch argument) and fixed while ${fqn} runs; nothing was changed` });
+    assert.deepEqual(n.setParameters([{ name: 'gain', value: 'abc' }]), { successful: false, reason: 'gain must be a double (a number) in [0, 10]; got the string "abc" (nothing was changed)' });
+    assert.match(n.setParameters([{ name: 'gian', value: 1 }]).reason, new RegExp(`^gian is not a parameter of ${fqn} \\(did you mean 'gain'\\?\\); undeclared parameters are refused`));
     assert.equal(n.getParameter('gain'), 2);
     assert.deepEqual(n.setParameters([{ name: 'gain', value: 3 }]), { successful: true, reason: '' });
     assert.equal(n.getParameter('gain'), 3);
     assert.deepEqual(n.getParameter('hidden'), [200, 200]);
     assert.deepEqual(n.getParameter('names'), ['a', 'b']);
     assert.deepEqual(post, ['gain=3']);
+  },
+
+  'each message says its publisher (GID); the graph counts the publishers of a topic': async (h) => {
+    const a = h.node('gid_a'), b = h.node('gid_b'), sub = h.node('gid_sub');
+    const gids = new Map<string, number>();
+    sub.createSubscription('std_msgs/msg/Float64', `${h.prefix}/gid`, 'default', (m, info) => gids.set(info.publisherGid, m.data));
+    const pa = a.createPublisher('std_msgs/msg/Float64', `${h.prefix}/gid`, 'default');
+    const pb = b.createPublisher('std_msgs/msg/Float64', `${h.prefix}/gid`, 'default');
+    const timer = a.createTimer(0.02, () => { pa.publish({ data: 1 }); pb.publish({ data: 2 }); });
+    assert.ok(await h.waitFor(() => gids.size >= 2 && sub.countPublishers(`${h.prefix}/gid`) === 2, 10), `GIDs ${[...gids.keys()]}, count ${sub.countPublishers(`${h.prefix}/gid`)}`);
+    timer.cancel();
+    assert.equal(gids.size, 2, 'two distinct GIDs');
+    assert.deepEqual([...gids.values()].sort(), [1, 2]);
+    for (const g of gids.keys()) assert.match(g, /^[0-9a-f]{32,48}$/);
+    assert.equal(sub.countPublishers(`${h.prefix}/nobody`), 0);
   },
 
   'timer fires repeatedly on the node clock and can be cancelled': async (h) => {
@@ -175,7 +199,7 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
     });
   }
 
-  test('ros2 param set above the cap is rejected with the reason naming the cap (ros2 CLI)', async (t) => {
+  test('ros2 param set: above the cap, wrong type, undeclared name, read-only: each refused with our own reason (ros2 CLI)', async (t) => {
     if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
     if ((await ros2(['--help'])).code !== 0) return t.skip('ros2 CLI not on PATH');
     const h = rosHarness(ctx);
@@ -189,7 +213,13 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
     assert.match(ok.out, /Set parameter successful/, 'an integer literal for a double parameter is accepted');
     assert.equal(cfg.model_based.on_policy_fraction, 0);
     const ro = await ros2(['param', 'set', fqn, 'model_based.max_on_policy_fraction', '1.0']);
-    assert.match(ro.out + ro.err, /Setting parameter failed.*read-?only/i);
+    assert.match(ro.out + ro.err, /Setting parameter failed: model_based\.max_on_policy_fraction is read-only: it is set at launch/);
+    const abc = await ros2(['param', 'set', fqn, 'model_based.on_policy_fraction', 'abc']);
+    assert.match(abc.out + abc.err, /Setting parameter failed: model_based\.on_policy_fraction must be a double \(a number\) in \[0, 1\]; got the string "abc" \(nothing was changed\)/);
+    const typo = await ros2(['param', 'set', fqn, 'model_based.on_policy_fractoin', '0.2']);
+    assert.match(typo.out + typo.err, /Setting parameter failed: model_based\.on_policy_fractoin is not a parameter of \S+ \(did you mean 'model_based\.on_policy_fraction'\?\); undeclared parameters are refused/);
+    assert.doesNotMatch(abc.out + abc.err + typo.out + typo.err, /does not {2}readonly/);
+    assert.equal(cfg.model_based.on_policy_fraction, 0, 'nothing changed');
     const desc = await ros2(['param', 'describe', fqn, 'model_based.max_on_policy_fraction']);
     assert.match(desc.out, /Read only: true/i);
     assert.match(desc.out, /Safety cap on p/);
@@ -226,5 +256,97 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
       bridge.shutdown();
       arm.dispose();
     }
+  });
+
+  test('naf_trainer over DDS: a second joint_states publisher is refused and holds zero torque until it stops', async (t) => {
+    if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+    const h = rosHarness(ctx);
+    const topics = { joint_states_topic: `${h.prefix}/pub_rule/joint_states`, effort_command_topic: `${h.prefix}/pub_rule/commands` };
+    const node = h.node('naf_trainer_pubrule');
+    const config = declareConfigParameters(node, testConfig({ ros: { ...topics, estop_topic: '~/estop', joint_states_conflict_hold_s: 0.5 } }));
+    const cap = captureLogger();
+    const learner = new FakeLearner();
+    const trainer = new NafTrainerNode({
+      node, config, spec: testSpec(), task: new TinyTask(config.task.home_pose, 50), learner, rng: new Rng(1), logger: cap.logger,
+      actor: new FakeActor(() => Float64Array.of(1, 1, 1), 0.3, 0.5),
+    });
+    learner.publishPolicy(0);
+    const drv = h.node('driver'), rogue = h.node('rogue'), probe = h.node('probe');
+    const cmds: { at: number; u: number[] }[] = [];
+    probe.createSubscription('std_msgs/msg/Float64MultiArray', topics.effort_command_topic, 'default', (m) => cmds.push({ at: Date.now(), u: Array.from(m.data) }));
+    const dPub = drv.createPublisher('sensor_msgs/msg/JointState', topics.joint_states_topic, 'sensor_data');
+    const dTimer = drv.createTimer(0.01, () => dPub.publish(jointState(drv.now(), ['joint1', 'joint2', 'joint3'], config.task.home_pose)));
+    try {
+      assert.ok(await h.waitFor(() => trainer.state === 'RUNNING', 20), `state ${trainer.state}`);
+      const rPub = rogue.createPublisher('sensor_msgs/msg/JointState', topics.joint_states_topic, 'sensor_data');
+      const rTimer = rogue.createTimer(0.002, () => rPub.publish(jointState(rogue.now(), ['joint1', 'joint2', 'joint3'], [1, 1, 1])));
+      assert.ok(await h.waitFor(() => trainer.input.conflict(node.now()), 10), 'conflict detected');
+      const detected = Date.now();
+      await h.waitFor(() => false, 1.5);
+      assert.ok(trainer.input.rejected.other_publisher > 100, `refused ${trainer.input.rejected.other_publisher}`);
+      assert.ok(learner.episodes.at(-1)?.aborted, 'the running episode was aborted');
+      const late = cmds.filter((c) => c.at > detected + 100);
+      assert.ok(late.length > 30 && late.every((c) => c.u.every((v) => v === 0)), 'zero torque while both publish');
+      assert.ok(learner.observed.every((tr) => tr.x[0] !== 1), 'no state of the second publisher used');
+      assert.equal(trainer.graphPublishers, 2, 'the graph counts both publishers');
+      assert.ok(cap.count('error', /other_publisher/) <= 2, 'no log flood');
+      rTimer.cancel();
+      assert.ok(await h.waitFor(() => trainer.state === 'RUNNING' && !trainer.input.conflict(node.now()), 10), `back to training: ${trainer.state}`);
+      const gid = trainer.input.source!;
+      assert.match(gid, /^[0-9a-f]{32,48}$/, 'the source is known by its GID');
+      console.log(`# over DDS: second publisher refused (${trainer.input.rejected.other_publisher} messages), conflict steps ${trainer.conflictSteps}, source ${gid}`);
+    } finally {
+      dTimer.cancel();
+      trainer.shutdown();
+    }
+  });
+
+  test('resume through ros2 launch arguments: mujoco.launch.py resume:=<run> [episodes:=N]', { timeout: 240_000 }, async (t) => {
+    if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+    if ((await ros2(['--help'])).code !== 0) return t.skip('ros2 CLI not on PATH');
+    const repo = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+    const tmp = mkdtempSync(join(tmpdir(), 'naf-launch-'));
+    // An ament prefix holding this source tree as package naf_ros (what colcon build installs).
+    mkdirSync(join(tmp, 'prefix/share/ament_index/resource_index/packages'), { recursive: true });
+    writeFileSync(join(tmp, 'prefix/share/ament_index/resource_index/packages/naf_ros'), '');
+    symlinkSync(repo, join(tmp, 'prefix/share/naf_ros'));
+    mkdirSync(join(tmp, 'prefix/lib/naf_ros'), { recursive: true });
+    for (const [exe, mode] of [['naf_trainer', 'node'], ['naf_sim_bridge', 'sim-bridge']]) {
+      writeFileSync(join(tmp, 'prefix/lib/naf_ros', exe), `#!/bin/sh\nexec node --import file://${repo}/node_modules/tsx/dist/loader.mjs ${repo}/src/ros/main.ts ${mode} "$@"\n`, { mode: 0o755 });
+    }
+    // A finished run of 2 episodes with a small network, checkpointed by the learner itself.
+    const params = { task: { horizon: 5 }, agent: { hidden: [8, 8], warmup_steps: 5, batch_size: 4, replay_capacity: 1000 }, training: { episodes: 2 } };
+    const paramsFile = join(tmp, 'params.yaml');
+    writeFileSync(paramsFile, yaml.dump({ naf_trainer: { ros__parameters: params } }));
+    const run = join(tmp, 'run');
+    const learner = await InThreadLearnerClient.create(parseConfig(params), run);
+    const x = new Float64Array(11);
+    for (let e = 0; e < 2; e++) {
+      for (let k = 0; k < 5; k++) learner.observe({ x, u: new Float64Array(3), r: -1, x2: x, terminal: false, t: k });
+      learner.endEpisode({ controller: 'naf', return: -5, aborted: false });
+    }
+    const ckpt = await learner.save();
+    await learner.close();
+    const launch = (extra: string[], until: RegExp) => new Promise<string>((resolve, reject) => {
+      const env = { ...process.env, AMENT_PREFIX_PATH: `${join(tmp, 'prefix')}:${process.env.AMENT_PREFIX_PATH}`, ROS_DOMAIN_ID: String(150 + (process.pid % 50)) };
+      const p = spawn('ros2', ['launch', 'naf_ros', 'mujoco.launch.py', `params_file:=${paramsFile}`, `run_dir:=${join(tmp, 'runs')}`, ...extra], { env, detached: true });
+      let out = '';
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        try { process.kill(-p.pid!, 'SIGINT'); } catch { /* gone */ }
+        p.once('exit', () => (ok ? resolve(out) : reject(new Error(`launch did not print ${until}:\n${out}`))));
+        setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }, 15000).unref();
+      };
+      const timer = setTimeout(() => done(false), 180_000);
+      const onData = (d: Buffer) => { out += d.toString(); if (until.test(out)) done(true); };
+      p.stdout.on('data', onData);
+      p.stderr.on('data', onData);
+    });
+    const finished = await launch([`resume:=${run}`], /nothing to train/);
+    assert.match(finished, new RegExp(`resumed from checkpoint ${ckpt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 2 episodes completed and 0 aborted before it; episodes continue from 3, budget training\\.episodes = 2`));
+    assert.match(finished, new RegExp(`training budget of 2 episodes \\(training\\.episodes\\) done; holding zero torque\\. To train further, resume this run with a larger budget: ros2 launch naf_ros <launch file> resume:=${run.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} episodes:=<total>`));
+    const extended = await launch([`resume:=${run}`, 'episodes:=3'], /budget training\.episodes = 3/);
+    assert.match(extended, /run folder \S+ \(resumed\)/);
+    assert.ok(!existsSync(join(tmp, 'runs')) || readdirSync(join(tmp, 'runs')).length === 0, 'no new run folder: the resumed one is used');
   });
 });

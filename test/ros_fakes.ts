@@ -14,7 +14,7 @@ import type { JointStateMsg } from '../src/ros/transport.js';
 import { toTimeMsg } from '../src/ros/transport.js';
 import type { Transition } from '../src/training/learner.js';
 import type { EpisodeEnd, LearnerClient } from '../src/training/learner_client.js';
-import type { LearnerStats } from '../src/training/learner_session.js';
+import type { LearnerStats, ResumeInfo } from '../src/training/learner_session.js';
 import type { Logger } from '../src/util/logger.js';
 
 export interface LogLine { level: string; message: string }
@@ -33,11 +33,22 @@ export class FakeLearner implements LearnerClient {
   saves = 0;
   failSave: string | null = null;
   policyCbs: ((s: PolicySnapshot) => void)[] = [];
+  statsCbs: ((s: LearnerStats) => void)[] = [];
+  readonly priority = 'fake learner';
+  constructor(readonly resumed: ResumeInfo | null = null) {}
   observe(tr: Transition): void { this.observed.push(tr); }
   endEpisode(info: EpisodeEnd): void { this.episodes.push(info); }
   onPolicy(cb: (s: PolicySnapshot) => void): void { this.policyCbs.push(cb); }
   onController(_cb: (c: LinearGaussianController) => void): void {}
-  onStats(_cb: (s: LearnerStats) => void): void {}
+  onStats(cb: (s: LearnerStats) => void): void { this.statsCbs.push(cb); }
+  /** Delivers learner stats as the learner would (zeros for what `s` does not give). */
+  publishStats(s: Partial<LearnerStats>): void {
+    const full: LearnerStats = {
+      at: Date.now(), episodes: 0, steps: 0, updates: 0, imaginedTotal: 0, lastReturn: NaN, divergences: 0, skippedSteps: 0, shedUpdates: 0,
+      lagMeanMs: 0, lagMaxMs: 0, lagSamples: 0, checkpoints: 0, checkpointMs: NaN, refit: null, ...s,
+    };
+    for (const cb of this.statsCbs) cb(full);
+  }
   async save(): Promise<string> {
     if (this.failSave) throw new Error(this.failSave);
     return `runs/test/checkpoint-${++this.saves}`;

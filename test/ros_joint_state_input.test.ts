@@ -26,7 +26,7 @@ test('joints are matched by name: any order, extra joints ignored, effort option
   assert.equal(input.receivedAt, 1.01);
 });
 
-test('a missing configured joint is an error logged once until it reappears', () => {
+test('a missing configured joint is an error logged once, then counted and summarised (no flood when it comes and goes)', () => {
   const { input, count } = make();
   for (let k = 0; k < 5; k++) {
     const r = input.accept(jointState(1 + k * 0.01, ['joint1', 'joint3'], [0, 0]), 1 + k * 0.01);
@@ -38,9 +38,19 @@ test('a missing configured joint is an error logged once until it reappears', ()
   assert.ok(input.accept(jointState(1.1, J, [0, 0, 0]), 1.1).ok);
   assert.deepEqual(input.missing, []);
   assert.equal(count('info', /complete again \(joint2 back\)/), 1);
-  input.accept(jointState(1.11, ['joint1'], [0]), 1.11);
-  assert.equal(count('error', /lacks configured joint/), 2, 'reported again after it had reappeared');
-  assert.equal(input.rejected.missing_joint, 6);
+  // The issue's flood: complete and incomplete messages alternate (24 + 24 lines before).
+  for (let k = 0; k < 24; k++) {
+    input.accept(jointState(1.2 + k * 0.02, ['joint1'], [0]), 1.2 + k * 0.02);
+    input.accept(jointState(1.21 + k * 0.02, J, [0, 0, 0]), 1.21 + k * 0.02);
+  }
+  assert.equal(count('error', /lacks configured joint/), 1, 'no new error line within 10 s');
+  assert.equal(count('info', /complete again/), 1);
+  assert.equal(input.rejected.missing_joint, 29);
+  input.flushLogs(12);
+  assert.equal(count('error', /^joint_states lacks configured joints: 28 times in the last 11\.0 s; latest: joint_states lacks configured joint\(s\) joint2, joint3/), 1);
+  assert.equal(count('info', /^joint_states complete again: 24 times in the last 10\.9 s/), 1);
+  input.flushLogs(13);
+  assert.equal(count('error', /lacks configured joint/), 2, 'nothing pending: no new line');
 });
 
 test('hostile messages are rejected with their reason and never become the state', () => {

@@ -140,3 +140,13 @@ test('launch files compile and start only executables CMakeLists.txt installs', 
     }
   }
 });
+
+test('every launch file declares the run-level arguments and forwards resume and episodes to the trainer', () => {
+  for (const f of ['mujoco.launch.py', 'gazebo.launch.py', 'hardware.launch.py']) {
+    const text = readFileSync(join(root, 'launch', f), 'utf8');
+    for (const arg of ['params_file', 'run_dir', 'resume', 'episodes']) assert.match(text, new RegExp(`DeclareLaunchArgument\\('${arg}'`), `${f} declares ${arg}`);
+    assert.match(text, /'ros\.resume': os\.path\.abspath\(resume\) if resume else ''/, `${f} forwards resume as ros.resume`);
+    assert.match(text, /overrides\['training\.episodes'\] = int\(episodes\)/, `${f} forwards episodes as training.episodes`);
+    assert.match(text, /\*\*run_overrides\(context\)/, `${f} puts them into the trainer's parameters`);
+  }
+});

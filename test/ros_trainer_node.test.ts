@@ -4,57 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InProcessBus } from '../src/ros/inprocess_transport.js';
-import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
-import { declareConfigParameters } from '../src/ros/parameters.js';
-import type { DiagnosticArrayMsg, ParameterValue } from '../src/ros/transport.js';
-import { Rng } from '../src/util/rng.js';
-import { captureLogger, FakeActor, FakeLearner, jointState, testConfig, testSpec, TinyTask } from './ros_fakes.js';
+import type { ParameterValue } from '../src/ros/transport.js';
+import { trainerHarness as setup } from './ros_trainer_harness.js';
 
 const J = ['joint1', 'joint2', 'joint3'];
-
-interface Setup {
-  policy?: (x: Float64Array, t: number) => Float64Array;
-  config?: Record<string, unknown>;
-  overrides?: Record<string, ParameterValue>;
-  /** Order and subset of names the fake driver publishes. */
-  names?: string[];
-  /** Positions the driver publishes (configured order); default: home. */
-  q?: number[];
-  startDriver?: boolean;
-}
-
-function setup(s: Setup = {}) {
-  const bus = new InProcessBus();
-  const cap = captureLogger();
-  const node = bus.createNode('naf_trainer', { parameterOverrides: s.overrides });
-  const config = declareConfigParameters(node, testConfig(s.config));
-  const learner = new FakeLearner();
-  const actor = new FakeActor(s.policy ?? (() => Float64Array.of(1, 1, 1)), config.model_based.on_policy_fraction, config.model_based.max_on_policy_fraction);
-  const task = new TinyTask(config.task.home_pose, config.task.horizon);
-  const trainer = new NafTrainerNode({ node, config, spec: testSpec(), task, actor, learner, rng: new Rng(1), logger: cap.logger, steadyNow: () => bus.now() });
-  learner.publishPolicy(0);
-  const probe = bus.createNode('probe');
-  const cmds: { t: number; u: number[] }[] = [];
-  probe.createSubscription('std_msgs/msg/Float64MultiArray', '/effort_controller/commands', 'default', (m) => cmds.push({ t: bus.now(), u: Array.from(m.data) }));
-  const returns: number[] = [];
-  probe.createSubscription('std_msgs/msg/Float64', '/naf_trainer/episode_return', 'default', (m) => returns.push(m.data));
-  const diags: DiagnosticArrayMsg[] = [];
-  probe.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', 'default', (m) => diags.push(m));
-  const jsPub = probe.createPublisher('sensor_msgs/msg/JointState', '/joint_states', 'sensor_data');
-  const names = s.names ?? J;
-  const driver = { on: s.startDriver ?? true, q: s.q ?? config.task.home_pose };
-  probe.createTimer(0.01, () => {
-    if (driver.on) jsPub.publish(jointState(bus.now(), names, names.map((n) => driver.q[J.indexOf(n)] ?? 0)));
-  });
-  const estopPub = probe.createPublisher('std_msgs/msg/Bool', '/naf_trainer/estop', 'latched');
-  const trigger = async (srv: string) => {
-    const p = probe.createClient('std_srvs/srv/Trigger', `/naf_trainer/${srv}`).call({});
-    await Promise.resolve();
-    return p;
-  };
-  return { bus, node, trainer, learner, actor, cmds, returns, diags, driver, estopPub, trigger, cap, config };
-}
 
 test('torques are published in the configured joint order whatever the joint_states order', () => {
   const { bus, cmds, learner } = setup({
@@ -131,6 +84,16 @@ test('on_policy_fraction above the cap is rejected with a reason naming the cap;
   assert.match(node.setParameters([{ name: 'agent.learning_rate', value: 0.01 }]).reason, /read-only/);
   assert.match(node.setParameters([{ name: 'model_based.on_policy_fraction', value: 1.5 }]).reason, /floating point range \[0, 1\]/);
   assert.throws(() => setup({ overrides: { 'model_based.on_policy_fraction': 0.9 } }), /on_policy_fraction: must be <= model_based.max_on_policy_fraction \(0.5, the safety cap\); got 0.9/);
+});
+
+test('every refusal of ros2 param set carries our own reason: wrong type, undeclared name, read-only, range, cap', () => {
+  const { bus } = setup();
+  const set = (name: string, value: ParameterValue) => bus.node('/naf_trainer')!.setParameters([{ name, value }]).reason;
+  assert.equal(set('model_based.on_policy_fraction', 'abc'), 'model_based.on_policy_fraction must be a double (a number) in [0, 1]; got the string "abc" (nothing was changed)');
+  assert.match(set('model_based.on_policy_fractoin', 0.2), /^model_based\.on_policy_fractoin is not a parameter of \/naf_trainer \(did you mean 'model_based\.on_policy_fraction'\?\); undeclared parameters are refused/);
+  assert.match(set('safety.max_effort', 0.1), /^safety\.max_effort is read-only: it is set at launch/);
+  assert.match(set('safety.homing_kp', -1), /^safety\.homing_kp: must be a number >= 0; got -1$/);
+  assert.match(set('model_based.on_policy_fraction', 0.9), /the safety cap/);
 });
 
 test('a policy producing NaN publishes zero torque; a clamped policy publishes the cap', () => {

@@ -53,6 +53,8 @@ export class GreedyActor implements TrainerActor {
 /** The learner of deploy mode: learns nothing, stores nothing, hands out the fixed policy. */
 export class NoLearner implements LearnerClient {
   episodes = 0;
+  readonly resumed = null;
+  readonly priority = '';
   constructor(private readonly snapshot: PolicySnapshot) {}
   observe(_tr: Transition): void {}
   endEpisode(_info: EpisodeEnd): void { this.episodes++; }

@@ -1,12 +1,15 @@
 /**
  * `diagnostic_msgs/msg/DiagnosticArray` for `/diagnostics` (the topic `rqt_robot_monitor` and
- * `diagnostic_aggregator` read): one status for the safety supervisor, one for the control loop.
- * Levels (diagnostic_msgs/msg/DiagnosticStatus): OK 0, WARN 1, ERROR 2, STALE 3.
+ * `diagnostic_aggregator` read): one status for the safety supervisor, one for the control loop,
+ * one for the learner thread. Levels (diagnostic_msgs/msg/DiagnosticStatus): OK 0, WARN 1,
+ * ERROR 2, STALE 3. Figures marked "window" cover the time since the previous report (1 s).
  */
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
+import type { LearnerStats } from '../training/learner_session.js';
 import type { InterventionKind } from './supervisor.js';
 import { INTERVENTION_KINDS } from './supervisor.js';
 import type { JointStateRejection } from './joint_state_input.js';
-import { JOINT_STATE_REJECTIONS } from './joint_state_input.js';
+import { JOINT_STATE_REJECTIONS, shortGid } from './joint_state_input.js';
 import { header, type DiagnosticArrayMsg, type DiagnosticStatusMsg, type KeyValueMsg } from './transport.js';
 
 export const DIAG_OK = 0;
@@ -16,6 +19,7 @@ export const DIAG_STALE = 3;
 
 export const SAFETY_STATUS_NAME = 'naf_trainer: safety';
 export const LOOP_STATUS_NAME = 'naf_trainer: control loop';
+export const LEARNER_STATUS_NAME = 'naf_trainer: learner';
 
 export interface SafetySnapshot {
   estopLatched: boolean;
@@ -32,6 +36,19 @@ export interface SafetySnapshot {
   stateTimeoutMs: number;
   maxOnPolicyFraction: number;
   onPolicyFraction: number;
+  /** The joint-states publisher rule (joint_state_input.ts). */
+  publishers?: {
+    /** Publishers of the topic in the ROS graph. */
+    graph: number;
+    /** GID of the source ('' = the middleware gives none), null before the first accepted state. */
+    source: string | null;
+    /** Other publishers of configured joints heard within the hold time. */
+    others: string[];
+    conflict: boolean;
+    /** Conflicts so far, and control periods held at zero torque by them. */
+    conflicts: number;
+    conflictSteps: number;
+  };
 }
 
 export interface LoopSnapshot {
@@ -47,6 +64,8 @@ export interface LoopSnapshot {
   jitterP99: number;
   jitterMax: number;
   jitterSamples: number;
+  /** This thread's event-loop delay and GC pauses in the last window, when measured. */
+  mainThread?: MainThreadWindow | null;
 }
 
 const kv = (key: string, value: string | number | boolean): KeyValueMsg => ({ key, value: String(value) });
@@ -56,7 +75,9 @@ export function safetyStatus(s: SafetySnapshot, hardwareId: string): DiagnosticS
   const newly = INTERVENTION_KINDS.filter((k) => s.counts[k] > s.previousCounts[k]);
   let level = DIAG_OK;
   let message = 'ok';
+  const p = s.publishers;
   if (s.estopLatched) [level, message] = [DIAG_ERROR, 'e-stop latched'];
+  else if (p?.conflict) [level, message] = [DIAG_ERROR, `joint_states from more than one publisher (source ${shortGid(p.source ?? '')}, others ${p.others.map(shortGid).join(', ') || '-'}, ${p.graph} in the graph): zero torque`];
   else if (s.missingJoints.length) [level, message] = [DIAG_ERROR, `joint_states lacks ${s.missingJoints.join(', ')}`];
   else if (s.stateStale) [level, message] = [DIAG_ERROR, `joint states stale (> ${s.stateTimeoutMs} ms)`];
   else if (newly.length) [level, message] = [DIAG_WARN, `interventions: ${newly.join(', ')}`];
@@ -68,6 +89,11 @@ export function safetyStatus(s: SafetySnapshot, hardwareId: string): DiagnosticS
     kv('max_on_policy_fraction', s.maxOnPolicyFraction),
     ...INTERVENTION_KINDS.map((k) => kv(`interventions.${k}`, s.counts[k])),
     ...JOINT_STATE_REJECTIONS.map((r) => kv(`joint_states_rejected.${r}`, s.rejected[r])),
+    ...(p ? [
+      kv('joint_states_publishers', p.graph), kv('joint_states_source', p.source === null ? 'none yet' : shortGid(p.source)),
+      kv('joint_states_other_publishers', p.others.map(shortGid).join(',')), kv('joint_states_conflict', p.conflict),
+      kv('joint_states_conflicts', p.conflicts), kv('joint_states_conflict_steps', p.conflictSteps),
+    ] : []),
   ];
   return { level, name: SAFETY_STATUS_NAME, message, hardware_id: hardwareId, values };
 }
@@ -86,8 +112,140 @@ export function loopStatus(l: LoopSnapshot, hardwareId: string): DiagnosticStatu
       kv('policy_version', l.policyVersion), kv('last_return', l.lastReturn ?? 'none'),
       kv('control_period_ms', ms(l.period)), kv('jitter_mean_ms', ms(l.jitterMean)),
       kv('jitter_p99_ms', ms(l.jitterP99)), kv('jitter_max_ms', ms(l.jitterMax)), kv('jitter_samples', l.jitterSamples),
+      ...(l.mainThread ? [
+        kv('event_loop_delay_p99_ms', l.mainThread.delayP99Ms.toFixed(3)), kv('event_loop_delay_max_ms', l.mainThread.delayMaxMs.toFixed(3)),
+        kv('gc_pauses', l.mainThread.gcCount), kv('gc_pause_total_ms', l.mainThread.gcTotalMs.toFixed(3)), kv('gc_pause_max_ms', l.mainThread.gcMaxMs.toFixed(3)),
+      ] : []),
     ],
   };
+}
+
+/** The learner's figures over one report window (differences of its cumulative counters). */
+export interface LearnerWindowFigures {
+  /** Real steps the learner reached, minibatch updates it made, steps and updates it shed. */
+  steps: number;
+  updates: number;
+  shedSteps: number;
+  shedUpdates: number;
+  /** shedUpdates / (updates + shedUpdates); 0 when neither. */
+  shedFraction: number;
+  /** Lag of the transitions in the learner's latest stats, ms. */
+  lagMeanMs: number;
+  lagMaxMs: number;
+  /** Age of the latest stats, s (a learner busy with a refit or a checkpoint sends none). */
+  statsAgeS: number;
+  checkpoints: number;
+  /** Wall time of the last checkpoint write, ms (NaN before the first). */
+  checkpointMs: number;
+  /** Totals since the learner started. */
+  totalUpdates: number;
+  totalShedSteps: number;
+}
+
+/**
+ * Turns the learner's cumulative stats into per-window figures: `update` with every stats
+ * message, `close(now)` once per report.
+ */
+export class LearnerWindow {
+  /** Figures of the last closed window; null before the first stats. */
+  last: LearnerWindowFigures | null = null;
+  private latest: LearnerStats | null = null;
+  private atClose: LearnerStats | null = null;
+
+  update(st: LearnerStats): void {
+    this.latest = st;
+  }
+
+  /** @param nowMs wall clock, ms (Date.now) */
+  close(nowMs: number): void {
+    const c = this.latest;
+    if (!c) return;
+    const p = this.atClose;
+    const d = (k: 'steps' | 'updates' | 'skippedSteps' | 'shedUpdates') => c[k] - (p ? p[k] : 0);
+    const updates = d('updates'), shedUpdates = d('shedUpdates');
+    this.last = {
+      steps: d('steps'), updates, shedSteps: d('skippedSteps'), shedUpdates,
+      shedFraction: updates + shedUpdates > 0 ? shedUpdates / (updates + shedUpdates) : 0,
+      lagMeanMs: c.lagMeanMs, lagMaxMs: c.lagMaxMs, statsAgeS: Math.max(0, (nowMs - c.at) / 1000),
+      checkpoints: c.checkpoints, checkpointMs: c.checkpointMs, totalUpdates: c.updates, totalShedSteps: c.skippedSteps,
+    };
+    this.atClose = c;
+  }
+}
+
+/**
+ * Status `naf_trainer: learner`: updates made and shed in the window, the shed fraction, the
+ * learner's lag and the last checkpoint's write time. WARN when more than half the updates were
+ * shed, or when no stats came for 5 s while an episode runs (a learner stuck in a refit or a
+ * checkpoint); STALE before the first stats.
+ */
+export function learnerStatus(w: LearnerWindowFigures | null, running: boolean, hardwareId: string): DiagnosticStatusMsg {
+  if (!w) return { level: DIAG_STALE, name: LEARNER_STATUS_NAME, message: 'no learner stats yet', hardware_id: hardwareId, values: [] };
+  const pct = (w.shedFraction * 100).toFixed(0);
+  let level = DIAG_OK;
+  let message = `${w.updates} updates, ${w.shedUpdates} shed (${pct}%), lag mean ${w.lagMeanMs.toFixed(1)} ms, max ${w.lagMaxMs.toFixed(1)} ms`;
+  if (running && w.statsAgeS > 5) [level, message] = [DIAG_WARN, `no learner stats for ${w.statsAgeS.toFixed(1)} s`];
+  else if (w.shedFraction > 0.5) [level, message] = [DIAG_WARN, `learner behind real time: ${message}`];
+  const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : 'none');
+  return {
+    level, name: LEARNER_STATUS_NAME, message, hardware_id: hardwareId,
+    values: [
+      kv('window.steps', w.steps), kv('window.updates', w.updates), kv('window.shed_steps', w.shedSteps), kv('window.shed_updates', w.shedUpdates),
+      kv('window.shed_fraction', w.shedFraction.toFixed(4)), kv('lag_mean_ms', f(w.lagMeanMs)), kv('lag_max_ms', f(w.lagMaxMs)),
+      kv('stats_age_s', f(w.statsAgeS)), kv('checkpoints', w.checkpoints), kv('checkpoint_write_ms', f(w.checkpointMs, 1)),
+      kv('updates_total', w.totalUpdates), kv('shed_steps_total', w.totalShedSteps),
+    ],
+  };
+}
+
+/** Event-loop delay and GC pauses of the calling thread over one window. */
+export interface MainThreadWindow {
+  delayP99Ms: number;
+  delayMaxMs: number;
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+}
+
+/**
+ * Measures this thread's event-loop delay (`perf_hooks.monitorEventLoopDelay`, 1 ms resolution)
+ * and garbage-collection pauses (`PerformanceObserver` 'gc' entries) per window: what, other than
+ * the control callback itself, holds the control timer back. `close()` ends a window.
+ */
+export class MainThreadMeter {
+  last: MainThreadWindow | null = null;
+  private readonly h: IntervalHistogram;
+  private readonly obs: PerformanceObserver;
+  private gc = { n: 0, total: 0, max: 0 };
+
+  constructor() {
+    this.h = monitorEventLoopDelay({ resolution: 1 });
+    this.h.enable();
+    this.obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        this.gc.n++;
+        this.gc.total += e.duration;
+        this.gc.max = Math.max(this.gc.max, e.duration);
+      }
+    });
+    this.obs.observe({ entryTypes: ['gc'] });
+  }
+
+  close(): void {
+    // The histogram counts the timer's own 1 ms period in each sample: subtract it.
+    const ms = (ns: number) => Math.max(0, ns / 1e6 - 1);
+    this.last = {
+      delayP99Ms: this.h.count ? ms(this.h.percentile(99)) : 0, delayMaxMs: this.h.count ? ms(this.h.max) : 0,
+      gcCount: this.gc.n, gcTotalMs: this.gc.total, gcMaxMs: this.gc.max,
+    };
+    this.h.reset();
+    this.gc = { n: 0, total: 0, max: 0 };
+  }
+
+  dispose(): void {
+    this.h.disable();
+    this.obs.disconnect();
+  }
 }
 
 /** The array message stamped at `t` (s). */

@@ -12,13 +12,15 @@
  * - timers fire in time order (ties in creation order) at exact multiples of their period;
  * - parameters: overrides win over defaults at declare time; read-only, type and range checks
  *   and on-set callbacks reject atomically with a reason; post-set callbacks after storing;
- * - service calls are answered on a later microtask, never inside the caller's callback.
+ * - service calls are answered on a later microtask, never inside the caller's callback;
+ * - every publisher has its own GID (`MessageInfo.publisherGid`, 24 hex bytes as on Humble), and
+ *   `countPublishers` counts the publishers of a topic as the ROS graph does.
  * Time is integer nanoseconds internally, so timers do not drift.
  */
-import { checkParameterValue, describeWithRange } from './parameter_checks.js';
+import { checkParameterValue, describeWithRange, refusal } from './parameter_checks.js';
 import {
   expandName, QOS_PROFILES, qosCompatible,
-  type MessageTypeName, type MessageTypes, type OnSetParametersCallback, type ParameterDescriptor,
+  type MessageInfo, type MessageTypeName, type MessageTypes, type OnSetParametersCallback, type ParameterDescriptor,
   type ParameterUpdate, type ParameterValue, type PostSetParametersCallback, type QosName, type QosSpec,
   type RosClient, type RosLogger, type RosNode, type RosPublisher, type RosSubscription, type RosTimer,
   type ServiceTypeName, type ServiceTypes, type SetParametersResult,
@@ -29,12 +31,12 @@ interface Sub {
   topic: string;
   type: string;
   qos: QosSpec;
-  cb: (msg: never) => void;
+  cb: (msg: never, info: MessageInfo) => void;
   pending: Entry[];
   alive: boolean;
 }
-interface Entry { sub: Sub; msg: unknown; dropped: boolean }
-interface Pub { node: InProcessNode; topic: string; type: string; qos: QosSpec; history: unknown[] }
+interface Entry { sub: Sub; msg: unknown; info: MessageInfo; dropped: boolean }
+interface Pub { node: InProcessNode; topic: string; type: string; qos: QosSpec; history: unknown[]; gid: string }
 interface Timer { node: InProcessNode; periodNs: number; nextNs: number; cb: () => void; seq: number; alive: boolean }
 type Handler = (req: unknown) => unknown;
 
@@ -66,6 +68,7 @@ export class InProcessBus {
   private readonly nodes = new Map<string, InProcessNode>();
   private queue: Entry[] = [];
   private timerSeq = 0;
+  private gidSeq = 0;
   /** Everything the nodes logged, in order. */
   readonly logs: BusLogRecord[] = [];
 
@@ -103,7 +106,7 @@ export class InProcessBus {
       const e = this.queue.shift()!;
       if (e.dropped || !e.sub.alive) continue;
       e.sub.pending.splice(e.sub.pending.indexOf(e), 1);
-      (e.sub.cb as (m: unknown) => void)(e.msg);
+      (e.sub.cb as (m: unknown, info: MessageInfo) => void)(e.msg, e.info);
     }
   }
 
@@ -136,8 +139,20 @@ export class InProcessBus {
     if (this.opts.echoLogs) console.error(`[${level}] [${node}] ${msg}`);
   }
 
-  /** @internal */ addPub(p: Pub): void {
-    this.pubs.push(p);
+  /** @internal */ addPub(p: Omit<Pub, 'gid'>): Pub {
+    const pub = { ...p, gid: (++this.gidSeq).toString(16).padStart(48, '0') };
+    this.pubs.push(pub);
+    return pub;
+  }
+
+  /** @internal */ removePub(p: Pub): void {
+    const i = this.pubs.indexOf(p);
+    if (i >= 0) this.pubs.splice(i, 1);
+  }
+
+  /** Publishers of `topic` (fully qualified) on the bus. */
+  countPublishers(topic: string): number {
+    return this.pubs.filter((p) => p.topic === topic).length;
   }
 
   /** @internal */ publish(p: Pub, msg: unknown): void {
@@ -146,7 +161,7 @@ export class InProcessBus {
       if (p.history.length > p.qos.depth) p.history.shift();
     }
     for (const s of this.subs) {
-      if (s.alive && s.topic === p.topic && s.type === p.type && qosCompatible(p.qos, s.qos)) this.enqueue(s, wireCopy(msg));
+      if (s.alive && s.topic === p.topic && s.type === p.type && qosCompatible(p.qos, s.qos)) this.enqueue(s, wireCopy(msg), p.gid);
     }
   }
 
@@ -155,13 +170,13 @@ export class InProcessBus {
     if (s.qos.durability !== 'transient_local') return;
     for (const p of this.pubs) {
       if (p.topic === s.topic && p.type === s.type && qosCompatible(p.qos, s.qos)) {
-        for (const m of p.history) this.enqueue(s, wireCopy(m));
+        for (const m of p.history) this.enqueue(s, wireCopy(m), p.gid);
       }
     }
   }
 
-  private enqueue(s: Sub, msg: unknown): void {
-    const e: Entry = { sub: s, msg, dropped: false };
+  private enqueue(s: Sub, msg: unknown, publisherGid: string): void {
+    const e: Entry = { sub: s, msg, info: { publisherGid }, dropped: false };
     s.pending.push(e);
     if (s.pending.length > s.qos.depth) s.pending.shift()!.dropped = true;
     this.queue.push(e);
@@ -229,18 +244,22 @@ export class InProcessNode implements RosNode {
     return expandName(name, this.name, this.namespace);
   }
 
-  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName): RosPublisher<MessageTypes[K]> {
-    const p: Pub = { node: this, topic: this.resolveName(topic), type, qos: QOS_PROFILES[qos], history: [] };
-    this.bus.addPub(p);
-    return { topic: p.topic, publish: (msg) => this.bus.publish(p, msg) };
+  /** A publisher; `destroy()` removes it from the graph (as rclnodejs `destroyPublisher` does). */
+  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName): RosPublisher<MessageTypes[K]> & { destroy(): void } {
+    const p = this.bus.addPub({ node: this, topic: this.resolveName(topic), type, qos: QOS_PROFILES[qos], history: [] });
+    return { topic: p.topic, publish: (msg) => this.bus.publish(p, msg), destroy: () => this.bus.removePub(p) };
   }
 
   createSubscription<K extends MessageTypeName>(
-    type: K, topic: string, qos: QosName, callback: (msg: MessageTypes[K]) => void,
+    type: K, topic: string, qos: QosName, callback: (msg: MessageTypes[K], info: MessageInfo) => void,
   ): RosSubscription {
-    const s: Sub = { node: this, topic: this.resolveName(topic), type, qos: QOS_PROFILES[qos], cb: callback as (m: never) => void, pending: [], alive: true };
+    const s: Sub = { node: this, topic: this.resolveName(topic), type, qos: QOS_PROFILES[qos], cb: callback as (m: never, info: MessageInfo) => void, pending: [], alive: true };
     this.bus.addSub(s);
     return { topic: s.topic, destroy: () => { s.alive = false; } };
+  }
+
+  countPublishers(topic: string): number {
+    return this.bus.countPublishers(this.resolveName(topic));
   }
 
   /** @throws RangeError when the period is not a positive finite number of seconds. */
@@ -294,10 +313,7 @@ export class InProcessNode implements RosNode {
   setParameters(updates: ParameterUpdate[]): SetParametersResult {
     const checked: ParameterUpdate[] = [];
     for (const u of updates) {
-      const p = this.params.get(u.name);
-      if (!p) return { successful: false, reason: `parameter '${u.name}' is not declared` };
-      if (p.descriptor.readOnly) return { successful: false, reason: `parameter '${u.name}' cannot be set because it is read-only` };
-      const c = checkParameterValue(u.name, u.value, p.descriptor);
+      const c = refusal(u.name, u.value, this.params.get(u.name)?.descriptor, this.resolveName('~'), this.params.keys());
       if ('reason' in c) return { successful: false, reason: c.reason };
       checked.push({ name: u.name, value: c.value });
     }

@@ -20,6 +20,7 @@ import winston from 'winston';
 import type { Logger } from '../util/logger.js';
 import { RclnodejsContext } from './rclnodejs_transport.js';
 import { declareConfigParameters, unknownParameters } from './parameters.js';
+import { applyRealtime } from './realtime.js';
 import { splitParamsFiles } from './params_files.js';
 import { resolveNodePaths } from './node_paths.js';
 import type { RosLogger } from './transport.js';
@@ -86,6 +87,10 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const { NafTrainerNode } = await import('./naf_trainer_node.js');
   const { Rng } = await import('../util/rng.js');
 
+  if (config.ros.resume && !existsSync(join(config.ros.resume, 'checkpoints'))) {
+    throw new Error(`ros.resume: ${config.ros.resume} is not a run folder with checkpoints (no ${join(config.ros.resume, 'checkpoints')}); ` +
+      `give a folder a node run wrote under run_dir, or "" for a new run`);
+  }
   const deploy = config.mode === 'deploy';
   const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-node-${deploy ? 'deploy' : `seed${config.seed}`}`);
   mkdirSync(runDir, { recursive: true });
@@ -95,21 +100,30 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const root = new Rng(config.seed);
   let actor: import('./naf_trainer_node.js').TrainerActor;
   let learner: import('../training/learner_client.js').LearnerClient;
+  let learnerTid: number | null = null;
   if (deploy) {
     // A trained policy, no learner thread (src/ros/deploy.ts).
     ({ actor, learner } = await (await import('./deploy.js')).deployParts(config, task, logger));
   } else {
     actor = buildActor(config, task, root.fork('node'));
-    logger.info(`run folder ${runDir}; starting the learner thread`);
-    learner = await WorkerLearnerClient.create(config, runDir);
+    logger.info(`run folder ${runDir}${config.ros.resume ? ' (resumed)' : ''}; starting the learner thread`);
+    const worker = await WorkerLearnerClient.create(config, runDir);
+    learnerTid = worker.tid;
+    learner = worker;
   }
   // g(q) and M(q) of the real arm: MuJoCo on the same URDF (no simulation runs here).
   const dynamics = await buildArmDynamics(config);
   const trainer = new NafTrainerNode({
-    node, config, spec: buildSpec(config, urdf), task, actor, learner, rng: root.fork('node-episodes'), logger,
+    node, config, spec: buildSpec(config, urdf), task, actor, learner, logger,
+    // A resumed run draws new episode starts, not the first run's again.
+    rng: learner.resumed ? root.fork(`node-episodes-after-${learner.resumed.completed + learner.resumed.aborted}`) : root.fork('node-episodes'),
     dynamics, tip: task.chain,
+    runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl'), measureMainThread: true,
   });
   ctx.spin();
+  // After every thread exists (executor, DDS, learner): the learner goes back to normal scheduling.
+  const rt = applyRealtime(config.ros.rt_priority, learnerTid !== null ? [learnerTid] : [], 'ros.rt_priority');
+  if (config.ros.rt_priority > 0) (rt.ok ? logger.info(rt.message) : logger.warn(rt.message));
   onSignals(async (sig) => {
     logger.warn(`${sig}: zero torque, closing the learner`);
     trainer.shutdown();
@@ -132,6 +146,8 @@ export async function runSimBridge(argv: string[] = process.argv): Promise<void>
   const arm = await MujocoArm.create(urdfPath, { dt: 1 / cfg.rate_hz, timestep: cfg.timestep });
   const bridge = new SimBridgeNode(node, arm, cfg, logger);
   ctx.spin();
+  const rt = applyRealtime(cfg.rt_priority, [], 'rt_priority');
+  if (cfg.rt_priority > 0) (rt.ok ? logger.info(rt.message) : logger.warn(rt.message));
   onSignals(async () => {
     bridge.shutdown();
     arm.dispose();

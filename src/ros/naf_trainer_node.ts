@@ -24,6 +24,18 @@
  * JointGroupEffortController holds the last command, so silence is not safe.
  * Learning runs in the learner (a worker thread in production): the loop never waits for it.
  *
+ * Joint states from more than one publisher (`JointStateInput`'s publisher rule) are treated
+ * like stale ones: zero torque, the running episode aborted, homing held, until one publisher
+ * remains. Where the middleware reports no publisher GID, more than one publisher on the topic
+ * in the ROS graph counts as that conflict.
+ *
+ * Resume (`ros.resume`): the learner restores the newest checkpoint of the run folder; the node
+ * logs it, continues the episode count from it and stops at `training.episodes` in total (a
+ * finished run holds zero torque at once and says how to extend the budget).
+ *
+ * `/diagnostics` (1 Hz) has three statuses: safety, control loop, learner; every report also
+ * goes as one JSON line to `diagnosticsFile` (the run folder's `diagnostics.jsonl`).
+ *
  * `mode: deploy` (src/ros/deploy.ts): the same loop, homing, supervisor, watchdog and e-stop with
  * a fixed greedy actor and a learner that learns nothing; the budget is `deploy.episodes`
  * (0 = until stopped) and nothing is checkpointed.
@@ -32,13 +44,14 @@ import type { ArmDynamics, ArmSpec, Task } from '../env/types.js';
 import type { NafConfig } from '../config/schema.js';
 import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
-import type { LearnerClient } from '../training/learner_client.js';
+import type { LearnerClient, LearnerStats } from '../training/learner_client.js';
 import { derivedHomingGains, homed, pdHomingTorque } from '../control/pd_homing.js';
 import { GravityCompensation } from '../control/gravity_compensation.js';
 import type { Logger } from '../util/logger.js';
 import type { Rng } from '../util/rng.js';
-import { diagnosticArray, JitterMeter, loopStatus, safetyStatus } from './diagnostics.js';
-import { JointStateInput } from './joint_state_input.js';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { diagnosticArray, JitterMeter, learnerStatus, LearnerWindow, loopStatus, MainThreadMeter, safetyStatus } from './diagnostics.js';
+import { JointStateInput, shortGid } from './joint_state_input.js';
 import { installParameterValidation } from './parameters.js';
 import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind, type TipKinematics } from './supervisor.js';
 import type { Float64Msg, Float64MultiArrayMsg, RosNode, RosPublisher, TriggerResponse } from './transport.js';
@@ -70,6 +83,12 @@ export interface NafTrainerDeps {
   logger: Logger;
   /** Steady clock for jitter, s (default performance.now). */
   steadyNow?: () => number;
+  /** The run folder (named in the budget message), when there is one. */
+  runDir?: string;
+  /** Appends every /diagnostics report as a JSON line here (the run folder's diagnostics.jsonl). */
+  diagnosticsFile?: string;
+  /** Measures event-loop delay and GC pauses of this thread for /diagnostics (real runs; off in tests on a virtual clock). */
+  measureMainThread?: boolean;
   /**
    * The arm's rigid-body model (MuJoCo on its URDF, `RigidBodyModel`): needed for
    * `safety.gravity_compensation: model`, a workspace box, and derived homing gains.
@@ -92,6 +111,15 @@ export class NafTrainerNode {
   completed = 0;
   aborted = 0;
   lastReturn: number | null = null;
+  /** Publishers of the joint-states topic in the ROS graph at the last report. */
+  graphPublishers = 0;
+  /** Control periods spent at zero torque because of a publisher conflict. */
+  conflictSteps = 0;
+  readonly learnerWindow = new LearnerWindow();
+  private readonly mainThread: MainThreadMeter | null;
+  private readonly diagFile: WriteStream | null;
+  private readonly sessionStart: { completed: number; aborted: number };
+  private inConflict = false;
   private cfg: NafConfig;
   private readonly torquePub: RosPublisher<Float64MultiArrayMsg>;
   private readonly returnPub: RosPublisher<Float64Msg>;
@@ -131,26 +159,43 @@ export class NafTrainerNode {
       ? derivedHomingGains(deps.dynamics.massMatrix(Float64Array.from(config.task.home_pose)), deps.dynamics.damping, 1 / config.control_rate_hz)
       : null;
     this.prevCounts = { ...this.supervisor.counts };
-    this.input = new JointStateInput({ joints: config.joints, maxStampSkew: s.state_timeout_ms / 1000, logger });
+    this.input = new JointStateInput({ joints: config.joints, maxStampSkew: s.state_timeout_ms / 1000, conflictHoldS: config.ros.joint_states_conflict_hold_s, logger });
     const period = 1 / config.control_rate_hz;
     this.jitter = new JitterMeter(period);
     this.torquePub = node.createPublisher('std_msgs/msg/Float64MultiArray', config.ros.effort_command_topic, 'default');
     this.returnPub = node.createPublisher('std_msgs/msg/Float64', '~/episode_return', 'default');
     const diagPub = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', 'default');
-    node.createSubscription('sensor_msgs/msg/JointState', config.ros.joint_states_topic, 'sensor_data', (m) => this.input.accept(m, node.now()));
+    node.createSubscription('sensor_msgs/msg/JointState', config.ros.joint_states_topic, 'sensor_data', (m, info) => this.input.accept(m, node.now(), info.publisherGid));
     node.createSubscription('std_msgs/msg/Bool', config.ros.estop_topic, 'latched', (m) => this.onEstop(m.data));
     node.createService('std_srvs/srv/Trigger', '~/pause', () => this.pause());
     node.createService('std_srvs/srv/Trigger', '~/resume', () => this.resume());
     node.createService('std_srvs/srv/Trigger', '~/save', () => this.save());
     learner.onPolicy((snap) => actor.setPolicy(snap));
     learner.onController((ctrl) => actor.setController(ctrl));
+    learner.onStats((st: LearnerStats) => this.learnerWindow.update(st));
+    this.mainThread = deps.measureMainThread ? new MainThreadMeter() : null;
+    this.diagFile = deps.diagnosticsFile ? createWriteStream(deps.diagnosticsFile, { flags: 'a' }) : null;
+    this.diagFile?.on('error', (e) => logger.error(`cannot write ${deps.diagnosticsFile}: ${e.message}; /diagnostics continues`));
+    if (learner.resumed) {
+      const r = learner.resumed;
+      this.completed = r.completed;
+      this.aborted = r.aborted;
+      logger.info(`resumed from checkpoint ${r.checkpoint}: ${r.completed} episodes completed and ${r.aborted} aborted before it; ` +
+        `episodes continue from ${r.completed + r.aborted + 1}, budget training.episodes = ${config.training.episodes}`);
+      if (this.completed >= config.training.episodes) {
+        this.state = 'DONE';
+        logger.warn(`${this.budgetDone()} (nothing to train)`);
+      }
+    }
+    this.sessionStart = { completed: this.completed, aborted: this.aborted };
+    if (learner.priority) logger.info(learner.priority);
     installParameterValidation(node, () => this.cfg, (next, changed) => {
       this.cfg = next;
       if (changed.includes('model_based.on_policy_fraction')) actor.setOnPolicyFraction(next.model_based.on_policy_fraction);
       logger.info(`parameters updated: ${changed.map((n) => `${n}`).join(', ')} (p applies from the next episode)`);
     });
     this.timers.push(node.createTimer(period, () => this.guardedTick()));
-    this.timers.push(node.createTimer(1.0, () => diagPub.publish(this.diagnostics())));
+    this.timers.push(node.createTimer(1.0, () => this.report(diagPub)));
     logger.info(`naf_trainer${this.deploy ? ' (deploy mode: greedy policy, no learning)' : ''}: ${config.joints.length} joints [${config.joints.join(', ')}], ${config.control_rate_hz} Hz, T = ${deps.task.T}, ` +
       `${this.deploy ? '' : `p = ${actor.onPolicyFraction} (cap ${config.model_based.max_on_policy_fraction}), `}torque cap [${Array.from(this.supervisor.effortLimit).join(', ')}] N·m, ` +
       `gravity compensation ${s.gravity_compensation}, workspace ${bounded ? `[${s.workspace_min}] .. [${s.workspace_max}] m` : 'unbounded'}, ` +
@@ -166,6 +211,43 @@ export class NafTrainerNode {
   /** Step of the running episode. */
   get step(): number {
     return this.t;
+  }
+
+  /** True when joint states cannot be trusted because more than one publisher sends them. */
+  private conflict(now: number): boolean {
+    return this.input.conflict(now) || (this.input.source === '' && this.graphPublishers > 1);
+  }
+
+  private budgetDone(): string {
+    const run = this.deps.runDir ?? '<run folder>';
+    return `training budget of ${this.cfg.training.episodes} episodes (training.episodes) done; holding zero torque. ` +
+      `To train further, resume this run with a larger budget: ros2 launch naf_ros <launch file> resume:=${run} episodes:=<total> ` +
+      `(or ros.resume and training.episodes in a params file)`;
+  }
+
+  /** The 1 Hz report: due rate-limited logs, the graph's publisher count, /diagnostics, the run folder's line. */
+  private report(pub: RosPublisher<ReturnType<NafTrainerNode['diagnostics']>>): void {
+    const { node } = this.deps;
+    const now = node.now();
+    this.input.flushLogs(now);
+    try {
+      this.graphPublishers = node.countPublishers(this.cfg.ros.joint_states_topic);
+    } catch (e) {
+      this.deps.logger.warn(`cannot count the publishers of ${this.cfg.ros.joint_states_topic}: ${(e as Error).message}`);
+    }
+    this.learnerWindow.close(Date.now());
+    this.mainThread?.close();
+    const msg = this.diagnostics();
+    pub.publish(msg);
+    if (this.diagFile) {
+      const line: Record<string, unknown> = { t: now, wall: new Date().toISOString() };
+      for (const st of msg.status) {
+        const group = st.name.replace(/^naf_trainer: /, '').replace(/ /g, '_');
+        line[`${group}.level`] = st.level;
+        for (const kv of st.values) line[`${group}.${kv.key}`] = kv.value;
+      }
+      this.diagFile.write(`${JSON.stringify(line)}\n`);
+    }
   }
 
   /**
@@ -192,7 +274,14 @@ export class NafTrainerNode {
     this.jitter.tick((this.deps.steadyNow ?? (() => performance.now() / 1000))());
     const now = node.now();
     const js = this.input.latest;
-    const fresh = !this.supervisor.stale(js, this.input.receivedAt, now);
+    const conflict = this.conflict(now);
+    if (conflict !== this.inConflict) {
+      this.inConflict = conflict;
+      if (conflict) this.deps.logger.error(`joint_states from more than one publisher (source ${shortGid(this.input.source ?? '')}, others ${this.input.otherPublishers(now).map(shortGid).join(', ') || 'seen in the graph'}; ${this.graphPublishers} on the topic): zero torque, a running episode aborted, homing held until one remains`);
+      else this.deps.logger.info('joint_states from one publisher again: homing resumes');
+    }
+    if (conflict) this.conflictSteps++;
+    const fresh = !conflict && !this.supervisor.stale(js, this.input.receivedAt, now);
     let u: Float64Array | null = null;
     if (this.state === 'WAITING' && fresh) this.startHoming(now);
     if (this.state === 'HOMING') {
@@ -200,8 +289,8 @@ export class NafTrainerNode {
       else this.homingSince = now; // the homing timeout counts time with valid states only
     } else if (this.state === 'RUNNING') {
       if (!fresh) {
-        this.endEpisode(true, 'joint states stale (watchdog)');
-        this.state = 'HOMING';
+        this.endEpisode(true, conflict ? 'joint_states from more than one publisher' : 'joint states stale (watchdog)');
+        if ((this.state as TrainerState) !== 'DONE') this.state = 'HOMING';
       } else {
         const x = task.observe(js!);
         if (this.prev) {
@@ -303,8 +392,11 @@ export class NafTrainerNode {
     const budget = this.deploy ? this.cfg.deploy.episodes : this.cfg.training.episodes;
     this.state = budget > 0 && this.completed >= budget ? 'DONE' : 'HOMING';
     if (this.state === 'DONE') {
-      this.deps.logger.info(`${this.deploy ? 'deploy' : 'training'} budget of ${budget} episodes done; holding zero torque`);
-      if (!this.deploy) void this.save();
+      if (this.deploy) this.deps.logger.info(`deploy budget of ${budget} episodes done; holding zero torque`);
+      else {
+        this.deps.logger.info(this.budgetDone());
+        void this.save();
+      }
     } else this.startHoming(this.deps.node.now());
   }
 
@@ -360,6 +452,7 @@ export class NafTrainerNode {
     const j = this.jitter.stats();
     const counts = { ...this.supervisor.counts };
     const hw = this.deps.node.resolveName('~');
+    const m = this.mainThread?.last;
     const msg = diagnosticArray(now, [
       safetyStatus({
         estopLatched: this.supervisor.estopLatched, counts, previousCounts: this.prevCounts,
@@ -367,12 +460,18 @@ export class NafTrainerNode {
         stateStale: this.supervisor.stale(this.input.latest, this.input.receivedAt, now),
         stateTimeoutMs: this.cfg.safety.state_timeout_ms, maxOnPolicyFraction: this.cfg.model_based.max_on_policy_fraction,
         onPolicyFraction: this.deps.actor.onPolicyFraction,
+        publishers: {
+          graph: this.graphPublishers, source: this.input.source, others: this.input.otherPublishers(now),
+          conflict: this.conflict(now), conflicts: this.input.conflicts, conflictSteps: this.conflictSteps,
+        },
       }, hw),
       loopStatus({
         state: this.state, episode: this.completed + this.aborted, step: this.t, controller: this.controller,
         policyVersion: this.deps.actor.policyVersion, lastReturn: this.lastReturn, period: this.jitter.period,
         jitterMean: j.mean, jitterP99: j.p99, jitterMax: j.max, jitterSamples: j.n,
+        mainThread: m ?? null,
       }, hw),
+      learnerStatus(this.learnerWindow.last, this.state === 'RUNNING', hw),
     ]);
     this.prevCounts = counts;
     return msg;
@@ -382,6 +481,12 @@ export class NafTrainerNode {
   shutdown(): void {
     for (const t of this.timers.splice(0)) t.cancel();
     if (this.armed) this.torquePub.publish({ layout: { dim: [], data_offset: 0 }, data: new Array(this.deps.spec.jointNames.length).fill(0) });
-    this.deps.logger.info(`naf_trainer stopped: ${this.completed} episodes completed, ${this.aborted} aborted; interventions ${INTERVENTION_KINDS.map((k) => `${k} ${this.supervisor.counts[k]}`).join(', ')}`);
+    this.mainThread?.dispose();
+    this.diagFile?.end();
+    const s0 = this.sessionStart;
+    this.deps.logger.info(`naf_trainer stopped: ${this.completed} episodes completed, ${this.aborted} aborted in the run ` +
+      `(this session: ${this.completed - s0.completed} completed, ${this.aborted - s0.aborted} aborted); ` +
+      `interventions ${INTERVENTION_KINDS.map((k) => `${k} ${this.supervisor.counts[k]}`).join(', ')}; ` +
+      `publisher conflicts ${this.input.conflicts}`);
   }
 }

@@ -11,9 +11,12 @@
  *    `--params-file <f>` from the arguments given to rcl and reads those files itself (same
  *    format, `<node>:` / `/<node>:` / `/**:` sections, nested keys become dotted names);
  *    `-p name:=value` overrides still go through rcl and win over files;
- *  - range failures are reported as "Parameter X does not  readonly" and ranges are not shown
- *    by `ros2 param describe`: ranges are enforced by `parameter_checks.ts` in an on-set
- *    callback with rclcpp's wording, and written into the description;
+ *  - type and range failures are reported as "Parameter X does not  readonly" and ranges are not
+ *    shown by `ros2 param describe`: every set (`ros2 param set` reaches the node's
+ *    `setParametersAtomically` through its parameter services) first passes `refusal`
+ *    (`parameter_checks.ts`: undeclared, read-only, type, range, each with our own reason), put
+ *    in front of rclnodejs's own method on the node instance; ranges are written into the
+ *    description;
  *  - `ros2 param set ... 1` sends an integer to a double parameter: a pre-set callback turns it
  *    into the double 1.0 (rclcpp rejects it; accepting is what a user means);
  *  - FloatingPointRange's step defaults to 1 (every value between steps rejected): not used.
@@ -22,9 +25,9 @@
  */
 import { createRequire } from 'node:module';
 import { readParamsFiles, splitParamsFiles } from './params_files.js';
-import { checkParameterValue, describeWithRange } from './parameter_checks.js';
+import { checkParameterValue, describeWithRange, refusal } from './parameter_checks.js';
 import type {
-  MessageTypeName, MessageTypes, OnSetParametersCallback, ParameterDescriptor, ParameterKind, ParameterUpdate,
+  MessageInfo, MessageTypeName, MessageTypes, OnSetParametersCallback, ParameterDescriptor, ParameterKind, ParameterUpdate,
   ParameterValue, PostSetParametersCallback, QosName, RosClient, RosLogger, RosNode, RosPublisher, RosSubscription,
   RosTimer, ServiceTypeName, ServiceTypes, SetParametersResult,
 } from './transport.js';
@@ -40,7 +43,9 @@ interface RclNode {
   now(): { nanoseconds: bigint };
   resolveTopicName(name: string, onlyExpand?: boolean): string;
   createPublisher(type: string, topic: string, options?: { qos?: unknown }): { publish(msg: unknown): void };
-  createSubscription(type: string, topic: string, options: { qos?: unknown }, cb: (msg: unknown) => void): unknown;
+  /** A callback declaring two parameters gets rclnodejs's MessageInfo (publisherGid: Buffer) as the second. */
+  createSubscription(type: string, topic: string, options: { qos?: unknown }, cb: (msg: unknown, info?: { publisherGid?: Uint8Array }) => void): unknown;
+  countPublishers(topic: string): number;
   destroySubscription(sub: unknown): void;
   createTimer(period: bigint, cb: () => void): { cancel(): void };
   createService(type: string, name: string, options: object, cb: (req: unknown, resp: { send(r: unknown): void }) => unknown): unknown;
@@ -78,10 +83,18 @@ const TYPE_IDS: Record<ParameterKind, number> = {
 /**
  * Loads rclnodejs: ESM import first, then `require` (which honours NODE_PATH, so a ROS 2
  * workspace's rclnodejs can be used without adding it to package.json).
- * @throws Error "rclnodejs not loadable: ..." with both causes.
+ * @throws Error "rclnodejs not loadable: ..." with both causes, or without trying when no ROS 2
+ *   environment is sourced.
  */
 export async function loadRclnodejs(): Promise<RclModule> {
   const name = 'rclnodejs';
+  // rclnodejs 2.2.0 answers a native binary that cannot load (librcl not on the library path)
+  // with `npm run rebuild`, whose first step deletes its build (lib/native_loader.js): never
+  // load it outside a sourced ROS 2 environment.
+  if (!process.env.AMENT_PREFIX_PATH) {
+    throw new Error('rclnodejs not loadable: no ROS 2 environment is sourced (AMENT_PREFIX_PATH is unset); not loaded, ' +
+      'because rclnodejs 2.2.0 would delete its native build and try to recompile it');
+  }
   try {
     const m = (await import(name)) as { default?: RclModule };
     return (m.default ?? m) as RclModule;
@@ -166,6 +179,15 @@ export class RclnodejsNode implements RosNode {
   constructor(private readonly rcl: RclModule, readonly raw: RclNode, private readonly overrides: Map<string, unknown>) {
     const l = raw.getLogger();
     this.logger = { debug: (m) => void l.debug(m), info: (m) => void l.info(m), warn: (m) => void l.warn(m), error: (m) => void l.error(m) };
+    const own = raw.setParametersAtomically.bind(raw);
+    raw.setParametersAtomically = (params) => {
+      for (const p of params) {
+        if (!this.descriptors.has(p.name) && raw.hasParameter(p.name)) continue; // not ours (use_sim_time, qos_overrides.*)
+        const c = refusal(p.name, p.type === 0 ? undefined : fromRclValue(p.value), this.descriptors.get(p.name), this.resolveName('~'), this.descriptors.keys());
+        if ('reason' in c) return { successful: false, reason: c.reason };
+      }
+      return own(params);
+    };
     raw.addPreSetParametersCallback((params) => params.map((p) => {
       const d = this.descriptors.get(p.name);
       const coerce = d && ((d.type === 'double' && p.type === TYPE_IDS.integer) || (d.type === 'double_array' && p.type === TYPE_IDS.integer_array));
@@ -237,10 +259,21 @@ export class RclnodejsNode implements RosNode {
     return { topic: this.resolveName(topic), publish: (msg) => pub.publish(msg) };
   }
 
-  createSubscription<K extends MessageTypeName>(type: K, topic: string, qos: QosName, callback: (msg: MessageTypes[K]) => void): RosSubscription {
+  /**
+   * A callback that declares the `info` parameter makes rclnodejs take messages with their
+   * rmw_message_info_t (rclTakeWithInfo); the publisher GID comes as hex.
+   */
+  createSubscription<K extends MessageTypeName>(type: K, topic: string, qos: QosName, callback: (msg: MessageTypes[K], info: MessageInfo) => void): RosSubscription {
+    const wantsInfo = callback.length >= 2;
+    const deliver = (msg: unknown, gid?: Uint8Array) => this.guard(`subscription ${topic}`,
+      () => callback(msg as MessageTypes[K], { publisherGid: gid ? Buffer.from(gid.buffer, gid.byteOffset, gid.byteLength).toString('hex') : '' }), undefined);
     const sub = this.raw.createSubscription(type, topic, { qos: this.qos(qos) },
-      (msg) => this.guard(`subscription ${topic}`, () => callback(msg as MessageTypes[K]), undefined));
+      wantsInfo ? (msg, info) => deliver(msg, info?.publisherGid) : (msg) => deliver(msg));
     return { topic: this.resolveName(topic), destroy: () => this.raw.destroySubscription(sub) };
+  }
+
+  countPublishers(topic: string): number {
+    return this.raw.countPublishers(topic);
   }
 
   /** rclnodejs 2.x timers take a bigint period in nanoseconds (lib/node.js `createTimer`). */
@@ -306,11 +339,9 @@ export class RclnodejsNode implements RosNode {
     const params: RclParameter[] = [];
     for (const u of updates) {
       const d = this.descriptors.get(u.name);
-      if (!d) return { successful: false, reason: `parameter '${u.name}' is not declared` };
-      if (d.readOnly) return { successful: false, reason: `parameter '${u.name}' cannot be set because it is read-only` };
-      const c = checkParameterValue(u.name, u.value, d);
+      const c = refusal(u.name, u.value, d, this.resolveName('~'), this.descriptors.keys());
       if ('reason' in c) return { successful: false, reason: c.reason };
-      params.push(new this.rcl.Parameter(u.name, TYPE_IDS[d.type], toRclValue(d.type, c.value)));
+      params.push(new this.rcl.Parameter(u.name, TYPE_IDS[d!.type], toRclValue(d!.type, c.value)));
     }
     const r = this.raw.setParametersAtomically(params);
     return { successful: r.successful, reason: r.reason ?? '' };

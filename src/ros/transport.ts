@@ -187,6 +187,15 @@ export interface RosSubscription {
   destroy(): void;
 }
 
+/**
+ * What the middleware says about one received message (rmw_message_info_t, the part naf_ros
+ * uses). `publisherGid` identifies the publisher (hex of the rmw GID: 24 bytes on Humble, 16 on
+ * Jazzy); '' when the middleware does not report it.
+ */
+export interface MessageInfo {
+  publisherGid: string;
+}
+
 export interface RosTimer {
   /** Period, s. */
   readonly period: number;
@@ -236,9 +245,15 @@ export interface RosNode {
   resolveName(name: string): string;
 
   createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName): RosPublisher<MessageTypes[K]>;
+  /** The callback's second argument says who published the message (see `MessageInfo`). */
   createSubscription<K extends MessageTypeName>(
-    type: K, topic: string, qos: QosName, callback: (msg: MessageTypes[K]) => void,
+    type: K, topic: string, qos: QosName, callback: (msg: MessageTypes[K], info: MessageInfo) => void,
   ): RosSubscription;
+  /**
+   * Publishers on `topic` in the ROS graph now (rcl_count_publishers; this node's own included),
+   * any QoS. Discovery is asynchronous over DDS: a publisher that just appeared may not be counted yet.
+   */
+  countPublishers(topic: string): number;
   /** A timer on the node's clock firing every `periodS` seconds (first call one period from now). */
   createTimer(periodS: number, callback: () => void): RosTimer;
   /** A service server; the handler's (possibly async) result is the response. */

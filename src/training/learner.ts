@@ -125,15 +125,24 @@ export class Learner {
       });
       this.imaginedTotal += imagined;
     }
-    let updates = 0;
-    if (this.R.size >= Math.max(a.batch_size, a.warmup_steps)) {
-      const fictional = this.imaginationActive && this.Rf.size >= a.batch_size ? a.updates_per_step * mb.imagination_length : 0;
-      for (let i = 0; i < fictional; i++) this.track(agent.update(this.scaled(this.Rf.sample(a.batch_size, rng))));
-      for (let i = 0; i < a.updates_per_step; i++) this.track(agent.update(this.scaled(this.R.sample(a.batch_size, rng))));
-      updates = fictional + a.updates_per_step;
-    }
+    const updates = this.updatesDue();
+    const fictional = updates - (updates > 0 ? a.updates_per_step : 0);
+    for (let i = 0; i < fictional; i++) this.track(agent.update(this.scaled(this.Rf.sample(a.batch_size, rng))));
+    if (updates > 0) for (let i = 0; i < a.updates_per_step; i++) this.track(agent.update(this.scaled(this.R.sample(a.batch_size, rng))));
     const loss = this.lossCount ? this.lossSum / this.lossCount : NaN;
     return { updates, imagined, loss };
+  }
+
+  /**
+   * Minibatch updates a training step makes now (line 153): I from R once R holds a batch and the
+   * warm-up is over, plus I·l from R_f while imagination is active and R_f holds a batch.
+   */
+  updatesDue(): number {
+    const { config } = this.parts;
+    const a = config.agent;
+    if (this.R.size < Math.max(a.batch_size, a.warmup_steps)) return 0;
+    const fictional = this.imaginationActive && this.Rf.size >= a.batch_size ? a.updates_per_step * config.model_based.imagination_length : 0;
+    return fictional + a.updates_per_step;
   }
 
   /**

@@ -12,7 +12,9 @@ import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import type { Transition } from './learner.js';
-import { LearnerSession, type LearnerStats } from './learner_session.js';
+import { LearnerSession, type LearnerStats, type ResumeInfo } from './learner_session.js';
+
+export type { LearnerStats, ResumeInfo };
 
 export interface EpisodeEnd {
   controller: 'naf' | 'ilqg';
@@ -22,6 +24,10 @@ export interface EpisodeEnd {
 }
 
 export interface LearnerClient {
+  /** The checkpoint the learner was restored from (`ros.resume`), or null for a new run. */
+  readonly resumed: ResumeInfo | null;
+  /** How the learner thread was scheduled (worker: its nice value), for the node's log; '' in-thread. */
+  readonly priority: string;
   observe(tr: Transition): void;
   endEpisode(info: EpisodeEnd): void;
   onPolicy(cb: (snapshot: PolicySnapshot) => void): void;
@@ -37,6 +43,7 @@ type Callbacks = { policy: ((s: PolicySnapshot) => void)[]; controller: ((c: Lin
 /** Learner in the caller's thread: `observe` trains before it returns. */
 export class InThreadLearnerClient implements LearnerClient {
   private cbs: Callbacks = { policy: [], controller: [], stats: [] };
+  readonly priority = '';
   private constructor(private readonly session: LearnerSession) {
     session.emit = (m) => {
       if (m.type === 'policy') this.cbs.policy.forEach((cb) => cb(m.snapshot));
@@ -49,6 +56,7 @@ export class InThreadLearnerClient implements LearnerClient {
     return new InThreadLearnerClient(await LearnerSession.create(config, runDir));
   }
 
+  get resumed(): ResumeInfo | null { return this.session.resumed; }
   observe(tr: Transition): void { this.session.observe(tr); }
   endEpisode(info: EpisodeEnd): void { this.session.endEpisode(info); }
   onPolicy(cb: (s: PolicySnapshot) => void): void { this.cbs.policy.push(cb); this.session.publishAll(); }
@@ -64,7 +72,8 @@ export class WorkerLearnerClient implements LearnerClient {
   private pendingSaves: { resolve: (p: string) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | null = null;
 
-  private constructor(private readonly worker: Worker) {
+  /** @param tid the worker's Linux thread id (null elsewhere), for the node's real-time setup */
+  private constructor(private readonly worker: Worker, readonly resumed: ResumeInfo | null, readonly priority: string, readonly tid: number | null) {
     worker.on('message', (m) => {
       if (m.type === 'policy') this.cbs.policy.forEach((cb) => cb(m.snapshot));
       else if (m.type === 'controller') this.cbs.controller.forEach((cb) => cb(m.controller));
@@ -81,15 +90,15 @@ export class WorkerLearnerClient implements LearnerClient {
   /** Starts the worker and waits until its learner is built. @throws the worker's start error. */
   static async create(config: NafConfig, runDir: string): Promise<WorkerLearnerClient> {
     const worker = new Worker(new URL('./learner_worker_boot.mjs', import.meta.url), { workerData: { config, runDir } });
-    await new Promise<void>((resolve, reject) => {
-      const onMsg = (m: { type: string; error?: string }) => {
-        if (m.type === 'ready') { worker.off('message', onMsg); resolve(); }
+    const ready = await new Promise<{ resumed: ResumeInfo | null; priority: string; tid: number | null }>((resolve, reject) => {
+      const onMsg = (m: { type: string; error?: string; resumed: ResumeInfo | null; priority: string; tid: number | null }) => {
+        if (m.type === 'ready') { worker.off('message', onMsg); resolve(m); }
         if (m.type === 'start-failed') reject(new Error(m.error));
       };
       worker.on('message', onMsg);
       worker.once('error', reject);
     });
-    const client = new WorkerLearnerClient(worker);
+    const client = new WorkerLearnerClient(worker, ready.resumed, ready.priority, ready.tid);
     worker.postMessage({ type: 'publish' });
     return client;
   }

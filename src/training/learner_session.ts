@@ -2,6 +2,11 @@
  * A learner fed transition by transition from outside (the ROS node), wherever it runs:
  * stores and trains (`Learner`), publishes policy snapshots every
  * `publish_policy_every_updates` updates and the controller after every refit, and checkpoints.
+ *
+ * Real-time accounting (reported in `LearnerStats`, emitted about once a second while
+ * transitions arrive, after every episode and after every checkpoint): the learner's lag (wall
+ * time between the actor sending a transition and the learner reaching it), the real steps and
+ * updates shed because of it (`ros.max_learner_lag_ms`), and the checkpoint write time.
  */
 import { join } from 'node:path';
 import type { PolicySnapshot } from '../agent/types.js';
@@ -13,15 +18,34 @@ import { learnerState, restoreLearner, type LearnerState, type RefitReport, type
 import type { EpisodeEnd } from './learner_client.js';
 
 export interface LearnerStats {
+  /** Wall clock when the stats were taken, ms (Date.now). */
+  at: number;
   episodes: number;
   steps: number;
   updates: number;
   imaginedTotal: number;
   lastReturn: number;
   divergences: number;
-  /** Real steps that trained nothing because the learner was behind real time. */
+  /** Real steps that trained nothing because the learner was behind real time (cumulative). */
   skippedSteps: number;
+  /** The minibatch updates those steps would have made (I, plus I·l from R_f while imagining; cumulative). */
+  shedUpdates: number;
+  /** Learner lag over the transitions since the previous stats: mean and max, ms; count of them. */
+  lagMeanMs: number;
+  lagMaxMs: number;
+  lagSamples: number;
+  /** Checkpoints written by this session, and the wall time of the last one, ms (NaN before the first). */
+  checkpoints: number;
+  checkpointMs: number;
   refit: RefitReport | null;
+}
+
+/** What a session restored from (`ros.resume`): the checkpoint folder and the episode counts in it. */
+export interface ResumeInfo {
+  checkpoint: string;
+  /** Episodes the node completed (ran to the horizon) and aborted before the checkpoint. */
+  completed: number;
+  aborted: number;
 }
 
 export type SessionMessage =
@@ -34,27 +58,39 @@ export class LearnerSession {
   emit: (m: SessionMessage) => void = () => {};
   private lastPublished = -Infinity;
   private lastReturn = NaN;
+  /** Episodes ended by the node in this run (restored on resume), for the budget. */
+  private completed = 0;
+  private aborted = 0;
+  /** Steps whose updates were dropped because the learner was behind real time. */
+  private skippedSteps = 0;
+  private shedUpdates = 0;
+  private lag = { sum: 0, max: 0, n: 0 };
+  private lastStatsAt = 0;
+  private checkpoints = 0;
+  private checkpointMs = NaN;
 
-  private constructor(readonly config: NafConfig, readonly runDir: string, readonly parts: LearningParts) {}
+  private constructor(readonly config: NafConfig, readonly runDir: string, readonly parts: LearningParts, readonly resumed: ResumeInfo | null) {
+    if (resumed) [this.completed, this.aborted] = [resumed.completed, resumed.aborted];
+  }
 
   /**
    * Builds the learner; with `config.ros.resume` set, restores it from the newest checkpoint of
-   * that run folder (refusing one of another arm).
+   * that run folder (refusing one of another arm) and reports it in `resumed`.
    * @throws CheckpointError for a missing or corrupt checkpoint; Error for another arm.
    */
   static async create(config: NafConfig, runDir: string): Promise<LearnerSession> {
     const parts = await buildLearning(config);
+    let resumed: ResumeInfo | null = null;
     if (config.ros.resume) {
       const ckpt = readLatestCheckpoint(join(config.ros.resume, 'checkpoints'));
-      const st = ckpt.state as { learner: LearnerState; arm: ArmSignature };
+      const st = ckpt.state as { learner: LearnerState; arm: ArmSignature; node?: { completed: number; aborted: number } };
       assertSameArm(ckpt.path, st.arm, parts);
       parts.learner = await restoreLearner(parts.learner, st.learner);
+      // Checkpoints written before the node counts were saved: every learner episode counts as completed.
+      resumed = { checkpoint: ckpt.path, completed: st.node?.completed ?? parts.learner.episodes, aborted: st.node?.aborted ?? 0 };
     }
-    return new LearnerSession(config, runDir, parts);
+    return new LearnerSession(config, runDir, parts, resumed);
   }
-
-  /** Steps whose updates were dropped because the learner was behind real time. */
-  private skippedSteps = 0;
 
   /**
    * Stores one real transition and runs the per-step learning of Algorithm 2.
@@ -65,18 +101,37 @@ export class LearnerSession {
   observe(tr: Transition, sentAt?: number): void {
     const { learner, agent } = this.parts;
     learner.observe(tr);
-    const late = sentAt !== undefined && Date.now() - sentAt > this.config.ros.max_learner_lag_ms;
-    if (late) this.skippedSteps++;
+    const now = Date.now();
+    const lagMs = sentAt === undefined ? 0 : Math.max(0, now - sentAt);
+    if (sentAt !== undefined) {
+      this.lag.sum += lagMs;
+      this.lag.max = Math.max(this.lag.max, lagMs);
+      this.lag.n++;
+    }
+    const late = lagMs > this.config.ros.max_learner_lag_ms;
+    if (late) {
+      this.skippedSteps++;
+      this.shedUpdates += learner.updatesDue();
+    }
     learner.afterStep(!late);
     if (agent.updates - this.lastPublished >= this.config.training.publish_policy_every_updates) this.publishPolicy();
+    if (now - this.lastStatsAt >= 1000) this.emitStats();
   }
 
   endEpisode(info: EpisodeEnd): void {
     const { learner } = this.parts;
     this.lastReturn = info.return;
+    if (info.aborted) this.aborted++;
+    else this.completed++;
     const refit = learner.endEpisode();
     if (refit) this.emit({ type: 'controller', controller: learner.controller });
+    this.emitStats();
+  }
+
+  private emitStats(): void {
     this.emit({ type: 'stats', stats: this.stats() });
+    this.lastStatsAt = Date.now();
+    this.lag = { sum: 0, max: 0, n: 0 };
   }
 
   publishAll(): void {
@@ -89,24 +144,35 @@ export class LearnerSession {
     this.emit({ type: 'policy', snapshot: this.parts.agent.snapshot() });
   }
 
+  /** Counters now; the lag figures cover the transitions since the previous emitted stats. */
   stats(): LearnerStats {
     const { learner, agent } = this.parts;
     return {
-      episodes: learner.episodes, steps: learner.steps, updates: agent.updates, imaginedTotal: learner.imaginedTotal,
-      lastReturn: this.lastReturn, divergences: agent.divergences, skippedSteps: this.skippedSteps, refit: learner.lastRefit,
+      at: Date.now(), episodes: learner.episodes, steps: learner.steps, updates: agent.updates, imaginedTotal: learner.imaginedTotal,
+      lastReturn: this.lastReturn, divergences: agent.divergences, skippedSteps: this.skippedSteps, shedUpdates: this.shedUpdates,
+      lagMeanMs: this.lag.n ? this.lag.sum / this.lag.n : 0, lagMaxMs: this.lag.max, lagSamples: this.lag.n,
+      checkpoints: this.checkpoints, checkpointMs: this.checkpointMs, refit: learner.lastRefit,
     };
   }
 
-  /** Checkpoint of the learner (node runs: `<runDir>/checkpoints`). */
+  /**
+   * Checkpoint of the learner (node runs: `<runDir>/checkpoints`), with the node's episode counts
+   * so a resumed node continues them; its wall time is reported in the next stats.
+   */
   async save(): Promise<string> {
     const { learner } = this.parts;
+    const t0 = performance.now();
     const state = {
       // the config travels with the checkpoint, so `naf-ros eval`/deploy mode can rebuild the policy
       config: this.config,
       episode: learner.episodes, learner: await learnerState(learner),
-      arm: armSignature(this.parts),
+      arm: armSignature(this.parts), node: { completed: this.completed, aborted: this.aborted },
     };
-    return writeCheckpoint(join(this.runDir, 'checkpoints'), String(learner.episodes).padStart(7, '0'), state);
+    const path = writeCheckpoint(join(this.runDir, 'checkpoints'), String(learner.episodes).padStart(7, '0'), state);
+    this.checkpoints++;
+    this.checkpointMs = performance.now() - t0;
+    this.emitStats();
+    return path;
   }
 
   dispose(): void {
