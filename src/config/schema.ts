@@ -189,7 +189,7 @@ export const CONFIG_SCHEMA = {
         fictional_capacity: { ...int('Fictional buffer R_f capacity, transitions.', 100), default: 100000 },
         prior_strength: { ...num('Strength of the pooled normal-inverse-Wishart prior of the TVLG fit.', 0), default: 1 },
         ilqg_kl_step: { ...num('iLQG KL trust region epsilon per step (total epsilon*T).', 0, undefined, 0), default: 0.5 },
-        ilqg_init_var: { ...num('Initial iLQG controller variance, as a fraction of u_max^2.', 0, 10, 0), default: 0.1 },
+        ilqg_init_var: { ...num('Variance of the initial iLQG controller (zero mean, before the first refit) per joint, as a fraction of that joint\'s u_max^2 (dimensionless; std = sqrt(fraction) u_max: 0.1 gives 0.32 u_max).', 0, 1, 0), default: 0.1 },
       },
       required: [],
     },
