@@ -199,3 +199,16 @@ test('ilqgStep rejects bad options', () => {
   const wrong = initController({ T: T + 1, dX, dU, uMax, initVar: 1 / 2500, x0: new Float64Array(dX) });
   assert.throws(() => ilqgStep({ dynamics: dyn, rewardExpansion: quadReward, prev: wrong, klStep: 0.1 }), /controller T\/dX\/dU/);
 });
+
+test('ilqgStep that runs out of dual-search iterations outside the trust region says so: withinBound false', () => {
+  const dyn = pointMass(), prev = prev0();
+  // eta at its floor is the unconstrained LQR step, far outside a KL bound of 0.05 per step; one
+  // iteration cannot bracket it.
+  const res = ilqgStep({ dynamics: dyn, rewardExpansion: quadReward, prev, klStep: 0.05, etaInit: 1e-8, maxIterations: 1 });
+  assert.equal(res.converged, false);
+  assert.ok(res.kl > res.klBound, `KL ${res.kl} vs bound ${res.klBound}`);
+  assert.equal(res.withinBound, false);
+  // With its full budget the same search converges inside the bound.
+  const full = ilqgStep({ dynamics: dyn, rewardExpansion: quadReward, prev, klStep: 0.05, etaInit: 1e-8 });
+  assert.ok(full.converged && full.withinBound && full.kl <= full.klBound);
+});
