@@ -1,7 +1,9 @@
 /**
  * One benchmark training run in its own process (so runs use both cores):
  *   node --import tsx bench/learning_job.ts <json {params, runDir}>
- * Writes the run folder of `Trainer` (eval.jsonl is what the report reads).
+ * Writes the run folder of `Trainer`, and on stdout one JSON line per evaluation
+ * (`{"eval": {episode, meanReturn, successes, episodes}}`) and a last line with the held-out test
+ * and the run's totals (`{"done": {test, totals}}`), which the bench keeps in results.json.
  */
 import { parseConfig } from '../src/config/load.js';
 import { Trainer } from '../src/training/trainer.js';
@@ -12,7 +14,12 @@ const { params, runDir } = JSON.parse(process.argv[2]) as { params: unknown; run
 const config = parseConfig(params, 'bench job');
 const logger = createLogger({ file: join(runDir, 'log.jsonl'), console: false });
 const trainer = await Trainer.create(config, runDir, logger);
-await trainer.run({
-  onEval: (e) => process.stdout.write(JSON.stringify({ episode: e.episode, meanReturn: e.meanReturn }) + '\n'),
+const out = await trainer.run({
+  onEval: (e) => process.stdout.write(JSON.stringify({ eval: { episode: e.episode, meanReturn: e.meanReturn, successes: e.successes, episodes: e.finalDistances.length } }) + '\n'),
 });
+const { learner, agent } = trainer.parts;
+const summary = (t: { episode: number; meanReturn: number; successes: number; medianDistance: number }) => ({ episode: t.episode, meanReturn: t.meanReturn, successes: t.successes, medianDistance: t.medianDistance });
+const test = out.test && { episodes: out.test.episodes, successDistance: out.test.successDistance, final: summary(out.test.final), best: out.test.best && summary(out.test.best) };
+const totals = { steps: learner.steps, updates: agent.updates, imagined: learner.imaginedTotal, refits: learner.refits, ilqgRejected: learner.ilqgRejected, wallSeconds: trainer.wallSeconds };
+process.stdout.write(JSON.stringify({ done: { test, totals } }) + '\n');
 trainer.dispose();

@@ -1,18 +1,53 @@
 /**
  * The methods and tasks the benchmark compares (paper Table 1 and Fig. 2), as overrides of the
- * shipped config (config/reacher.yaml). Every method shares the test-return protocol of
- * `src/training/trainer.ts`: greedy policy, the same fixed evaluation starts, same horizon,
- * evaluated every `eval_every_episodes` episodes.
+ * base params file (config/reacher.yaml by default). Every method shares the test-return protocol
+ * of `src/training/trainer.ts`: greedy policy, the same fixed evaluation starts, same horizon,
+ * evaluated every `eval_every_episodes` episodes, and the held-out test at the end; every method
+ * keeps the base's network sizes.
+ *
+ * Update budgets (issue 11 point 2). NAF + imagination makes, per real step, I updates from R
+ * and I·l from R_f (Algorithm 2 line 153): I·(l + 1). "NAF (matched updates)" is NAF alone with
+ * I·(l + 1) updates from R per real step, so a gain of imagination over it is not "more gradient
+ * steps". (NAF + imagination makes only I updates per step before its first refit and after the
+ * switch-off, so the matched control makes slightly more updates in all; the bench table reports
+ * the measured updates per real step of every run.) "DDPG (matched updates)" is the same for DDPG.
  */
-export const METHODS: Record<string, { label: string; overrides: Record<string, unknown> }> = {
-  ddpg: { label: 'DDPG', overrides: { agent: { kind: 'ddpg' }, model_based: { enabled: false, on_policy_fraction: 1 } } },
-  naf: { label: 'NAF', overrides: { model_based: { enabled: false, on_policy_fraction: 1 } } },
-  naf_tvlg: { label: 'NAF + ImR (tvlg)', overrides: { model_based: { enabled: true, dynamics: 'tvlg' } } },
-  naf_nn: { label: 'NAF + ImR (nn)', overrides: { model_based: { enabled: true, dynamics: 'nn' } } },
-  naf_true: { label: 'NAF + ImR (true)', overrides: { model_based: { enabled: true, dynamics: 'true' } } },
+type Params = Record<string, unknown>;
+
+/** I and l of a (merged) params object, with the schema defaults (5, 10) where unset. */
+export function updateBudget(base: Params): { I: number; l: number } {
+  const agent = (base.agent ?? {}) as { updates_per_step?: number };
+  const mb = (base.model_based ?? {}) as { imagination_length?: number };
+  return { I: agent.updates_per_step ?? 5, l: mb.imagination_length ?? 10 };
+}
+
+export interface Method {
+  /** Label in tables and plots, from the base (shows I). */
+  label: (base: Params) => string;
+  /** Overrides of the base (which may depend on it: the matched budget). */
+  overrides: (base: Params) => Params;
+  kind: 'naf' | 'ddpg';
+}
+
+const modelFree = { model_based: { enabled: false, on_policy_fraction: 1 } };
+const matched = (base: Params) => { const { I, l } = updateBudget(base); return I * (l + 1); };
+
+export const METHODS: Record<string, Method> = {
+  ddpg: { kind: 'ddpg', label: (b) => `DDPG (I = ${updateBudget(b).I})`, overrides: () => ({ agent: { kind: 'ddpg' }, ...modelFree }) },
+  ddpg_matched: { kind: 'ddpg', label: (b) => `DDPG (matched: I = ${matched(b)})`, overrides: (b) => ({ agent: { kind: 'ddpg', updates_per_step: matched(b) }, ...modelFree }) },
+  naf: { kind: 'naf', label: (b) => `NAF (I = ${updateBudget(b).I})`, overrides: () => ({ agent: { kind: 'naf' }, ...modelFree }) },
+  naf_matched: { kind: 'naf', label: (b) => `NAF (matched: I = ${matched(b)})`, overrides: (b) => ({ agent: { kind: 'naf', updates_per_step: matched(b) }, ...modelFree }) },
+  naf_tvlg: { kind: 'naf', label: () => 'NAF + ImR (tvlg)', overrides: () => ({ agent: { kind: 'naf' }, model_based: { enabled: true, dynamics: 'tvlg' } }) },
+  naf_nn: { kind: 'naf', label: () => 'NAF + ImR (nn)', overrides: () => ({ agent: { kind: 'naf' }, model_based: { enabled: true, dynamics: 'nn' } }) },
+  naf_true: { kind: 'naf', label: () => 'NAF + ImR (true)', overrides: () => ({ agent: { kind: 'naf' }, model_based: { enabled: true, dynamics: 'true' } }) },
 };
 
-export const TASKS: Record<string, { label: string; overrides: Record<string, unknown> }> = {
+/** The evidence run's methods (issue 11 point 7); naf_nn and ddpg_matched on request. */
+export const DEFAULT_METHODS = ['ddpg', 'naf', 'naf_matched', 'naf_tvlg', 'naf_true'];
+/** `--quick`: a few minutes. */
+export const QUICK_METHODS = ['ddpg', 'naf', 'naf_tvlg'];
+
+export const TASKS: Record<string, { label: string; overrides: Params }> = {
   single: { label: 'reacher, single target', overrides: { task: { target_mode: 'fixed' } } },
   random: { label: 'reacher, random targets', overrides: { task: { target_mode: 'random' } } },
 };
@@ -23,4 +58,17 @@ export function merge<T>(a: T, b: unknown): T {
   const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
   for (const [k, v] of Object.entries(b)) out[k] = merge(out[k], v);
   return out as T;
+}
+
+/**
+ * `--set a.b.c=value` -> { a: { b: { c: value } } }; the value is read as YAML (numbers, booleans,
+ * lists). @throws Error naming the argument when it has no `=`.
+ */
+export function parseSet(arg: string, yamlLoad: (s: string) => unknown): Params {
+  const i = arg.indexOf('=');
+  if (i <= 0) throw new Error(`--set: expected <parameter>=<value> (e.g. model_based.fictional_max_age_refits=1), got "${arg}"`);
+  const keys = arg.slice(0, i).split('.');
+  let v: unknown = yamlLoad(arg.slice(i + 1));
+  for (const k of keys.reverse()) v = { [k]: v };
+  return v as Params;
 }

@@ -1,84 +1,165 @@
 /**
  * `npm run bench [-- --quick]`: the evidence of the project (DESIGN.md Sec. 7).
  *
- * Writes `bench/results/<date>[-quick]/`:
- *   results.json       every figure and every learning curve, with backend, cores and method
- *   table.md           Table-1-style table (best test return, episodes to within 5% of best)
- *   curves-<task>.svg  test return against episodes, mean and min-max over seeds
+ * Writes `bench/results/<date>[-quick|-grid]/`:
+ *   results.json       every figure, every learning curve with its held-out test and totals, the
+ *                      labels and overrides of every method, backend, cores (`--report` rebuilds
+ *                      everything below from it)
+ *   table.md           speed (episodes to within 5% of best, episodes to reach R*), policy quality
+ *                      (best test return, held-out final and best returns and success rates), the
+ *                      speed-up of imagination against both NAF controls; definitions under each
+ *   curves-<task>.svg  test return and evaluation success rate against episodes, mean and min–max over seeds
+ *   grid.md, best.json with --grid: every setting of the tuning grid per method, and the selected ones
+ *                      (`--tuned <best.json>` applies them to a comparison)
  *   soak.svg/json      tensor count, heap and RSS over a long run (with --soak)
  *
  * Learning runs are child processes (`learning_job.ts`), two at a time on this 2-core machine.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import * as tf from '@tensorflow/tfjs';
-import { METHODS, TASKS, merge } from './methods.js';
-import { learningCurveSvg, soakSvg, table, type Curve } from './report.js';
+import { DEFAULT_METHODS, METHODS, QUICK_METHODS, TASKS, merge, parseSet } from './methods.js';
+import { learningCurveSvg, soakSvg, tables, type BenchRun } from './report.js';
+import { bestSettings, gridTable, parseAxes, settingName, settingOverrides, settings, type Axis, type GridRun, type Setting } from './grid.js';
 import { computeFigures, jitterFigures, soak } from './compute.js';
 import { initBackend } from '../src/agent/backend.js';
 import { paramsFileDir, resolveFileRelative } from '../src/config/params_file.js';
 
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be an integer >= 1, got "${v}"`);
+  return n;
+};
 const program = new Command('bench')
   .option('--quick', 'smoke run of a few minutes: fewer seeds, episodes and methods')
   .option('--out <dir>', 'results folder')
   .option('--config <file>', 'base params file', 'config/reacher.yaml')
-  .option('--methods <list>', `comma list of ${Object.keys(METHODS).join(',')}`)
+  .option('--methods <list>', `comma list of ${Object.keys(METHODS).join(',')} (default ${DEFAULT_METHODS.join(',')}; --quick ${QUICK_METHODS.join(',')})`)
   .option('--tasks <list>', `comma list of ${Object.keys(TASKS).join(',')}`)
-  .option('--seeds <n>', 'seeds per method', (v) => Number(v))
-  .option('--episodes <n>', 'training episodes per run', (v) => Number(v))
-  .option('--jobs <n>', 'parallel learning runs', (v) => Number(v), Math.max(1, cpus().length))
-  .option('--soak <steps>', 'also run the soak test for this many environment steps', (v) => Number(v))
+  .option('--seeds <n>', 'seeds per method (and per grid setting)', int('--seeds'))
+  .option('--episodes <n>', 'training episodes per run', int('--episodes'))
+  .option('--eval-every <n>', 'evaluate the greedy policy every n episodes (default 10; --quick 5)', int('--eval-every'))
+  .option('--jobs <n>', 'parallel learning runs', int('--jobs'), Math.max(1, cpus().length))
+  .option('--set <param=value>', 'override a parameter of every run, dotted as in the params file (repeatable), e.g. --set model_based.fictional_max_age_refits=1', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--tuned <best.json>', 'per-method settings chosen by a grid run (its best.json), applied to every run of those methods')
+  .option('--grid [axes]', 'run the tuning grid instead of the comparison (axes lr,sigma,bn; default all): every setting x method x seed on one task; writes grid.md and best.json')
+  .option('--rstar-methods <list>', 'methods whose mean curves define the common return R* (default: every method of the table)')
+  .option('--soak <steps>', 'also run the soak test for this many environment steps', int('--soak'))
   .option('--skip-learning', 'no learning curves')
   .option('--skip-compute', 'no compute figures')
   .option('--jitter', 'only the control-loop jitter figures (in-process, and over DDS where rclnodejs loads), printed and saved as jitter.json')
-  .option('--report <dir>', 'only rewrite table.md and the plots of an existing results folder')
+  .option('--report <dir>', 'only rewrite table.md, grid.md, best.json and the plots of an existing results folder from its results.json')
   .parse();
 const o = program.opts();
+const fail = (msg: string): never => {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+};
 
-const quick = Boolean(o.quick);
-const date = new Date().toISOString().slice(0, 10);
-const out = o.out ?? join('bench', 'results', `${date}${quick ? '-quick' : ''}`);
-// Relative paths in the params file are relative to its folder, as for `naf-ros train --config`.
-const base = resolveFileRelative((yaml.load(readFileSync(o.config, 'utf8')) as { naf_trainer: { ros__parameters: Record<string, unknown> } }).naf_trainer.ros__parameters, paramsFileDir(o.config)) as Record<string, unknown>;
-const methods: string[] = o.methods ? o.methods.split(',') : quick ? ['ddpg', 'naf', 'naf_tvlg'] : Object.keys(METHODS);
-const tasks: string[] = o.tasks ? o.tasks.split(',') : quick ? ['single'] : Object.keys(TASKS);
-const seeds: number = o.seeds ?? (quick ? 2 : 3);
-const episodes: number = o.episodes ?? (quick ? 30 : 150);
-const evalEvery = quick ? 5 : 10;
-const labels: Record<string, string> = Object.fromEntries(Object.entries(METHODS).map(([k, v]) => [k, v.label]));
-const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
+type Params = Record<string, unknown>;
+interface Info {
+  date: string; quick: boolean; backend: string; cores: number; cpu?: string; node: string; tfjs: string; config: string;
+  episodes: number; seeds: number; evalEvery: number; methods: string[]; tasks: string[];
+  labels: Record<string, string>; kinds: Record<string, 'naf' | 'ddpg'>; set: string[]; tuned: string | null; rStarMethods: string[] | null;
+  grid?: { axes: Axis[] };
+}
+interface Results { info: Info; compute: unknown[]; curves: BenchRun[]; grid?: GridRun[]; soak?: unknown }
+
+/** Folder outputs of a results object (also `--report`): table.md + curves, grid.md + best.json. */
+async function writeReport(dir: string, r: Results, rStarOverride?: string[]): Promise<string> {
+  const i = r.info;
+  // Results of benches before labels were stored: the labels of today's methods on their base file.
+  const labels = i.labels ?? Object.fromEntries(Object.entries(METHODS).map(([m, d]) => [m, d.label(existsSync(i.config) ? paramsOf(i.config) : {})]));
+  const kindOf = (m: string) => i.kinds?.[m] ?? METHODS[m]?.kind ?? 'naf';
+  const md: string[] = [];
+  if (r.curves.length) {
+    const every = i.evalEvery ?? (r.curves[0].points[1]?.episode ?? 0) - r.curves[0].points[0].episode;
+    const text = [`# naf_ros benchmark (${i.date}, ${i.cores} cores, backend ${i.backend}${i.quick ? ', quick' : ''})`, '',
+      `${i.episodes} training episodes per run, ${i.seeds} seeds per method, base \`${i.config}\`${i.set?.length ? `, ${i.set.map((s) => `\`--set ${s}\``).join(' ')}` : ''}${i.tuned ? `, settings of \`${i.tuned}\`` : ''}; test return evaluated every ${every} episodes.`, '',
+      tables(r.curves, { labels, rStarMethods: rStarOverride ?? i.rStarMethods ?? undefined }), ''].join('\n');
+    writeFileSync(join(dir, 'table.md'), text);
+    md.push(text);
+    for (const task of [...new Set(r.curves.map((c) => c.task))]) {
+      writeFileSync(join(dir, `curves-${task}.svg`), await learningCurveSvg(r.curves.filter((c) => c.task === task), TASKS[task]?.label ?? task, labels));
+    }
+  }
+  if (r.grid?.length) {
+    const text = [`# naf_ros tuning grid (${i.date}, ${i.cores} cores, backend ${i.backend})`, '',
+      `Task ${r.grid[0].task}; axes ${i.grid?.axes.join(', ')}; ${i.episodes} episodes per run, ${i.seeds} seeds per setting, base \`${i.config}\`${i.set?.length ? `, ${i.set.map((s) => `\`--set ${s}\``).join(' ')}` : ''}.`, '',
+      gridTable(r.grid, labels, kindOf), ''].join('\n');
+    writeFileSync(join(dir, 'grid.md'), text);
+    const best = bestSettings(r.grid, kindOf);
+    writeFileSync(join(dir, 'best.json'), JSON.stringify({
+      task: r.grid[0].task, axes: i.grid?.axes, criterion: 'highest mean over seeds of the mean test return over the evaluations after episode 0',
+      methods: Object.fromEntries(Object.entries(best).map(([m, b]) => [m, { ...b, name: settingName(b.setting) }])),
+    }, null, 1) + '\n');
+    md.push(text);
+  }
+  return md.join('\n');
+}
+
+/** The parameters of a params file, relative paths resolved against its folder (as `naf-ros train --config`). */
+function paramsOf(file: string): Params {
+  return resolveFileRelative((yaml.load(readFileSync(file, 'utf8')) as { naf_trainer: { ros__parameters: Params } }).naf_trainer.ros__parameters, paramsFileDir(file)) as Params;
+}
+
 if (o.report) {
-  const r = JSON.parse(readFileSync(join(o.report, 'results.json'), 'utf8')) as { info: { date: string; cores: number; backend: string; quick: boolean; episodes: number; seeds: number }; curves: Curve[] };
-  await writeReport(o.report, r.info, r.curves);
+  const file = join(o.report, 'results.json');
+  if (!existsSync(file)) fail(`--report: no results.json in ${o.report}`);
+  const r = JSON.parse(readFileSync(file, 'utf8')) as Results;
+  r.curves ??= [];
+  console.log(await writeReport(o.report, r, o.rstarMethods?.split(',')));
   process.exit(0);
 }
+
+const quick = Boolean(o.quick);
+const gridMode = o.grid !== undefined;
+const date = new Date().toISOString().slice(0, 10);
+const out = o.out ?? join('bench', 'results', `${date}${quick ? '-quick' : ''}${gridMode ? '-grid' : ''}`);
+// Relative paths in the params file are relative to its folder, as for `naf-ros train --config`.
+if (!existsSync(o.config)) fail(`--config: no such file ${o.config}`);
+const fileParams = paramsOf(o.config);
+let sets: Params = {};
+try {
+  for (const s of o.set as string[]) sets = merge(sets, parseSet(s, yaml.load));
+} catch (e) { fail((e as Error).message); }
+const base = merge(fileParams, sets);
+const methods: string[] = o.methods ? o.methods.split(',') : quick ? QUICK_METHODS : DEFAULT_METHODS;
+const tasks: string[] = o.tasks ? o.tasks.split(',') : quick || gridMode ? ['single'] : Object.keys(TASKS);
+for (const m of methods) if (!METHODS[m]) fail(`--methods: unknown method "${m}"; allowed: ${Object.keys(METHODS).join(', ')}`);
+for (const t of tasks) if (!TASKS[t]) fail(`--tasks: unknown task "${t}"; allowed: ${Object.keys(TASKS).join(', ')}`);
+if (gridMode && tasks.length !== 1) fail(`--grid tunes on one task; --tasks gives ${tasks.length} (${tasks.join(', ')})`);
+const rStarMethods: string[] | null = o.rstarMethods ? o.rstarMethods.split(',') : null;
+for (const m of rStarMethods ?? []) if (!methods.includes(m)) fail(`--rstar-methods: "${m}" is not one of the methods run (${methods.join(', ')})`);
+let axes: Axis[] = [];
+try { axes = gridMode ? parseAxes(o.grid) : []; } catch (e) { fail((e as Error).message); }
+let tuned: Record<string, { overrides: Params; name: string }> = {};
+if (o.tuned) {
+  if (!existsSync(o.tuned)) fail(`--tuned: no such file ${o.tuned}`);
+  tuned = (JSON.parse(readFileSync(o.tuned, 'utf8')) as { methods: typeof tuned }).methods;
+}
+const seeds: number = o.seeds ?? (quick ? 2 : gridMode ? 2 : 3);
+const episodes: number = o.episodes ?? (quick ? 30 : 150);
+const evalEvery: number = o.evalEvery ?? (quick ? 5 : 10);
+const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+/** The params of one run: base (+ --set), task, method, tuned setting or grid setting, seed and budget. */
+function runParams(method: string, task: string, seed: number, setting?: Setting): Params {
+  const b = merge(base, TASKS[task].overrides);
+  let p = merge(b, METHODS[method].overrides(b));
+  if (setting) p = merge(p, settingOverrides(setting, METHODS[method].kind));
+  else if (tuned[method]) p = merge(p, tuned[method].overrides);
+  return merge(p, { seed, training: { episodes, eval_every_episodes: evalEvery, checkpoint_every_episodes: episodes } });
+}
+const labelBase = merge(base, TASKS[tasks[0]].overrides);
+const labels = Object.fromEntries(methods.map((m) => [m, `${METHODS[m].label(labelBase)}${!gridMode && tuned[m] ? `, tuned ${tuned[m].name}` : ''}`]));
+for (const m of methods) if (o.tuned && !tuned[m]) log(`note: ${o.tuned} has no setting for ${m}; it runs as configured`);
+
 mkdirSync(out, { recursive: true });
-
-function runJob(params: unknown, runDir: string): Promise<{ episode: number; meanReturn: number }[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/learning_job.ts', JSON.stringify({ params, runDir })], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let text = '';
-    child.stdout.on('data', (d) => { text += d; });
-    child.on('exit', (code) => code === 0 ? resolve(text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))) : reject(new Error(`job ${runDir} exited ${code}`)));
-  });
-}
-
-/** table.md and one curves-<task>.svg per task; returns the markdown. */
-async function writeReport(dir: string, i: { date: string; cores: number; backend: string; quick: boolean; episodes: number; seeds: number }, curves: Curve[]): Promise<string> {
-  const every = curves[0] ? curves[0].points[1].episode - curves[0].points[0].episode : 0;
-  const md = [`# naf_ros benchmark (${i.date}, ${i.cores} cores, backend ${i.backend}${i.quick ? ', quick' : ''})`, '',
-    `${i.episodes} training episodes per run, ${i.seeds} seeds; test return = greedy policy on the same fixed evaluation starts every ${every} episodes.`, '',
-    table(curves, labels), ''].join('\n');
-  writeFileSync(join(dir, 'table.md'), md);
-  for (const task of [...new Set(curves.map((c) => c.task))]) {
-    writeFileSync(join(dir, `curves-${task}.svg`), await learningCurveSvg(curves.filter((c) => c.task === task), TASKS[task].label, labels));
-  }
-  return md;
-}
 
 if (o.jitter) {
   await initBackend();
@@ -87,12 +168,55 @@ if (o.jitter) {
   writeFileSync(join(out, 'jitter.json'), JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), figures: figs }, null, 1));
   process.exit(0);
 }
+
+function runJob(params: unknown, runDir: string): Promise<{ points: BenchRun['points']; test?: BenchRun['test']; totals?: BenchRun['totals'] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/learning_job.ts', JSON.stringify({ params, runDir })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d) => { text += d; });
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`job ${runDir} exited ${code}`));
+      const lines = text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const done = lines.find((l) => l.done)?.done;
+      resolve({ points: lines.filter((l) => l.eval).map((l) => l.eval), test: done?.test ?? undefined, totals: done?.totals });
+    });
+  });
+}
+
+async function runAll<J>(jobs: J[], run: (j: J) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => { while (next < jobs.length) await run(jobs[next++]); };
+  await Promise.all(Array.from({ length: o.jobs }, worker));
+}
+
 const backend = await initBackend();
-const info = { date: new Date().toISOString(), quick, backend: backend.name, cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, tfjs: tf.version.tfjs, config: o.config, episodes, seeds, methods, tasks };
+const info: Info = {
+  date: new Date().toISOString(), quick, backend: backend.name, cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, tfjs: tf.version.tfjs,
+  config: o.config, episodes, seeds, evalEvery, methods, tasks, labels, kinds: Object.fromEntries(methods.map((m) => [m, METHODS[m].kind])),
+  set: o.set, tuned: o.tuned ?? null, rStarMethods, ...(gridMode ? { grid: { axes } } : {}),
+};
 log(`backend ${backend.name}, ${info.cores} cores; results in ${out}`);
 
-const results: { info: typeof info; compute: unknown[]; curves: Curve[]; soak?: unknown } = { info, compute: [], curves: [] };
+const results: Results = { info, compute: [], curves: [] };
 const save = () => writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 1));
+
+if (gridMode) {
+  const grid: GridRun[] = [];
+  results.grid = grid;
+  const task = tasks[0];
+  const jobs = methods.flatMap((method) => settings(axes).flatMap((setting) => Array.from({ length: seeds }, (_, i) => ({ method, setting, seed: i + 1 }))));
+  log(`grid: ${jobs.length} runs (${methods.length} methods x ${settings(axes).length} settings x ${seeds} seeds) of ${episodes} episodes, ${o.jobs} at a time ...`);
+  await runAll(jobs, async (j) => {
+    const t0 = Date.now();
+    const r = await runJob(runParams(j.method, task, j.seed, j.setting), join(out, 'grid', `${task}-${j.method}-${settingName(j.setting)}-seed${j.seed}`));
+    grid.push({ method: j.method, task, seed: j.seed, setting: j.setting, ...r });
+    save();
+    log(`  ${j.method} ${settingName(j.setting)} seed ${j.seed}: best ${Math.max(...r.points.map((p) => p.meanReturn)).toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  });
+  console.log(await writeReport(out, results));
+  log('done');
+  process.exit(0);
+}
 
 if (!o.skipCompute) {
   log('compute figures ...');
@@ -105,22 +229,18 @@ if (!o.skipLearning) {
   const jobs: { method: string; task: string; seed: number }[] = [];
   for (const task of tasks) for (const method of methods) for (let seed = 1; seed <= seeds; seed++) jobs.push({ method, task, seed });
   log(`${jobs.length} learning runs of ${episodes} episodes, ${o.jobs} at a time ...`);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const j = jobs[next++];
-      const params = merge(merge(merge(base, TASKS[j.task].overrides), METHODS[j.method].overrides), {
-        seed: j.seed, training: { episodes, eval_every_episodes: evalEvery, checkpoint_every_episodes: episodes },
-      });
-      const t0 = Date.now();
-      const points = await runJob(params, join(out, 'runs', `${j.task}-${j.method}-seed${j.seed}`));
-      results.curves.push({ ...j, points });
-      save();
-      log(`  ${j.task} ${j.method} seed ${j.seed}: best ${Math.max(...points.map((p) => p.meanReturn)).toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-    }
-  };
-  await Promise.all(Array.from({ length: o.jobs }, worker));
-  console.log(await writeReport(out, info, results.curves));
+  await runAll(jobs, async (j) => {
+    const t0 = Date.now();
+    const r = await runJob(runParams(j.method, j.task, j.seed), join(out, 'runs', `${j.task}-${j.method}-seed${j.seed}`));
+    results.curves.push({ ...j, ...r });
+    save();
+    const t = r.test ? `; held-out final ${r.test.final.successes}/${r.test.episodes}, best ${r.test.best?.successes ?? '–'}/${r.test.episodes} within 2 cm` : '';
+    log(`  ${j.task} ${j.method} seed ${j.seed}: best ${Math.max(...r.points.map((p) => p.meanReturn)).toFixed(2)}${t} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  });
+  // Seed order within each method, whatever order the parallel jobs finished in.
+  results.curves.sort((a, b) => tasks.indexOf(a.task) - tasks.indexOf(b.task) || methods.indexOf(a.method) - methods.indexOf(b.method) || a.seed - b.seed);
+  save();
+  console.log(await writeReport(out, results));
 }
 
 if (o.soak) {

@@ -41,7 +41,8 @@ const quadReward: RewardExpansionFn = (x, u) => {
 };
 
 const uMax = Float64Array.of(50, 50);
-const prev0 = () => initController({ T, dX, dU, uMax, initVar: 1, x0: new Float64Array(dX) });
+/** Initial controller of variance 1 N² (initVar is a fraction of uMax² = 2500 N²). */
+const prev0 = () => initController({ T, dX, dU, uMax, initVar: 1 / 2500, x0: new Float64Array(dX) });
 
 test('ilqgStep with a tight KL bound: (1 - 0.1) εT <= KL <= εT, return improves, Laplace prediction exact on LQ', () => {
   const dyn = pointMass(), prev = prev0();
@@ -144,7 +145,7 @@ function runNonlinear(klStep: number, iterations: number, adapt: boolean): { ret
     }
     return { eps, ret };
   };
-  let ctrl = initController({ T, dX, dU, uMax: uLim, initVar: 0.5, x0: new Float64Array(dX) });
+  let ctrl = initController({ T, dX, dU, uMax: uLim, initVar: 0.5 / 4, x0: new Float64Array(dX) }); // 0.5 N² of uLim² = 4 N²
   const model = new TvlgDynamics({ T, dX, dU });
   let eta = 1, stepMult = 1, last: ReturnType<typeof ilqgStep> | null = null;
   const returns: number[] = [], stepMults: number[] = [];
@@ -195,6 +196,19 @@ test('adaptStepMult follows GPS: multiplier pred / 2(pred - act) clipped to [0.1
 test('ilqgStep rejects bad options', () => {
   const dyn = pointMass(), prev = prev0();
   assert.throws(() => ilqgStep({ dynamics: dyn, rewardExpansion: quadReward, prev, klStep: 0 }), /klStep and stepMult must be > 0/);
-  const wrong = initController({ T: T + 1, dX, dU, uMax, initVar: 1, x0: new Float64Array(dX) });
+  const wrong = initController({ T: T + 1, dX, dU, uMax, initVar: 1 / 2500, x0: new Float64Array(dX) });
   assert.throws(() => ilqgStep({ dynamics: dyn, rewardExpansion: quadReward, prev: wrong, klStep: 0.1 }), /controller T\/dX\/dU/);
+});
+
+test('ilqgStep that runs out of dual-search iterations outside the trust region says so: withinBound false', () => {
+  const dyn = pointMass(), prev = prev0();
+  // eta at its floor is the unconstrained LQR step, far outside a KL bound of 0.05 per step; one
+  // iteration cannot bracket it.
+  const res = ilqgStep({ dynamics: dyn, rewardExpansion: quadReward, prev, klStep: 0.05, etaInit: 1e-8, maxIterations: 1 });
+  assert.equal(res.converged, false);
+  assert.ok(res.kl > res.klBound, `KL ${res.kl} vs bound ${res.klBound}`);
+  assert.equal(res.withinBound, false);
+  // With its full budget the same search converges inside the bound.
+  const full = ilqgStep({ dynamics: dyn, rewardExpansion: quadReward, prev, klStep: 0.05, etaInit: 1e-8 });
+  assert.ok(full.converged && full.withinBound && full.kl <= full.klBound);
 });

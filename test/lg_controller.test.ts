@@ -36,14 +36,18 @@ function randomDynamics(rng: Rng, T: number, dX: number, dU: number): LinearGaus
   return { T, dX, dU, F, f, N, x0mu: randArr(rng, dX), x0sigma };
 }
 
-test('initController: zero mean, K = 0, covariance initVar·I capped at uMax²', () => {
-  const c = initController({ T: 4, dX: 3, dU: 2, uMax: Float64Array.of(2, 0.5), initVar: 1, x0: Float64Array.of(1, 2, 3) });
+test('initController: zero mean, K = 0, covariance initVar·uMax² per joint (initVar a fraction of uMax²)', () => {
+  const c = initController({ T: 4, dX: 3, dU: 2, uMax: Float64Array.of(2, 0.5), initVar: 0.25, x0: Float64Array.of(1, 2, 3) });
   assert.equal(c.K.length, 4);
-  assert.deepEqual(Array.from(c.cov[3]), [1, 0, 0, 0.25]);
-  assert.deepEqual(Array.from(c.chol[0]), [1, 0, 0, 0.5]);
+  // std = sqrt(0.25) uMax = half of each joint's limit, whatever the limit (2 N·m and 0.5 N·m)
+  assert.deepEqual(Array.from(c.cov[3]), [1, 0, 0, 0.0625]);
+  assert.deepEqual(Array.from(c.chol[0]), [1, 0, 0, 0.25]);
   assert.deepEqual(Array.from(actLG(c, Float64Array.of(5, 5, 5), 2, null, Float64Array.of(2, 0.5))), [0, 0]);
+  const full = initController({ T: 1, dX: 3, dU: 2, uMax: Float64Array.of(2, 0.5), initVar: 1, x0: Float64Array.of(1, 2, 3) });
+  assert.deepEqual(Array.from(full.chol[0]), [2, 0, 0, 0.5], 'initVar 1: std = uMax');
   assert.throws(() => initController({ T: 4, dX: 3, dU: 2, uMax: Float64Array.of(2), initVar: 1, x0: new Float64Array(3) }), /uMax must be 2/);
-  assert.throws(() => initController({ T: 4, dX: 3, dU: 2, uMax: Float64Array.of(2, 2), initVar: 0, x0: new Float64Array(3) }), /initVar must be > 0/);
+  assert.throws(() => initController({ T: 4, dX: 3, dU: 2, uMax: Float64Array.of(2, 2), initVar: 0, x0: new Float64Array(3) }), /initVar is a fraction of uMax² and must be in \(0, 1\], got 0/);
+  assert.throws(() => initController({ T: 4, dX: 3, dU: 2, uMax: Float64Array.of(2, 2), initVar: 1.5, x0: new Float64Array(3) }), /must be in \(0, 1\], got 1.5/);
 });
 
 test('actLG: mean is u_hat + k + K (x - x_hat) = K x + kAbs, samples have covariance Sigma, output clamped to ±uMax', () => {

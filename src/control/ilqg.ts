@@ -55,6 +55,13 @@ export interface IlqgStepResult {
   klBound: number;
   /** True when the KL landed in the accepted band, or below it with eta at its floor. */
   converged: boolean;
+  /**
+   * KL <= klBound: the returned controller respects the trust region. Always true when converged;
+   * when the search did not converge it is true iff some iterate was feasible (the returned one is
+   * then a smaller step than allowed). When false the controller breaks the bound and must not be
+   * installed (the learner keeps the previous controller, `Learner.ilqgRejected`).
+   */
+  withinBound: boolean;
   iterations: number;
   /** Laplace estimates Σ_t E[r] under `dynamics` and the quadratic reward model: new and previous controller. */
   predictedReturn: number;
@@ -68,9 +75,10 @@ export interface IlqgStepResult {
  * trajectory of `prev` under `dynamics` (forward pass from x0mu, x0sigma); the returned controller
  * uses that trajectory as x_hat/u_hat, so u = u_hat + k + K (x − x_hat) = K x + kAbs (eq. 4).
  * When the dual search does not converge the feasible iterate with the largest KL is returned
- * (or, if none was feasible, the last one, with converged = false).
- * @throws RangeError on bad options/sizes; Error when no eta <= 1e16 makes Quu positive definite
- * (GPS: "Failed to find PD solution even for very large eta").
+ * (or, if none was feasible, the last one, with converged = false and withinBound = false: a
+ * controller the caller must not install).
+ * @throws RangeError on bad options/sizes; IlqgFailedError when no eta <= 1e16 makes Quu positive
+ * definite (GPS: "Failed to find PD solution even for very large eta").
  */
 export function ilqgStep(o: IlqgStepOptions): IlqgStepResult {
   const { dynamics: dyn, prev } = o;
@@ -113,11 +121,19 @@ export function ilqgStep(o: IlqgStepOptions): IlqgStepResult {
   const pick = converged ? last! : best ?? last!;
   const sum = (v: Float64Array) => v.reduce((s, x) => s + x, 0);
   return {
-    controller: pick.controller, eta: pick.eta, kl: pick.kl, klBound: bound, converged, iterations: itr,
+    controller: pick.controller, eta: pick.eta, kl: pick.kl, klBound: bound, converged, withinBound: pick.kl <= bound, iterations: itr,
     predictedReturn: -sum(expectedCost(cost, pick.marg)),
     baselineReturn: -sum(expectedCost(cost, prevMarg)),
     cost,
   };
+}
+
+/** No eta up to 1e16 gives a positive-definite Quu: no iLQG step exists under these dynamics and cost. */
+export class IlqgFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IlqgFailedError';
+  }
 }
 
 /** KL terms of the previous controller per step (GPS `compute_costs`): [(dX+dU)²] and [dX+dU]. */
@@ -142,7 +158,7 @@ function klPenaltyTerms(prev: LinearGaussianController): { Cm: Float64Array[]; c
 
 /**
  * Backward pass on cost/eta + KL terms; on a non-PD Quu retries with eta = eta0 + del, del ×= 2
- * (GPS `backward`). @throws Error once eta reaches 1e16.
+ * (GPS `backward`). @throws IlqgFailedError once eta reaches 1e16.
  */
 function backwardWithEta(
   dyn: LinearGaussianDynamics, cost: QuadraticCost, kl: { Cm: Float64Array[]; cv: Float64Array[] }, eta0: number, del0: number,
@@ -158,7 +174,7 @@ function backwardWithEta(
       eta = eta0 + del;
       del *= 2;
       if (eta >= 1e16) {
-        throw new Error('ilqgStep: failed to find a PD solution even for very large eta (check that dynamics and cost are reasonably well conditioned)');
+        throw new IlqgFailedError('ilqgStep: failed to find a PD solution even for very large eta (check that dynamics and cost are reasonably well conditioned)');
       }
     }
   }

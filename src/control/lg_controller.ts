@@ -16,10 +16,13 @@ import { choleskyLower, logDetFromChol, spdInverse } from '../model/gaussian_fit
 
 /**
  * The zero-mean initial controller: K_t = 0, k_t = 0, x_hat_t = x0, u_hat_t = 0 and
- * Sigma_t = diag(min(initVar, uMax_i²)) (N·m)², i.e. GPS `init_pd` with zero gains (pure
- * exploration noise around zero torque); the std never exceeds the torque bound.
- * @param x0 [dX] initial state (nominal x_hat)  @param uMax [dU] N·m  @param initVar (N·m)²
- * @throws RangeError on bad sizes, non-positive initVar or uMax.
+ * Sigma_t = diag(initVar · uMax_i²) (N·m)², i.e. GPS `init_pd` with zero gains (pure exploration
+ * noise around zero torque) with the variance given per joint as a fraction of its squared torque
+ * limit (`model_based.ilqg_init_var`), so every joint explores the same share of its range
+ * (reacher3's limits differ 20×) and the std never exceeds the torque bound.
+ * @param x0 [dX] initial state (nominal x_hat)  @param uMax [dU] N·m
+ * @param initVar dimensionless fraction of uMax_i², in (0, 1]
+ * @throws RangeError on bad sizes, non-positive uMax, or initVar outside (0, 1].
  */
 export function initController(o: { T: number; dX: number; dU: number; uMax: Float64Array; initVar: number; x0: Float64Array }): LinearGaussianController {
   const { T, dX, dU } = o;
@@ -27,12 +30,12 @@ export function initController(o: { T: number; dX: number; dU: number; uMax: Flo
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`initController: ${k} must be a positive integer, got ${v}`);
   }
   if (o.uMax.length !== dU || !o.uMax.every((v) => v > 0 && Number.isFinite(v))) throw new RangeError(`initController: uMax must be ${dU} positive finite N·m`);
-  if (!(o.initVar > 0) || !Number.isFinite(o.initVar)) throw new RangeError(`initController: initVar must be > 0, got ${o.initVar}`);
+  if (!(o.initVar > 0 && o.initVar <= 1)) throw new RangeError(`initController: initVar is a fraction of uMax² and must be in (0, 1], got ${o.initVar}`);
   if (o.x0.length !== dX || !o.x0.every(Number.isFinite)) throw new RangeError(`initController: x0 must be ${dX} finite numbers`);
   const cov = new Float64Array(dU * dU), chol = new Float64Array(dU * dU);
   for (let i = 0; i < dU; i++) {
-    cov[i * dU + i] = Math.min(o.initVar, o.uMax[i] ** 2);
-    chol[i * dU + i] = Math.sqrt(cov[i * dU + i]);
+    cov[i * dU + i] = o.initVar * o.uMax[i] ** 2;
+    chol[i * dU + i] = Math.sqrt(o.initVar) * o.uMax[i];
   }
   const rep = (a: Float64Array) => Array.from({ length: T }, () => Float64Array.from(a));
   return {

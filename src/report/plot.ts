@@ -17,29 +17,49 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 
-/** One learning curve of the bench: test return per evaluation of one method, task and seed. */
-export interface Curve { method: string; task: string; seed: number; points: { episode: number; meanReturn: number }[] }
+/**
+ * One learning curve of the bench: the greedy test return per evaluation of one method, task and
+ * seed; `successes` of `episodes` evaluation episodes ended within the success distance (absent in
+ * results of older benches).
+ */
+export interface Curve { method: string; task: string; seed: number; points: { episode: number; meanReturn: number; successes?: number; episodes?: number }[] }
 
-/** SVG of test return against episodes: mean line and min-max band over seeds, one colour per method. */
+/**
+ * SVG of the bench's learning curves, one colour per method, mean over seeds as a line and the
+ * min–max over seeds as a band: test return against training episodes, and (when the curves carry
+ * success counts) the evaluation success rate below it.
+ */
 export async function learningCurveSvg(curves: Curve[], title: string, labels: Record<string, string>): Promise<string> {
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-  const values: { method: string; episode: number; mean: number; lo: number; hi: number }[] = [];
+  const values: { method: string; episode: number; mean: number; lo: number; hi: number; rate?: number; rateLo?: number; rateHi?: number }[] = [];
+  const withRates = curves.length > 0 && curves.every((c) => c.points.every((p) => p.successes !== undefined && p.episodes));
   for (const method of [...new Set(curves.map((c) => c.method))]) {
     const runs = curves.filter((c) => c.method === method);
     const episodes = [...new Set(runs.flatMap((r) => r.points.map((p) => p.episode)))].sort((a, b) => a - b);
     for (const e of episodes) {
-      const v = runs.map((r) => r.points.find((p) => p.episode === e)?.meanReturn).filter((x): x is number => x !== undefined);
-      if (v.length) values.push({ method: labels[method] ?? method, episode: e, mean: mean(v), lo: Math.min(...v), hi: Math.max(...v) });
+      const pts = runs.map((r) => r.points.find((p) => p.episode === e)).filter((p) => p !== undefined);
+      const v = pts.map((p) => p.meanReturn);
+      const rates = withRates ? pts.map((p) => p.successes! / p.episodes!) : [];
+      if (v.length) values.push({
+        method: labels[method] ?? method, episode: e, mean: mean(v), lo: Math.min(...v), hi: Math.max(...v),
+        ...(withRates ? { rate: mean(rates), rateLo: Math.min(...rates), rateHi: Math.max(...rates) } : {}),
+      });
     }
   }
-  return renderSvg({
-    $schema: SCHEMA, title, width: 520, height: 320, data: { values },
-    encoding: { x: { field: 'episode', type: 'quantitative', title: 'training episodes' }, color: { field: 'method', type: 'nominal' } },
+  const x = { field: 'episode', type: 'quantitative' as const, title: 'training episodes' };
+  const color = { field: 'method', type: 'nominal' as const, title: `method (line: mean over seeds; band: min–max)`, legend: { labelLimit: 300, titleLimit: 400 } };
+  const panel = (y: string, lo: string, hi: string, ytitle: string, domain?: number[]) => ({
+    width: 520, height: withRates ? 240 : 320,
+    encoding: { x, color },
     layer: [
-      { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'test return (greedy, mean of eval episodes)' }, y2: { field: 'hi' } } },
-      { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
+      { mark: { type: 'area' as const, opacity: 0.18 }, encoding: { y: { field: lo, type: 'quantitative' as const, title: ytitle, ...(domain ? { scale: { domain } } : {}) }, y2: { field: hi } } },
+      { mark: { type: 'line' as const, point: true }, encoding: { y: { field: y, type: 'quantitative' as const } } },
     ],
   });
+  const ret = panel('mean', 'lo', 'hi', 'test return (greedy, mean of eval episodes)');
+  return renderSvg(withRates
+    ? { $schema: SCHEMA, title, data: { values }, vconcat: [ret, panel('rate', 'rateLo', 'rateHi', 'evaluation episodes within 2 cm (fraction)', [0, 1])] }
+    : { $schema: SCHEMA, title, data: { values }, ...ret });
 }
 
 /** SVG of the soak samples: tfjs tensor count, heap and RSS (MB) against environment steps. */

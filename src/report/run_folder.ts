@@ -67,6 +67,11 @@ export interface EpisodeRecord {
   totalSteps: number;
   totalUpdates: number;
   imaginedTotal: number;
+  /** Model refits so far, and how many of their iLQG steps were not installed (KL bound broken; absent in older runs). */
+  refits?: number;
+  ilqgRejected?: number;
+  /** Imagined transitions in R_f after the episode (absent in older runs). */
+  fictionalSize?: number;
   /** One-step prediction MSE of the model on the newest batch before its refit (NaN if none). */
   modelMse: number;
   /** Wall time of the run so far (all sessions), s. */

@@ -35,7 +35,8 @@ export function imagine(args: {
   l: number;
   noiseSigma: number;
   rng: Rng;
-  Rf: ReplayBuffer;
+  /** where the transitions go: R_f (the learner's `FictionalBuffer`, tagging the generation) or any replay buffer */
+  Rf: Pick<ReplayBuffer, 'add'>;
 }): number {
   const { model, agent, task, starts, l, noiseSigma, rng, Rf } = args;
   const { dX, dU, T, uMax } = task;

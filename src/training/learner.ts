@@ -7,18 +7,26 @@
  * of B_old (lines 148-152); then I * l minibatch updates from R_f and I from R (line 153).
  * Per episode (`endEpisode`): when B_f holds n complete episodes, refit M (Sec. 5.3), take one
  * iLQG step under it (appendix 8.1), B_old <- B_f, B_f <- {} (lines 155-159).
+ *
+ * Two guards the paper does not spell out (issue 11):
+ *  - the iLQG step is installed only when its controller respects the KL trust region
+ *    (KL <= epsilon·stepMult·T); a dual search that ends outside it (or finds no positive-definite
+ *    solution) keeps the previous controller, counted in `ilqgRejected` and in the refit report;
+ *  - R_f holds the rollouts of the last k refits' models only (`model_based.fictional_max_age_refits`,
+ *    `FictionalBuffer`), so rollouts of models and policies many refits old stop training Q.
  */
 import type { QAgent, TransitionBatch, UpdateStats } from '../agent/types.js';
 import { ReplayBuffer } from '../agent/replay.js';
 import type { Task } from '../env/types.js';
 import type { DynamicsModel, Trajectory } from '../model/types.js';
 import type { TvlgDynamics } from '../model/tvlg.js';
-import { adaptStepMult, ilqgStep, laplaceReturn } from '../control/ilqg.js';
+import { adaptStepMult, IlqgFailedError, ilqgStep, laplaceReturn, type IlqgStepOptions } from '../control/ilqg.js';
 import { initController } from '../control/lg_controller.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { Rng } from '../util/rng.js';
 import { imagine } from './imagination.js';
+import { FictionalBuffer, type FictionalBufferState } from './fictional_buffer.js';
 
 export interface Transition {
   /** [dX] */ x: Float64Array;
@@ -38,12 +46,22 @@ export interface StepReport {
 }
 
 export interface RefitReport {
+  /** Refits so far, this one included (the generation of the rollouts the new model imagines). */
+  refit: number;
   /** One-step mean squared error of the previous model on the new batch (before refit). */
   predictionMse: number;
   fitMs: number;
   ilqgMs: number;
+  /** KL(new || previous controller) of the iLQG step's result, nats (NaN when iLQG failed), and its bound epsilon·stepMult·T. */
   kl: number;
+  klBound: number;
   eta: number;
+  /** The eta dual search landed in its accepted band (`IlqgStepResult.converged`). */
+  converged: boolean;
+  /** The new controller was installed; false: it broke the KL bound (or iLQG failed) and the previous one was kept. */
+  accepted: boolean;
+  /** Imagined transitions dropped from R_f by the age bound at this refit. */
+  fictionalDropped: number;
 }
 
 export interface LearnerParts {
@@ -55,11 +73,14 @@ export interface LearnerParts {
   /** Model of the imagination rollouts (tvlg, nn or true). */
   imaginationModel: DynamicsModel;
   rng: Rng;
+  /** Settings of iLQG's eta dual search (`ilqgStep`; default GPS's: 50 iterations, 10% band, eta in [1e-8, 1e16]). */
+  ilqgSearch?: Pick<IlqgStepOptions, 'maxIterations' | 'klTolerance' | 'minEta' | 'maxEta'>;
 }
 
 export class Learner {
   readonly R: ReplayBuffer;
-  readonly Rf: ReplayBuffer;
+  /** R_f, aged by refits (`FictionalBuffer`). */
+  readonly Rf: FictionalBuffer;
   /** Complete episodes of the current batch (at most n). */
   Bf: Trajectory[] = [];
   /** The previous batch: start states of the imagination rollouts. */
@@ -69,6 +90,10 @@ export class Learner {
   steps = 0;
   episodes = 0;
   imaginedTotal = 0;
+  /** Model refits so far (the generation of new imagined rollouts). */
+  refits = 0;
+  /** iLQG steps not installed because their controller broke the KL bound (or iLQG failed). */
+  ilqgRejected = 0;
   lastRefit: RefitReport | null = null;
   /** iLQG trust-region state: dual warm start, GPS step multiplier, last step's Laplace estimates. */
   ilqg = { eta: 1, stepMult: 1, baselineReturn: NaN, predictedReturn: NaN };
@@ -80,7 +105,7 @@ export class Learner {
   constructor(readonly parts: LearnerParts) {
     const { config, task } = parts;
     this.R = new ReplayBuffer(config.agent.replay_capacity, task.dX, task.dU);
-    this.Rf = new ReplayBuffer(config.model_based.fictional_capacity, task.dX, task.dU);
+    this.Rf = new FictionalBuffer(config.model_based.fictional_capacity, task.dX, task.dU, config.model_based.fictional_max_age_refits);
     this.controller = initController({
       T: task.T, dX: task.dX, dU: task.dU, uMax: task.uMax,
       initVar: config.model_based.ilqg_init_var, x0: new Float64Array(task.dX),
@@ -119,8 +144,10 @@ export class Learner {
     if (!train) return { updates: 0, imagined: 0, loss: NaN };
     let imagined = 0;
     if (this.imaginationActive && imaginationModel.ready && this.Bold.length > 0 && this.steps % mb.imagination_every_steps === 0) {
+      const generation = this.refits;
       imagined = imagine({
-        model: imaginationModel, agent, task, l: mb.imagination_length, rng, Rf: this.Rf,
+        model: imaginationModel, agent, task, l: mb.imagination_length, rng,
+        Rf: { add: (x, u, r, x2, terminal, t) => this.Rf.add(x, u, r, x2, terminal, t, generation) },
         noiseSigma: config.exploration.sigma, starts: this.sampleStarts(mb.imagination_starts),
       });
       this.imaginedTotal += imagined;
@@ -162,7 +189,10 @@ export class Learner {
     return this.refit();
   }
 
-  /** Refits M on B_f, takes one iLQG step, rotates the batches. */
+  /**
+   * Refits M on B_f, takes one iLQG step and installs it if it respects the KL bound, rotates the
+   * batches, and ages R_f.
+   */
   private refit(): RefitReport {
     const { config, task, tvlg, imaginationModel } = this.parts;
     const predictionMse = imaginationModel.ready ? imaginationModel.oneStepMse(this.Bf) : NaN;
@@ -179,16 +209,36 @@ export class Learner {
       const actualReturn = laplaceReturn(this.controller, dynamics, rewardExpansion);
       if (Number.isFinite(actualReturn)) g.stepMult = adaptStepMult({ ...g, actualReturn, stepMult: g.stepMult });
     }
-    const step = ilqgStep({
-      dynamics, rewardExpansion, prev: this.controller,
-      klStep: config.model_based.ilqg_kl_step, stepMult: g.stepMult, etaInit: g.eta,
-    });
-    this.controller = step.controller;
-    this.ilqg = { eta: step.eta, stepMult: g.stepMult, baselineReturn: step.baselineReturn, predictedReturn: step.predictedReturn };
+    const klBound = config.model_based.ilqg_kl_step * g.stepMult * task.T;
+    let step: ReturnType<typeof ilqgStep> | null = null;
+    try {
+      step = ilqgStep({
+        ...this.parts.ilqgSearch, dynamics, rewardExpansion, prev: this.controller,
+        klStep: config.model_based.ilqg_kl_step, stepMult: g.stepMult, etaInit: g.eta,
+      });
+    } catch (e) {
+      if (!(e instanceof IlqgFailedError)) throw e;
+    }
+    const accepted = step !== null && step.withinBound;
+    if (accepted) {
+      this.controller = step!.controller;
+      this.ilqg = { eta: step!.eta, stepMult: g.stepMult, baselineReturn: step!.baselineReturn, predictedReturn: step!.predictedReturn };
+    } else {
+      // The previous controller stays (it generated this batch; the next batch comes from it
+      // again). No prediction was installed, so the next refit makes no step adjustment.
+      this.ilqgRejected++;
+      this.ilqg = { eta: g.eta, stepMult: g.stepMult, baselineReturn: NaN, predictedReturn: NaN };
+    }
     const t2 = performance.now();
     this.Bold = this.Bf;
     this.Bf = [];
-    this.lastRefit = { predictionMse, fitMs: t1 - t0, ilqgMs: t2 - t1, kl: step.kl, eta: step.eta };
+    this.refits++;
+    const fictionalDropped = this.Rf.age(this.refits);
+    this.lastRefit = {
+      refit: this.refits, predictionMse, fitMs: t1 - t0, ilqgMs: t2 - t1,
+      kl: step?.kl ?? NaN, klBound: step?.klBound ?? klBound, eta: step?.eta ?? NaN,
+      converged: step?.converged ?? false, accepted, fictionalDropped,
+    };
     return this.lastRefit;
   }
 
@@ -221,13 +271,15 @@ export class Learner {
 export interface LearnerState {
   agent: Awaited<ReturnType<QAgent['getState']>>;
   R: ReturnType<ReplayBuffer['getState']>;
-  Rf: ReturnType<ReplayBuffer['getState']>;
+  /** R_f with its generation blocks (checkpoints written before the age bound hold the ring state only). */
+  Rf: FictionalBufferState | ReturnType<ReplayBuffer['getState']>;
   Bf: Trajectory[];
   Bold: Trajectory[];
   controller: LinearGaussianController;
   tvlg: unknown;
   imaginationModel: unknown;
-  counters: { steps: number; episodes: number; imaginedTotal: number };
+  /** `refits` and `ilqgRejected` are absent in checkpoints written before they existed. */
+  counters: { steps: number; episodes: number; imaginedTotal: number; refits?: number; ilqgRejected?: number };
   ilqg: Learner['ilqg'];
   rng: ReturnType<Rng['state']>;
 }
@@ -244,7 +296,7 @@ export async function learnerState(l: Learner): Promise<LearnerState> {
     controller: l.controller,
     tvlg: p.tvlg.getState(),
     imaginationModel: p.imaginationModel === p.tvlg ? null : p.imaginationModel.getState(),
-    counters: { steps: l.steps, episodes: l.episodes, imaginedTotal: l.imaginedTotal },
+    counters: { steps: l.steps, episodes: l.episodes, imaginedTotal: l.imaginedTotal, refits: l.refits, ilqgRejected: l.ilqgRejected },
     ilqg: l.ilqg,
     rng: p.rng.state(),
   };
@@ -259,13 +311,16 @@ export async function restoreLearner(l: Learner, s: LearnerState): Promise<Learn
   await p.agent.setState(s.agent);
   const restored = new Learner({ ...p, rng: new Rng(0, s.rng) });
   restored.R.setState(s.R);
-  restored.Rf.setState(s.Rf);
+  // Checkpoints from before the refit counter: one refit per n episodes (exact unless episodes were
+  // aborted on the arm); their R_f counts as the current generation.
+  const refits = s.counters.refits ?? Math.floor(s.counters.episodes / p.config.model_based.refit_every_episodes);
+  restored.Rf.setState(s.Rf, refits);
   restored.Bf = s.Bf;
   restored.Bold = s.Bold;
   restored.controller = s.controller;
   p.tvlg.setState(s.tvlg);
   if (p.imaginationModel !== p.tvlg && s.imaginationModel !== null) p.imaginationModel.setState(s.imaginationModel);
-  Object.assign(restored, s.counters);
+  Object.assign(restored, s.counters, { refits, ilqgRejected: s.counters.ilqgRejected ?? 0 });
   restored.ilqg = s.ilqg;
   return restored;
 }

@@ -190,6 +190,10 @@ export class Trainer {
     this.episode++;
     const refit = learner.endEpisode();
     if (refit) this.logger.debug('model refit', { meta: refit });
+    if (refit && !refit.accepted) {
+      const why = Number.isFinite(refit.kl) ? `its KL ${refit.kl.toFixed(3)} exceeds the trust region ${refit.klBound.toFixed(3)}` : 'no positive-definite solution';
+      this.logger.warn(`iLQG step of refit ${refit.refit} not installed (${why}); the previous controller is kept (${learner.ilqgRejected} of ${learner.refits} refits so far)`, { meta: refit });
+    }
     const m = this.metrics(r, refit?.predictionMse ?? learner.lastRefit?.predictionMse ?? NaN, t0);
     appendRecord(this.runDir, RUN_FILES.metrics, RUN_FILES.metricsCsv, m);
     return m;
@@ -200,7 +204,8 @@ export class Trainer {
     const s = (performance.now() - t0) / 1000;
     return {
       episode: this.episode, ...r, totalSteps: learner.steps, totalUpdates: agent.updates,
-      imaginedTotal: learner.imaginedTotal, modelMse, wallSeconds: this.wallSeconds,
+      imaginedTotal: learner.imaginedTotal, refits: learner.refits, ilqgRejected: learner.ilqgRejected, fictionalSize: learner.Rf.size,
+      modelMse, wallSeconds: this.wallSeconds,
       stepsPerSecond: r.steps / s, updatesPerSecond: r.updates / s,
     };
   }
