@@ -4,6 +4,7 @@
  * imagined transitions/s, and tensor count / heap / RSS sampled over a long run (soak).
  */
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseConfig } from '../src/config/load.js';
 import { buildTraining } from '../src/training/factory.js';
@@ -24,6 +25,20 @@ import type { Trajectory } from '../src/model/types.js';
 
 export interface Figure { name: string; value: number; unit: string; method: string; backend: string; cores: number }
 
+/** The network variants whose update rate the bench reports. */
+export const UPDATE_RATE_VARIANTS = [
+  { label: 'separate 2x200, 1 thread', args: ['--architecture', 'separate', '--threads', '1'] },
+  { label: 'separate 2x200, 2 threads', args: ['--architecture', 'separate', '--threads', '2'] },
+  { label: 'shared 2x200 trunk, 1 thread', args: ['--architecture', 'shared', '--threads', '1'] },
+];
+
+/** Runs bench/update_rate.ts in a fresh process and returns its JSON line. */
+export function updateRate(args: string[], updates: number): { updatesPerSecond: number; cpuSecondsPerUpdate: number; updates: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/update_rate.ts', ...args, '--updates', String(updates)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench/update_rate.ts ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
 const pct = (a: number[], q: number) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
 
 export async function computeFigures(params: unknown, opts: { quick: boolean }): Promise<Figure[]> {
@@ -35,9 +50,8 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
   const out: Figure[] = [];
   const fig = (name: string, value: number, unit: string, method: string) => out.push({ name, value, unit, method, backend, cores });
 
-  // Real transitions to learn from: a few episodes on the arm.
+  // Real episodes for the model fit and the imagination starts.
   for (let i = 0; i < 6; i++) { runEpisode({ arm, task, actor: parts.actor, learner: null, start: task.sampleEpisodeStart(parts.rng) }); }
-  const R = new ReplayBuffer(10000, task.dX, task.dU);
   const rng = new Rng(5);
   const episodes: Trajectory[] = [];
   for (let e = 0; e < 5; e++) {
@@ -48,18 +62,17 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
     for (let t = 0; t < task.T; t++) {
       const u = parts.actor.act(x, t);
       const x2 = task.observe(arm.step(u));
-      R.add(x, u, task.reward(x, u), x2, false, t);
       tr.x.push(x2); tr.u.push(u); x = x2;
     }
     episodes.push(tr);
   }
 
-  // 1. NAF updates/s at batch 64.
-  const n = opts.quick ? 100 : 400;
-  for (let i = 0; i < 20; i++) agent.update(R.sample(64, rng));
-  let t0 = performance.now();
-  for (let i = 0; i < n; i++) agent.update(R.sample(64, rng));
-  fig('NAF updates/s (batch 64)', n / ((performance.now() - t0) / 1000), 'updates/s', `${n} consecutive agent.update() calls on replay minibatches of 64 after 20 warm-up updates; network ${config.agent.architecture} ${config.agent.hidden.join('x')} ReLU, Adam`);
+  // 1. NAF updates/s at batch 64: each variant in a fresh process (bench/update_rate.ts).
+  for (const v of UPDATE_RATE_VARIANTS) {
+    const r = updateRate(v.args, opts.quick ? 200 : 600);
+    fig(`NAF updates/s (batch 64), ${v.label}`, r.updatesPerSecond, 'updates/s', `bench/update_rate.ts ${v.args.join(' ')} --updates ${r.updates}: a fresh process, 30 warm-up then ${r.updates} timed updates on 50 fixed random minibatches of 64 (dX 11, dU 3), hidden 200x200 ReLU, Adam; CPU time ${(r.cpuSecondsPerUpdate * 1000).toFixed(2)} ms/update`);
+  }
+  let t0: number;
 
   // 2. Inference latency for one state.
   const actor = createActor(agent.snapshot());
