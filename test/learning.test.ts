@@ -6,8 +6,9 @@
  * last three evaluations (episodes 15, 20, 25): single evaluations swing by several units at this
  * stage (e.g. -14.2 at episode 10, -4.9 at 15), and a change of float rounding (issue 10's
  * rewrite) moved one of them across the line. Measured over seeds 3, 5, 7, 9, 11, 13 with this
- * code and 10 held-out evaluation starts: -6.2, -6.5, -7.1, -7.1, -4.3, -5.4 against the threshold
- * -8.38 (random -11.18 + 25%).
+ * code and 10 held-out evaluation starts: -7.9, -7.3, -4.5, -5.4, -5.2, -5.2 against the threshold
+ * -8.38 (random -11.18 + 25%) (issue 11: iLQG's initial variance a fraction of u_max², R_f aged to
+ * the last 2 refits; before them -6.2, -6.5, -7.1, -7.1, -4.3, -5.4).
  * (20 episodes of NAF alone were measured too noisy for a test: greedy returns at episode 20
  * ranged from -5.6 to -10 across seeds.)
  */
