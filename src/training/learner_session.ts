@@ -21,6 +21,10 @@ export interface LearnerStats {
   divergences: number;
   /** Real steps that trained nothing because the learner was behind real time. */
   skippedSteps: number;
+  /** Model refits so far, and their iLQG steps not installed because they broke the KL trust region. */
+  refits: number;
+  ilqgRejected: number;
+  /** The newest refit's report (its `accepted` says whether its iLQG step was installed). */
   refit: RefitReport | null;
 }
 
@@ -93,7 +97,8 @@ export class LearnerSession {
     const { learner, agent } = this.parts;
     return {
       episodes: learner.episodes, steps: learner.steps, updates: agent.updates, imaginedTotal: learner.imaginedTotal,
-      lastReturn: this.lastReturn, divergences: agent.divergences, skippedSteps: this.skippedSteps, refit: learner.lastRefit,
+      lastReturn: this.lastReturn, divergences: agent.divergences, skippedSteps: this.skippedSteps,
+      refits: learner.refits, ilqgRejected: learner.ilqgRejected, refit: learner.lastRefit,
     };
   }
 
