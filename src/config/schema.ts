@@ -205,7 +205,7 @@ export const CONFIG_SCHEMA = {
         imagination_length: { ...int('l: steps per imagined rollout (paper: 10 on reacher).', 1, 1000), default: 10 },
         imagination_off_after_episodes: { ...int('Switch imagination off after this many episodes (paper: 130 on gripper).', 0), default: 130 },
         fictional_capacity: { ...int('Fictional buffer R_f capacity, transitions.', 100), default: 100000 },
-        fictional_max_age_refits: { ...int('k: R_f keeps only the rollouts imagined under the models of the last k refits (older ones are dropped at each refit; refits happen every n episodes); 0 = no age bound (Algorithm 2 as written: R_f is a plain ring of fictional_capacity).', 0, 1000), default: 3 },
+        fictional_max_age_refits: { ...int('k: R_f keeps only the rollouts imagined under the models of the last k refits (older ones are dropped at each refit; refits happen every n episodes); 0 = no age bound (Algorithm 2 as written: R_f is a plain ring of fictional_capacity).', 0, 1000), default: 2 },
         prior_strength: { ...num('Strength of the pooled normal-inverse-Wishart prior of the TVLG fit.', 0), default: 1 },
         ilqg_kl_step: { ...num('iLQG KL trust region epsilon per step (total epsilon*T).', 0, undefined, 0), default: 0.5 },
         ilqg_init_var: { ...num('Variance of the initial iLQG controller (zero mean, before the first refit) per joint, as a fraction of that joint\'s u_max^2 (dimensionless; std = sqrt(fraction) u_max: 0.1 gives 0.32 u_max).', 0, 1, 0), default: 0.1 },
