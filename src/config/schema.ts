@@ -54,6 +54,7 @@ export interface NafConfig {
     l_diag_max_exp: number;
     warmup_steps: number;
     learner_threads: number;
+    policy_averaging: number;
     normalize_actions: boolean;
     normalize_observations: boolean;
     critic_weight_decay: number;
@@ -174,6 +175,7 @@ export const CONFIG_SCHEMA = {
         grad_clip_norm: { ...num('Global gradient-norm clip (0 = off).', 0), default: 10 },
         l_diag_max_exp: { ...num('Clamp of the pre-exponent of L\'s diagonal, |.| <= this.', 0, 20, 0), default: 5 },
         warmup_steps: { ...int('Environment steps before the first update.', 0), default: 200 },
+        policy_averaging: { ...num('Policy averaging: after every real episode avg <- (1 - beta) avg + beta theta (Polyak-Ruppert averaging of the weights); the averaged policy is the greedy one (evaluation, held-out test, checkpoints\' policy, deploy), exploration keeps the online weights. beta per episode; 0 = off.', 0, 1), default: 0 },
         normalize_actions: { type: 'boolean', description: 'The networks work on actions u/u_max in [-1, 1] (P dimensionless); torques are scaled at the arm. false: on torques in N·m (the behaviour before issue 11).', default: true },
         normalize_observations: { type: 'boolean', description: 'Running mean/std normalisation of the observation at the network inputs (statistics from the minibatches, frozen within an update, checkpointed, sent to the actor).', default: false },
         critic_weight_decay: { ...num('DDPG: L2 weight decay of the critic\'s weight matrices (DDPG paper: 1e-2; 0 here: with TD errors ~1e-3 it dominated the critic\'s gradient).', 0), default: 0 },

@@ -178,8 +178,9 @@ export class Learner {
    * @returns the refit report when this episode completed a batch of n episodes.
    */
   endEpisode(): RefitReport | null {
-    const { config, task } = this.parts;
+    const { config, task, agent } = this.parts;
     this.episodes++;
+    if (config.agent.policy_averaging > 0) agent.averagePolicy(config.agent.policy_averaging);
     if (this.episodeU.length === task.T) this.Bf.push({ x: this.episodeX, u: this.episodeU });
     this.episodeX = [];
     this.episodeU = [];
