@@ -182,6 +182,11 @@ test('FlatState: in-place steps; the rollback point is the state before the last
   assert.deepEqual(s.rollback(), { t: 1 });
   assert.deepEqual(Array.from(s.current.w), [2, 2], 'back to the state before the last committed step');
   assert.throws(() => s.commit(), /no step in progress/);
+  s.beginStep({ t: 1 });
+  s.current.w.set([7, 7]);
+  s.abortStep(); // a step that threw: back to before it, the rollback point unchanged
+  assert.deepEqual(Array.from(s.current.w), [2, 2]);
+  assert.deepEqual(s.rollback(), { t: 1 });
   s.forget();
   assert.equal(s.rollback(), null);
 });

@@ -152,7 +152,15 @@ export abstract class LearnerBase {
       return { loss: NaN, qMean: NaN, skipped: true };
     }
     const t = this.adamT + 1;
-    const r = step(t);
+    let r: StepResult;
+    try {
+      r = step(t);
+    } catch (e) {
+      // A step that threw (e.g. the two-thread update's worker failed) leaves no half-written state.
+      this.state.abortStep();
+      this.version++;
+      throw e;
+    }
     const ok = r.ok && Number.isFinite(r.loss) && Number.isFinite(r.qMean) && allFinite(this.batchStats);
     if (ok && this.state.stepInProgress) {
       const cur = this.state.current;

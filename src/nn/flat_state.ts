@@ -73,6 +73,16 @@ export class FlatState<K extends string> {
     return this.hasBackup ? { ...this.backupScalars } : null;
   }
 
+  /**
+   * Undoes the step in progress, if any (the state saved by `beginStep` comes back; the rollback
+   * point is unchanged): for a step that threw rather than failed.
+   */
+  abortStep(): void {
+    if (!this.stepScalars) return;
+    for (const k of this.keys()) this.current[k].set(this.spare[k]);
+    this.stepScalars = null;
+  }
+
   /** Drops the rollback point (after loading a checkpoint the loaded state is the only good one). */
   forget(): void {
     this.hasBackup = false;

@@ -4,7 +4,7 @@
  *
  *   y_i = r_i + gamma (1 - terminal_i) V'(x'_i)          target network, no gradient
  *   L   = 1/B sum_i (y_i - Q(x_i, u_i))^2                Q = A + V (`heads.ts`)
- *   theta  <- Adam(theta, clip_global_norm(dL/dtheta))
+ *   theta  <- Adam(theta, clip_norm(dL/dtheta))          clipped per network (V, mu, L apart)
  *   theta' <- tau theta + (1 - tau) theta'               soft target update, every minibatch
  *
  * `terminal` is 1 only for true terminal states; time-limit truncations bootstrap (DESIGN.md Sec. 3).
@@ -13,28 +13,28 @@
  * with the x' minibatch's own statistics (as Q(x, u) does in the same update); acting and queries
  * use the running averages.
  *
- * How an update runs (issue 10: ~770 tfjs kernels per update before, ~90 now):
+ * How an update runs (issue 10: ~770 tfjs kernels per update before, ~100 now):
  *  1. tfjs: upload the weights (one flat buffer, `learner_base.ts`), forward passes of V', V, mu, L
  *     with caches; download the raw head outputs (V [B], z [B, dU], l [B, nL], V' [B]);
  *  2. plain JS: the loss and its gradient with respect to those outputs (`nafLoss`, the paper's
  *     equations);
  *  3. tfjs: explicit backward passes of the MLPs (`nn/mlp.ts`); download the gradient into one flat
  *     buffer;
- *  4. plain JS: global-norm clipping, Adam, the soft target update and the divergence guard's check
- *     as loops over whole buffers (`LearnerBase`).
+ *  4. plain JS: gradient-norm clipping, Adam, the soft target update and the divergence guard's
+ *     checks as loops over whole buffers (`LearnerBase`).
+ * With `threads: 2` the same steps are split between this thread and a worker (`parallel.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../util/rng.js';
+import { clipScale, F32_MAX } from '../../nn/adam.js';
 import { BN_EPS, mlpSnapshot, type BnLayer } from '../../nn/mlp.js';
 import { downloadInto, featureMajor, lookup, transpose2d, uploadTensors } from '../../nn/tensors.js';
 import { checkInputs, resolveLDiag, validateCommon, withDefaults, type AgentOptions } from '../agent_options.js';
 import { LearnerBase, type StepResult } from '../learner_base.js';
 import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from '../types.js';
-import { clipScale, F32_MAX } from '../../nn/adam.js';
 import { advantage, lCount, lowerFromL, muFromZ, nafLoss, type NafHeadConfig, type NafLossResult } from './heads.js';
 import { NafNetwork, type NafCaches, type NafHead, type NafOutputs } from './network.js';
 import { CMD, HeadWorker, MAX_BATCH, PARAM, SLOT } from './parallel.js';
-
 
 export interface NafOptions extends AgentOptions {
   /** 'separate' networks per head (paper Sec. 6) or a 'shared' trunk */
@@ -201,14 +201,15 @@ export class NafAgent extends LearnerBase implements QAgent {
       if (this.statLayout.size > 0) downloadInto(this.statLayout, this.batchStats, collect, ['V/']);
     });
     const [V, mu, L] = this.networks;
-    const worker = (ack: number, norm: number, range: [number, number]) => {
+    /** Adam on `range` once the worker's acknowledgement `ack` says its gradient (squared norm in `norm`) is ready. */
+    const adamAfter = (ack: number, norm: number, range: [number, number]) => {
       w.waitAck(acks + ack);
       const norm2 = params[norm];
       return norm2 <= F32_MAX && this.adamRange(range, t, this.lrs.lr, clipScale(Math.sqrt(norm2), this.gradClipNorm));
     };
     let ok = this.optimize(V, t, this.lrs.lr);
-    ok = worker(2, PARAM.NORM2_FIRST, mu) && ok;
-    ok = worker(3, PARAM.NORM2_LAST, [L[0], Math.floor((L[0] + L[1]) / 2)]) && ok; // the worker takes the other half
+    ok = adamAfter(2, PARAM.NORM2_FIRST, mu) && ok;
+    ok = adamAfter(3, PARAM.NORM2_LAST, [L[0], Math.floor((L[0] + L[1]) / 2)]) && ok; // the worker takes the other half
     w.waitAck(acks + 4);
     return { loss: f!.loss, qMean: f!.qMean, ok: ok && Atomics.load(ctrl, SLOT.FINITE) === 1 };
   }
