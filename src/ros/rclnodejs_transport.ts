@@ -28,9 +28,10 @@ import { readParamsFiles, splitParamsFiles } from './params_files.js';
 import { checkParameterValue, describeWithRange, refusal } from './parameter_checks.js';
 import type {
   MessageInfo, MessageTypeName, MessageTypes, OnSetParametersCallback, ParameterDescriptor, ParameterKind, ParameterUpdate,
-  ParameterValue, PostSetParametersCallback, QosName, RosClient, RosLogger, RosNode, RosPublisher, RosSubscription,
+  ParameterValue, PostSetParametersCallback, QosName, QosSpec, RosClient, RosLogger, RosNode, RosPublisher, RosSubscription,
   RosTimer, ServiceTypeName, ServiceTypes, SetParametersResult,
 } from './transport.js';
+import { qosSpec } from './transport.js';
 
 /* ---- the subset of rclnodejs 2.x used here ---- */
 interface RclParameter { readonly name: string; readonly type: number; readonly value: unknown }
@@ -237,12 +238,14 @@ export class RclnodejsNode implements RosNode {
     return this.raw.resolveTopicName(name);
   }
 
-  private qos(name: QosName): unknown {
+  private qos(q: QosName | QosSpec): unknown {
     const Q = this.rcl.QoS;
-    if (name === 'sensor_data') return Q.profileSensorData;
-    if (name === 'default') return Q.profileDefault;
-    return new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 1,
-      Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL);
+    if (q === 'sensor_data') return Q.profileSensorData;
+    if (q === 'default') return Q.profileDefault;
+    const s = qosSpec(q);
+    return new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, s.depth,
+      s.reliability === 'reliable' ? Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE : Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT,
+      s.durability === 'transient_local' ? Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL : Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE);
   }
 
   private guard<T>(what: string, f: () => T, fallback: T): T {
@@ -254,7 +257,7 @@ export class RclnodejsNode implements RosNode {
     }
   }
 
-  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName): RosPublisher<MessageTypes[K]> {
+  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName | QosSpec): RosPublisher<MessageTypes[K]> {
     const pub = this.raw.createPublisher(type, topic, { qos: this.qos(qos) });
     return { topic: this.resolveName(topic), publish: (msg) => pub.publish(msg) };
   }
@@ -263,7 +266,7 @@ export class RclnodejsNode implements RosNode {
    * A callback that declares the `info` parameter makes rclnodejs take messages with their
    * rmw_message_info_t (rclTakeWithInfo); the publisher GID comes as hex.
    */
-  createSubscription<K extends MessageTypeName>(type: K, topic: string, qos: QosName, callback: (msg: MessageTypes[K], info: MessageInfo) => void): RosSubscription {
+  createSubscription<K extends MessageTypeName>(type: K, topic: string, qos: QosName | QosSpec, callback: (msg: MessageTypes[K], info: MessageInfo) => void): RosSubscription {
     const wantsInfo = callback.length >= 2;
     const deliver = (msg: unknown, gid?: Uint8Array) => this.guard(`subscription ${topic}`,
       () => callback(msg as MessageTypes[K], { publisherGid: gid ? Buffer.from(gid.buffer, gid.byteOffset, gid.byteLength).toString('hex') : '' }), undefined);
