@@ -122,12 +122,31 @@ function fromRclValue(v: unknown): ParameterValue {
   return v as ParameterValue;
 }
 
+/**
+ * The process-wide node name and namespace remaps in `--ros-args` (`-r __node:=x`, `--remap
+ * __ns:=/y`), which rcl applies to every node of the process.
+ */
+export function nameRemaps(argv: string[]): { node?: string; ns?: string } {
+  const out: { node?: string; ns?: string } = {};
+  let inRos = false;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--ros-args') inRos = true;
+    else if (argv[i] === '--') inRos = false;
+    else if (inRos && (argv[i] === '-r' || argv[i] === '--remap') && i + 1 < argv.length) {
+      const m = /^__(node|ns):=(.+)$/.exec(argv[++i]);
+      if (m) out[m[1] as 'node' | 'ns'] = m[2];
+    }
+  }
+  if (out.ns && !out.ns.startsWith('/')) out.ns = `/${out.ns}`;
+  return out;
+}
+
 /** An initialised rclnodejs context holding naf_ros nodes. */
 export class RclnodejsContext {
   private readonly nodes: RclnodejsNode[] = [];
   private spinning = false;
 
-  private constructor(readonly rcl: RclModule, private readonly paramsFiles: string[]) {}
+  private constructor(readonly rcl: RclModule, private readonly paramsFiles: string[], private readonly remaps: { node?: string; ns?: string }) {}
 
   /**
    * Loads rclnodejs and initialises the default context with `argv` (its `--ros-args`:
@@ -138,7 +157,7 @@ export class RclnodejsContext {
     const rcl = await loadRclnodejs();
     const { argv: rest, paramsFiles } = splitParamsFiles(argv);
     await rcl.init(undefined, rest);
-    return new RclnodejsContext(rcl, paramsFiles);
+    return new RclnodejsContext(rcl, paramsFiles, nameRemaps(rest));
   }
 
   /**
@@ -146,7 +165,10 @@ export class RclnodejsContext {
    * `use_sim_time` from those goes to the node at construction (rclnodejs's TimeSource).
    */
   createNode(name: string, opts: { namespace?: string; parameterOverrides?: Record<string, ParameterValue> } = {}): RclnodejsNode {
-    const fromFiles = readParamsFiles(this.paramsFiles, name, opts.namespace ?? '/');
+    // The params files' sections are matched against the name rcl gives the node: `ros2 launch`
+    // passes a namespaced node's name and namespace as remaps (-r __node:=, -r __ns:=) and writes
+    // its parameters under the fully qualified name.
+    const fromFiles = readParamsFiles(this.paramsFiles, this.remaps.node ?? name, this.remaps.ns ?? opts.namespace ?? '/');
     for (const [k, v] of Object.entries(opts.parameterOverrides ?? {})) fromFiles.set(k, v);
     const simTime = fromFiles.get('use_sim_time');
     const nodeOpts = typeof simTime === 'boolean' ? { parameterOverrides: [new this.rcl.Parameter('use_sim_time', 1, simTime)] } : {};
