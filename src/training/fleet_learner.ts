@@ -21,11 +21,14 @@
  *    (arms, seen episodes, counts) inside, so `ros.resume` restores the fleet's state, per-arm models
  *    and controllers included.
  *
- * Real time: an episode arrives whole when it ends, so its step t is given the deadline
- * `receivedAt + t·dt + ros.max_learner_lag_ms` (as if it had been streamed at the control rate from
- * its arrival): the learner has an episode's duration to digest an episode, as the single-arm
- * learner has, and a learner that cannot keep up with N arms sheds updates (counted) instead of
- * building a backlog. Without `receivedAt` (in-thread, tests) every step trains.
+ * Real time: an episode arrives whole when it ends. Its step t is given the deadline
+ * `receivedAt + t·c/T + ros.max_learner_lag_ms`, c the arm's episode cycle (the time between its
+ * last two episodes' arrivals — the episode plus homing —, clamped to [T·dt, 10·T·dt]; T·dt for an
+ * arm's first episode): the learner may spend one cycle of each arm on that arm's episode, using
+ * the time the arms spend homing (the asynchrony Gu et al. 2017 rely on: robots never wait for
+ * the learner, the learner never idles while there is work), and a learner that cannot keep up
+ * with N arms sheds the updates of the steps it reaches after their deadline (counted in the
+ * status) instead of building a backlog. Without `receivedAt` (in-thread, tests) every step trains.
  */
 import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
@@ -122,6 +125,8 @@ interface ArmRecord {
   sessions: Map<number, SeenEpisodes>;
   /** Wall clock of the last episode, ms (NaN: none in this learner session). */
   lastAt: number;
+  /** `receivedAt` of the arm's last episode, ms (NaN: none yet). */
+  lastReceivedAt: number;
 }
 
 /** The fleet's part of a checkpoint (JSON). */
@@ -149,7 +154,7 @@ export class FleetLearner {
     if (s) {
       for (const a of s.arms) {
         const rec: ArmRecord = {
-          id: a.id, index: a.index, completed: a.completed, aborted: a.aborted, duplicates: a.duplicates, lastAt: NaN,
+          id: a.id, index: a.index, completed: a.completed, aborted: a.aborted, duplicates: a.duplicates, lastAt: NaN, lastReceivedAt: NaN,
           sessions: new Map(a.sessions.map(([k, high, extra]) => [k, { high, extra: [...extra] }])),
         };
         this.arms.set(a.id, rec);
@@ -221,10 +226,13 @@ export class FleetLearner {
     seen.extra.sort((a, b) => a - b);
     while (seen.extra[0] === seen.high + 1) seen.high = seen.extra.shift()!;
     rec.sessions.set(ep.session, seen);
-    const dtMs = 1000 / this.config.control_rate_hz;
+    const T = this.session.parts.task.T;
+    const episodeMs = (1000 * T) / this.config.control_rate_hz;
+    const cycleMs = receivedAt === undefined || Number.isNaN(rec.lastReceivedAt) ? episodeMs : Math.min(10 * episodeMs, Math.max(episodeMs, receivedAt - rec.lastReceivedAt));
+    if (receivedAt !== undefined) rec.lastReceivedAt = receivedAt;
     for (let t = 0; t < ep.u.length; t++) {
       this.session.observe({ x: ep.x[t], u: ep.u[t], r: ep.r[t], x2: ep.x[t + 1], terminal: ep.terminal[t], t },
-        receivedAt === undefined ? undefined : receivedAt + t * dtMs, rec.index);
+        receivedAt === undefined ? undefined : receivedAt + (t * cycleMs) / T, rec.index);
     }
     if (ep.aborted) rec.aborted++;
     else rec.completed++;
@@ -262,7 +270,7 @@ export class FleetLearner {
     // The learner's arm 0 exists from the start (a single-arm checkpoint resumed as a fleet: its
     // batches and controller go to the first arm that reports).
     const index = this.ids.length === 0 ? 0 : learner.addArm(await buildArmModels(this.config, task));
-    const rec: ArmRecord = { id, index, completed: 0, aborted: 0, duplicates: 0, sessions: new Map(), lastAt: NaN };
+    const rec: ArmRecord = { id, index, completed: 0, aborted: 0, duplicates: 0, sessions: new Map(), lastAt: NaN, lastReceivedAt: NaN };
     this.arms.set(id, rec);
     this.ids[index] = id;
     this.emit({ type: 'log', level: 'info', text: `arm ${id} joined the fleet (learner arm ${index}, ${this.arms.size} arm${this.arms.size === 1 ? '' : 's'}); its own model and iLQG controller start now` });
