@@ -2,6 +2,9 @@
  * A learner fed transition by transition from outside (the ROS node), wherever it runs:
  * stores and trains (`Learner`), publishes policy snapshots every
  * `publish_policy_every_updates` updates and the controller after every refit, and checkpoints.
+ * Transitions and episode ends name the learner's arm (0 for the single arm); the fleet learner
+ * (`fleet_learner.ts`) feeds several arms' episodes through one session and keeps its own state in
+ * the same checkpoint (`save(fleet)`, `resumedFleet`).
  *
  * Real-time accounting (reported in `LearnerStats`, emitted about once a second while
  * transitions arrive, after every episode and after every checkpoint): the learner's lag (wall
