@@ -16,7 +16,7 @@ import type { BoolMsg, Float64MultiArrayMsg, JointStateMsg, ParameterValue, RosN
 import { fromTimeMsg } from '../src/ros/transport.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import yaml from 'js-yaml';
 import { parseConfig } from '../src/config/load.js';
@@ -429,7 +429,8 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
     // Short episodes, a small network and a budget of 6 episodes of the two arms together. The
     // learner refuses episodes of another horizon: the budget is reached only if the namespaced
     // actors got the params file's parameters.
-    const params = { urdf_path: `${repo}/urdf/reacher3.urdf`, task: { horizon: 10 }, agent: { hidden: [8, 8], warmup_steps: 10, batch_size: 4, replay_capacity: 1000 }, training: { episodes: 6 } };
+    // urdf_path relative to the params file's folder (the project's rule; the launch file resolves it so)
+    const params = { urdf_path: relative(tmp, `${repo}/urdf/reacher3.urdf`), task: { horizon: 10 }, agent: { hidden: [8, 8], warmup_steps: 10, batch_size: 4, replay_capacity: 1000 }, training: { episodes: 6 } };
     const paramsFile = join(tmp, 'params.yaml');
     writeFileSync(paramsFile, yaml.dump({ naf_trainer: { ros__parameters: params } }));
     const env = { ...process.env, AMENT_PREFIX_PATH: `${join(tmp, 'prefix')}:${process.env.AMENT_PREFIX_PATH}`, ROS_DOMAIN_ID: String(200 + (process.pid % 30)) };
