@@ -4,6 +4,7 @@
  * imagined transitions/s, and tensor count / heap / RSS sampled over a long run (soak).
  */
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseConfig } from '../src/config/load.js';
 import { buildTraining } from '../src/training/factory.js';
@@ -24,6 +25,20 @@ import type { Trajectory } from '../src/model/types.js';
 
 export interface Figure { name: string; value: number; unit: string; method: string; backend: string; cores: number }
 
+/** The network variants whose update rate the bench reports. */
+export const UPDATE_RATE_VARIANTS = [
+  { label: 'separate 2x200, 1 thread', args: ['--architecture', 'separate', '--threads', '1'] },
+  { label: 'separate 2x200, 2 threads', args: ['--architecture', 'separate', '--threads', '2'] },
+  { label: 'shared 2x200 trunk, 1 thread', args: ['--architecture', 'shared', '--threads', '1'] },
+];
+
+/** Runs bench/update_rate.ts in a fresh process and returns its JSON line. */
+export function updateRate(args: string[], updates: number): { updatesPerSecond: number; cpuSecondsPerUpdate: number; updates: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/update_rate.ts', ...args, '--updates', String(updates)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench/update_rate.ts ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
 const pct = (a: number[], q: number) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
 
 export async function computeFigures(params: unknown, opts: { quick: boolean }): Promise<Figure[]> {
@@ -35,9 +50,8 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
   const out: Figure[] = [];
   const fig = (name: string, value: number, unit: string, method: string) => out.push({ name, value, unit, method, backend, cores });
 
-  // Real transitions to learn from: a few episodes on the arm.
+  // Real episodes for the model fit and the imagination starts.
   for (let i = 0; i < 6; i++) { runEpisode({ arm, task, actor: parts.actor, learner: null, start: task.sampleEpisodeStart(parts.rng) }); }
-  const R = new ReplayBuffer(10000, task.dX, task.dU);
   const rng = new Rng(5);
   const episodes: Trajectory[] = [];
   for (let e = 0; e < 5; e++) {
@@ -48,18 +62,17 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
     for (let t = 0; t < task.T; t++) {
       const u = parts.actor.act(x, t);
       const x2 = task.observe(arm.step(u));
-      R.add(x, u, task.reward(x, u), x2, false, t);
       tr.x.push(x2); tr.u.push(u); x = x2;
     }
     episodes.push(tr);
   }
 
-  // 1. NAF updates/s at batch 64.
-  const n = opts.quick ? 100 : 400;
-  for (let i = 0; i < 20; i++) agent.update(R.sample(64, rng));
-  let t0 = performance.now();
-  for (let i = 0; i < n; i++) agent.update(R.sample(64, rng));
-  fig('NAF updates/s (batch 64)', n / ((performance.now() - t0) / 1000), 'updates/s', `${n} consecutive agent.update() calls on replay minibatches of 64 after 20 warm-up updates; network ${config.agent.architecture} ${config.agent.hidden.join('x')} ReLU, Adam`);
+  // 1. NAF updates/s at batch 64: each variant in a fresh process (bench/update_rate.ts).
+  for (const v of UPDATE_RATE_VARIANTS) {
+    const r = updateRate(v.args, opts.quick ? 200 : 600);
+    fig(`NAF updates/s (batch 64), ${v.label}`, r.updatesPerSecond, 'updates/s', `bench/update_rate.ts ${v.args.join(' ')} --updates ${r.updates}: a fresh process, 30 warm-up then ${r.updates} timed updates on 50 fixed random minibatches of 64 (dX 11, dU 3), hidden 200x200 ReLU, Adam; CPU time ${(r.cpuSecondsPerUpdate * 1000).toFixed(2)} ms/update`);
+  }
+  let t0: number;
 
   // 2. Inference latency for one state.
   const actor = createActor(agent.snapshot());
@@ -104,6 +117,21 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
 }
 
 /**
+ * The learner in real time (issue 10): the in-process node + bridge at the config's control rate
+ * with imagination length l in `ls` (I as configured), `seconds` each: shed fraction, updates/s
+ * made and jitter p99 per l — the largest l with no shedding is what this machine sustains.
+ */
+export async function realtimeSweep(params: unknown, ls: number[], seconds: number): Promise<{ l: number; shedFraction: number; updatesPerS: number; p99Ms: number; episodes: number }[]> {
+  const rows = [];
+  for (const l of ls) {
+    const p = params as Record<string, Record<string, unknown>>;
+    const j = await nodeJitter({ ...p, model_based: { ...(p.model_based ?? {}), imagination_length: l } }, seconds);
+    rows.push({ l, shedFraction: j.shedFraction, updatesPerS: j.updates / seconds, p99Ms: j.p99 * 1000, episodes: j.episodes });
+  }
+  return rows;
+}
+
+/**
  * Control-loop jitter figures: in-process (always) and over real DDS where rclnodejs loads, with
  * the configured `ros.rt_priority` and with normal scheduling. `npm run bench -- --jitter` runs
  * only these.
@@ -117,10 +145,11 @@ export async function jitterFigures(params: unknown, opts: { quick: boolean }): 
   // 5. Control-loop jitter of the node (in-process transport, real time, learner in its worker).
   const secs = opts.quick ? 15 : 60;
   const j = await nodeJitter(params, secs);
-  const how = `naf_trainer at ${config.control_rate_hz} Hz + MuJoCo sim bridge on the in-process bus driven in real time for ${secs} s, learner in its worker thread (${j.episodes} episodes, ${j.skippedSteps} steps shed by the learner's real-time policy); |callback interval - period| over ${j.n} periods`;
+  const how = `naf_trainer at ${config.control_rate_hz} Hz + MuJoCo sim bridge on the in-process bus driven in real time for ${secs} s, learner in its worker thread (learner_threads ${config.agent.learner_threads}, I = ${config.agent.updates_per_step}, l = ${config.model_based.imagination_length}; ${j.episodes} episodes, ${j.updates} updates made, ${j.shedUpdates} shed by the learner's real-time policy); |callback interval - period| over ${j.n} periods`;
   fig('control-loop jitter mean', j.mean * 1000, 'ms', how);
   fig('control-loop jitter p99', j.p99 * 1000, 'ms', how);
   fig('control-loop jitter max', j.max * 1000, 'ms', how);
+  fig('learner shed fraction (real time)', j.shedFraction, 'fraction', how);
 
   // 6. The same over real DDS (the two processes of mujoco.launch.py), where rclnodejs loads.
   const why = await ddsAvailable();

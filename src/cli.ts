@@ -60,11 +60,12 @@ program.command('eval')
   .requiredOption('--checkpoint <path>', 'a run folder (its newest checkpoint) or a checkpoint file, e.g. runs/<run>/checkpoints/best')
   .option('--episodes <n>', 'evaluation episodes (default: the run\'s training.test_episodes, 20)', positiveInt)
   .option('--seed <n>', 'seed of the test starts (default: the run\'s training.test_seed, 2024)', seedInt)
+  .option('--online', 'the last online weights instead of the greedy policy (they differ when agent.policy_averaging is on)')
   .action(async (o) => {
     const { evaluateCheckpoint } = await import('./training/eval_command.js');
     const { backendLine } = await import('./cli/backend_line.js');
     const { initBackend } = await import('./agent/backend.js');
-    const r = await evaluateCheckpoint(o.checkpoint, { episodes: o.episodes, seed: o.seed });
+    const r = await evaluateCheckpoint(o.checkpoint, { episodes: o.episodes, seed: o.seed, online: Boolean(o.online) });
     console.error(backendLine(await initBackend()));
     console.log(`checkpoint ${r.checkpoint} (${Number.isFinite(r.episode) ? `episode ${r.episode}` : 'episode unknown'}); ${r.episodes} held-out starts, seed ${r.seed}`);
     r.finalDistances.forEach((d, i) => console.log(`episode ${String(i + 1).padStart(2)}: final distance ${cm(d)}, return ${r.returns[i].toFixed(2)}`));

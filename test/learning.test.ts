@@ -6,8 +6,9 @@
  * last three evaluations (episodes 15, 20, 25): single evaluations swing by several units at this
  * stage (e.g. -14.2 at episode 10, -4.9 at 15), and a change of float rounding (issue 10's
  * rewrite) moved one of them across the line. Measured over seeds 3, 5, 7, 9, 11, 13 with this
- * code (actions normalised, 10 held-out evaluation starts): -4.8, -4.8, -5.8, -8.7, -5.8, -5.8
- * against the threshold -8.38 (random -11.18 + 25%); seed 9 fails it (-14.5 at episode 15).
+ * code (actions normalised, R_f aged to 2 refits, iLQG's initial variance a fraction of u_max²,
+ * 10 held-out evaluation starts): -8.5, -5.2, -6.0, -6.4, -5.5, -4.8 against the threshold -8.38
+ * (random -11.18 + 25%); seed 3 fails it (-12.4 at episode 15).
  * (20 episodes of NAF alone were measured too noisy for a test: greedy returns at episode 20
  * ranged from -5.6 to -10 across seeds.)
  */
@@ -64,9 +65,9 @@ test('Algorithm 2 improves on the random policy within 25 episodes (fixed seed)'
  * 3-D target 0.21 m from the home tool0): a short Algorithm 2 run with a small network must
  * improve on its own untrained greedy return (measured: -6.00 on the held-out evaluation starts,
  * i.e. the arm staying near home), judged on the mean of the last three evaluations. Measured
- * 2026-11-26 (wasm, flat-buffer NAF, actions normalised, held-out starts), mean of the evaluations
- * at episodes 20, 25, 30: seed 3 -3.67, seed 1 -4.40, seed 5 -4.76; the bar is -4.50 (seed 5 fails
- * it). ~11 s alone.
+ * 2026-11-26 (wasm, flat-buffer NAF, actions normalised, R_f aged, held-out starts), mean of the
+ * evaluations at episodes 20, 25, 30: seed 3 -2.87, seed 1 -5.31, seed 5 -2.92; the bar is -4.50
+ * (seed 1 fails it). ~11 s alone.
  */
 test('Algorithm 2 on the UR5e improves on its initial greedy return within 30 episodes (fixed seed)', async () => {
   const config = parseConfig({

@@ -45,7 +45,7 @@ export class FakeLearner implements LearnerClient {
   publishStats(s: Partial<LearnerStats>): void {
     const full: LearnerStats = {
       at: Date.now(), episodes: 0, steps: 0, updates: 0, imaginedTotal: 0, lastReturn: NaN, divergences: 0, skippedSteps: 0, shedUpdates: 0,
-      lagMeanMs: 0, lagMaxMs: 0, lagSamples: 0, checkpoints: 0, checkpointMs: NaN, refit: null, ...s,
+      lagMeanMs: 0, lagMaxMs: 0, lagSamples: 0, checkpoints: 0, checkpointMs: NaN, refits: 0, ilqgRejected: 0, refit: null, ...s,
     };
     for (const cb of this.statsCbs) cb(full);
   }

@@ -8,8 +8,8 @@
  *   target  target copies of the weights the Bellman target uses (a contiguous block of theta)
  *   bn      batch-norm running mean/variance of the online networks
  * `AgentState` names each tensor as before the flat rewrite, so checkpoints keep their layout:
- *   online/<param>, adam_m/<param>, adam_v/<param>, target/<param>, bn/<stat>, and with
- *   observation normalisation obs_norm/mean, obs_norm/var;
+ *   online/<param>, adam_m/<param>, adam_v/<param>, target/<param>, bn/<stat>, with policy
+ *   averaging average/<param>, and with observation normalisation obs_norm/mean, obs_norm/var;
  * scalars dX, dU, updates, divergences, adam_t, one entry per learning rate, action_normalized
  * (1/0) and obs_norm_count.
  *
@@ -82,6 +82,8 @@ export abstract class LearnerBase {
   /** running observation statistics, or null */
   protected readonly obsNorm: RunningNorm | null;
   private readonly actionScaleIsBound: boolean;
+  /** Polyak average of theta (layout of theta), or null when policy averaging is off / not started */
+  private avg: Float32Array | null = null;
 
   /**
    * @param lrs named learning rates (e.g. { lr } or { actor_lr, critic_lr }), decayed together
@@ -227,9 +229,32 @@ export abstract class LearnerBase {
     return this.cached!.tensors;
   }
 
-  /** Copy of one online weight tensor (for snapshots). */
-  protected readParam(name: string): Float32Array {
-    return this.layout.view(this.state.current.theta, name).slice();
+  /** Copy of one weight tensor (for snapshots): online, or from the averaged weights. */
+  protected readParam(name: string, averaged = false): Float32Array {
+    return this.layout.view(averaged && this.avg ? this.avg : this.state.current.theta, name).slice();
+  }
+
+  /**
+   * Policy averaging (issue 11 point 6; Polyak–Ruppert averaging of the iterates): avg <- (1 - beta)
+   * avg + beta theta, called once per real episode by the learner; the averaged weights become the
+   * greedy policy (`greedySnapshot`: evaluation, the held-out test, checkpoints' policy, deploy)
+   * while exploration keeps the online weights. The first call starts the average at theta.
+   * @throws RangeError unless 0 < beta <= 1.
+   */
+  averagePolicy(beta: number): void {
+    if (!(beta > 0 && beta <= 1)) throw new RangeError(`${this.who}.averagePolicy: beta must be in (0, 1], got ${beta}`);
+    const theta = this.state.current.theta;
+    if (!this.avg) {
+      this.avg = theta.slice();
+      return;
+    }
+    const k = 1 - beta;
+    for (let i = 0; i < theta.length; i++) this.avg[i] = this.avg[i] * k + theta[i] * beta;
+  }
+
+  /** True once `averagePolicy` has started an average. */
+  get averaging(): boolean {
+    return this.avg !== null;
   }
 
   /** Copy of one batch-norm statistic (for snapshots). */
@@ -276,6 +301,7 @@ export abstract class LearnerBase {
     }
     for (const e of this.targetLayout.entries) tensors.push({ name: `target/${e.name}`, shape: [...e.shape], data: cur.target.slice(e.offset, e.offset + e.size) });
     for (const e of this.statLayout.entries) tensors.push({ name: `bn/${e.name}`, shape: [...e.shape], data: cur.bn.slice(e.offset, e.offset + e.size) });
+    if (this.avg) for (const e of this.layout.entries) tensors.push({ name: `average/${e.name}`, shape: [...e.shape], data: this.avg.slice(e.offset, e.offset + e.size) });
     if (this.obsNorm) {
       tensors.push({ name: 'obs_norm/mean', shape: [this.dX], data: Float32Array.from(this.obsNorm.mean) });
       tensors.push({ name: 'obs_norm/var', shape: [this.dX], data: Float32Array.from(this.obsNorm.variance()) });
@@ -304,7 +330,7 @@ export abstract class LearnerBase {
     if (savedNormalized !== this.normalizesActions()) {
       throw new Error(`${this.who}.setState: the state's networks work on ${savedNormalized ? 'normalised actions u/u_max' : 'torques in N·m'}, this agent on ${this.normalizesActions() ? 'normalised actions' : 'torques'} (agent.normalize_actions: ${!savedNormalized ? 'false' : 'true'} loads it)`);
     }
-    const places = new Map<string, { buf: StateBuffer; offset: number; shape: number[]; size: number }>();
+    const places = new Map<string, { buf: StateBuffer | 'avg'; offset: number; shape: number[]; size: number }>();
     for (const e of this.layout.entries) {
       places.set(`online/${e.name}`, { buf: 'theta', ...e });
       places.set(`adam_m/${e.name}`, { buf: 'm', ...e });
@@ -312,6 +338,9 @@ export abstract class LearnerBase {
     }
     for (const e of this.targetLayout.entries) places.set(`target/${e.name}`, { buf: 'target', ...e });
     for (const e of this.statLayout.entries) places.set(`bn/${e.name}`, { buf: 'bn', ...e });
+    // The policy average travels with the state when it has one (absent: averaging not started).
+    const averaged = state.tensors.some((t) => t.name.startsWith('average/'));
+    if (averaged) for (const e of this.layout.entries) places.set(`average/${e.name}`, { buf: 'avg', ...e });
     const norm = this.obsNorm ? { mean: state.tensors.find((t) => t.name === 'obs_norm/mean'), variance: state.tensors.find((t) => t.name === 'obs_norm/var') } : null;
     if (norm && (!norm.mean || !norm.variance)) throw new Error(`${this.who}.setState: observation normalisation is on but the state has no obs_norm statistics`);
     const given = new Map((state.tensors ?? []).map((t) => [t.name, t]));
@@ -326,10 +355,12 @@ export abstract class LearnerBase {
       if (bad >= 0) throw new Error(`agent state: tensor '${t.name}' has a non-finite value (${t.data[bad]}) at index ${bad}`);
     }
     if (norm) this.obsNorm!.set(state.scalars.obs_norm_count ?? 0, norm.mean!.data, norm.variance!.data);
+    this.avg = averaged ? this.layout.zeros() : null;
     const cur = this.state.current;
     for (const t of state.tensors) {
       const p = places.get(t.name);
-      if (p) cur[p.buf].set(t.data, p.offset);
+      if (!p) continue;
+      (p.buf === 'avg' ? this.avg! : cur[p.buf]).set(t.data, p.offset);
     }
     this.state.forget();
     this.version++;

@@ -74,8 +74,15 @@ export interface QAgent {
   actBatch(x: Float32Array, N: number): Float32Array;
   /** V(x) for N observations (NAF: the V head; DDPG: Q(x, mu(x))). [N*dX] -> [N]. */
   valueBatch(x: Float32Array, N: number): Float32Array;
-  /** Plain-array copy of the current policy for an actor. */
+  /** Plain-array copy of the current (online) policy for an actor: exploration. */
   snapshot(): PolicySnapshot;
+  /**
+   * The greedy policy to evaluate, test and deploy: the policy-averaged weights when
+   * `agent.policy_averaging` is on (`averagePolicy`), else the same as `snapshot()`.
+   */
+  greedySnapshot(): PolicySnapshot;
+  /** Policy averaging, once per real episode: avg <- (1 - beta) avg + beta theta. */
+  averagePolicy(beta: number): void;
   /** Complete learner state (weights, target weights, optimizer moments and step) for checkpoints. */
   getState(): Promise<AgentState>;
   /** Restores `getState()` output. @throws Error naming the mismatch when shapes differ. */

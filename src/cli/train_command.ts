@@ -66,6 +66,9 @@ export async function train(opts: TrainOptions): Promise<void> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // Ctrl-C also stops a pipe reader (`naf-ros train ... | tee log`); writing to it then fails with
+  // EPIPE, which must not end the run before it has saved (the run folder's log has every line).
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
   t0 = Date.now(); // elapsed and ETA count training, not the start-up
   Object.assign(state, { episode: trainer.episode, total, startEpisode: trainer.episode, best: trainer.bestEval });

@@ -56,6 +56,7 @@ export interface NafConfig {
     l_diag_max_exp: number;
     warmup_steps: number;
     learner_threads: number;
+    policy_averaging: number;
     normalize_actions: boolean;
     normalize_observations: boolean;
     critic_weight_decay: number;
@@ -186,6 +187,7 @@ export const CONFIG_SCHEMA = {
         grad_clip_norm: { ...num('Global gradient-norm clip (0 = off).', 0), default: 10 },
         l_diag_max_exp: { ...num('Clamp of the pre-exponent of L\'s diagonal, |.| <= this.', 0, 20, 0), default: 5 },
         warmup_steps: { ...int('Environment steps before the first update.', 0), default: 200 },
+        policy_averaging: { ...num('Policy averaging: after every real episode avg <- (1 - beta) avg + beta theta (Polyak-Ruppert averaging of the weights); the averaged policy is the greedy one (evaluation, held-out test, checkpoints\' policy, deploy), exploration keeps the online weights. beta per episode; 0 = off.', 0, 1), default: 0 },
         normalize_actions: { type: 'boolean', description: 'The networks work on actions u/u_max in [-1, 1] (P dimensionless); torques are scaled at the arm. false: on torques in N·m (the behaviour before issue 11).', default: true },
         normalize_observations: { type: 'boolean', description: 'Running mean/std normalisation of the observation at the network inputs (statistics from the minibatches, frozen within an update, checkpointed, sent to the actor).', default: false },
         critic_weight_decay: { ...num('DDPG: L2 weight decay of the critic\'s weight matrices (DDPG paper: 1e-2; 0 here: with TD errors ~1e-3 it dominated the critic\'s gradient).', 0), default: 0 },
@@ -217,7 +219,7 @@ export const CONFIG_SCHEMA = {
         imagination_length: { ...int('l: steps per imagined rollout (paper: 10 on reacher).', 1, 1000), default: 10 },
         imagination_off_after_episodes: { ...int('Switch imagination off after this many episodes (paper: 130 on gripper).', 0), default: 130 },
         fictional_capacity: { ...int('Fictional buffer R_f capacity, transitions.', 100), default: 100000 },
-        fictional_max_age_refits: { ...int('k: R_f keeps only the rollouts imagined under the models of the last k refits (older ones are dropped at each refit; refits happen every n episodes); 0 = no age bound (Algorithm 2 as written: R_f is a plain ring of fictional_capacity).', 0, 1000), default: 3 },
+        fictional_max_age_refits: { ...int('k: R_f keeps only the rollouts imagined under the models of the last k refits (older ones are dropped at each refit; refits happen every n episodes); 0 = no age bound (Algorithm 2 as written: R_f is a plain ring of fictional_capacity).', 0, 1000), default: 2 },
         prior_strength: { ...num('Strength of the pooled normal-inverse-Wishart prior of the TVLG fit.', 0), default: 1 },
         ilqg_kl_step: { ...num('iLQG KL trust region epsilon per step (total epsilon*T).', 0, undefined, 0), default: 0.5 },
         ilqg_init_var: { ...num('Variance of the initial iLQG controller (zero mean, before the first refit) per joint, as a fraction of that joint\'s u_max^2 (dimensionless; std = sqrt(fraction) u_max: 0.1 gives 0.32 u_max).', 0, 1, 0), default: 0.1 },

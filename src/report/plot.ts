@@ -47,7 +47,7 @@ export async function learningCurveSvg(curves: Curve[], title: string, labels: R
     }
   }
   const x = { field: 'episode', type: 'quantitative' as const, title: 'training episodes' };
-  const color = { field: 'method', type: 'nominal' as const, title: `method (line: mean over seeds; band: min–max)`, legend: { labelLimit: 300, titleLimit: 400 } };
+  const color = { field: 'method', type: 'nominal' as const, title: `method (line: mean over seeds; band: min–max)`, legend: { labelLimit: 500, titleLimit: 500 } };
   const panel = (y: string, lo: string, hi: string, ytitle: string, domain?: number[]) => ({
     width: 520, height: withRates ? 240 : 320,
     encoding: { x, color },

@@ -162,7 +162,9 @@ export class RosLearnerClient implements LearnerClient {
       const stats: LearnerStats = {
         at: Date.now(), episodes: info.completed + info.aborted, steps: info.steps, updates: info.updates, imaginedTotal: 0,
         lastReturn: NaN, divergences: 0, skippedSteps: info.shedSteps, shedUpdates: info.shedUpdates,
-        lagMeanMs: 0, lagMaxMs: 0, lagSamples: 0, checkpoints: info.checkpoints, checkpointMs: NaN, refit: null,
+        lagMeanMs: 0, lagMaxMs: 0, lagSamples: 0, checkpoints: info.checkpoints, checkpointMs: NaN,
+        // this arm's refits, as its controller's version says; their rejections are the learner's to report
+        refits: this.controllerHeld.version, ilqgRejected: NaN, refit: null,
       };
       this.cbs.stats.forEach((cb) => cb(stats));
       if (info.done && this.done === null) {

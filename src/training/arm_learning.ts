@@ -140,8 +140,8 @@ export class ArmLearning {
       this.controller = step!.controller;
       this.ilqg = { eta: step!.eta, stepMult: g.stepMult, baselineReturn: step!.baselineReturn, predictedReturn: step!.predictedReturn };
     } else {
-      // The previous controller stays (it generated this batch; the next batch comes from it
-      // again). No prediction was installed, so the next refit makes no step adjustment.
+      // The previous controller stays (the next batch's iLQG episodes come from it again). No
+      // prediction was installed, so the next refit makes no step adjustment.
       this.ilqgRejected++;
       this.ilqg = { eta: g.eta, stepMult: g.stepMult, baselineReturn: NaN, predictedReturn: NaN };
     }

@@ -42,7 +42,7 @@ export interface CheckpointPolicy {
  * config is the checkpoint's own (trainer checkpoints carry it), else its run folder's.
  * @throws CheckpointError (not found, corrupt, no config) or the agent's shape-mismatch Error.
  */
-export async function loadCheckpointPolicy(arg: string): Promise<CheckpointPolicy> {
+export async function loadCheckpointPolicy(arg: string, opts: { online?: boolean } = {}): Promise<CheckpointPolicy> {
   const { path, runDir } = resolveCheckpoint(arg);
   const state = readCheckpoint(path).state as PolicyState;
   if (!state?.learner?.agent) throw new CheckpointError(`${path}: holds no agent state (not a naf_ros training checkpoint)`);
@@ -54,7 +54,8 @@ export async function loadCheckpointPolicy(arg: string): Promise<CheckpointPolic
   const agent = buildAgent(config, buildTask(config));
   try {
     await agent.setState(state.learner.agent);
-    return { path, runDir, config, episode: state.episode ?? NaN, snapshot: agent.snapshot(), backend: backend.name };
+    const snapshot = opts.online ? agent.snapshot() : agent.greedySnapshot();
+    return { path, runDir, config, episode: state.episode ?? NaN, snapshot, backend: backend.name };
   } finally {
     agent.dispose();
   }
@@ -82,8 +83,8 @@ export interface EvaluationResult {
  * (`training.test_episodes` from `training.test_seed` of the run's config unless given).
  * @throws CheckpointError for a missing or corrupt checkpoint
  */
-export async function evaluateCheckpoint(arg: string, opts: { episodes?: number; seed?: number } = {}): Promise<EvaluationResult> {
-  const policy = await loadCheckpointPolicy(arg);
+export async function evaluateCheckpoint(arg: string, opts: { episodes?: number; seed?: number; online?: boolean } = {}): Promise<EvaluationResult> {
+  const policy = await loadCheckpointPolicy(arg, { online: opts.online });
   const { config } = policy;
   const episodes = opts.episodes ?? config.training.test_episodes;
   const seed = opts.seed ?? config.training.test_seed;

@@ -197,7 +197,10 @@ export class Learner {
    * @returns the refit report when this episode completed a batch of n episodes of that arm.
    */
   endEpisode(arm = 0): RefitReport | null {
+    const { config, agent } = this.parts;
     this.episodes++;
+    // Polyak averaging of the policy once per real episode (of any arm in a fleet).
+    if (config.agent.policy_averaging > 0) agent.averagePolicy(config.agent.policy_averaging);
     this.lossSum = 0;
     this.lossCount = 0;
     if (!this.arms[arm].closeEpisode()) return null;

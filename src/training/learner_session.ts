@@ -40,6 +40,10 @@ export interface LearnerStats {
   /** Checkpoints written by this session, and the wall time of the last one, ms (NaN before the first). */
   checkpoints: number;
   checkpointMs: number;
+  /** Model refits so far, and their iLQG steps not installed because they broke the KL trust region. */
+  refits: number;
+  ilqgRejected: number;
+  /** The newest refit's report (its `accepted` says whether its iLQG step was installed). */
   refit: RefitReport | null;
 }
 
@@ -177,7 +181,8 @@ export class LearnerSession {
       at: Date.now(), episodes: learner.episodes, steps: learner.steps, updates: agent.updates, imaginedTotal: learner.imaginedTotal,
       lastReturn: this.lastReturn, divergences: agent.divergences, skippedSteps: this.skippedSteps, shedUpdates: this.shedUpdates,
       lagMeanMs: this.lag.n ? this.lag.sum / this.lag.n : 0, lagMaxMs: this.lag.max, lagSamples: this.lag.n,
-      checkpoints: this.checkpoints, checkpointMs: this.checkpointMs, refit: learner.lastRefit,
+      checkpoints: this.checkpoints, checkpointMs: this.checkpointMs,
+      refits: learner.refits, ilqgRejected: learner.ilqgRejected, refit: learner.lastRefit,
     };
   }
 

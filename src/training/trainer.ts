@@ -213,7 +213,7 @@ export class Trainer {
   /** Test-return protocol: greedy policy on the fixed evaluation starts (held out from training). */
   evaluate(starts: ReturnType<typeof evaluationStarts>, onEval?: (m: EvalMetrics) => void): EvalMetrics {
     const { arm, task, actor, agent } = this.parts;
-    actor.setPolicy(agent.snapshot());
+    actor.setPolicy(agent.greedySnapshot());
     const r = evaluate(arm, task, actor, starts);
     const s = summariseEvaluation(r, SUCCESS_DISTANCE);
     const best = s.meanReturn > this.bestEval;
@@ -265,7 +265,7 @@ export class Trainer {
       const r = evaluate(arm, task, actor, starts);
       return { episode, checkpoint: relative(this.runDir, checkpoint), ...summariseEvaluation(r, SUCCESS_DISTANCE), ...r };
     };
-    const final = test(agent.snapshot(), this.episode, this.lastCheckpoint);
+    const final = test(agent.greedySnapshot(), this.episode, this.lastCheckpoint);
     const bestFile = join(this.runDir, RUN_FILES.checkpoints, BEST_CHECKPOINT);
     let best: PolicyTest | null = null;
     if (existsSync(bestFile)) {

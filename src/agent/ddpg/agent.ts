@@ -186,9 +186,9 @@ export class DdpgAgent extends LearnerBase implements QAgent {
     return q;
   }
 
-  /** Snapshot of the actor (head 'mu'; meta as for NAF without L) for `createActor`. */
-  snapshot(): PolicySnapshot {
-    const s = mlpSnapshot(this.net.specs.mu, (n) => this.readParam(n), (n) => this.readStat(n));
+  /** Snapshot of the actor (head 'mu'; meta as for NAF without L) for `createActor`; `averaged` as NAF's. */
+  snapshot(averaged = false): PolicySnapshot {
+    const s = mlpSnapshot(this.net.specs.mu, (n) => this.readParam(n, averaged), (n) => this.readStat(n));
     return {
       kind: 'ddpg',
       dX: this.dX,
@@ -216,5 +216,10 @@ export class DdpgAgent extends LearnerBase implements QAgent {
 
   private inference(stats: (n: string) => tf.Tensor) {
     return { mode: 'running' as const, stats };
+  }
+
+  /** The greedy policy: the averaged weights when policy averaging has started, else the online ones. */
+  greedySnapshot(): PolicySnapshot {
+    return this.snapshot(this.averaging);
   }
 }

@@ -276,14 +276,15 @@ export class NafAgent extends LearnerBase implements QAgent {
    * Policy snapshot for `createActor`: heads mu and L (and trunk when shared) as dense layers;
    * meta = { architecture, activation: 'relu', lDiag: [lo, hi], batchNorm, bnEps,
    * bn: { head: (BnLayer | null)[] }, actionScale, obsNorm? } with the running batch-norm and
-   * observation statistics. V is not included.
+   * observation statistics. V is not included. `averaged`: the policy-averaged weights (when
+   * averaging has started; `greedySnapshot`).
    */
-  snapshot(): PolicySnapshot {
+  snapshot(averaged = false): PolicySnapshot {
     const heads: PolicySnapshot['heads'] = {};
     const bn: Record<string, (BnLayer | null)[]> = {};
     for (const [name, spec] of Object.entries(this.net.specs)) {
       if (name === 'V') continue;
-      const s = mlpSnapshot(spec, (n) => this.readParam(n), (n) => this.readStat(n));
+      const s = mlpSnapshot(spec, (n) => this.readParam(n, averaged), (n) => this.readStat(n));
       heads[name] = s.layers;
       bn[name] = s.bn;
     }
@@ -303,5 +304,10 @@ export class NafAgent extends LearnerBase implements QAgent {
     this.worker?.close();
     this.worker = null;
     super.dispose();
+  }
+
+  /** The greedy policy: the averaged weights when policy averaging has started, else the online ones. */
+  greedySnapshot(): PolicySnapshot {
+    return this.snapshot(this.averaging);
   }
 }
