@@ -53,6 +53,10 @@ const program = new Command('bench')
   .option('--skip-compute', 'no compute figures')
   .option('--jitter', 'only the control-loop jitter figures (in-process, and over DDS where rclnodejs loads), printed and saved as jitter.json')
   .option('--realtime [ls]', 'only the learner in real time: shed fraction, updates/s and jitter of the in-process node for imagination lengths l (default 1,2,5,10), saved as realtime.json')
+  .option('--fleet', 'only the fleet figures (issue 14): 1, 2, 4 simulated arms and one learner in real time, wall-clock and real episodes to a common return; fleet.json, table.md, curves.svg')
+  .option('--fleet-arms <list>', 'arm counts of --fleet', '1,2,4')
+  .option('--fleet-report <dir>', 'only rewrite table.md and curves.svg of a --fleet results folder from its fleet.json')
+  .option('--fleet-episodes <n>', 'real episodes of all arms together per --fleet run', int('--fleet-episodes'), 60)
   .option('--report <dir>', 'only rewrite table.md, grid.md, best.json and the plots of an existing results folder from its results.json')
   .parse();
 const o = program.opts();
@@ -159,6 +163,35 @@ function runParams(method: string, task: string, seed: number, setting?: Setting
 const labelBase = merge(base, TASKS[tasks[0]].overrides);
 const labels = Object.fromEntries(methods.map((m) => [m, `${METHODS[m].label(labelBase)}${!gridMode && tuned[m] ? `, tuned ${tuned[m].name}` : ''}`]));
 for (const m of methods) if (o.tuned && !tuned[m]) log(`note: ${o.tuned} has no setting for ${m}; it runs as configured`);
+
+if (o.fleetReport) {
+  const { fleetTable } = await import('./fleet.js');
+  const { fleetCurvesSvg } = await import('../src/report/plot.js');
+  const file = join(o.fleetReport, 'fleet.json');
+  if (!existsSync(file)) fail(`--fleet-report: no fleet.json in ${o.fleetReport}`);
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  const table = fleetTable(r.runs, r.rStar, { episodes: r.info.episodes, evalEvery: r.info.evalEvery });
+  writeFileSync(join(o.fleetReport, 'table.md'), `${table}\n`);
+  writeFileSync(join(o.fleetReport, 'curves.svg'), await fleetCurvesSvg(r.runs, r.rStar));
+  console.log(table);
+  process.exit(0);
+}
+
+if (o.fleet) {
+  const { fleetBench, FLEET_INFO } = await import('./fleet.js');
+  const dir = o.out ?? join('bench', 'results', `${date}-fleet`);
+  mkdirSync(dir, { recursive: true });
+  const arms = String(o.fleetArms).split(',').map(Number);
+  if (!arms.every((n) => Number.isInteger(n) && n >= 1)) fail(`--fleet-arms: a comma list of integers >= 1; got ${o.fleetArms}`);
+  await initBackend();
+  const evalEvery = o.evalEvery ?? 5;
+  const r = await fleetBench(base, { arms, episodes: o.fleetEpisodes, evalEvery, log });
+  writeFileSync(join(dir, 'fleet.json'), JSON.stringify({ info: { ...FLEET_INFO(), config: o.config, set: o.set, episodes: o.fleetEpisodes, evalEvery, arms }, rStar: r.rStar, runs: r.runs }, null, 1));
+  writeFileSync(join(dir, 'table.md'), `${r.table}\n`);
+  writeFileSync(join(dir, 'curves.svg'), r.svg);
+  log(`\n${r.table}\nresults in ${dir}`);
+  process.exit(0);
+}
 
 mkdirSync(out, { recursive: true });
 

@@ -10,7 +10,7 @@
 /joint_states (sensor_msgs/msg/JointState) and /clock (simulation time) and applies the
 Float64MultiArray torques of /effort_controller/commands (order of its `joints`). `naf_trainer`
 runs on simulation time (use_sim_time) and learns against it. The bridge simulates the arm of the
-params file (`urdf_path`, a plain URDF; relative paths are in the naf_ros share folder), takes its
+params file (`urdf_path`, a plain URDF; a relative path is relative to the params file's folder), takes its
 `joints` as the command order and starts at its `task.home_pose`. Like a real arm, the simulated
 one carries its own weight: set `safety.gravity_compensation: model` for an arm gravity loads.
 `use_sim_time:=false` runs both on wall time instead, as on a physical arm (no /clock; the bridge
@@ -57,7 +57,10 @@ def _nodes(context):
     share = get_package_share_directory('naf_ros')
     params_file = LaunchConfiguration('params_file').perform(context)
     p = _trainer_parameters(params_file)
-    urdf = os.path.join(share, p.get('urdf_path', 'urdf/reacher3.urdf'))
+    urdf = p.get('urdf_path', 'urdf/reacher3.urdf')
+    if not os.path.isabs(urdf):
+        # relative to the params file that sets it, as the node resolves it (the default: to the package)
+        urdf = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(params_file)) if 'urdf_path' in p else share, urdf))
     joints = list(p.get('joints', ['joint1', 'joint2', 'joint3']))
     home = [float(v) for v in (p.get('task') or {}).get('home_pose', [0.0, 0.8, 0.8])]
     bridge = Node(

@@ -8,6 +8,7 @@
  *   naf-ros run --checkpoint <run or file>         deploy mode on the embedded arm (no learning)
  *   naf-ros node --params-file <file>              the ROS 2 node naf_trainer (needs rclnodejs)
  *   naf-ros sim-bridge --params-file <file>        the MuJoCo arm as a ROS 2 node
+ *   naf-ros learner --params-file <file>           the ROS 2 node naf_learner (a fleet's learner)
  *
  * Errors: one line `naf-ros: <what>` on stderr and exit code 2 (`--debug` adds the stack).
  */
@@ -91,6 +92,13 @@ program.command('run')
     const counts = Object.entries(r.interventions).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
     console.log(`deployed ${r.checkpoint}: ${r.episodes.length} episodes in ${r.simSeconds.toFixed(1)} s simulated, ${deploySuccesses(r.episodes)}/${r.episodes.length} within ${SUCCESS_DISTANCE * 100} cm; safety interventions: ${counts}; node ${r.state}`);
   });
+
+program.command('learner')
+  .description('run the ROS 2 node naf_learner, the one learner of a fleet of arms (needs rclnodejs and a sourced ROS 2); see launch/fleet.launch.py')
+  .allowUnknownOption(true)
+  .allowExcessArguments(true)
+  .option('--params-file <file>', 'ROS 2 params file')
+  .action(async () => (await import('./ros/main.js')).runLearnerNode(process.argv));
 
 program.command('node')
   .description('run the ROS 2 node naf_trainer (needs rclnodejs and a sourced ROS 2); mode:=deploy runs a trained policy')

@@ -16,7 +16,7 @@ import type { BoolMsg, Float64MultiArrayMsg, JointStateMsg, ParameterValue, RosN
 import { fromTimeMsg } from '../src/ros/transport.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import yaml from 'js-yaml';
 import { parseConfig } from '../src/config/load.js';
@@ -27,12 +27,18 @@ import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { ReachTask } from '../src/env/reach_task.js';
 import { armSpecFromUrdf, parseUrdf } from '../src/env/urdf.js';
 import { Rng } from '../src/util/rng.js';
+import { buildAgent, buildTask } from '../src/training/factory.js';
+import { createActor } from '../src/agent/actor.js';
+import { decodeEpisode, decodePolicy, encodeEpisode, encodePolicy } from '../src/ros/fleet_messages.js';
+import { EPISODES_IN_QOS, NafLearnerNode } from '../src/ros/naf_learner_node.js';
+import { RosLearnerClient } from '../src/ros/ros_learner_client.js';
+import { InThreadFleetClient } from '../src/training/fleet_client.js';
 import { captureLogger, FakeActor, FakeLearner, testConfig, testSpec, TinyTask, jointState } from './ros_fakes.js';
 
 interface Harness {
   /** Topic/service prefix unique to this run (several test runs may share a ROS domain). */
   prefix: string;
-  node(name: string, overrides?: Record<string, ParameterValue>): RosNode;
+  node(name: string, overrides?: Record<string, ParameterValue>, namespace?: string): RosNode;
   /** Lets time pass (manual clock, or real time) until `pred` or `timeoutS`; returns pred(). */
   waitFor(pred: () => boolean, timeoutS: number): Promise<boolean>;
 }
@@ -41,7 +47,7 @@ function inProcessHarness(): Harness {
   const bus = new InProcessBus();
   return {
     prefix: '/contract',
-    node: (name, overrides) => bus.createNode(name, { parameterOverrides: overrides }),
+    node: (name, overrides, namespace) => bus.createNode(name, { parameterOverrides: overrides, namespace }),
     waitFor: async (pred, timeoutS) => {
       for (let t = 0; t < timeoutS && !pred(); t += 0.01) {
         bus.advance(0.01);
@@ -56,8 +62,8 @@ function rosHarness(ctx: RclnodejsContext): Harness {
   const tag = `c${process.pid}_${Date.now() % 100000}`;
   return {
     prefix: `/naf_contract_${tag}`,
-    node: (name, overrides) => {
-      const n = ctx.createNode(`${name}_${tag}`, { parameterOverrides: overrides });
+    node: (name, overrides, namespace) => {
+      const n = ctx.createNode(`${name}_${tag}`, { parameterOverrides: overrides, namespace });
       ctx.spin();
       return n;
     },
@@ -157,6 +163,64 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     assert.deepEqual([...gids.values()].sort(), [1, 2]);
     for (const g of gids.keys()) assert.match(g, /^[0-9a-f]{32,48}$/);
     assert.equal(sub.countPublishers(`${h.prefix}/nobody`), 0);
+  },
+
+  'fleet messages: a 2x200 NAF policy (~87k values, latched) and episodes arrive intact; an actor\'s episode history (transient local) reaches a learner that subscribes later': async (h) => {
+    const config = parseConfig({ task: { horizon: 5 } });
+    const task = buildTask(config);
+    const agent = buildAgent(config, task);
+    const snap = agent.snapshot();
+    agent.dispose();
+    const a = h.node('fleet_actor'), l = h.node('fleet_learner');
+    const history = { reliability: 'reliable', durability: 'transient_local', depth: 4 } as const;
+    const epPub = a.createPublisher('std_msgs/msg/Float64MultiArray', `${h.prefix}/episodes`, history);
+    const x = () => Float64Array.from({ length: 11 }, (_, i) => i * 0.1);
+    const episode = (n: number) => ({ arm: '/arm7', session: 1234, episode: n, controller: 'naf' as const, aborted: false, return: -n, policyVersion: 3,
+      x: Array.from({ length: 6 }, x), u: Array.from({ length: 5 }, () => Float64Array.of(0.1, -0.01, 0.003)), r: Float64Array.of(-1, -1, -1, -1, -1), terminal: [false, false, false, false, false] });
+    for (let n = 1; n <= 6; n++) epPub.publish(encodeEpisode(episode(n), task));
+    await h.waitFor(() => false, 0.5);
+    const got: number[] = [];
+    l.createSubscription('std_msgs/msg/Float64MultiArray', `${h.prefix}/episodes`, EPISODES_IN_QOS, (m) => got.push(decodeEpisode(m, { dX: 11, dU: 3, T: 5 }).episode));
+    assert.ok(await h.waitFor(() => got.length >= 4, 10), `the last 4 episodes of the history: ${got}`);
+    assert.deepEqual(got, [3, 4, 5, 6]);
+    const polPub = l.createPublisher('std_msgs/msg/Float64MultiArray', `${h.prefix}/policy`, 'latched');
+    polPub.publish(encodePolicy(snap, 99));
+    await h.waitFor(() => false, 0.3);
+    let policy: ReturnType<typeof decodePolicy> | null = null;
+    a.createSubscription('std_msgs/msg/Float64MultiArray', `${h.prefix}/policy`, 'latched', (m) => { policy = decodePolicy(m, { dX: 11, dU: 3, kind: 'naf', architecture: 'separate', hidden: [200, 200] }); });
+    assert.ok(await h.waitFor(() => policy !== null, 10), 'the latched policy reaches a late actor');
+    const back = policy as unknown as ReturnType<typeof decodePolicy>;
+    assert.equal(back.incarnation, 99);
+    const probe = Float64Array.from({ length: 11 }, (_, i) => Math.sin(i));
+    assert.deepEqual(createActor(back.snapshot).mu(probe), createActor(snap).mu(probe), 'bit-exact weights');
+  },
+
+  'fleet over the transport: an actor (namespaced) sends an episode; the learner takes it and answers with the policy, the arm\'s controller and its status': async (h) => {
+    const fleet = { episodes_topic: `${h.prefix}/learner/episodes`, policy_topic: `${h.prefix}/learner/policy`, status_topic: `${h.prefix}/learner/status`, controller_topic: 'ilqg_controller' };
+    const params = { task: { horizon: 5 }, agent: { hidden: [8, 8], warmup_steps: 5, batch_size: 4, replay_capacity: 1000 }, training: { checkpoint_every_episodes: 1000 }, fleet };
+    const config = parseConfig(params);
+    const task = buildTask(config);
+    const cap = captureLogger();
+    const client = await InThreadFleetClient.create(config, mkdtempSync(join(tmpdir(), 'naf-contract-fleet-')));
+    const learner = new NafLearnerNode({ node: h.node('naf_learner'), config, dims: task, client, logger: cap.logger });
+    const actorNode = h.node('naf_trainer', {}, `${h.prefix}/arm1`);
+    const actor = new RosLearnerClient(actorNode, parseConfig({ ...params, fleet: { ...fleet, role: 'actor' } }), task, cap.logger);
+    let controllers = 0;
+    actor.onController(() => controllers++);
+    try {
+      assert.ok(await h.waitFor(() => actor.policyHeld?.incarnation === learner.incarnation && actor.status !== null, 15), 'the latched policy and status reach the actor');
+      const x = new Float64Array(11);
+      for (let t = 0; t < 5; t++) actor.observe({ x, u: new Float64Array(3), r: -1, x2: x, terminal: false, t });
+      actor.endEpisode({ controller: 'naf', return: -5, aborted: false });
+      assert.ok(await h.waitFor(() => learner.accepted === 1 && actor.controllerHeld.incarnation === learner.incarnation, 15),
+        `episode taken (${learner.accepted}, refused ${JSON.stringify(learner.refused)}) and the arm's controller back on ${actorNode.resolveName('ilqg_controller')}`);
+      assert.equal(controllers, 2, 'the initial one, then the learner\'s');
+      assert.ok(await h.waitFor(() => actor.status?.completed === 1, 5), 'the status counts it');
+      assert.equal(learner.fleet?.arms[0]?.id ?? actorNode.namespace, actorNode.namespace);
+    } finally {
+      learner.shutdown();
+      await client.close();
+    }
   },
 
   'timer fires repeatedly on the node clock and can be cancelled': async (h) => {
@@ -348,5 +412,46 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
     const extended = await launch([`resume:=${run}`, 'episodes:=3'], /budget training\.episodes = 3/);
     assert.match(extended, /run folder \S+ \(resumed\)/);
     assert.ok(!existsSync(join(tmp, 'runs')) || readdirSync(join(tmp, 'runs')).length === 0, 'no new run folder: the resumed one is used');
+  });
+
+  test('fleet.launch.py arms:=2 over DDS: two namespaced arms train with one learner until the fleet budget, then hold zero torque', { timeout: 300_000 }, async (t) => {
+    if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+    if ((await ros2(['--help'])).code !== 0) return t.skip('ros2 CLI not on PATH');
+    const repo = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+    const tmp = mkdtempSync(join(tmpdir(), 'naf-fleet-launch-'));
+    mkdirSync(join(tmp, 'prefix/share/ament_index/resource_index/packages'), { recursive: true });
+    writeFileSync(join(tmp, 'prefix/share/ament_index/resource_index/packages/naf_ros'), '');
+    symlinkSync(repo, join(tmp, 'prefix/share/naf_ros'));
+    mkdirSync(join(tmp, 'prefix/lib/naf_ros'), { recursive: true });
+    for (const [exe, mode] of [['naf_trainer', 'node'], ['naf_sim_bridge', 'sim-bridge'], ['naf_learner', 'learner']]) {
+      writeFileSync(join(tmp, 'prefix/lib/naf_ros', exe), `#!/bin/sh\nexec node --import file://${repo}/node_modules/tsx/dist/loader.mjs ${repo}/src/ros/main.ts ${mode} "$@"\n`, { mode: 0o755 });
+    }
+    // Short episodes, a small network and a budget of 6 episodes of the two arms together. The
+    // learner refuses episodes of another horizon: the budget is reached only if the namespaced
+    // actors got the params file's parameters.
+    // urdf_path relative to the params file's folder (the project's rule; the launch file resolves it so)
+    const params = { urdf_path: relative(tmp, `${repo}/urdf/reacher3.urdf`), task: { horizon: 10 }, agent: { hidden: [8, 8], warmup_steps: 10, batch_size: 4, replay_capacity: 1000 }, training: { episodes: 6 } };
+    const paramsFile = join(tmp, 'params.yaml');
+    writeFileSync(paramsFile, yaml.dump({ naf_trainer: { ros__parameters: params } }));
+    const env = { ...process.env, AMENT_PREFIX_PATH: `${join(tmp, 'prefix')}:${process.env.AMENT_PREFIX_PATH}`, ROS_DOMAIN_ID: String(200 + (process.pid % 30)) };
+    const p = spawn('ros2', ['launch', 'naf_ros', 'fleet.launch.py', 'arms:=2', `params_file:=${paramsFile}`, `run_dir:=${join(tmp, 'runs')}`, 'rt_priority:=0'], { env, detached: true });
+    let out = '';
+    const both = /arm1\.naf_trainer\]: the fleet's training budget of 6 episodes is done[\s\S]*holding zero torque[\s\S]*arm2\.naf_trainer\]: the fleet's training budget|arm2\.naf_trainer\]: the fleet's training budget of 6 episodes is done[\s\S]*arm1\.naf_trainer\]: the fleet's training budget/;
+    const ok = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 240_000);
+      const onData = (d: Buffer) => { out += d.toString(); if (both.test(out)) { clearTimeout(timer); resolve(true); } };
+      p.stdout.on('data', onData);
+      p.stderr.on('data', onData);
+    });
+    try { process.kill(-p.pid!, 'SIGINT'); } catch { /* gone */ }
+    await new Promise((r) => { p.once('exit', r); setTimeout(r, 15000).unref(); });
+    try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ }
+    const lines = out.split('\n').filter((l) => !/rcl\.logging_rosout/.test(l));
+    assert.ok(ok, `both actors stop at the fleet budget:\n${lines.slice(-40).join('\n')}`);
+    assert.match(out, /arm \/arm1 joined the fleet/);
+    assert.match(out, /arm \/arm2 joined the fleet/);
+    assert.match(out, /training budget of 6 episodes \(training\.episodes, completed episodes of all arms\) done/);
+    assert.doesNotMatch(out, /refused \((shape|malformed|non_finite|checksum)\)/);
+    assert.match(out, /in \/arm1\/joint_states, out \/arm1\/effort_controller\/commands, e-stop \/arm1\/naf_trainer\/estop/);
   });
 });

@@ -125,10 +125,10 @@ test('the URDFs\' gz_ros2_control blocks name controllers files that list the jo
 
 test('launch files compile and start only executables CMakeLists.txt installs', () => {
   const cmake = readFileSync(join(root, 'CMakeLists.txt'), 'utf8');
-  const installed = [...cmake.matchAll(/"(\w+):(node|sim-bridge)"/g)].map((m) => m[1]);
-  assert.deepEqual(installed.sort(), ['naf_sim_bridge', 'naf_trainer']);
+  const installed = [...cmake.matchAll(/"(\w+):(node|sim-bridge|learner)"/g)].map((m) => m[1]);
+  assert.deepEqual(installed.sort(), ['naf_learner', 'naf_sim_bridge', 'naf_trainer']);
   const files = readdirSync(join(root, 'launch')).filter((f) => f.endsWith('.launch.py'));
-  assert.deepEqual(files.sort(), ['gazebo.launch.py', 'hardware.launch.py', 'mujoco.launch.py', 'policy.launch.py']);
+  assert.deepEqual(files.sort(), ['fleet.launch.py', 'fleet_hardware.launch.py', 'gazebo.launch.py', 'hardware.launch.py', 'mujoco.launch.py', 'policy.launch.py']);
   for (const f of files) {
     const text = readFileSync(join(root, 'launch', f), 'utf8');
     for (const m of text.matchAll(/package='naf_ros', executable='(\w+)'/g)) assert.ok(installed.includes(m[1]), `${f} starts ${m[1]}`);
@@ -139,6 +139,19 @@ test('launch files compile and start only executables CMakeLists.txt installs', 
       throw new Error(`${f}: ${(e as { stderr?: Buffer }).stderr?.toString()}`);
     }
   }
+});
+
+test('the fleet launch files start actors (fleet.role actor, in their namespaces) and the learner, which gets resume and episodes', () => {
+  for (const f of ['fleet.launch.py', 'fleet_hardware.launch.py']) {
+    const text = readFileSync(join(root, 'launch', f), 'utf8');
+    for (const arg of ['params_file', 'run_dir', 'resume', 'episodes', 'learner']) assert.match(text, new RegExp(`DeclareLaunchArgument\\('${arg}'`), `${f} declares ${arg}`);
+    assert.match(text, /'ros\.resume': os\.path\.abspath\(resume\) if resume else ''/, `${f} forwards resume as ros.resume`);
+    assert.match(text, /executable='naf_learner', name='naf_learner'[\s\S]*\*\*run\}/, `${f} gives the learner resume and episodes`);
+    assert.match(text, /executable='naf_trainer', name='naf_trainer', namespace=/, `${f} starts namespaced actors`);
+    assert.match(text, /'fleet\.role': 'actor'/, `${f}: the actors are fleet actors`);
+  }
+  assert.match(readFileSync(join(root, 'launch', 'fleet.launch.py'), 'utf8'), /DeclareLaunchArgument\('arms'/);
+  assert.match(readFileSync(join(root, 'launch', 'fleet_hardware.launch.py'), 'utf8'), /DeclareLaunchArgument\('namespaces'/);
 });
 
 test('every launch file declares the run-level arguments and forwards resume and episodes to the trainer', () => {

@@ -16,6 +16,8 @@ export type DynamicsKind = 'tvlg' | 'nn' | 'true';
 export type GravityCompensationKind = 'none' | 'model' | 'hardware';
 
 export type RunMode = 'train' | 'deploy';
+/** naf_trainer: `single` = one arm with its own learner thread; `actor` = one arm of a fleet (issue 14). */
+export type FleetRole = 'single' | 'actor';
 
 export interface NafConfig {
   mode: RunMode;
@@ -119,6 +121,16 @@ export interface NafConfig {
     learner_nice: number;
     rt_priority: number;
     joint_states_conflict_hold_s: number;
+  };
+  fleet: {
+    role: FleetRole;
+    episodes_topic: string;
+    policy_topic: string;
+    status_topic: string;
+    controller_topic: string;
+    save_service: string;
+    episode_history: number;
+    arm_timeout_s: number;
   };
 }
 
@@ -265,6 +277,20 @@ export const CONFIG_SCHEMA = {
         learner_nice: { ...int('Scheduling niceness of the learner thread (Linux, per thread; 0 = as the control thread, 19 = lowest): on a loaded CPU the control loop and DDS run first.', 0, 19), default: 10 },
         rt_priority: { ...int('Real-time scheduling of the node: SCHED_FIFO priority of every thread but the learner (control timer, executor, DDS), as ros2_control\'s thread_priority (also 50); 0 = normal scheduling. Needs CAP_SYS_NICE or an rtprio limit (Linux); without them a warning and normal scheduling.', 0, 99), default: 50 },
         joint_states_conflict_hold_s: { ...num('Publisher rule: joint states from a second publisher hold zero torque until none has come for this long, s; a source silent this long is replaced by the next publisher.', 0.05, 60), default: 1 },
+      },
+      required: [],
+    },
+    fleet: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        role: { type: 'string', enum: ['single', 'actor'], description: 'naf_trainer: single = one arm learning in its own learner thread; actor = one arm of a fleet: its episodes go to the fleet learner (naf_learner) over fleet.episodes_topic, and it acts with the policy parameters and its own iLQG controller the learner publishes back (read-only).', default: 'single' },
+        episodes_topic: { type: 'string', description: 'Actors publish their finished episodes here, the learner subscribes (std_msgs/msg/Float64MultiArray, labelled sections; reliable, transient local).', default: '/learner/episodes' },
+        policy_topic: { type: 'string', description: 'The learner publishes the policy parameters here every training.publish_policy_every_updates updates (std_msgs/msg/Float64MultiArray; latched: reliable, transient local, depth 1).', default: '/learner/policy' },
+        status_topic: { type: 'string', description: 'The learner publishes its status here once a second and when the budget is reached (std_msgs/msg/Float64MultiArray: counts, budget, done; latched): the actors\' sign that the learner is alive, and their signal to stop.', default: '/learner/status' },
+        controller_topic: { type: 'string', description: 'Each arm\'s iLQG controller, a name relative to the arm\'s namespace (e.g. /arm1/ilqg_controller): published by the learner after every refit of that arm, latched.', default: 'ilqg_controller' },
+        save_service: { type: 'string', description: 'The learner\'s ~/save service (std_srvs/srv/Trigger), which an actor\'s ~/save calls.', default: '/naf_learner/save' },
+        episode_history: { ...int('Episodes each actor keeps for a learner that starts or restarts later (QoS depth of its transient-local episode publisher); the learner drops the ones it already has.', 1, 1000), default: 32 },
+        arm_timeout_s: { ...num('Learner: an arm that sent no episode for this long is reported as silent (log, /diagnostics); its data stay in R, training goes on with the others, s.', 1, 86400), default: 30 },
       },
       required: [],
     },

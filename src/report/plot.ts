@@ -120,3 +120,24 @@ export async function runCurveSvg(title: string, episodes: EpisodeRecord[], eval
     ],
   } as vl.TopLevelSpec);
 }
+
+/**
+ * The fleet bench (issue 14): test return against wall-clock seconds and against real episodes
+ * (all arms), one line per arm count, the common return R* dashed.
+ */
+export async function fleetCurvesSvg(runs: { arms: number; points: { wallS: number; episodes: number; meanReturn: number }[] }[], rStar: number): Promise<string> {
+  const values = runs.flatMap((r) => r.points.map((q) => ({ arms: `${r.arms} arm${r.arms === 1 ? '' : 's'}`, wallS: q.wallS, episodes: q.episodes, ret: q.meanReturn })));
+  const color = { field: 'arms', type: 'nominal' as const, title: 'fleet' };
+  const y = { field: 'ret', type: 'quantitative' as const, title: 'test return (greedy, mean of eval starts)' };
+  const panel = (x: string, title: string) => ({
+    width: 380, height: 280,
+    layer: [
+      { data: { values }, mark: { type: 'line' as const, point: true }, encoding: { x: { field: x, type: 'quantitative' as const, title }, y, color } },
+      { data: { values: [{ r: rStar }] }, mark: { type: 'rule' as const, strokeDash: [4, 4], color: '#888' }, encoding: { y: { field: 'r', type: 'quantitative' as const } } },
+    ],
+  });
+  return renderSvg({
+    $schema: SCHEMA, title: `fleets of simulated arms, one learner (dashed: R* = ${rStar.toFixed(2)})`,
+    hconcat: [panel('wallS', 'wall-clock seconds'), panel('episodes', 'real episodes (all arms)')],
+  } as vl.TopLevelSpec);
+}

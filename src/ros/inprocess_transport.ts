@@ -19,7 +19,7 @@
  */
 import { checkParameterValue, describeWithRange, refusal } from './parameter_checks.js';
 import {
-  expandName, QOS_PROFILES, qosCompatible,
+  expandName, qosCompatible, qosSpec,
   type MessageInfo, type MessageTypeName, type MessageTypes, type OnSetParametersCallback, type ParameterDescriptor,
   type ParameterUpdate, type ParameterValue, type PostSetParametersCallback, type QosName, type QosSpec,
   type RosClient, type RosLogger, type RosNode, type RosPublisher, type RosSubscription, type RosTimer,
@@ -245,15 +245,15 @@ export class InProcessNode implements RosNode {
   }
 
   /** A publisher; `destroy()` removes it from the graph (as rclnodejs `destroyPublisher` does). */
-  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName): RosPublisher<MessageTypes[K]> & { destroy(): void } {
-    const p = this.bus.addPub({ node: this, topic: this.resolveName(topic), type, qos: QOS_PROFILES[qos], history: [] });
+  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName | QosSpec): RosPublisher<MessageTypes[K]> & { destroy(): void } {
+    const p = this.bus.addPub({ node: this, topic: this.resolveName(topic), type, qos: qosSpec(qos), history: [] });
     return { topic: p.topic, publish: (msg) => this.bus.publish(p, msg), destroy: () => this.bus.removePub(p) };
   }
 
   createSubscription<K extends MessageTypeName>(
-    type: K, topic: string, qos: QosName, callback: (msg: MessageTypes[K], info: MessageInfo) => void,
+    type: K, topic: string, qos: QosName | QosSpec, callback: (msg: MessageTypes[K], info: MessageInfo) => void,
   ): RosSubscription {
-    const s: Sub = { node: this, topic: this.resolveName(topic), type, qos: QOS_PROFILES[qos], cb: callback as (m: never, info: MessageInfo) => void, pending: [], alive: true };
+    const s: Sub = { node: this, topic: this.resolveName(topic), type, qos: qosSpec(qos), cb: callback as (m: never, info: MessageInfo) => void, pending: [], alive: true };
     this.bus.addSub(s);
     return { topic: s.topic, destroy: () => { s.alive = false; } };
   }

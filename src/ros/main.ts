@@ -1,7 +1,11 @@
 /**
- * Process entry points of the ROS 2 nodes (`naf-ros node`, `naf-ros sim-bridge`, and the
- * installed executables `lib/naf_ros/naf_trainer`, `lib/naf_ros/naf_sim_bridge`, which run this
- * file directly: `node --import tsx src/ros/main.ts node|sim-bridge [--ros-args ...]`).
+ * Process entry points of the ROS 2 nodes (`naf-ros node`, `naf-ros sim-bridge`, `naf-ros learner`,
+ * and the installed executables `lib/naf_ros/naf_trainer`, `lib/naf_ros/naf_sim_bridge`,
+ * `lib/naf_ros/naf_learner`, which run this file directly:
+ * `node --import tsx src/ros/main.ts node|sim-bridge|learner [--ros-args ...]`).
+ *
+ * A fleet (issue 14): `naf_learner` is the one learner; each arm runs `naf_trainer` with
+ * `fleet.role: actor` in its own namespace (`launch/fleet.launch.py`).
  *
  * Both read their parameters the ROS way: `--ros-args --params-file <f>` (what `ros2 launch`
  * passes), `-p name:=value`, remaps (`-r __node:=other`). A plain `--params-file <f>` before
@@ -75,7 +79,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const node = ctx.createNode('naf_trainer');
   const typos = unknownParameters(node.overrideNames());
   if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
-  const config = resolveNodePaths(declareConfigParameters(node), splitParamsFiles(argv).paramsFiles, 'naf_trainer');
+  const config = resolveNodePaths(declareConfigParameters(node), splitParamsFiles(argv).paramsFiles, 'naf_trainer', node.namespace);
   // The config against its arm (URDF, joints, tip link, home pose, target): one line per mistake.
   const { armIssues } = await import('../config/arm_checks.js');
   const { ConfigError } = await import('../config/config_error.js');
@@ -87,12 +91,19 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const { NafTrainerNode } = await import('./naf_trainer_node.js');
   const { Rng } = await import('../util/rng.js');
 
+  const deploy = config.mode === 'deploy';
+  const actorOfFleet = config.fleet.role === 'actor';
+  if (actorOfFleet && deploy) throw new Error('fleet.role: actor needs mode: train (deploy mode runs a fixed policy without a learner); got mode: deploy');
+  if (actorOfFleet && config.ros.resume) {
+    throw new Error(`ros.resume: a fleet actor keeps no learner state; resume the fleet's learner (naf_learner's ros.resume, fleet.launch.py resume:=) instead; got ${config.ros.resume}`);
+  }
   if (config.ros.resume && !existsSync(join(config.ros.resume, 'checkpoints'))) {
     throw new Error(`ros.resume: ${config.ros.resume} is not a run folder with checkpoints (no ${join(config.ros.resume, 'checkpoints')}); ` +
       `give a folder a node run wrote under run_dir, or "" for a new run`);
   }
-  const deploy = config.mode === 'deploy';
-  const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-node-${deploy ? 'deploy' : `seed${config.seed}`}`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const armName = node.namespace === '/' ? 'root' : node.namespace.replace(/^\//, '').replace(/\//g, '_');
+  const runDir = config.ros.resume || join(config.run_dir, `${stamp}-${actorOfFleet ? `actor-${armName}` : `node-${deploy ? 'deploy' : `seed${config.seed}`}`}`);
   mkdirSync(runDir, { recursive: true });
   const logger = rosWinstonLogger(node.logger, join(runDir, 'node.log.jsonl'));
   const urdf = loadConfigUrdf(config);
@@ -101,9 +112,21 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   let actor: import('./naf_trainer_node.js').TrainerActor;
   let learner: import('../training/learner_client.js').LearnerClient;
   let learnerTid: number | null = null;
+  let extraStatus: ((hw: string) => import('./transport.js').DiagnosticStatusMsg[]) | undefined;
+  let rng = learnerRng(root, null);
   if (deploy) {
     // A trained policy, no learner thread (src/ros/deploy.ts).
     ({ actor, learner } = await (await import('./deploy.js')).deployParts(config, task, logger));
+  } else if (actorOfFleet) {
+    // One arm of a fleet: episodes to naf_learner over topics, parameters and controller back
+    // (ros_learner_client.ts). Its own exploration and episode-start streams (keys carry the namespace).
+    const { RosLearnerClient } = await import('./ros_learner_client.js');
+    actor = buildActor(config, task, root.fork(`arm:${node.namespace}`));
+    const client = new RosLearnerClient(node, config, task, logger);
+    logger.info(`run folder ${runDir} (this actor's logs and /diagnostics; the learning state is the learner's)`);
+    learner = client;
+    extraStatus = client.statusHook();
+    rng = root.fork(`arm-episodes:${node.namespace}`);
   } else {
     actor = buildActor(config, task, root.fork('node'));
     logger.info(`run folder ${runDir}${config.ros.resume ? ' (resumed)' : ''}; starting the learner thread`);
@@ -113,11 +136,10 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   }
   // g(q) and M(q) of the real arm: MuJoCo on the same URDF (no simulation runs here).
   const dynamics = await buildArmDynamics(config);
+  if (!actorOfFleet) rng = learnerRng(root, learner.resumed);
   const trainer = new NafTrainerNode({
-    node, config, spec: buildSpec(config, urdf), task, actor, learner, logger,
-    // A resumed run draws new episode starts, not the first run's again.
-    rng: learner.resumed ? root.fork(`node-episodes-after-${learner.resumed.completed + learner.resumed.aborted}`) : root.fork('node-episodes'),
-    dynamics, tip: task.chain,
+    node, config, spec: buildSpec(config, urdf), task, actor, learner, logger, rng,
+    dynamics, tip: task.chain, extraStatus,
     runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl'), measureMainThread: true,
   });
   ctx.spin();
@@ -130,6 +152,50 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
     await settle(200);
     // ros2 launch escalates to SIGTERM after 5 s; the learner may be behind on queued transitions.
     await Promise.race([learner.close(), settle(3000)]);
+    await ctx.shutdown();
+  });
+}
+
+/** Episode starts of a (resumed) single-arm run: a resumed run draws new starts, not the first run's again. */
+function learnerRng(root: import('../util/rng.js').Rng, resumed: { completed: number; aborted: number } | null): import('../util/rng.js').Rng {
+  return resumed ? root.fork(`node-episodes-after-${resumed.completed + resumed.aborted}`) : root.fork('node-episodes');
+}
+
+/**
+ * `naf-ros learner`: the fleet's learner node `naf_learner` (issue 14): R, R_f, the NAF agent and
+ * every arm's model and controller, learning in a worker thread; its run folder holds the
+ * checkpoints (`ros.resume` continues the fleet), `learner.log.jsonl` and `diagnostics.jsonl`.
+ */
+export async function runLearnerNode(argv: string[] = process.argv): Promise<void> {
+  const ctx = await initRos(argv);
+  const node = ctx.createNode('naf_learner');
+  const typos = unknownParameters(node.overrideNames());
+  if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
+  const config = resolveNodePaths(declareConfigParameters(node), splitParamsFiles(argv).paramsFiles, 'naf_learner', node.namespace);
+  const { armIssues } = await import('../config/arm_checks.js');
+  const { ConfigError } = await import('../config/config_error.js');
+  const issues = armIssues(config, { embedded: false });
+  if (issues.length) throw new ConfigError(`parameters of ${node.resolveName('~')}`, issues);
+  if (config.mode === 'deploy') throw new Error('naf_learner learns: mode must be train; got deploy');
+  if (config.ros.resume && !existsSync(join(config.ros.resume, 'checkpoints'))) {
+    throw new Error(`ros.resume: ${config.ros.resume} is not a run folder with checkpoints (no ${join(config.ros.resume, 'checkpoints')}); ` +
+      `give a folder naf_learner wrote under run_dir, or "" for a new run`);
+  }
+  const { buildTask } = await import('../training/factory.js');
+  const { WorkerFleetClient } = await import('../training/fleet_client.js');
+  const { NafLearnerNode } = await import('./naf_learner_node.js');
+  const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-fleet-seed${config.seed}`);
+  mkdirSync(runDir, { recursive: true });
+  const logger = rosWinstonLogger(node.logger, join(runDir, 'learner.log.jsonl'));
+  const task = buildTask(config);
+  logger.info(`run folder ${runDir}${config.ros.resume ? ' (resumed)' : ''}; starting the learner thread`);
+  const client = await WorkerFleetClient.create(config, runDir);
+  const learner = new NafLearnerNode({ node, config, dims: task, client, logger, runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl') });
+  ctx.spin();
+  onSignals(async (sig) => {
+    logger.warn(`${sig}: closing the learner (its newest checkpoint is the one after the last episode it took)`);
+    learner.shutdown();
+    await Promise.race([client.close(), settle(4000)]);
     await ctx.shutdown();
   });
 }
@@ -155,12 +221,12 @@ export async function runSimBridge(argv: string[] = process.argv): Promise<void>
   });
 }
 
-/** Direct execution: `node --import tsx src/ros/main.ts node|sim-bridge [args]`. */
+/** Direct execution: `node --import tsx src/ros/main.ts node|sim-bridge|learner [args]`. */
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const which = process.argv[2];
-  const run = which === 'node' ? runTrainerNode : which === 'sim-bridge' ? runSimBridge : null;
+  const run = which === 'node' ? runTrainerNode : which === 'sim-bridge' ? runSimBridge : which === 'learner' ? runLearnerNode : null;
   if (!run) {
-    console.error(`usage: main.ts node|sim-bridge [--ros-args ...]; got ${JSON.stringify(which)}`);
+    console.error(`usage: main.ts node|sim-bridge|learner [--ros-args ...]; got ${JSON.stringify(which)}`);
     process.exit(2);
   }
   run(process.argv).catch((e: unknown) => {

@@ -54,7 +54,7 @@ import { diagnosticArray, JitterMeter, learnerStatus, LearnerWindow, loopStatus,
 import { JointStateInput, shortGid } from './joint_state_input.js';
 import { installParameterValidation } from './parameters.js';
 import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind, type TipKinematics } from './supervisor.js';
-import type { Float64Msg, Float64MultiArrayMsg, RosNode, RosPublisher, TriggerResponse } from './transport.js';
+import type { DiagnosticStatusMsg, Float64Msg, Float64MultiArrayMsg, RosNode, RosPublisher, TriggerResponse } from './transport.js';
 
 /** What the node needs of `EpisodeActor` (src/training/episode_actor.ts). */
 export interface TrainerActor {
@@ -96,6 +96,8 @@ export interface NafTrainerDeps {
   dynamics?: ArmDynamics;
   /** The tip's forward kinematics (the task's `KinematicChain`): needed for a workspace box. */
   tip?: TipKinematics;
+  /** More /diagnostics statuses (a fleet actor's link to its learner), given the hardware id. */
+  extraStatus?: (hardwareId: string) => DiagnosticStatusMsg[];
 }
 
 const fmtGains = (g: Float64Array | number) => (typeof g === 'number' ? String(g) : Array.from(g, (v) => +v.toPrecision(3)).join(', '));
@@ -132,6 +134,8 @@ export class NafTrainerNode {
   private qStart: Float64Array | null = null;
   private homingSince = 0;
   private waitingPolicyLogged = false;
+  /** Why the run ends after the running episode (`finish`), or null. */
+  private finishReason: string | null = null;
   private prevCounts: Record<InterventionKind, number>;
   private readonly timers: { cancel(): void }[] = [];
   private readonly deploy: boolean;
@@ -173,6 +177,7 @@ export class NafTrainerNode {
     learner.onPolicy((snap) => actor.setPolicy(snap));
     learner.onController((ctrl) => actor.setController(ctrl));
     learner.onStats((st: LearnerStats) => this.learnerWindow.update(st));
+    learner.onDone?.((why) => this.finish(why));
     this.mainThread = deps.measureMainThread ? new MainThreadMeter() : null;
     this.diagFile = deps.diagnosticsFile ? createWriteStream(deps.diagnosticsFile, { flags: 'a' }) : null;
     this.diagFile?.on('error', (e) => logger.error(`cannot write ${deps.diagnosticsFile}: ${e.message}; /diagnostics continues`));
@@ -384,20 +389,33 @@ export class NafTrainerNode {
       this.lastReturn = this.ret;
       this.returnPub.publish({ data: this.ret });
       this.deps.logger.info(`episode ${this.completed} (${info.controller}) return ${this.ret.toFixed(4)}`);
-      if (!this.deploy && this.completed % this.cfg.training.checkpoint_every_episodes === 0) void this.save();
+      if (!this.deploy && !this.deps.learner.checkpointsItself && this.completed % this.cfg.training.checkpoint_every_episodes === 0) void this.save();
     }
     this.prev = null;
     this.t = 0;
     this.controller = 'none';
     const budget = this.deploy ? this.cfg.deploy.episodes : this.cfg.training.episodes;
-    this.state = budget > 0 && this.completed >= budget ? 'DONE' : 'HOMING';
+    this.state = (budget > 0 && this.completed >= budget) || this.finishReason !== null ? 'DONE' : 'HOMING';
     if (this.state === 'DONE') {
-      if (this.deploy) this.deps.logger.info(`deploy budget of ${budget} episodes done; holding zero torque`);
+      if (this.finishReason !== null) this.deps.logger.info(`${this.finishReason}; holding zero torque`);
+      else if (this.deploy) this.deps.logger.info(`deploy budget of ${budget} episodes done; holding zero torque`);
       else {
         this.deps.logger.info(this.budgetDone());
-        void this.save();
+        if (!this.deps.learner.checkpointsItself) void this.save();
       }
     } else this.startHoming(this.deps.node.now());
+  }
+
+  /**
+   * Ends the run when the learner says so (`LearnerClient.onDone`: the fleet's budget): the
+   * running episode is finished, then zero torque; at once when none is running.
+   */
+  finish(reason: string): void {
+    if (this.state === 'DONE' || this.finishReason !== null) return;
+    this.finishReason = reason;
+    if (this.state === 'RUNNING') return;
+    this.state = 'DONE';
+    this.deps.logger.info(`${reason}; holding zero torque`);
   }
 
   private onEstop(stop: boolean): void {
@@ -472,6 +490,7 @@ export class NafTrainerNode {
         mainThread: m ?? null,
       }, hw),
       learnerStatus(this.learnerWindow.last, this.state === 'RUNNING', hw),
+      ...(this.deps.extraStatus?.(hw) ?? []),
     ]);
     this.prevCounts = counts;
     return msg;

@@ -28,9 +28,10 @@ import { readParamsFiles, splitParamsFiles } from './params_files.js';
 import { checkParameterValue, describeWithRange, refusal } from './parameter_checks.js';
 import type {
   MessageInfo, MessageTypeName, MessageTypes, OnSetParametersCallback, ParameterDescriptor, ParameterKind, ParameterUpdate,
-  ParameterValue, PostSetParametersCallback, QosName, RosClient, RosLogger, RosNode, RosPublisher, RosSubscription,
+  ParameterValue, PostSetParametersCallback, QosName, QosSpec, RosClient, RosLogger, RosNode, RosPublisher, RosSubscription,
   RosTimer, ServiceTypeName, ServiceTypes, SetParametersResult,
 } from './transport.js';
+import { qosSpec } from './transport.js';
 
 /* ---- the subset of rclnodejs 2.x used here ---- */
 interface RclParameter { readonly name: string; readonly type: number; readonly value: unknown }
@@ -121,12 +122,31 @@ function fromRclValue(v: unknown): ParameterValue {
   return v as ParameterValue;
 }
 
+/**
+ * The process-wide node name and namespace remaps in `--ros-args` (`-r __node:=x`, `--remap
+ * __ns:=/y`), which rcl applies to every node of the process.
+ */
+export function nameRemaps(argv: string[]): { node?: string; ns?: string } {
+  const out: { node?: string; ns?: string } = {};
+  let inRos = false;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--ros-args') inRos = true;
+    else if (argv[i] === '--') inRos = false;
+    else if (inRos && (argv[i] === '-r' || argv[i] === '--remap') && i + 1 < argv.length) {
+      const m = /^__(node|ns):=(.+)$/.exec(argv[++i]);
+      if (m) out[m[1] as 'node' | 'ns'] = m[2];
+    }
+  }
+  if (out.ns && !out.ns.startsWith('/')) out.ns = `/${out.ns}`;
+  return out;
+}
+
 /** An initialised rclnodejs context holding naf_ros nodes. */
 export class RclnodejsContext {
   private readonly nodes: RclnodejsNode[] = [];
   private spinning = false;
 
-  private constructor(readonly rcl: RclModule, private readonly paramsFiles: string[]) {}
+  private constructor(readonly rcl: RclModule, private readonly paramsFiles: string[], private readonly remaps: { node?: string; ns?: string }) {}
 
   /**
    * Loads rclnodejs and initialises the default context with `argv` (its `--ros-args`:
@@ -137,7 +157,7 @@ export class RclnodejsContext {
     const rcl = await loadRclnodejs();
     const { argv: rest, paramsFiles } = splitParamsFiles(argv);
     await rcl.init(undefined, rest);
-    return new RclnodejsContext(rcl, paramsFiles);
+    return new RclnodejsContext(rcl, paramsFiles, nameRemaps(rest));
   }
 
   /**
@@ -145,7 +165,10 @@ export class RclnodejsContext {
    * `use_sim_time` from those goes to the node at construction (rclnodejs's TimeSource).
    */
   createNode(name: string, opts: { namespace?: string; parameterOverrides?: Record<string, ParameterValue> } = {}): RclnodejsNode {
-    const fromFiles = readParamsFiles(this.paramsFiles, name, opts.namespace ?? '/');
+    // The params files' sections are matched against the name rcl gives the node: `ros2 launch`
+    // passes a namespaced node's name and namespace as remaps (-r __node:=, -r __ns:=) and writes
+    // its parameters under the fully qualified name.
+    const fromFiles = readParamsFiles(this.paramsFiles, this.remaps.node ?? name, this.remaps.ns ?? opts.namespace ?? '/');
     for (const [k, v] of Object.entries(opts.parameterOverrides ?? {})) fromFiles.set(k, v);
     const simTime = fromFiles.get('use_sim_time');
     const nodeOpts = typeof simTime === 'boolean' ? { parameterOverrides: [new this.rcl.Parameter('use_sim_time', 1, simTime)] } : {};
@@ -237,12 +260,14 @@ export class RclnodejsNode implements RosNode {
     return this.raw.resolveTopicName(name);
   }
 
-  private qos(name: QosName): unknown {
+  private qos(q: QosName | QosSpec): unknown {
     const Q = this.rcl.QoS;
-    if (name === 'sensor_data') return Q.profileSensorData;
-    if (name === 'default') return Q.profileDefault;
-    return new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 1,
-      Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL);
+    if (q === 'sensor_data') return Q.profileSensorData;
+    if (q === 'default') return Q.profileDefault;
+    const s = qosSpec(q);
+    return new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, s.depth,
+      s.reliability === 'reliable' ? Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE : Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT,
+      s.durability === 'transient_local' ? Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL : Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE);
   }
 
   private guard<T>(what: string, f: () => T, fallback: T): T {
@@ -254,7 +279,7 @@ export class RclnodejsNode implements RosNode {
     }
   }
 
-  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName): RosPublisher<MessageTypes[K]> {
+  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName | QosSpec): RosPublisher<MessageTypes[K]> {
     const pub = this.raw.createPublisher(type, topic, { qos: this.qos(qos) });
     return { topic: this.resolveName(topic), publish: (msg) => pub.publish(msg) };
   }
@@ -263,7 +288,7 @@ export class RclnodejsNode implements RosNode {
    * A callback that declares the `info` parameter makes rclnodejs take messages with their
    * rmw_message_info_t (rclTakeWithInfo); the publisher GID comes as hex.
    */
-  createSubscription<K extends MessageTypeName>(type: K, topic: string, qos: QosName, callback: (msg: MessageTypes[K], info: MessageInfo) => void): RosSubscription {
+  createSubscription<K extends MessageTypeName>(type: K, topic: string, qos: QosName | QosSpec, callback: (msg: MessageTypes[K], info: MessageInfo) => void): RosSubscription {
     const wantsInfo = callback.length >= 2;
     const deliver = (msg: unknown, gid?: Uint8Array) => this.guard(`subscription ${topic}`,
       () => callback(msg as MessageTypes[K], { publisherGid: gid ? Buffer.from(gid.buffer, gid.byteOffset, gid.byteLength).toString('hex') : '' }), undefined);

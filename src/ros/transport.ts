@@ -134,6 +134,11 @@ export const QOS_PROFILES: Readonly<Record<QosName, QosSpec>> = {
   latched: { reliability: 'reliable', durability: 'transient_local', depth: 1 },
 };
 
+/** The profile of a name, or the spec itself (a depth of its own: the fleet's episode history). */
+export function qosSpec(qos: QosName | QosSpec): QosSpec {
+  return typeof qos === 'string' ? QOS_PROFILES[qos] : qos;
+}
+
 /** DDS request/offer compatibility: can a subscriber with `sub` receive from a publisher with `pub`? */
 export function qosCompatible(pub: QosSpec, sub: QosSpec): boolean {
   if (sub.reliability === 'reliable' && pub.reliability === 'best_effort') return false;
@@ -244,10 +249,11 @@ export interface RosNode {
   /** Expands a name to a fully qualified one (`~/pause` -> `/naf_trainer/pause`). */
   resolveName(name: string): string;
 
-  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName): RosPublisher<MessageTypes[K]>;
+  /** `qos`: a named profile, or a spec (keep-last `depth`). */
+  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos: QosName | QosSpec): RosPublisher<MessageTypes[K]>;
   /** The callback's second argument says who published the message (see `MessageInfo`). */
   createSubscription<K extends MessageTypeName>(
-    type: K, topic: string, qos: QosName, callback: (msg: MessageTypes[K], info: MessageInfo) => void,
+    type: K, topic: string, qos: QosName | QosSpec, callback: (msg: MessageTypes[K], info: MessageInfo) => void,
   ): RosSubscription;
   /**
    * Publishers on `topic` in the ROS graph now (rcl_count_publishers; this node's own included),

@@ -23,7 +23,7 @@ import { TrueDynamics } from '../model/true_dynamics.js';
 import type { DynamicsModel } from '../model/types.js';
 import { Rng } from '../util/rng.js';
 import { EpisodeActor } from './episode_actor.js';
-import { Learner } from './learner.js';
+import { Learner, type ArmModels } from './learner.js';
 
 /** Resolves a path of the config relative to the project root (where `urdf/` lives); absolute paths stay. */
 export function projectPath(p: string): string {
@@ -147,6 +147,20 @@ export function buildActor(config: NafConfig, task: Task, root: Rng): EpisodeAct
 }
 
 /**
+ * One arm's models (`ArmLearning`): the TVLG fit of its episodes (Sec. 5.3), and the model of its
+ * imagination rollouts (`model_based.dynamics`: that fit, a neural network, or the simulator).
+ * A fleet learner builds one set per arm.
+ */
+export async function buildArmModels(config: NafConfig, task: ReachTask): Promise<ArmModels> {
+  const mb = config.model_based;
+  const tvlg = new TvlgDynamics({ T: task.T, dX: task.dX, dU: task.dU, priorStrength: mb.prior_strength });
+  let imaginationModel: DynamicsModel = tvlg;
+  if (mb.dynamics === 'nn') imaginationModel = new NnDynamics({ dX: task.dX, dU: task.dU, seed: config.seed });
+  if (mb.dynamics === 'true') imaginationModel = new TrueDynamics(await buildArm(config), task);
+  return { tvlg, imaginationModel };
+}
+
+/**
  * Agent, models, actor and learner of a run, seeded from `config.seed`, without the arm (the
  * ROS node's learner worker uses this; `buildTraining` adds the embedded arm).
  */
@@ -157,11 +171,7 @@ export async function buildLearning(config: NafConfig): Promise<LearningParts> {
   const agent = buildAgent(config, task);
   if (agent instanceof NafAgent && config.agent.learner_threads === 2) await agent.startWorker();
   const root = new Rng(config.seed);
-  const mb = config.model_based;
-  const tvlg = new TvlgDynamics({ T: task.T, dX: task.dX, dU: task.dU, priorStrength: mb.prior_strength });
-  let imaginationModel: DynamicsModel = tvlg;
-  if (mb.dynamics === 'nn') imaginationModel = new NnDynamics({ dX: task.dX, dU: task.dU, seed: config.seed });
-  if (mb.dynamics === 'true') imaginationModel = new TrueDynamics(await buildArm(config), task);
+  const { tvlg, imaginationModel } = await buildArmModels(config, task);
   const actor = buildActor(config, task, root);
   const learner = new Learner({ config, task, agent, tvlg, imaginationModel, rng: root.fork('learner') });
   actor.setPolicy(agent.snapshot());

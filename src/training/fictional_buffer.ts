@@ -82,11 +82,13 @@ export class FictionalBuffer {
   /**
    * Applies the age bound after refit `generation` (the model now imagining): drops every
    * transition of a generation <= generation − k. No-op with k = 0.
+   * @param maxAge k, the kept generations (default `maxAgeRefits`; a fleet of N arms keeps k·N:
+   *   its generations count the refits of all arms)
    * @returns the number of transitions dropped.
    */
-  age(generation: number): number {
-    if (this.maxAgeRefits === 0) return 0;
-    const oldestKept = generation - this.maxAgeRefits + 1;
+  age(generation: number, maxAge = this.maxAgeRefits): number {
+    if (maxAge === 0) return 0;
+    const oldestKept = generation - maxAge + 1;
     let drop = 0;
     for (const b of this.blocks) {
       if (b.generation >= oldestKept) break;

@@ -8,25 +8,38 @@
  * Per episode (`endEpisode`): when B_f holds n complete episodes, refit M (Sec. 5.3), take one
  * iLQG step under it (appendix 8.1), B_old <- B_f, B_f <- {} (lines 155-159).
  *
+ * A fleet (issue 14; Gu, Holly, Lillicrap, Levine 2017): several arms feed one learner. What is
+ * shared and what belongs to an arm:
+ *  - shared: the Q-function (the agent), R, R_f, the step and episode counters, the random stream;
+ *  - per arm (`ArmLearning`): the episode being recorded, B_f, B_old, the TVLG model (and the
+ *    imagination model), the iLQG controller and its trust-region state. Each transition names its
+ *    arm; imagination at a real step of arm a starts from a's B_old under a's model and feeds the
+ *    one R_f, so every arm's model feeds the one Q-function in proportion to its real steps.
+ * With one arm (arm 0, the default everywhere) this is today's Algorithm 2 exactly.
+ *
  * Two guards the paper does not spell out (issue 11):
  *  - the iLQG step is installed only when its controller respects the KL trust region
  *    (KL <= epsilon·stepMult·T); a dual search that ends outside it (or finds no positive-definite
  *    solution) keeps the previous controller, counted in `ilqgRejected` and in the refit report;
  *  - R_f holds the rollouts of the last k refits' models only (`model_based.fictional_max_age_refits`,
- *    `FictionalBuffer`), so rollouts of models and policies many refits old stop training Q.
+ *    `FictionalBuffer`), so rollouts of models and policies many refits old stop training Q. The
+ *    generation of a rollout is the learner's refit count (all arms); with N arms the bound keeps
+ *    the last k·N generations, i.e. about k refits of every arm (exactly k with one arm).
  */
 import type { QAgent, TransitionBatch, UpdateStats } from '../agent/types.js';
 import { ReplayBuffer } from '../agent/replay.js';
 import type { Task } from '../env/types.js';
 import type { DynamicsModel, Trajectory } from '../model/types.js';
 import type { TvlgDynamics } from '../model/tvlg.js';
-import { adaptStepMult, IlqgFailedError, ilqgStep, laplaceReturn, type IlqgStepOptions } from '../control/ilqg.js';
-import { initController } from '../control/lg_controller.js';
+import type { IlqgStepOptions } from '../control/ilqg.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { Rng } from '../util/rng.js';
 import { imagine } from './imagination.js';
 import { FictionalBuffer, type FictionalBufferState } from './fictional_buffer.js';
+import { ArmLearning, type ArmModels, type ArmState } from './arm_learning.js';
+
+export type { ArmModels, ArmState };
 
 export interface Transition {
   /** [dX] */ x: Float64Array;
@@ -81,40 +94,49 @@ export class Learner {
   readonly R: ReplayBuffer;
   /** R_f, aged by refits (`FictionalBuffer`). */
   readonly Rf: FictionalBuffer;
-  /** Complete episodes of the current batch (at most n). */
-  Bf: Trajectory[] = [];
-  /** The previous batch: start states of the imagination rollouts. */
-  Bold: Trajectory[] = [];
-  controller: LinearGaussianController;
+  /** Per-arm batches, models and controllers; arm 0 is built from `parts.tvlg` / `parts.imaginationModel`. */
+  readonly arms: ArmLearning[];
   /** Counters (checkpointed). */
   steps = 0;
   episodes = 0;
   imaginedTotal = 0;
-  /** Model refits so far (the generation of new imagined rollouts). */
+  /** Model refits so far, all arms (the generation of new imagined rollouts). */
   refits = 0;
-  /** iLQG steps not installed because their controller broke the KL bound (or iLQG failed). */
+  /** iLQG steps not installed because their controller broke the KL bound (or iLQG failed), all arms. */
   ilqgRejected = 0;
   lastRefit: RefitReport | null = null;
-  /** iLQG trust-region state: dual warm start, GPS step multiplier, last step's Laplace estimates. */
-  ilqg = { eta: 1, stepMult: 1, baselineReturn: NaN, predictedReturn: NaN };
-  private episodeX: Float64Array[] = [];
-  private episodeU: Float64Array[] = [];
   private lossSum = 0;
   private lossCount = 0;
 
-  constructor(readonly parts: LearnerParts) {
+  /** @param moreArms models of arms 1, 2, ... (a fleet); none for a single arm. */
+  constructor(readonly parts: LearnerParts, moreArms: ArmModels[] = []) {
     const { config, task } = parts;
     this.R = new ReplayBuffer(config.agent.replay_capacity, task.dX, task.dU);
     this.Rf = new FictionalBuffer(config.model_based.fictional_capacity, task.dX, task.dU, config.model_based.fictional_max_age_refits);
-    this.controller = initController({
-      T: task.T, dX: task.dX, dU: task.dU, uMax: task.uMax,
-      initVar: config.model_based.ilqg_init_var, x0: new Float64Array(task.dX),
-    });
+    this.arms = [{ tvlg: parts.tvlg, imaginationModel: parts.imaginationModel }, ...moreArms].map((m) => new ArmLearning(m, task, config));
   }
 
   get agent(): QAgent {
     return this.parts.agent;
   }
+
+  /** Adds an arm (a fleet actor seen for the first time) with its own models; returns its index. */
+  addArm(models: ArmModels): number {
+    this.arms.push(new ArmLearning(models, this.parts.task, this.parts.config));
+    return this.arms.length - 1;
+  }
+
+  /** Arm 0's iLQG controller (the single arm's). */
+  get controller(): LinearGaussianController { return this.arms[0].controller; }
+  set controller(c: LinearGaussianController) { this.arms[0].controller = c; }
+  /** Arm 0's current batch B_f and previous batch B_old. */
+  get Bf(): Trajectory[] { return this.arms[0].Bf; }
+  set Bf(b: Trajectory[]) { this.arms[0].Bf = b; }
+  get Bold(): Trajectory[] { return this.arms[0].Bold; }
+  set Bold(b: Trajectory[]) { this.arms[0].Bold = b; }
+  /** Arm 0's iLQG trust-region state: dual warm start, GPS step multiplier, last step's Laplace estimates. */
+  get ilqg(): ArmLearning['ilqg'] { return this.arms[0].ilqg; }
+  set ilqg(g: ArmLearning['ilqg']) { this.arms[0].ilqg = g; }
 
   /** True while imagination rollouts are generated (enabled, before the switch-off episode). */
   get imaginationActive(): boolean {
@@ -122,33 +144,30 @@ export class Learner {
     return mb.enabled && this.episodes < mb.imagination_off_after_episodes;
   }
 
-  /** Stores a real transition in R and in the episode being recorded for B_f (line 147). */
-  observe(tr: Transition): void {
+  /** Stores a real transition of `arm` in R and in the episode being recorded for its B_f (line 147). */
+  observe(tr: Transition, arm = 0): void {
     this.R.add(tr.x, tr.u, tr.r, tr.x2, tr.terminal, tr.t);
-    if (tr.t === this.episodeU.length) {
-      if (tr.t === 0) this.episodeX.push(tr.x);
-      this.episodeX.push(tr.x2);
-      this.episodeU.push(tr.u);
-    }
+    this.arms[arm].record(tr);
   }
 
   /**
-   * Lines 148-153 after one real step. `train: false` (a learner that has fallen behind real
-   * time) counts the step but runs neither imagination nor updates.
+   * Lines 148-153 after one real step of `arm`. `train: false` (a learner that has fallen behind
+   * real time) counts the step but runs neither imagination nor updates.
    */
-  afterStep(train = true): StepReport {
-    const { config, task, agent, rng, imaginationModel } = this.parts;
+  afterStep(train = true, arm = 0): StepReport {
+    const { config, task, agent, rng } = this.parts;
     const mb = config.model_based;
     const a = config.agent;
     this.steps++;
     if (!train) return { updates: 0, imagined: 0, loss: NaN };
     let imagined = 0;
-    if (this.imaginationActive && imaginationModel.ready && this.Bold.length > 0 && this.steps % mb.imagination_every_steps === 0) {
+    const source = this.arms[arm];
+    if (this.imaginationActive && source.canImagine && this.steps % mb.imagination_every_steps === 0) {
       const generation = this.refits;
       imagined = imagine({
-        model: imaginationModel, agent, task, l: mb.imagination_length, rng,
+        model: source.models.imaginationModel, agent, task, l: mb.imagination_length, rng,
         Rf: { add: (x, u, r, x2, terminal, t) => this.Rf.add(x, u, r, x2, terminal, t, generation) },
-        noiseSigma: config.exploration.sigma, starts: this.sampleStarts(mb.imagination_starts),
+        noiseSigma: config.exploration.sigma, starts: source.sampleStarts(mb.imagination_starts, rng),
       });
       this.imaginedTotal += imagined;
     }
@@ -173,85 +192,29 @@ export class Learner {
   }
 
   /**
-   * Ends the episode being recorded (lines 155-159). Incomplete episodes (aborted on the arm)
+   * Ends the episode `arm` was recording (lines 155-159). Incomplete episodes (aborted on the arm)
    * stay in R but not in B_f, whose fit needs fixed-length episodes.
-   * @returns the refit report when this episode completed a batch of n episodes.
+   * @returns the refit report when this episode completed a batch of n episodes of that arm.
    */
-  endEpisode(): RefitReport | null {
-    const { config, task, agent } = this.parts;
+  endEpisode(arm = 0): RefitReport | null {
+    const { config, agent } = this.parts;
     this.episodes++;
+    // Polyak averaging of the policy once per real episode (of any arm in a fleet).
     if (config.agent.policy_averaging > 0) agent.averagePolicy(config.agent.policy_averaging);
-    if (this.episodeU.length === task.T) this.Bf.push({ x: this.episodeX, u: this.episodeU });
-    this.episodeX = [];
-    this.episodeU = [];
     this.lossSum = 0;
     this.lossCount = 0;
-    if (this.Bf.length < config.model_based.refit_every_episodes) return null;
-    return this.refit();
+    if (!this.arms[arm].closeEpisode()) return null;
+    return this.refit(arm);
   }
 
-  /**
-   * Refits M on B_f, takes one iLQG step and installs it if it respects the KL bound, rotates the
-   * batches, and ages R_f.
-   */
-  private refit(): RefitReport {
-    const { config, task, tvlg, imaginationModel } = this.parts;
-    const predictionMse = imaginationModel.ready ? imaginationModel.oneStepMse(this.Bf) : NaN;
-    const t0 = performance.now();
-    tvlg.fit(this.Bf);
-    if (imaginationModel !== tvlg) imaginationModel.fit(this.Bf);
-    const t1 = performance.now();
-    const dynamics = tvlg.params();
-    const rewardExpansion = (x: Float64Array, u: Float64Array) => task.rewardExpansion(x, u);
-    const g = this.ilqg;
-    if (Number.isFinite(g.predictedReturn)) {
-      // GPS step adjustment: the last step's predicted improvement against the one the new
-      // model attributes to the controller that generated this batch.
-      const actualReturn = laplaceReturn(this.controller, dynamics, rewardExpansion);
-      if (Number.isFinite(actualReturn)) g.stepMult = adaptStepMult({ ...g, actualReturn, stepMult: g.stepMult });
-    }
-    const klBound = config.model_based.ilqg_kl_step * g.stepMult * task.T;
-    let step: ReturnType<typeof ilqgStep> | null = null;
-    try {
-      step = ilqgStep({
-        ...this.parts.ilqgSearch, dynamics, rewardExpansion, prev: this.controller,
-        klStep: config.model_based.ilqg_kl_step, stepMult: g.stepMult, etaInit: g.eta,
-      });
-    } catch (e) {
-      if (!(e instanceof IlqgFailedError)) throw e;
-    }
-    const accepted = step !== null && step.withinBound;
-    if (accepted) {
-      this.controller = step!.controller;
-      this.ilqg = { eta: step!.eta, stepMult: g.stepMult, baselineReturn: step!.baselineReturn, predictedReturn: step!.predictedReturn };
-    } else {
-      // The previous controller stays (the next batch's iLQG episodes come from it again). No
-      // prediction was installed, so the next refit makes no step adjustment.
-      this.ilqgRejected++;
-      this.ilqg = { eta: g.eta, stepMult: g.stepMult, baselineReturn: NaN, predictedReturn: NaN };
-    }
-    const t2 = performance.now();
-    this.Bold = this.Bf;
-    this.Bf = [];
+  /** Refits `arm`'s model, its iLQG step (installed within the KL bound), and ages R_f. */
+  private refit(arm: number): RefitReport {
+    const r = this.arms[arm].refit(this.parts.ilqgSearch);
+    if (!r.accepted) this.ilqgRejected++;
     this.refits++;
-    const fictionalDropped = this.Rf.age(this.refits);
-    this.lastRefit = {
-      refit: this.refits, predictionMse, fitMs: t1 - t0, ilqgMs: t2 - t1,
-      kl: step?.kl ?? NaN, klBound: step?.klBound ?? klBound, eta: step?.eta ?? NaN,
-      converged: step?.converged ?? false, accepted, fictionalDropped,
-    };
+    const fictionalDropped = this.Rf.age(this.refits, this.Rf.maxAgeRefits * this.arms.length);
+    this.lastRefit = { refit: this.refits, ...r, fictionalDropped };
     return this.lastRefit;
-  }
-
-  private sampleStarts(m: number): { x: Float64Array; t: number }[] {
-    const { rng } = this.parts;
-    const out = [];
-    for (let i = 0; i < m; i++) {
-      const ep = this.Bold[rng.int(this.Bold.length)];
-      const t = rng.int(ep.u.length);
-      out.push({ x: ep.x[t], t });
-    }
-    return out;
   }
 
   private scaled(b: TransitionBatch): TransitionBatch {
@@ -268,7 +231,11 @@ export class Learner {
   }
 }
 
-/** Serialisable learner state (typed arrays inside; see `checkpoint.ts`). */
+/**
+ * Serialisable learner state (typed arrays inside; see `checkpoint.ts`). Arm 0's batches, models
+ * and controller are at the top level (as in checkpoints of a single arm); a fleet's arms 1, 2, ...
+ * are in `moreArms`.
+ */
 export interface LearnerState {
   agent: Awaited<ReturnType<QAgent['getState']>>;
   R: ReturnType<ReplayBuffer['getState']>;
@@ -279,49 +246,59 @@ export interface LearnerState {
   controller: LinearGaussianController;
   tvlg: unknown;
   imaginationModel: unknown;
-  /** `refits` and `ilqgRejected` are absent in checkpoints written before they existed. */
+  /** `refits` and `ilqgRejected` (all arms) are absent in checkpoints written before they existed. */
   counters: { steps: number; episodes: number; imaginedTotal: number; refits?: number; ilqgRejected?: number };
-  ilqg: Learner['ilqg'];
+  ilqg: ArmLearning['ilqg'];
   rng: ReturnType<Rng['state']>;
+  /** Arm 0's own refit and rejection counts (absent before fleets: then the totals above). */
+  arm0?: { refits: number; ilqgRejected: number };
+  /** Arms 1, 2, ... of a fleet (absent or empty for a single arm). */
+  moreArms?: ArmState[];
 }
 
 /** Complete learner state for a checkpoint (between episodes). */
 export async function learnerState(l: Learner): Promise<LearnerState> {
   const p = l.parts;
+  const a0 = l.arms[0].getState();
   return {
     agent: await p.agent.getState(),
     R: l.R.getState(),
     Rf: l.Rf.getState(),
-    Bf: l.Bf,
-    Bold: l.Bold,
-    controller: l.controller,
-    tvlg: p.tvlg.getState(),
-    imaginationModel: p.imaginationModel === p.tvlg ? null : p.imaginationModel.getState(),
+    Bf: a0.Bf,
+    Bold: a0.Bold,
+    controller: a0.controller,
+    tvlg: a0.tvlg,
+    imaginationModel: a0.imaginationModel,
     counters: { steps: l.steps, episodes: l.episodes, imaginedTotal: l.imaginedTotal, refits: l.refits, ilqgRejected: l.ilqgRejected },
-    ilqg: l.ilqg,
+    ilqg: a0.ilqg,
     rng: p.rng.state(),
+    arm0: { refits: a0.refits, ilqgRejected: a0.ilqgRejected },
+    moreArms: l.arms.slice(1).map((a) => a.getState()),
   };
 }
 
 /**
- * Restores `learnerState` output into a learner built from the same config.
- * @throws Error naming the mismatch (buffer or network shapes) when it does not fit.
+ * Restores `learnerState` output into a learner built from the same config, with as many arms as
+ * the state holds (`l` must have them: `Learner.addArm` with each arm's models first).
+ * @throws Error naming the mismatch (buffer or network shapes, or the number of arms) when it does not fit.
  */
 export async function restoreLearner(l: Learner, s: LearnerState): Promise<Learner> {
   const p = l.parts;
+  const more = s.moreArms ?? [];
+  if (l.arms.length !== 1 + more.length) throw new Error(`restoreLearner: the checkpoint holds ${1 + more.length} arms, the learner was built with ${l.arms.length}`);
   await p.agent.setState(s.agent);
-  const restored = new Learner({ ...p, rng: new Rng(0, s.rng) });
+  const restored = new Learner({ ...p, rng: new Rng(0, s.rng) }, l.arms.slice(1).map((a) => a.models));
   restored.R.setState(s.R);
   // Checkpoints from before the refit counter: one refit per n episodes (exact unless episodes were
   // aborted on the arm); their R_f counts as the current generation.
   const refits = s.counters.refits ?? Math.floor(s.counters.episodes / p.config.model_based.refit_every_episodes);
+  const ilqgRejected = s.counters.ilqgRejected ?? 0;
   restored.Rf.setState(s.Rf, refits);
-  restored.Bf = s.Bf;
-  restored.Bold = s.Bold;
-  restored.controller = s.controller;
-  p.tvlg.setState(s.tvlg);
-  if (p.imaginationModel !== p.tvlg && s.imaginationModel !== null) p.imaginationModel.setState(s.imaginationModel);
-  Object.assign(restored, s.counters, { refits, ilqgRejected: s.counters.ilqgRejected ?? 0 });
-  restored.ilqg = s.ilqg;
+  restored.arms[0].setState({
+    Bf: s.Bf, Bold: s.Bold, controller: s.controller, tvlg: s.tvlg, imaginationModel: s.imaginationModel, ilqg: s.ilqg,
+    refits: s.arm0?.refits ?? refits, ilqgRejected: s.arm0?.ilqgRejected ?? ilqgRejected,
+  });
+  more.forEach((a, i) => restored.arms[i + 1].setState(a));
+  Object.assign(restored, s.counters, { refits, ilqgRejected });
   return restored;
 }

@@ -36,6 +36,16 @@ export interface LearnerClient {
   /** Writes a checkpoint of the complete learner state; resolves to its folder. */
   save(): Promise<string>;
   close(): Promise<void>;
+  /**
+   * True when the learner writes its own checkpoints (the fleet learner, after every episode it
+   * takes): the node then does not ask for one after each episode. Absent = false.
+   */
+  readonly checkpointsItself?: boolean;
+  /**
+   * A learner that ends the run itself (the fleet learner, at the fleet's budget) calls `cb` with
+   * the reason: the node finishes the running episode and holds zero torque. Optional.
+   */
+  onDone?(cb: (reason: string) => void): void;
 }
 
 type Callbacks = { policy: ((s: PolicySnapshot) => void)[]; controller: ((c: LinearGaussianController) => void)[]; stats: ((s: LearnerStats) => void)[] };

@@ -2,6 +2,9 @@
  * A learner fed transition by transition from outside (the ROS node), wherever it runs:
  * stores and trains (`Learner`), publishes policy snapshots every
  * `publish_policy_every_updates` updates and the controller after every refit, and checkpoints.
+ * Transitions and episode ends name the learner's arm (0 for the single arm); the fleet learner
+ * (`fleet_learner.ts`) feeds several arms' episodes through one session and keeps its own state in
+ * the same checkpoint (`save(fleet)`, `resumedFleet`).
  *
  * Real-time accounting (reported in `LearnerStats`, emitted about once a second while
  * transitions arrive, after every episode and after every checkpoint): the learner's lag (wall
@@ -13,7 +16,7 @@ import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { armSignature, assertSameArm, buildLearning, type ArmSignature, type LearningParts } from './factory.js';
+import { armSignature, assertSameArm, buildArmModels, buildLearning, type ArmSignature, type LearningParts } from './factory.js';
 import { learnerState, restoreLearner, type LearnerState, type RefitReport, type Transition } from './learner.js';
 import type { EpisodeEnd } from './learner_client.js';
 
@@ -52,9 +55,10 @@ export interface ResumeInfo {
   aborted: number;
 }
 
+/** Messages of a session to its actor(s); `arm` names the learner's arm index (0 for a single arm). */
 export type SessionMessage =
   | { type: 'policy'; snapshot: PolicySnapshot }
-  | { type: 'controller'; controller: LinearGaussianController }
+  | { type: 'controller'; controller: LinearGaussianController; arm: number }
   | { type: 'stats'; stats: LearnerStats };
 
 export class LearnerSession {
@@ -73,38 +77,48 @@ export class LearnerSession {
   private checkpoints = 0;
   private checkpointMs = NaN;
 
-  private constructor(readonly config: NafConfig, readonly runDir: string, readonly parts: LearningParts, readonly resumed: ResumeInfo | null) {
+  /**
+   * @param resumedFleet the fleet learner's own state in the checkpoint resumed from (`save(fleet)`),
+   *   null for a new run or a single-arm checkpoint
+   */
+  private constructor(readonly config: NafConfig, readonly runDir: string, readonly parts: LearningParts, readonly resumed: ResumeInfo | null,
+    readonly resumedFleet: unknown = null) {
     if (resumed) [this.completed, this.aborted] = [resumed.completed, resumed.aborted];
   }
 
   /**
    * Builds the learner; with `config.ros.resume` set, restores it from the newest checkpoint of
-   * that run folder (refusing one of another arm) and reports it in `resumed`.
+   * that run folder (refusing one of another arm; a fleet checkpoint's arms get their own models
+   * built, `buildArmModels`) and reports it in `resumed`.
    * @throws CheckpointError for a missing or corrupt checkpoint; Error for another arm.
    */
   static async create(config: NafConfig, runDir: string): Promise<LearnerSession> {
     const parts = await buildLearning(config);
     let resumed: ResumeInfo | null = null;
+    let fleet: unknown = null;
     if (config.ros.resume) {
       const ckpt = readLatestCheckpoint(join(config.ros.resume, 'checkpoints'));
-      const st = ckpt.state as { learner: LearnerState; arm: ArmSignature; node?: { completed: number; aborted: number } };
+      const st = ckpt.state as { learner: LearnerState; arm: ArmSignature; node?: { completed: number; aborted: number }; fleet?: unknown };
       assertSameArm(ckpt.path, st.arm, parts);
+      for (let i = 0; i < (st.learner.moreArms ?? []).length; i++) parts.learner.addArm(await buildArmModels(config, parts.task));
       parts.learner = await restoreLearner(parts.learner, st.learner);
       // Checkpoints written before the node counts were saved: every learner episode counts as completed.
       resumed = { checkpoint: ckpt.path, completed: st.node?.completed ?? parts.learner.episodes, aborted: st.node?.aborted ?? 0 };
+      fleet = st.fleet ?? null;
     }
-    return new LearnerSession(config, runDir, parts, resumed);
+    return new LearnerSession(config, runDir, parts, resumed, fleet);
   }
 
   /**
-   * Stores one real transition and runs the per-step learning of Algorithm 2.
+   * Stores one real transition of `arm` and runs the per-step learning of Algorithm 2.
    * @param sentAt wall-clock ms (Date.now) when the actor sent it: when the learner reaches it
    *   more than `ros.max_learner_lag_ms` later, it is stored but trains nothing, so a learner that
    *   cannot keep up with the control rate sheds updates instead of building a backlog.
+   * @param arm the learner's arm index (0: the single arm)
    */
-  observe(tr: Transition, sentAt?: number): void {
+  observe(tr: Transition, sentAt?: number, arm = 0): void {
     const { learner, agent } = this.parts;
-    learner.observe(tr);
+    learner.observe(tr, arm);
     const now = Date.now();
     const lagMs = sentAt === undefined ? 0 : Math.max(0, now - sentAt);
     if (sentAt !== undefined) {
@@ -117,19 +131,25 @@ export class LearnerSession {
       this.skippedSteps++;
       this.shedUpdates += learner.updatesDue();
     }
-    learner.afterStep(!late);
+    learner.afterStep(!late, arm);
     if (agent.updates - this.lastPublished >= this.config.training.publish_policy_every_updates) this.publishPolicy();
     if (now - this.lastStatsAt >= 1000) this.emitStats();
   }
 
-  endEpisode(info: EpisodeEnd): void {
+  /** Ends `arm`'s episode (lines 155-159); after a refit sends that arm's new controller. */
+  endEpisode(info: EpisodeEnd, arm = 0): void {
     const { learner } = this.parts;
     this.lastReturn = info.return;
     if (info.aborted) this.aborted++;
     else this.completed++;
-    const refit = learner.endEpisode();
-    if (refit) this.emit({ type: 'controller', controller: learner.controller });
+    const refit = learner.endEpisode(arm);
+    if (refit) this.emit({ type: 'controller', controller: learner.arms[arm].controller, arm });
     this.emitStats();
+  }
+
+  /** Episodes ended in this run (all sessions): completed (to the horizon) and aborted. */
+  get episodeCounts(): { completed: number; aborted: number } {
+    return { completed: this.completed, aborted: this.aborted };
   }
 
   private emitStats(): void {
@@ -138,9 +158,15 @@ export class LearnerSession {
     this.lag = { sum: 0, max: 0, n: 0 };
   }
 
+  /** Sends the policy and every arm's controller (a new actor, a restarted learner). */
   publishAll(): void {
     this.publishPolicy();
-    this.emit({ type: 'controller', controller: this.parts.learner.controller });
+    this.parts.learner.arms.forEach((a, arm) => this.emit({ type: 'controller', controller: a.controller, arm }));
+  }
+
+  /** Sends the policy now (and restarts the count to the next periodic one). */
+  publishPolicyNow(): void {
+    this.publishPolicy();
   }
 
   private publishPolicy(): void {
@@ -163,8 +189,9 @@ export class LearnerSession {
   /**
    * Checkpoint of the learner (node runs: `<runDir>/checkpoints`), with the node's episode counts
    * so a resumed node continues them; its wall time is reported in the next stats.
+   * @param fleet the fleet learner's own state (arms, seen episodes), restored as `resumedFleet`
    */
-  async save(): Promise<string> {
+  async save(fleet?: unknown): Promise<string> {
     const { learner } = this.parts;
     const t0 = performance.now();
     const state = {
@@ -172,6 +199,7 @@ export class LearnerSession {
       config: this.config,
       episode: learner.episodes, learner: await learnerState(learner),
       arm: armSignature(this.parts), node: { completed: this.completed, aborted: this.aborted },
+      ...(fleet === undefined ? {} : { fleet }),
     };
     const path = writeCheckpoint(join(this.runDir, 'checkpoints'), String(learner.episodes).padStart(7, '0'), state);
     this.checkpoints++;
