@@ -95,3 +95,15 @@ test('a node learner resumes from the newest checkpoint of ros.resume', async ()
   a.dispose();
   b.dispose();
 });
+
+test('worker client with the two-thread NAF update: the learner and its head worker report their thread ids (the node keeps both off SCHED_FIFO)', { skip: process.platform !== 'linux' && 'Linux thread ids only' }, async () => {
+  const client = await WorkerLearnerClient.create(parseConfig({ ...config, agent: { ...config.agent, learner_threads: 2 } }), mkdtempSync(join(tmpdir(), 'naf-client-')));
+  try {
+    assert.equal(client.tids.length, 2, `tids ${client.tids}`);
+    assert.equal(client.tids[0], client.tid);
+    assert.notEqual(client.tids[1], client.tids[0]);
+    assert.ok(existsSync(`/proc/${process.pid}/task/${client.tids[1]}`), 'the head worker is a thread of this process');
+  } finally {
+    await client.close();
+  }
+});

@@ -378,6 +378,11 @@ export abstract class LearnerBase {
     for (const k of Object.keys(this.lrs)) this.lrs[k] = s[k];
   }
 
+  /** Linux thread ids of worker threads the agent runs (none by default; NAF's head worker). */
+  helperThreadIds(): number[] {
+    return [];
+  }
+
   /** True when the networks work on normalised actions (u / uMax). */
   protected normalizesActions(): boolean {
     return this.actionScaleIsBound;

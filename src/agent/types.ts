@@ -83,6 +83,8 @@ export interface QAgent {
   greedySnapshot(): PolicySnapshot;
   /** Policy averaging, once per real episode: avg <- (1 - beta) avg + beta theta. */
   averagePolicy(beta: number): void;
+  /** Linux thread ids of worker threads the agent runs itself (NAF's two-thread update), else []. */
+  helperThreadIds(): number[];
   /** Complete learner state (weights, target weights, optimizer moments and step) for checkpoints. */
   getState(): Promise<AgentState>;
   /** Restores `getState()` output. @throws Error naming the mismatch when shapes differ. */

@@ -111,7 +111,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const root = new Rng(config.seed);
   let actor: import('./naf_trainer_node.js').TrainerActor;
   let learner: import('../training/learner_client.js').LearnerClient;
-  let learnerTid: number | null = null;
+  let learnerTids: number[] = [];
   let extraStatus: ((hw: string) => import('./transport.js').DiagnosticStatusMsg[]) | undefined;
   let rng = learnerRng(root, null);
   if (deploy) {
@@ -131,7 +131,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
     actor = buildActor(config, task, root.fork('node'));
     logger.info(`run folder ${runDir}${config.ros.resume ? ' (resumed)' : ''}; starting the learner thread`);
     const worker = await WorkerLearnerClient.create(config, runDir);
-    learnerTid = worker.tid;
+    learnerTids = worker.tids;
     learner = worker;
   }
   // g(q) and M(q) of the real arm: MuJoCo on the same URDF (no simulation runs here).
@@ -144,7 +144,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   });
   ctx.spin();
   // After every thread exists (executor, DDS, learner): the learner goes back to normal scheduling.
-  const rt = applyRealtime(config.ros.rt_priority, learnerTid !== null ? [learnerTid] : [], 'ros.rt_priority');
+  const rt = applyRealtime(config.ros.rt_priority, learnerTids, 'ros.rt_priority');
   if (config.ros.rt_priority > 0) (rt.ok ? logger.info(rt.message) : logger.warn(rt.message));
   onSignals(async (sig) => {
     logger.warn(`${sig}: zero torque, closing the learner`);

@@ -82,8 +82,11 @@ export class WorkerLearnerClient implements LearnerClient {
   private pendingSaves: { resolve: (p: string) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | null = null;
 
-  /** @param tid the worker's Linux thread id (null elsewhere), for the node's real-time setup */
-  private constructor(private readonly worker: Worker, readonly resumed: ResumeInfo | null, readonly priority: string, readonly tid: number | null) {
+  /**
+   * @param tid the worker's Linux thread id (null elsewhere); `tids`: it and the threads the learner
+   *   started (NAF's head worker), for the node's real-time setup
+   */
+  private constructor(private readonly worker: Worker, readonly resumed: ResumeInfo | null, readonly priority: string, readonly tid: number | null, readonly tids: number[]) {
     worker.on('message', (m) => {
       if (m.type === 'policy') this.cbs.policy.forEach((cb) => cb(m.snapshot));
       else if (m.type === 'controller') this.cbs.controller.forEach((cb) => cb(m.controller));
@@ -100,15 +103,15 @@ export class WorkerLearnerClient implements LearnerClient {
   /** Starts the worker and waits until its learner is built. @throws the worker's start error. */
   static async create(config: NafConfig, runDir: string): Promise<WorkerLearnerClient> {
     const worker = new Worker(new URL('./learner_worker_boot.mjs', import.meta.url), { workerData: { config, runDir } });
-    const ready = await new Promise<{ resumed: ResumeInfo | null; priority: string; tid: number | null }>((resolve, reject) => {
-      const onMsg = (m: { type: string; error?: string; resumed: ResumeInfo | null; priority: string; tid: number | null }) => {
+    const ready = await new Promise<{ resumed: ResumeInfo | null; priority: string; tid: number | null; tids: number[] }>((resolve, reject) => {
+      const onMsg = (m: { type: string; error?: string; resumed: ResumeInfo | null; priority: string; tid: number | null; tids: number[] }) => {
         if (m.type === 'ready') { worker.off('message', onMsg); resolve(m); }
         if (m.type === 'start-failed') reject(new Error(m.error));
       };
       worker.on('message', onMsg);
       worker.once('error', reject);
     });
-    const client = new WorkerLearnerClient(worker, ready.resumed, ready.priority, ready.tid);
+    const client = new WorkerLearnerClient(worker, ready.resumed, ready.priority, ready.tid, ready.tids ?? []);
     worker.postMessage({ type: 'publish' });
     return client;
   }

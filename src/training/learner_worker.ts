@@ -25,7 +25,10 @@ try {
       case 'close': session.dispose(); port.close(); break;
     }
   });
-  port.postMessage({ type: 'ready', resumed: session.resumed, priority, tid });
+  // The agent's own worker threads (NAF's head worker) were started from this thread and share its
+  // scheduling; the node's real-time setup must leave them alone too.
+  const tids = [tid, ...session.parts.agent.helperThreadIds()].filter((t): t is number => t !== null);
+  port.postMessage({ type: 'ready', resumed: session.resumed, priority, tid, tids });
 } catch (e) {
   port.postMessage({ type: 'start-failed', error: (e as Error).stack ?? String(e) });
 }

@@ -114,6 +114,11 @@ export class NafAgent extends LearnerBase implements QAgent {
     });
   }
 
+  /** Linux thread ids of the agent's own worker threads (the head worker), for a node's scheduling. */
+  override helperThreadIds(): number[] {
+    return this.worker?.tid != null ? [this.worker.tid] : [];
+  }
+
   /** 2 while the second thread is running, else 1. */
   get threadsInUse(): number {
     return this.worker ? 2 : 1;

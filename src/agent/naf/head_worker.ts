@@ -4,6 +4,7 @@
  * Reads and writes only the shared buffers of `HeadWorkerData`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from '../backend.js';
 import { adamStep, clipScale, F32_MAX, sumSquares } from '../../nn/adam.js';
@@ -105,7 +106,12 @@ function update(seq: number): void {
 
 try {
   await initBackend(data.backend as BackendName);
-  parentPort!.postMessage({ ready: true });
+  // This thread's Linux id, so that a node's real-time setup leaves it with the learner's scheduling.
+  let tid: number | null = null;
+  try {
+    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch { /* not Linux */ }
+  parentPort!.postMessage({ ready: true, tid });
 } catch (e) {
   parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e) });
   process.exit(1);

@@ -67,6 +67,8 @@ export class HeadWorker {
     readonly data: HeadWorkerData,
     /** rows of each of the worker's heads' outputs, in `specs` order */
     readonly outRows: number[],
+    /** the worker thread's Linux thread id (null elsewhere) */
+    readonly tid: number | null,
   ) {}
 
   /**
@@ -90,12 +92,12 @@ export class HeadWorker {
       },
     };
     const worker = new Worker(new URL('./head_worker_boot.mjs', import.meta.url), { workerData: data });
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`NAF head worker: ${m.error}`))));
+    const tid = await new Promise<number | null>((resolve, reject) => {
+      worker.once('message', (m: { ready?: boolean; tid?: number | null; error?: string }) => (m.ready ? resolve(m.tid ?? null) : reject(new Error(`NAF head worker: ${m.error}`))));
       worker.once('error', (e) => reject(new Error(`NAF head worker: ${e.message}`)));
     });
     worker.unref();
-    return new HeadWorker(worker, data, outRows);
+    return new HeadWorker(worker, data, outRows, tid);
   }
 
   /** Sends a command (parameters already written to `data.buffers.params`); returns its sequence number. */
