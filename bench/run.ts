@@ -17,7 +17,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -57,6 +57,7 @@ const program = new Command('bench')
   .option('--fleet-arms <list>', 'arm counts of --fleet', '1,2,4')
   .option('--fleet-report <dir>', 'only rewrite table.md and curves.svg of a --fleet results folder from its fleet.json')
   .option('--fleet-episodes <n>', 'real episodes of all arms together per --fleet run', int('--fleet-episodes'), 60)
+  .option('--continue', 'continue an interrupted comparison in --out: keep the runs its results.json holds, run the missing ones (same config, episodes, --set and --tuned required)')
   .option('--report <dir>', 'only rewrite table.md, grid.md, best.json and the plots of an existing results folder from its results.json')
   .parse();
 const o = program.opts();
@@ -70,6 +71,8 @@ interface Info {
   date: string; quick: boolean; backend: string; cores: number; cpu?: string; node: string; tfjs: string; config: string;
   episodes: number; seeds: number; evalEvery: number; methods: string[]; tasks: string[];
   labels: Record<string, string>; kinds: Record<string, 'naf' | 'ddpg'>; set: string[]; tuned: string | null; rStarMethods: string[] | null;
+  /** Dates of the `--continue` invocations that added runs. */
+  continued?: string[];
   grid?: { axes: Axis[] };
 }
 interface Results { info: Info; compute: unknown[]; curves: BenchRun[]; grid?: GridRun[]; soak?: unknown }
@@ -240,8 +243,27 @@ const info: Info = {
 };
 log(`backend ${backend.name}, ${info.cores} cores; results in ${out}`);
 
-const results: Results = { info, compute: [], curves: [] };
+const results: Results = o.continue ? continued() : { info, compute: [], curves: [] };
 const save = () => writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 1));
+
+/**
+ * `--continue`: the results of an interrupted comparison in `out`, its info widened by this
+ * invocation's methods and seeds. Refused (exit 2) where the runs would not be comparable.
+ */
+function continued(): Results {
+  const file = join(out, 'results.json');
+  if (!o.out || !existsSync(file)) fail(`--continue: needs --out with a results.json; none in ${out}`);
+  if (gridMode) fail('--continue: only for a comparison, not --grid');
+  const r = JSON.parse(readFileSync(file, 'utf8')) as Results;
+  const was = r.info;
+  const same: [string, unknown, unknown][] = [['--config', was.config, info.config], ['--episodes', was.episodes, info.episodes],
+    ['--eval-every', was.evalEvery, info.evalEvery], ['--set', JSON.stringify(was.set), JSON.stringify(info.set)], ['--tuned', was.tuned, info.tuned], ['backend', was.backend, info.backend]];
+  for (const [name, a, b] of same) if (a !== b) fail(`--continue: ${name} was ${a} in ${file}, is ${b} now; the runs would not be comparable`);
+  r.info = { ...was, methods: [...new Set([...was.methods, ...methods])], tasks: [...new Set([...was.tasks, ...tasks])], seeds: Math.max(was.seeds, seeds),
+    labels: { ...was.labels, ...labels }, kinds: { ...was.kinds, ...info.kinds }, continued: [...(was.continued ?? []), info.date] };
+  r.curves ??= [];
+  return r;
+}
 
 if (gridMode) {
   const grid: GridRun[] = [];
@@ -270,18 +292,22 @@ if (!o.skipCompute) {
 
 if (!o.skipLearning) {
   const jobs: { method: string; task: string; seed: number }[] = [];
-  for (const task of tasks) for (const method of methods) for (let seed = 1; seed <= seeds; seed++) jobs.push({ method, task, seed });
-  log(`${jobs.length} learning runs of ${episodes} episodes, ${o.jobs} at a time ...`);
+  const done = new Set(results.curves.map((c) => `${c.task}-${c.method}-seed${c.seed}`));
+  for (const task of tasks) for (const method of methods) for (let seed = 1; seed <= seeds; seed++) if (!done.has(`${task}-${method}-seed${seed}`)) jobs.push({ method, task, seed });
+  log(`${jobs.length} learning runs of ${episodes} episodes, ${o.jobs} at a time${done.size ? ` (${done.size} kept from before)` : ''} ...`);
   await runAll(jobs, async (j) => {
     const t0 = Date.now();
-    const r = await runJob(runParams(j.method, j.task, j.seed), join(out, 'runs', `${j.task}-${j.method}-seed${j.seed}`));
+    const runDir = join(out, 'runs', `${j.task}-${j.method}-seed${j.seed}`);
+    rmSync(runDir, { recursive: true, force: true }); // what an interrupted run left
+    const r = await runJob(runParams(j.method, j.task, j.seed), runDir);
     results.curves.push({ ...j, ...r });
     save();
     const t = r.test ? `; held-out final ${r.test.final.successes}/${r.test.episodes}, best ${r.test.best?.successes ?? '–'}/${r.test.episodes} within 2 cm` : '';
     log(`  ${j.task} ${j.method} seed ${j.seed}: best ${Math.max(...r.points.map((p) => p.meanReturn)).toFixed(2)}${t} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   });
   // Seed order within each method, whatever order the parallel jobs finished in.
-  results.curves.sort((a, b) => tasks.indexOf(a.task) - tasks.indexOf(b.task) || methods.indexOf(a.method) - methods.indexOf(b.method) || a.seed - b.seed);
+  const { tasks: ts, methods: ms } = results.info;
+  results.curves.sort((a, b) => ts.indexOf(a.task) - ts.indexOf(b.task) || ms.indexOf(a.method) - ms.indexOf(b.method) || a.seed - b.seed);
   save();
   console.log(await writeReport(out, results));
 }
