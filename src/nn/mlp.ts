@@ -201,31 +201,70 @@ export function mlpBackward(
   grads: Map<string, tf.Tensor>,
   opts: { inputGrad: boolean; paramGrads?: boolean },
 ): tf.Tensor2D | null {
+  const g = mlpBackwardDownTo(spec, p, cache, dYT, grads, 0, { paramGrads: opts.paramGrads });
+  return opts.inputGrad ? (tf.matMul(p(`${spec.prefix}/0/W`) as tf.Tensor2D, g) as tf.Tensor2D) : null;
+}
+
+/**
+ * The backward pass from the output down to layer `lowest` (parameter gradients of layers
+ * `lowest`..last into `grads`); returns G, the gradient with respect to layer `lowest`'s
+ * pre-activation [out_lowest, N]. `mlpBackwardBelow` continues from G, possibly on another thread:
+ * `handOff(G)`, when given, is called as soon as G is known, before layer `lowest`'s weight
+ * gradient (the two-thread NAF update, `agent/naf/parallel.ts`). Call inside `tf.tidy`.
+ */
+export function mlpBackwardDownTo(
+  spec: MlpSpec,
+  p: Lookup,
+  cache: LayerCache[],
+  dYT: tf.Tensor2D,
+  grads: Map<string, tf.Tensor>,
+  lowest: number,
+  opts: { paramGrads?: boolean; handOff?: (G: tf.Tensor2D) => void } = {},
+): tf.Tensor2D {
   const paramGrads = opts.paramGrads ?? true;
   let d = dYT;
-  for (let l = layerCount(spec) - 1; l >= 0; l--) {
-    const name = `${spec.prefix}/${l}`;
-    const c = cache[l];
-    let g = activated(spec, l) ? (tf.mul(d, tf.step(c.output)) as tf.Tensor2D) : d;
-    if (hasBn(spec, l)) {
-      const N = g.shape[1];
-      const zHat = c.zHat!;
-      if (paramGrads) {
-        grads.set(`${name}/gamma`, tf.sum(tf.mul(g, zHat), 1));
-        grads.set(`${name}/beta`, tf.sum(g, 1));
-      }
-      const dzHat = tf.mul(g, column(p(`${name}/gamma`)));
-      const centred = tf.sub(tf.sub(tf.mul(dzHat, N), tf.sum(dzHat, 1, true)), tf.mul(zHat, tf.sum(tf.mul(dzHat, zHat), 1, true)));
-      g = tf.mul(centred, tf.div(c.invStd!, N)) as tf.Tensor2D;
-    }
+  for (let l = layerCount(spec) - 1; ; l--) {
+    const g = preActivationGrad(spec, p, cache[l], l, d, paramGrads ? grads : null);
+    if (l === lowest) opts.handOff?.(g);
     if (paramGrads) {
-      grads.set(`${name}/W`, tf.matMul(c.input, tf.transpose(g) as tf.Tensor2D));
-      if (!hasBn(spec, l)) grads.set(`${name}/b`, tf.sum(g, 1));
+      grads.set(`${spec.prefix}/${l}/W`, tf.matMul(cache[l].input, tf.transpose(g) as tf.Tensor2D));
+      if (!hasBn(spec, l)) grads.set(`${spec.prefix}/${l}/b`, tf.sum(g, 1));
     }
-    if (l === 0 && !opts.inputGrad) return null;
-    d = tf.matMul(p(`${name}/W`) as tf.Tensor2D, g);
+    if (l === lowest) return g;
+    d = tf.matMul(p(`${spec.prefix}/${l}/W`) as tf.Tensor2D, g);
   }
-  return d;
+}
+
+/**
+ * Continues a backward pass below layer `l` from its pre-activation gradient G [out_l, N]: the
+ * input gradient W_l G, then the parameter gradients of layers l-1..0 with `cache` (their entries
+ * only). `p` must give `<W>` of layers 1..l (and gamma of batch-normalised layers below l). Call
+ * inside `tf.tidy`.
+ */
+export function mlpBackwardBelow(spec: MlpSpec, p: Lookup, cache: LayerCache[], l: number, G: tf.Tensor2D, grads: Map<string, tf.Tensor>): void {
+  if (l < 1) return;
+  const below: MlpSpec = { ...spec, sizes: spec.sizes.slice(0, l + 1), activateLast: true };
+  mlpBackwardDownTo(below, p, cache, tf.matMul(p(`${spec.prefix}/${l}/W`) as tf.Tensor2D, G), grads, 0);
+}
+
+/**
+ * One layer's backward step up to its pre-activation: g = dL/d(pre-activation) [out, N] of layer l
+ * from d = dL/d(output) (through the ReLU and batch norm); batch norm's gamma and beta gradients go
+ * to `grads` when given.
+ */
+function preActivationGrad(spec: MlpSpec, p: Lookup, c: LayerCache, l: number, d: tf.Tensor2D, grads: Map<string, tf.Tensor> | null): tf.Tensor2D {
+  const name = `${spec.prefix}/${l}`;
+  let g = activated(spec, l) ? (tf.mul(d, tf.step(c.output)) as tf.Tensor2D) : d;
+  if (hasBn(spec, l)) {
+    const N = g.shape[1];
+    const zHat = c.zHat!;
+    grads?.set(`${name}/gamma`, tf.sum(tf.mul(g, zHat), 1));
+    grads?.set(`${name}/beta`, tf.sum(g, 1));
+    const dzHat = tf.mul(g, column(p(`${name}/gamma`)));
+    const centred = tf.sub(tf.sub(tf.mul(dzHat, N), tf.sum(dzHat, 1, true)), tf.mul(zHat, tf.sum(tf.mul(dzHat, zHat), 1, true)));
+    g = tf.mul(centred, tf.div(c.invStd!, N)) as tf.Tensor2D;
+  }
+  return g;
 }
 
 /**

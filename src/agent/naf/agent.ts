@@ -26,15 +26,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../util/rng.js';
-import { clipScale, F32_MAX } from '../../nn/adam.js';
-import { BN_EPS, mlpSnapshot, type BnLayer } from '../../nn/mlp.js';
+import { clipScale, F32_MAX, sumSquares } from '../../nn/adam.js';
+import { BN_EPS, mlpBackwardBelow, mlpSnapshot, type BnLayer, type LayerCache } from '../../nn/mlp.js';
 import { downloadInto, featureMajor, lookup, transpose2d, uploadTensors } from '../../nn/tensors.js';
 import { checkInputs, resolveLDiag, validateCommon, withDefaults, type AgentOptions } from '../agent_options.js';
 import { LearnerBase, type StepResult } from '../learner_base.js';
 import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from '../types.js';
 import { advantage, lCount, lowerFromL, muFromZ, nafLoss, type NafHeadConfig, type NafLossResult } from './heads.js';
 import { NafNetwork, type NafCaches, type NafHead, type NafOutputs } from './network.js';
-import { CMD, HeadWorker, MAX_BATCH, PARAM, SLOT } from './parallel.js';
+import { CMD, HeadWorker, MAX_BATCH, PARAM, SLOT, SPLIT_LAYER } from './parallel.js';
 
 export interface NafOptions extends AgentOptions {
   /** 'separate' networks per head (paper Sec. 6) or a 'shared' trunk */
@@ -106,7 +106,8 @@ export class NafAgent extends LearnerBase implements QAgent {
     this.worker = await HeadWorker.start({
       backend: tf.getBackend(),
       dX: this.dX,
-      specs: [this.net.specs.mu, this.net.specs.L],
+      mu: this.net.specs.mu,
+      L: this.net.specs.L,
       params: [...this.layout.entries],
       stats: [...this.statLayout.entries],
       adam: this.adam,
@@ -168,16 +169,19 @@ export class NafAgent extends LearnerBase implements QAgent {
   }
 
   /**
-   * The same update on two threads (`parallel.ts`): V, V', the Adam steps of V and mu and half of
-   * L's here; mu, L and the other half of L's Adam step in the worker. Same results as `step`
-   * (each head is its own network for clipping, and Adam is elementwise).
+   * The same update on two threads (`parallel.ts`): V, V', the bottom of L's backward pass and the
+   * Adam steps of V and L here; mu, L, the rest of their backward passes and mu's Adam step in the
+   * worker. Same results as `step` (each head is its own network for clipping, and Adam is
+   * elementwise). When this thread throws, the worker is first brought to the end of the update,
+   * so that the caller's rollback is not overwritten.
+   * @throws Error when the worker failed or did not answer (its message)
    */
   private stepTwoThreads(batch: TransitionBatch, t: number): StepResult {
     const { B } = batch;
     const { dX, dU } = this;
     const nL = lCount(dU);
     const w = this.worker!;
-    const { xT, out, dOut, params, ctrl } = w.data.buffers;
+    const { xT, out, dOut, params, ctrl, lHidden, lZHat, lInvStd, lG } = w.data.buffers;
     xT.set(transpose2d(batch.x, B, dX));
     params[PARAM.B] = B;
     params[PARAM.T] = t;
@@ -185,38 +189,60 @@ export class NafAgent extends LearnerBase implements QAgent {
     params[PARAM.CLIP] = this.gradClipNorm;
     const acks = w.acks();
     const seq = w.send(CMD.UPDATE);
-    this.state.beginStep({ adamT: this.adamT }); // before either thread writes the state
-    w.saved(seq);
-    const cur = this.state.current;
-    let f: NafLossResult | undefined;
-    tf.tidy(() => {
-      const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed, ['V/']), 'NafAgent');
-      const Vnext = this.targetValue(batch);
-      const collect = new Map<string, tf.Tensor>();
-      const caches: NafCaches = {};
-      const V = this.net.forward(p, featureMajor(batch.x, B, dX), ['V'], { mode: 'batch', collect }, caches).V!.dataSync();
-      w.waitAck(acks + 1);
-      f = this.loss(batch, V, transpose2d(out.subarray(0, dU * B), dU, B), transpose2d(out.subarray(dU * B, (dU + nL) * B), nL, B), Vnext);
-      dOut.set(transpose2d(f.dz, B, dU), 0);
-      dOut.set(transpose2d(f.dl, B, nL), dU * B);
-      w.send(CMD.BACKWARD);
-      const grads = new Map<string, tf.Tensor>();
-      this.net.backward(p, caches, { V: tf.tensor2d(f.dV, [1, B]) }, grads, ['V']);
-      downloadInto(this.layout, this.grad, grads, ['V/']);
-      if (this.statLayout.size > 0) downloadInto(this.statLayout, this.batchStats, collect, ['V/']);
-    });
-    const [V, mu, L] = this.networks;
-    /** Adam on `range` once the worker's acknowledgement `ack` says its gradient (squared norm in `norm`) is ready. */
-    const adamAfter = (ack: number, norm: number, range: [number, number]) => {
-      w.waitAck(acks + ack);
-      const norm2 = params[norm];
-      return norm2 <= F32_MAX && this.adamRange(range, t, this.lrs.lr, clipScale(Math.sqrt(norm2), this.gradClipNorm));
-    };
-    let ok = this.optimize(V, t, this.lrs.lr);
-    ok = adamAfter(2, PARAM.NORM2_FIRST, mu) && ok;
-    ok = adamAfter(3, PARAM.NORM2_LAST, [L[0], Math.floor((L[0] + L[1]) / 2)]) && ok; // the worker takes the other half
-    w.waitAck(acks + 4);
-    return { loss: f!.loss, qMean: f!.qMean, ok: ok && Atomics.load(ctrl, SLOT.FINITE) === 1 };
+    let backwardSent = false;
+    try {
+      this.state.beginStep({ adamT: this.adamT }); // before either thread writes the state
+      w.saved(seq);
+      const cur = this.state.current;
+      const Lspec = this.net.specs.L;
+      const lBelow = Array.from({ length: SPLIT_LAYER }, (_, l) => `L/${l}/`);
+      let f: NafLossResult | undefined;
+      tf.tidy(() => {
+        const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed, ['V/']), 'NafAgent');
+        const Vnext = this.targetValue(batch);
+        const collect = new Map<string, tf.Tensor>();
+        const caches: NafCaches = {};
+        const x = featureMajor(batch.x, B, dX);
+        const V = this.net.forward(p, x, ['V'], { mode: 'batch', collect }, caches).V!.dataSync();
+        w.waitAck(acks + 1);
+        f = this.loss(batch, V, transpose2d(out.subarray(0, dU * B), dU, B), transpose2d(out.subarray(dU * B, (dU + nL) * B), nL, B), Vnext);
+        dOut.set(transpose2d(f.dz, B, dU), 0);
+        dOut.set(transpose2d(f.dl, B, nL), dU * B);
+        w.send(CMD.BACKWARD);
+        backwardSent = true;
+        const grads = new Map<string, tf.Tensor>();
+        this.net.backward(p, caches, { V: tf.tensor2d(f.dV, [1, B]) }, grads, ['V']);
+        downloadInto(this.layout, this.grad, grads, ['V/']);
+        if (this.statLayout.size > 0) downloadInto(this.statLayout, this.batchStats, collect, ['V/']);
+        // L below SPLIT_LAYER, from the worker's G and L's layer-0 cache.
+        const h = Lspec.sizes[1];
+        const c0: LayerCache = { input: x, output: tf.tensor2d(lHidden.subarray(0, h * B), [h, B]) };
+        if (Lspec.batchNorm) {
+          c0.zHat = tf.tensor2d(lZHat.subarray(0, h * B), [h, B]);
+          c0.invStd = tf.tensor2d(lInvStd, [h, 1]);
+        }
+        const pL = lookup(uploadTensors(this.layout, cur.theta, [], [...lBelow, `L/${SPLIT_LAYER}/`]), 'NafAgent');
+        w.waitAck(acks + 2);
+        const gRows = Lspec.sizes[SPLIT_LAYER + 1];
+        mlpBackwardBelow(Lspec, pL, [c0], SPLIT_LAYER, tf.tensor2d(lG.subarray(0, gRows * B), [gRows, B]), grads);
+        downloadInto(this.layout, this.grad, grads, lBelow);
+      });
+      const [V, , L] = this.networks;
+      let ok = this.optimize(V, t, this.lrs.lr);
+      const bottom = this.layout.range(lBelow);
+      const norm2 = sumSquares(this.grad, bottom[0], bottom[1]);
+      w.waitAck(acks + 3);
+      const normL = norm2 + params[PARAM.NORM2_L_TOP];
+      ok = normL <= F32_MAX && this.adamRange(L, t, this.lrs.lr, clipScale(Math.sqrt(normL), this.gradClipNorm)) && ok;
+      w.waitAck(acks + 4);
+      return { loss: f!.loss, qMean: f!.qMean, ok: ok && Atomics.load(ctrl, SLOT.FINITE) === 1 };
+    } catch (e) {
+      try {
+        if (!backwardSent) w.send(CMD.SKIP);
+        w.waitAck(acks + (backwardSent ? 4 : 2));
+      } catch { /* the worker failed too: its error is in `e` or the next update's */ }
+      throw e;
+    }
   }
 
   /** V'(x') [B] of the target network (batch norm with the x' minibatch's statistics). Call inside `tf.tidy`. */

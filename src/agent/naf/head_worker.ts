@@ -1,7 +1,8 @@
 /**
- * The worker side of the two-thread NAF update (`parallel.ts`): the forward and backward passes of
- * its heads (mu, L) on this thread's own tfjs backend, and half of the last head's Adam step.
- * Reads and writes only the shared buffers of `HeadWorkerData`.
+ * The worker side of the two-thread NAF update (`parallel.ts`): the forward passes of mu and L on
+ * this thread's own tfjs backend, L's backward pass down to layer SPLIT_LAYER (handing its
+ * pre-activation gradient to the main thread), mu's backward pass and mu's Adam step. Reads and
+ * writes only the shared buffers of `HeadWorkerData`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { readlinkSync } from 'node:fs';
@@ -9,18 +10,23 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from '../backend.js';
 import { adamStep, clipScale, F32_MAX, sumSquares } from '../../nn/adam.js';
 import { ParamLayout } from '../../nn/layout.js';
-import { forwardTransposes, mlpBackward, mlpForward, type LayerCache } from '../../nn/mlp.js';
+import { forwardTransposes, layerCount, mlpBackward, mlpBackwardDownTo, mlpForward, type LayerCache } from '../../nn/mlp.js';
 import { downloadInto, lookup, uploadTensors } from '../../nn/tensors.js';
-import { CMD, PARAM, SLOT, type HeadWorkerData } from './parallel.js';
+import { CMD, PARAM, SLOT, SPLIT_LAYER, type HeadWorkerData } from './parallel.js';
 
 const data = workerData as HeadWorkerData;
 const { ctrl, params } = data.buffers;
 const b = data.buffers;
-const prefixes = data.specs.map((s) => `${s.prefix}/`);
+const { mu, L } = data;
+const prefixes = [`${mu.prefix}/`, `${L.prefix}/`];
+/** L's layers this thread computes the gradient of (SPLIT_LAYER and above) */
+const lTop = Array.from({ length: layerCount(L) - SPLIT_LAYER }, (_, i) => `${L.prefix}/${SPLIT_LAYER + i}/`);
 const layout = new ParamLayout(data.params);
 const statLayout = new ParamLayout(data.stats);
-const transposed = data.specs.flatMap(forwardTransposes);
+const transposed = [mu, L].flatMap(forwardTransposes);
 const hasStats = statLayout.entries.some((e) => prefixes.some((p) => e.name.startsWith(p)));
+const muRange = layout.range([prefixes[0]]);
+const lTopRange = layout.range(lTop);
 let seen = 0;
 
 /** Blocks until the main thread sends the next command; returns it. */
@@ -50,57 +56,59 @@ function fail(e: unknown): void {
 }
 
 /**
- * One update (`parallel.ts`): forward passes (ack 1); then, unless SKIP (ack 2), the backward pass
- * of the first head (its gradient and squared norm; ack 2), the backward pass of the last head
- * (ack 3) and the second half of its Adam step once the main thread has saved the state (finite
- * flag; ack 4).
+ * One update (`parallel.ts`): forward passes, L's layer-0 cache to the shared buffers (ack 1);
+ * then, unless SKIP (ack 2 and done): L's backward pass to G (ack 2), L's remaining gradients of
+ * layers >= SPLIT_LAYER and their squared norm (ack 3), mu's backward pass and — once the main
+ * thread has saved the state — mu's Adam step in place (finite flag; ack 4).
  */
 function update(seq: number): void {
   const B = params[PARAM.B];
   const dX = data.dX;
+  const dU = mu.sizes[mu.sizes.length - 1];
+  const nL = L.sizes[L.sizes.length - 1];
   tf.tidy(() => {
     const p = lookup(uploadTensors(layout, b.theta, transposed, prefixes), 'NAF head worker');
     const x = tf.tensor2d(b.xT.subarray(0, dX * B), [dX, B]);
     const collect = new Map<string, tf.Tensor>();
-    const caches = data.specs.map(() => [] as LayerCache[]);
-    let row = 0;
-    data.specs.forEach((spec, i) => {
-      const y = mlpForward(spec, p, x, { mode: 'batch', collect }, caches[i]);
-      b.out.set(y.dataSync() as Float32Array, row * B);
-      row += y.shape[0];
-    });
+    const muCache: LayerCache[] = [];
+    const lCache: LayerCache[] = [];
+    b.out.set(mlpForward(mu, p, x, { mode: 'batch', collect }, muCache).dataSync() as Float32Array, 0);
+    b.out.set(mlpForward(L, p, x, { mode: 'batch', collect }, lCache).dataSync() as Float32Array, dU * B);
+    const c0 = lCache[0];
+    b.lHidden.set(c0.output.dataSync() as Float32Array);
+    if (c0.zHat) {
+      b.lZHat.set(c0.zHat.dataSync() as Float32Array);
+      b.lInvStd.set(c0.invStd!.dataSync() as Float32Array);
+    }
     if (hasStats) downloadInto(statLayout, b.batchStats, collect, prefixes);
     ack();
     if (next() !== CMD.BACKWARD) return ack();
-    row = 0;
-    data.specs.forEach((spec, i) => {
-      const rows = spec.sizes[spec.sizes.length - 1];
-      const grads = new Map<string, tf.Tensor>();
-      mlpBackward(spec, p, caches[i], tf.tensor2d(b.dOut.subarray(row * B, (row + rows) * B), [rows, B]), grads, { inputGrad: false });
-      downloadInto(layout, b.grad, grads, [prefixes[i]]);
-      row += rows;
-      const range = layout.range([prefixes[i]]);
-      const norm2 = sumSquares(b.grad, range[0], range[1]);
-      if (i < data.specs.length - 1) {
-        params[PARAM.NORM2_FIRST] = norm2;
-        return ack();
-      }
-      // The last head: its gradient is ready (ack 3; the main thread takes the first half of its
-      // Adam step); the second half here, in place once the state is saved (ack 4).
-      params[PARAM.NORM2_LAST] = norm2;
-      ack();
-      for (let s = Atomics.load(ctrl, SLOT.SAVED); s !== seq; s = Atomics.load(ctrl, SLOT.SAVED)) {
-        if (Atomics.load(ctrl, SLOT.CMD_SEQ) !== seen) throw new Error('the main thread moved on before saving the state');
-        Atomics.wait(ctrl, SLOT.SAVED, s, 100);
-      }
-      const mid = Math.floor((range[0] + range[1]) / 2);
-      const finite = norm2 <= F32_MAX && adamStep({
-        theta: b.theta, m: b.m, v: b.v, g: b.grad, out: { theta: b.theta, m: b.m, v: b.v },
-        start: mid, end: range[1], t: params[PARAM.T], lr: params[PARAM.LR], scale: clipScale(Math.sqrt(norm2), params[PARAM.CLIP]), cfg: data.adam,
-      });
-      Atomics.store(ctrl, SLOT.FINITE, finite ? 1 : 0);
-      ack();
+
+    const grads = new Map<string, tf.Tensor>();
+    const dl = tf.tensor2d(b.dOut.subarray(dU * B, (dU + nL) * B), [nL, B]);
+    mlpBackwardDownTo(L, p, lCache, dl, grads, SPLIT_LAYER, {
+      handOff: (G) => {
+        b.lG.set(G.dataSync() as Float32Array);
+        ack();
+      },
     });
+    downloadInto(layout, b.grad, grads, lTop);
+    params[PARAM.NORM2_L_TOP] = sumSquares(b.grad, lTopRange[0], lTopRange[1]);
+    ack();
+
+    mlpBackward(mu, p, muCache, tf.tensor2d(b.dOut.subarray(0, dU * B), [dU, B]), grads, { inputGrad: false });
+    downloadInto(layout, b.grad, grads, [prefixes[0]]);
+    const norm2 = sumSquares(b.grad, muRange[0], muRange[1]);
+    for (let s = Atomics.load(ctrl, SLOT.SAVED); s !== seq; s = Atomics.load(ctrl, SLOT.SAVED)) {
+      if (Atomics.load(ctrl, SLOT.CMD_SEQ) !== seen) throw new Error('the main thread moved on before saving the state');
+      Atomics.wait(ctrl, SLOT.SAVED, s, 100);
+    }
+    const finite = norm2 <= F32_MAX && adamStep({
+      theta: b.theta, m: b.m, v: b.v, g: b.grad, out: { theta: b.theta, m: b.m, v: b.v },
+      start: muRange[0], end: muRange[1], t: params[PARAM.T], lr: params[PARAM.LR], scale: clipScale(Math.sqrt(norm2), params[PARAM.CLIP]), cfg: data.adam,
+    });
+    Atomics.store(ctrl, SLOT.FINITE, finite ? 1 : 0);
+    ack();
   });
 }
 

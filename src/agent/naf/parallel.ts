@@ -1,26 +1,28 @@
 /**
- * The NAF update on two threads (issue 10): the calling thread computes V, the target V', the Adam
- * steps of V and mu and half of L's; a worker thread (`head_worker.ts`, its own tfjs backend)
- * computes the mu and L heads and the other half of L's Adam step. The heads of the 'separate'
- * architecture share no weights and each is clipped as its own network, so this is model
- * parallelism with a few hand-offs:
+ * The NAF update on two threads (issue 10): the calling thread computes V, the target V', the
+ * bottom layer of L's backward pass and the Adam steps of V and L; a worker thread
+ * (`head_worker.ts`, its own tfjs backend) computes the mu and L heads, the rest of their backward
+ * passes and mu's Adam step. The heads of the 'separate' architecture share no weights and each is
+ * clipped as its own network, so this is model parallelism with a few hand-offs:
  *
- *   main                                     worker
- *   UPDATE ─────────────────────────────────▶ forward mu, L on x^T -> z^T, l^T (shared)
- *   save the state (memcpy), SAVED ──────────▶ ...
- *   forward V', V                             ...
- *   wait ack 1 ◀───────────────────────────── forward done
- *   nafLoss -> dz^T, dl^T, BACKWARD ─────────▶ backward mu -> grad, ||grad_mu||^2; ack 2
- *   backward V; Adam V                        backward L -> grad, ||grad_L||^2; ack 3
- *   wait ack 2; Adam mu                       second half of Adam L (after SAVED)
- *   wait ack 3; first half of Adam L          ...
- *   wait ack 4 ◀───────────────────────────── ack 4 (finite flag)
+ *   main                                      worker
+ *   UPDATE ──────────────────────────────────▶ forward mu, L on x^T -> z^T, l^T, L's h_1 (shared)
+ *   save the state (memcpy), SAVED ───────────▶ ...
+ *   forward V', V                              ...
+ *   wait ack 1 ◀────────────────────────────── forward done
+ *   nafLoss -> dz^T, dl^T, BACKWARD ──────────▶ L: top layers down to G_1 = dloss/d(pre-act. 1); ack 2
+ *   backward V; Adam V                         L: layer 1's weight gradient, ||grad||^2 of L's
+ *   wait ack 2; L's layer 0 from G_1             layers >= 1; ack 3
+ *     (W_1 G_1, then layer 0's gradient)       backward mu; Adam mu (after SAVED)
+ *   wait ack 3; Adam L                         ack 4 (finite flag)
+ *   wait ack 4
  *
- * Balance: forward 2 + 2 [200x200] products each; backward 2 (V) against 4 (mu, L), which the
- * calling thread evens out with the Adam steps. Weights, moments and the gradient live in
- * SharedArrayBuffers (`FlatState` with `shared`), so only head outputs and their gradients are
- * copied between threads. Waiting is `Atomics.wait` (allowed in Node's main thread and in
- * workers) with a timeout: a worker that dies or hangs becomes an Error, not a hang.
+ * Balance ([200x200]-by-batch products, the bulk of the work): forward 2 and 2; backward 3 and 3
+ * (V's two and L's W_1 G_1 here; L's layer-1 weight gradient and mu's two there); Adam on two
+ * networks here, one there. Weights, moments and the gradient live in SharedArrayBuffers
+ * (`FlatState` with `shared`), so only head outputs, L's first hidden layer and the gradients at
+ * the hand-offs are copied between threads. Waiting is `Atomics.wait` (allowed in Node's main
+ * thread and in workers) with a timeout: a worker that dies or hangs becomes an Error, not a hang.
  */
 import { Worker } from 'node:worker_threads';
 import type { AdamConfig } from '../../nn/adam.js';
@@ -28,7 +30,7 @@ import { sharedFloat32 } from '../../nn/flat_state.js';
 import type { LayoutEntry } from '../../nn/layout.js';
 import type { MlpSpec } from '../../nn/mlp.js';
 
-/** Commands (ctrl[CMD]). */
+/** Commands (ctrl[CMD]). SKIP ends an update after its forward pass (the main thread failed). */
 export const CMD = { UPDATE: 1, BACKWARD: 2, SKIP: 3, EXIT: 4 } as const;
 /**
  * Int32 slots of the control array: the command and its sequence number (main -> worker), the
@@ -36,17 +38,20 @@ export const CMD = { UPDATE: 1, BACKWARD: 2, SKIP: 3, EXIT: 4 } as const;
  * Adam step, and the sequence number of the UPDATE whose state the main thread has saved.
  */
 export const SLOT = { CMD: 0, CMD_SEQ: 1, ACK: 2, ERROR: 3, FINITE: 4, SAVED: 5 } as const;
-/** Float64 slots of the parameter array. */
-export const PARAM = { B: 0, T: 1, LR: 2, CLIP: 3, NORM2_FIRST: 4, NORM2_LAST: 5 } as const;
+/** Float64 slots of the parameter array (NORM2_L_TOP: ||grad||^2 of L's layers >= 1, from the worker). */
+export const PARAM = { B: 0, T: 1, LR: 2, CLIP: 3, NORM2_L_TOP: 4 } as const;
 /** Largest minibatch the shared scratch holds; larger batches run on one thread. */
 export const MAX_BATCH = 1024;
+/** The layer of L at which the backward pass is handed over: G of its pre-activation goes to the main thread. */
+export const SPLIT_LAYER = 1;
 
 /** Everything the worker is started with (structured-cloned; the buffers are shared). */
 export interface HeadWorkerData {
   backend: string;
   dX: number;
-  /** the worker's heads, mu then L: the first one's gradient is handed back, the second one stepped here */
-  specs: MlpSpec[];
+  /** the worker's heads: mu (backward pass and Adam step here) and L (backward pass down to SPLIT_LAYER here) */
+  mu: MlpSpec;
+  L: MlpSpec;
   /** the full parameter and statistics layouts (the worker uses its heads' entries) */
   params: LayoutEntry[];
   stats: LayoutEntry[];
@@ -54,8 +59,11 @@ export interface HeadWorkerData {
   buffers: {
     theta: Float32Array; m: Float32Array; v: Float32Array; grad: Float32Array; batchStats: Float32Array;
     /** x^T [dX, B] */ xT: Float32Array;
-    /** outputs of the worker's heads, feature-major, one after the other */ out: Float32Array;
-    /** dL/d(outputs), same layout */ dOut: Float32Array;
+    /** outputs of the worker's heads, feature-major: z^T [dU, B] then l^T [nL, B] */ out: Float32Array;
+    /** dloss/d(outputs), same layout */ dOut: Float32Array;
+    /** L's layer-0 cache for the main thread: output h_1 [h, B]; with batch norm also ẑ [h, B] and 1/std [h] */
+    lHidden: Float32Array; lZHat: Float32Array; lInvStd: Float32Array;
+    /** G = dloss/d(pre-activation of L's layer SPLIT_LAYER) [out, B] */ lG: Float32Array;
     ctrl: Int32Array; params: Float64Array; error: Uint8Array;
   };
 }
@@ -65,8 +73,6 @@ export class HeadWorker {
   private constructor(
     private readonly worker: Worker,
     readonly data: HeadWorkerData,
-    /** rows of each of the worker's heads' outputs, in `specs` order */
-    readonly outRows: number[],
     /** the worker thread's Linux thread id (null elsewhere) */
     readonly tid: number | null,
   ) {}
@@ -77,8 +83,9 @@ export class HeadWorker {
    * @throws Error when the worker cannot start (its message)
    */
   static async start(args: Omit<HeadWorkerData, 'buffers'> & { buffers: Pick<HeadWorkerData['buffers'], 'theta' | 'm' | 'v' | 'grad' | 'batchStats'> }): Promise<HeadWorker> {
-    const outRows = args.specs.map((s) => s.sizes[s.sizes.length - 1]);
-    const rows = outRows.reduce((a, b) => a + b, 0);
+    const rows = args.mu.sizes[args.mu.sizes.length - 1] + args.L.sizes[args.L.sizes.length - 1];
+    const hidden = args.L.sizes[1];
+    const bn = args.L.batchNorm ? 1 : 0;
     const data: HeadWorkerData = {
       ...args,
       buffers: {
@@ -86,6 +93,10 @@ export class HeadWorker {
         xT: sharedFloat32(args.dX * MAX_BATCH),
         out: sharedFloat32(rows * MAX_BATCH),
         dOut: sharedFloat32(rows * MAX_BATCH),
+        lHidden: sharedFloat32(hidden * MAX_BATCH),
+        lZHat: sharedFloat32(bn * hidden * MAX_BATCH),
+        lInvStd: sharedFloat32(bn * hidden),
+        lG: sharedFloat32(args.L.sizes[SPLIT_LAYER + 1] * MAX_BATCH),
         ctrl: new Int32Array(new SharedArrayBuffer(4 * 8)),
         params: new Float64Array(new SharedArrayBuffer(8 * 8)),
         error: new Uint8Array(new SharedArrayBuffer(2048)),
@@ -97,7 +108,7 @@ export class HeadWorker {
       worker.once('error', (e) => reject(new Error(`NAF head worker: ${e.message}`)));
     });
     worker.unref();
-    return new HeadWorker(worker, data, outRows, tid);
+    return new HeadWorker(worker, data, tid);
   }
 
   /** Sends a command (parameters already written to `data.buffers.params`); returns its sequence number. */
