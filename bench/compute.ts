@@ -69,7 +69,7 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
 
   // 1. NAF updates/s at batch 64: each variant in a fresh process (bench/update_rate.ts).
   for (const v of UPDATE_RATE_VARIANTS) {
-    const r = updateRate(v.args, opts.quick ? 200 : 600);
+    const r = updateRate(v.args, opts.quick ? 200 : 2000);
     fig(`NAF updates/s (batch 64), ${v.label}`, r.updatesPerSecond, 'updates/s', `bench/update_rate.ts ${v.args.join(' ')} --updates ${r.updates}: a fresh process, 30 warm-up then ${r.updates} timed updates on 50 fixed random minibatches of 64 (dX 11, dU 3), hidden 200x200 ReLU, Adam; CPU time ${(r.cpuSecondsPerUpdate * 1000).toFixed(2)} ms/update`);
   }
   let t0: number;
