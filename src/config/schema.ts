@@ -275,7 +275,7 @@ export const CONFIG_SCHEMA = {
         resume: { type: 'string', description: 'Run folder to resume the learner from (its newest checkpoint; "" = new run).', default: '' },
         max_learner_lag_ms: { ...num('Real-time policy of the learner thread: a transition older than this when the learner reaches it is stored but trains no update (counted).', 0), default: 100 },
         learner_nice: { ...int('Scheduling niceness of the learner thread (Linux, per thread; 0 = as the control thread, 19 = lowest): on a loaded CPU the control loop and DDS run first.', 0, 19), default: 10 },
-        rt_priority: { ...int('Real-time scheduling of the node: SCHED_FIFO priority of the control thread, the executor and DDS (the learner's threads and Node's helper threads stay at normal scheduling), as ros2_control\'s thread_priority (also 50); 0 = normal scheduling. Needs CAP_SYS_NICE or an rtprio limit (Linux); without them a warning and normal scheduling.', 0, 99), default: 50 },
+        rt_priority: { ...int('Real-time scheduling of the node: SCHED_FIFO priority of the control thread, the executor and DDS (the learner\'s threads and Node\'s helper threads stay at normal scheduling), as ros2_control\'s thread_priority (also 50); 0 = normal scheduling. Needs CAP_SYS_NICE or an rtprio limit (Linux); without them a warning and normal scheduling.', 0, 99), default: 50 },
         joint_states_conflict_hold_s: { ...num('Publisher rule: joint states from a second publisher hold zero torque until none has come for this long, s; a source silent this long is replaced by the next publisher.', 0.05, 60), default: 1 },
       },
       required: [],
