@@ -35,12 +35,13 @@ export interface ArmRefit {
   predictionMse: number;
   fitMs: number;
   ilqgMs: number;
-  /** KL(new || previous controller), nats (NaN when iLQG failed), and its bound epsilon·stepMult·T. */
+  /** KL(new || previous controller) of the iLQG step's result, nats (NaN when iLQG failed), and its bound epsilon·stepMult·T. */
   kl: number;
   klBound: number;
   eta: number;
+  /** The eta dual search landed in its accepted band (`IlqgStepResult.converged`). */
   converged: boolean;
-  /** The new controller was installed; false: the previous one was kept. */
+  /** The new controller was installed; false: it broke the KL bound (or iLQG failed) and the previous one was kept. */
   accepted: boolean;
 }
 

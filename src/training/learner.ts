@@ -37,7 +37,7 @@ import type { NafConfig } from '../config/schema.js';
 import { Rng } from '../util/rng.js';
 import { imagine } from './imagination.js';
 import { FictionalBuffer, type FictionalBufferState } from './fictional_buffer.js';
-import { ArmLearning, type ArmModels, type ArmState } from './arm_learning.js';
+import { ArmLearning, type ArmModels, type ArmRefit, type ArmState } from './arm_learning.js';
 
 export type { ArmModels, ArmState };
 
@@ -58,21 +58,10 @@ export interface StepReport {
   loss: number;
 }
 
-export interface RefitReport {
+/** What a refit did: the arm's part (`ArmRefit`: fit, iLQG step, trust region) and the learner's. */
+export interface RefitReport extends ArmRefit {
   /** Refits so far, this one included (the generation of the rollouts the new model imagines). */
   refit: number;
-  /** One-step mean squared error of the previous model on the new batch (before refit). */
-  predictionMse: number;
-  fitMs: number;
-  ilqgMs: number;
-  /** KL(new || previous controller) of the iLQG step's result, nats (NaN when iLQG failed), and its bound epsilon·stepMult·T. */
-  kl: number;
-  klBound: number;
-  eta: number;
-  /** The eta dual search landed in its accepted band (`IlqgStepResult.converged`). */
-  converged: boolean;
-  /** The new controller was installed; false: it broke the KL bound (or iLQG failed) and the previous one was kept. */
-  accepted: boolean;
   /** Imagined transitions dropped from R_f by the age bound at this refit. */
   fictionalDropped: number;
 }
