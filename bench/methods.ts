@@ -33,8 +33,9 @@ const modelFree = { model_based: { enabled: false, on_policy_fraction: 1 } };
 const matched = (base: Params) => { const { I, l } = updateBudget(base); return I * (l + 1); };
 
 export const METHODS: Record<string, Method> = {
-  ddpg: { kind: 'ddpg', label: (b) => `DDPG (I = ${updateBudget(b).I})`, overrides: () => ({ agent: { kind: 'ddpg' }, ...modelFree }) },
-  ddpg_matched: { kind: 'ddpg', label: (b) => `DDPG (matched: I = ${matched(b)})`, overrides: (b) => ({ agent: { kind: 'ddpg', updates_per_step: matched(b) }, ...modelFree }) },
+  // DDPG's update runs on one thread (the two-thread update is NAF's, agent.learner_threads).
+  ddpg: { kind: 'ddpg', label: (b) => `DDPG (I = ${updateBudget(b).I})`, overrides: () => ({ agent: { kind: 'ddpg', learner_threads: 1 }, ...modelFree }) },
+  ddpg_matched: { kind: 'ddpg', label: (b) => `DDPG (matched: I = ${matched(b)})`, overrides: (b) => ({ agent: { kind: 'ddpg', learner_threads: 1, updates_per_step: matched(b) }, ...modelFree }) },
   naf: { kind: 'naf', label: (b) => `NAF (I = ${updateBudget(b).I})`, overrides: () => ({ agent: { kind: 'naf' }, ...modelFree }) },
   naf_matched: { kind: 'naf', label: (b) => `NAF (matched: I = ${matched(b)})`, overrides: (b) => ({ agent: { kind: 'naf', updates_per_step: matched(b) }, ...modelFree }) },
   naf_tvlg: { kind: 'naf', label: () => 'NAF + ImR (tvlg)', overrides: () => ({ agent: { kind: 'naf' }, model_based: { enabled: true, dynamics: 'tvlg' } }) },

@@ -88,6 +88,15 @@ test('the matched control makes I·(l + 1) updates per real step of the base; me
   assert.throws(() => parseSet('seed', yaml.load as (s: string) => unknown), /--set: expected <parameter>=<value>/);
 });
 
+test('every bench method is a valid config on every shipped params file (e.g. DDPG on a config with learner_threads 2)', () => {
+  for (const file of ['config/reacher.yaml', 'config/reacher_naf.yaml', 'config/ur5e.yaml', 'config/ur5e_naf.yaml']) {
+    const base = (yaml.load(readFileSync(file, 'utf8')) as { naf_trainer: { ros__parameters: Record<string, unknown> } }).naf_trainer.ros__parameters;
+    for (const m of Object.keys(METHODS)) {
+      assert.doesNotThrow(() => parseConfig(merge(base, METHODS[m].overrides(base)), `${file} + ${m}`), `${file} + ${m}`);
+    }
+  }
+});
+
 test('the grid: 8 settings, DDPG actor at lr/10, selection by the mean test return after episode 0', () => {
   assert.equal(settings(parseAxes(true)).length, 8);
   assert.deepEqual(settings(parseAxes('lr,sigma')).map(settingName), ['lr1e-4-sigma0.1', 'lr1e-4-sigma0.3', 'lr1e-3-sigma0.1', 'lr1e-3-sigma0.3']);
