@@ -22,12 +22,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import winston from 'winston';
 import type { Logger } from '../util/logger.js';
-import { RclnodejsContext } from './rclnodejs_transport.js';
+import { RclnodejsContext, type RclnodejsNode } from './rclnodejs_transport.js';
 import { declareConfigParameters, unknownParameters } from './parameters.js';
 import { applyRealtime } from './realtime.js';
 import { splitParamsFiles } from './params_files.js';
 import { resolveNodePaths } from './node_paths.js';
 import type { RosLogger } from './transport.js';
+import type { NafConfig } from '../config/schema.js';
 
 /** A winston logger writing to the node's ROS logger (and a JSON-lines file when given). */
 export function rosWinstonLogger(ros: RosLogger, file?: string): Logger {
@@ -73,18 +74,42 @@ function onSignals(stop: (signal: string) => Promise<void>): void {
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** `naf-ros node`: the trainer node on ROS 2, learning in a worker thread. */
-export async function runTrainerNode(argv: string[] = process.argv): Promise<void> {
-  const ctx = await initRos(argv);
-  const node = ctx.createNode('naf_trainer');
+/**
+ * The node's parameters, declared and checked: unknown names, then paths resolved against their
+ * params files, then the config against its arm (URDF, joints, tip link, home pose, target).
+ * @throws Error naming the unknown parameters; ConfigError with one line per mistake on the arm
+ */
+async function checkedConfig(node: RclnodejsNode, argv: string[], name: string): Promise<NafConfig> {
   const typos = unknownParameters(node.overrideNames());
   if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
-  const config = resolveNodePaths(declareConfigParameters(node), splitParamsFiles(argv).paramsFiles, 'naf_trainer', node.namespace);
-  // The config against its arm (URDF, joints, tip link, home pose, target): one line per mistake.
+  const config = resolveNodePaths(declareConfigParameters(node), splitParamsFiles(argv).paramsFiles, name, node.namespace);
   const { armIssues } = await import('../config/arm_checks.js');
   const { ConfigError } = await import('../config/config_error.js');
   const issues = armIssues(config, { embedded: false });
   if (issues.length) throw new ConfigError(`parameters of ${node.resolveName('~')}`, issues);
+  return config;
+}
+
+/**
+ * `ros.resume`, when set, must be a run folder with checkpoints.
+ * @param writer who writes such folders under run_dir, for the message
+ * @throws Error naming the folder and what was expected
+ */
+function checkResume(config: NafConfig, writer: string): void {
+  if (config.ros.resume && !existsSync(join(config.ros.resume, 'checkpoints'))) {
+    throw new Error(`ros.resume: ${config.ros.resume} is not a run folder with checkpoints (no ${join(config.ros.resume, 'checkpoints')}); ` +
+      `give a folder ${writer} wrote under run_dir, or "" for a new run`);
+  }
+}
+
+/** A new run folder's time stamp (ISO time, file-name safe). */
+const runStamp = () => new Date().toISOString().replace(/[:.]/g, '-');
+
+/** `naf-ros node`: the trainer node on ROS 2, learning in a worker thread. */
+export async function runTrainerNode(argv: string[] = process.argv): Promise<void> {
+  const ctx = await initRos(argv);
+  const node = ctx.createNode('naf_trainer');
+  const config = await checkedConfig(node, argv, 'naf_trainer');
   // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
   const { buildActor, buildArmDynamics, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
   const { WorkerLearnerClient } = await import('../training/learner_client.js');
@@ -97,13 +122,9 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   if (actorOfFleet && config.ros.resume) {
     throw new Error(`ros.resume: a fleet actor keeps no learner state; resume the fleet's learner (naf_learner's ros.resume, fleet.launch.py resume:=) instead; got ${config.ros.resume}`);
   }
-  if (config.ros.resume && !existsSync(join(config.ros.resume, 'checkpoints'))) {
-    throw new Error(`ros.resume: ${config.ros.resume} is not a run folder with checkpoints (no ${join(config.ros.resume, 'checkpoints')}); ` +
-      `give a folder a node run wrote under run_dir, or "" for a new run`);
-  }
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  checkResume(config, 'a node run');
   const armName = node.namespace === '/' ? 'root' : node.namespace.replace(/^\//, '').replace(/\//g, '_');
-  const runDir = config.ros.resume || join(config.run_dir, `${stamp}-${actorOfFleet ? `actor-${armName}` : `node-${deploy ? 'deploy' : `seed${config.seed}`}`}`);
+  const runDir = config.ros.resume || join(config.run_dir, `${runStamp()}-${actorOfFleet ? `actor-${armName}` : `node-${deploy ? 'deploy' : `seed${config.seed}`}`}`);
   mkdirSync(runDir, { recursive: true });
   const logger = rosWinstonLogger(node.logger, join(runDir, 'node.log.jsonl'));
   const urdf = loadConfigUrdf(config);
@@ -169,22 +190,13 @@ function learnerRng(root: import('../util/rng.js').Rng, resumed: { completed: nu
 export async function runLearnerNode(argv: string[] = process.argv): Promise<void> {
   const ctx = await initRos(argv);
   const node = ctx.createNode('naf_learner');
-  const typos = unknownParameters(node.overrideNames());
-  if (typos.length) throw new Error(`unknown parameter(s) for ${node.resolveName('~')}: ${typos.join(', ')} (see src/config/schema.ts)`);
-  const config = resolveNodePaths(declareConfigParameters(node), splitParamsFiles(argv).paramsFiles, 'naf_learner', node.namespace);
-  const { armIssues } = await import('../config/arm_checks.js');
-  const { ConfigError } = await import('../config/config_error.js');
-  const issues = armIssues(config, { embedded: false });
-  if (issues.length) throw new ConfigError(`parameters of ${node.resolveName('~')}`, issues);
+  const config = await checkedConfig(node, argv, 'naf_learner');
   if (config.mode === 'deploy') throw new Error('naf_learner learns: mode must be train; got deploy');
-  if (config.ros.resume && !existsSync(join(config.ros.resume, 'checkpoints'))) {
-    throw new Error(`ros.resume: ${config.ros.resume} is not a run folder with checkpoints (no ${join(config.ros.resume, 'checkpoints')}); ` +
-      `give a folder naf_learner wrote under run_dir, or "" for a new run`);
-  }
+  checkResume(config, 'naf_learner');
   const { buildTask } = await import('../training/factory.js');
   const { WorkerFleetClient } = await import('../training/fleet_client.js');
   const { NafLearnerNode } = await import('./naf_learner_node.js');
-  const runDir = config.ros.resume || join(config.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-fleet-seed${config.seed}`);
+  const runDir = config.ros.resume || join(config.run_dir, `${runStamp()}-fleet-seed${config.seed}`);
   mkdirSync(runDir, { recursive: true });
   const logger = rosWinstonLogger(node.logger, join(runDir, 'learner.log.jsonl'));
   const task = buildTask(config);
