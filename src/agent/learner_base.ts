@@ -29,7 +29,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ADAM_DEFAULTS, adamStep, clipScale, F32_MAX, softUpdate, sumSquares, type AdamConfig } from '../nn/adam.js';
-import { FlatState, sharedFloat32 } from '../nn/flat_state.js';
+import { FlatState } from '../nn/flat_state.js';
 import { ParamLayout } from '../nn/layout.js';
 import { BN_MOMENTUM, type TensorInit } from '../nn/mlp.js';
 import { uploadTensors } from '../nn/tensors.js';
@@ -57,7 +57,7 @@ export abstract class LearnerBase {
   protected readonly targetRange: [number, number];
   /** batch-norm running statistics */
   protected readonly statLayout: ParamLayout;
-  protected readonly state: FlatState<StateBuffer>;
+  protected readonly state: FlatState<StateBuffer, 'grad' | 'batchStats'>;
   /** gradient of the update in progress, layout of theta */
   protected readonly grad: Float32Array;
   /** batch statistics of the update in progress, layout of bn */
@@ -90,7 +90,7 @@ export abstract class LearnerBase {
    * @param lrDecay multiplier applied to every learning rate at each rollback, in (0, 1]
    * @param h the hyper-parameters both agents share (Adam: Kingma & Ba's defaults where not given)
    * @param init initial weights and statistics in layout order; `targetPrefixes` name the target block;
-   *   `shared`: state, gradient and batch statistics on SharedArrayBuffers (a second thread helps)
+   *   `shared`: state, gradient and batch statistics on a shared memory (a second thread helps)
    * @throws Error when lrDecay is outside (0, 1] or the target tensors are not contiguous
    */
   protected constructor(
@@ -116,14 +116,14 @@ export abstract class LearnerBase {
     this.statLayout = new ParamLayout(init.stats);
     this.state = new FlatState(
       { theta: this.layout.size, m: this.layout.size, v: this.layout.size, target: this.targetLayout.size, bn: this.statLayout.size },
-      init.shared,
+      { shared: init.shared, scratch: { grad: this.layout.size, batchStats: this.statLayout.size } },
     );
     const cur = this.state.current;
     for (const p of init.params) cur.theta.set(p.data, this.layout.entry(p.name).offset);
     for (const s of init.stats) cur.bn.set(s.data, this.statLayout.entry(s.name).offset);
     cur.target.set(cur.theta.subarray(...this.targetRange)); // theta' <- theta
-    this.grad = init.shared ? sharedFloat32(this.layout.size) : this.layout.zeros();
-    this.batchStats = init.shared ? sharedFloat32(this.statLayout.size) : this.statLayout.zeros();
+    this.grad = this.state.scratch.grad;
+    this.batchStats = this.state.scratch.batchStats;
   }
 
   protected get who(): string {

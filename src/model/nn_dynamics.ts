@@ -99,7 +99,7 @@ export class NnDynamics implements DynamicsModel {
   private readonly spec: MlpSpec;
   private readonly layout: ParamLayout;
   /** weights and Adam moments, flat (`layout`) */
-  private readonly state: FlatState<'theta' | 'm' | 'v'>;
+  private readonly state: FlatState<'theta' | 'm' | 'v', 'grad'>;
   private readonly grad: Float32Array;
   private t = 0;
   private inStats: RunningStats;
@@ -134,9 +134,9 @@ export class NnDynamics implements DynamicsModel {
     this.spec = { prefix: 'g', sizes: this.sizes, activateLast: false, batchNorm: false };
     const init = mlpInit(this.spec, this.rng).params;
     this.layout = new ParamLayout(init);
-    this.state = new FlatState({ theta: this.layout.size, m: this.layout.size, v: this.layout.size });
+    this.state = new FlatState({ theta: this.layout.size, m: this.layout.size, v: this.layout.size }, { scratch: { grad: this.layout.size } });
     for (const p of init) this.state.current.theta.set(p.data, this.layout.entry(p.name).offset);
-    this.grad = this.layout.zeros();
+    this.grad = this.state.scratch.grad;
   }
 
   get ready(): boolean {

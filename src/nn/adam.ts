@@ -5,7 +5,14 @@
  *
  * The step may write in place (`out` the input buffers): the divergence guard saves the state
  * before a step and restores it when the step is not finite (`flat_state.ts`).
+ *
+ * Two implementations with one contract: when every operand is a view on one `KernelMemory`
+ * (the learners allocate their state there, `flat_state.ts`), the wasm SIMD kernels of
+ * `kernels.wat` run (float32 arithmetic, as the tfjs optimiser this replaces); otherwise a JS loop
+ * (float64 arithmetic rounded to float32 on store). They agree to float32 rounding
+ * (`test/kernels.test.ts`).
  */
+import { kernelMemoryOf } from './kernels.js';
 
 export interface AdamConfig {
   beta1: number;
@@ -19,8 +26,11 @@ export const ADAM_DEFAULTS: AdamConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8 }
 /** Largest finite float32; a squared gradient norm above its square overflows the float32 moments. */
 export const F32_MAX = 3.4028234663852886e38;
 
-/** Sum of squares of g[start, end) (float64 accumulation). */
+/** Sum of squares of g[start, end) (float64 accumulation). @throws RangeError when the range is not inside g. */
 export function sumSquares(g: Float32Array, start = 0, end = g.length): number {
+  checkRange('sumSquares', start, end, g.length);
+  const k = kernelMemoryOf(g);
+  if (k) return k.sumSquares(g, start, end);
   let s = 0;
   for (let i = start; i < end; i++) s += g[i] * g[i];
   return s;
@@ -45,7 +55,7 @@ export function clipScale(norm: number, maxNorm: number): number {
  * replaces, so results agree to float32 rounding). `out` may be the input buffers (in place).
  * Returns false when a proposed weight is not representable in float32 (NaN, or beyond ±F32_MAX:
  * an absurd learning rate); the check is one comparison inside the same loop.
- * @throws RangeError when t < 1.
+ * @throws RangeError when t < 1, or [start, end) is not inside every buffer.
  */
 export function adamStep(a: {
   theta: Float32Array;
@@ -61,16 +71,20 @@ export function adamStep(a: {
   cfg: AdamConfig;
 }): boolean {
   if (!(a.t >= 1)) throw new RangeError(`adamStep: step t must be >= 1, got ${a.t}`);
-  const { theta, m, v, g, scale } = a;
+  const { theta, m, v, g, scale, start, end } = a;
+  const { theta: thetaOut, m: mOut, v: vOut } = a.out;
+  checkRange('adamStep', start, end, Math.min(theta.length, m.length, v.length, g.length, thetaOut.length, mOut.length, vOut.length));
   const { beta1, beta2, eps } = a.cfg;
   const c2 = Math.sqrt(1 - beta2 ** a.t);
   const lrT = (a.lr * c2) / (1 - beta1 ** a.t);
   const epsT = eps * c2;
   const k1 = 1 - beta1;
   const k2 = 1 - beta2;
-  const { theta: thetaOut, m: mOut, v: vOut } = a.out;
+  const inPlace = thetaOut === theta && mOut === m && vOut === v;
+  const k = inPlace ? kernelMemoryOf(theta, m, v, g) : null;
+  if (k) return k.adam(theta, m, v, g, start, end, lrT, epsT, k1, k2, scale);
   let finite = true;
-  for (let i = a.start; i < a.end; i++) {
+  for (let i = start; i < end; i++) {
     const gi = g[i] * scale;
     const mi = m[i] + (gi - m[i]) * k1;
     const vi = v[i] + (gi * gi - v[i]) * k2;
@@ -86,8 +100,18 @@ export function adamStep(a: {
 /**
  * Soft target update in place (DDPG; NAF Algorithm 1): target[i] <- tau theta[offset + i] +
  * (1 - tau) target[i] for every element of `target`.
+ * @throws RangeError when theta has no element offset + target.length - 1.
  */
 export function softUpdate(target: Float32Array, theta: Float32Array, offset: number, tau: number): void {
+  checkRange('softUpdate', offset, offset + target.length, theta.length);
+  const kernels = kernelMemoryOf(target, theta);
+  if (kernels) return kernels.softUpdate(target, theta, offset, tau);
   const k = 1 - tau;
   for (let i = 0; i < target.length; i++) target[i] = theta[offset + i] * tau + target[i] * k;
+}
+
+function checkRange(who: string, start: number, end: number, length: number): void {
+  if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= length)) {
+    throw new RangeError(`${who}: range [${start}, ${end}) is not inside a buffer of ${length} elements`);
+  }
 }

@@ -13,10 +13,20 @@
  * pre-step copy of the step in progress; committing swaps the last two (no copy). In-place updates
  * touch half the memory of writing a proposal to separate buffers (issue 10: the optimiser loop is
  * memory-bound), and the pre-step copy is a plain memcpy.
+ *
+ * `current` and the `scratch` buffers (a step's gradient, say: not part of the transaction) live on
+ * one `KernelMemory`, so Adam and the soft target update over them run as wasm SIMD kernels
+ * (`adam.ts`).
  */
-export class FlatState<K extends string> {
+import { alignedFloats, KernelMemory } from './kernels.js';
+
+export class FlatState<K extends string, S extends string = never> {
   /** The state; its arrays keep their identity for the learner's lifetime. */
   readonly current: Readonly<Record<K, Float32Array>>;
+  /** Working buffers on the same memory, outside the transaction (zero-filled at construction). */
+  readonly scratch: Readonly<Record<S, Float32Array>>;
+  /** The memory `current` and `scratch` live on (hand `memory.memory` to a worker when shared). */
+  readonly memory: KernelMemory;
   private backup: Record<K, Float32Array>;
   private spare: Record<K, Float32Array>;
   private hasBackup = false;
@@ -25,15 +35,20 @@ export class FlatState<K extends string> {
 
   /**
    * @param sizes element count of each named buffer
-   * @param shared back `current` with SharedArrayBuffers, so another thread can read and update it
-   *   (the NAF head worker, `agent/naf/head_worker.ts`)
+   * @param options `shared`: the memory is a SharedArrayBuffer, so another thread can read and
+   *   update `current` and `scratch` (the NAF head worker, `agent/naf/head_worker.ts`);
+   *   `scratch`: element count of each working buffer
    */
-  constructor(readonly sizes: Record<K, number>, shared = false) {
-    const make = (sab: boolean) =>
-      Object.fromEntries(Object.entries(sizes).map(([k, n]) => [k, sab ? sharedFloat32(n as number) : new Float32Array(n as number)])) as Record<K, Float32Array>;
-    this.current = make(shared);
-    this.backup = make(false);
-    this.spare = make(false);
+  constructor(readonly sizes: Record<K, number>, options: { shared?: boolean; scratch?: Record<S, number> } = {}) {
+    const scratch = options.scratch ?? ({} as Record<S, number>);
+    const counts = [...Object.values<number>(sizes), ...Object.values<number>(scratch)];
+    this.memory = KernelMemory.create(counts.reduce((a, n) => a + alignedFloats(n), 0), options.shared ?? false);
+    const make = <T extends string>(s: Record<T, number>, alloc: (n: number) => Float32Array) =>
+      Object.fromEntries(Object.entries<number>(s).map(([k, n]) => [k, alloc(n)])) as Record<T, Float32Array>;
+    this.current = make(sizes, (n) => this.memory.alloc(n));
+    this.scratch = make(scratch, (n) => this.memory.alloc(n));
+    this.backup = make(sizes, (n) => new Float32Array(n));
+    this.spare = make(sizes, (n) => new Float32Array(n));
   }
 
   /** True between `beginStep` and the following `commit` or `rollback`. */

@@ -111,6 +111,7 @@ export class NafAgent extends LearnerBase implements QAgent {
       params: [...this.layout.entries],
       stats: [...this.statLayout.entries],
       adam: this.adam,
+      memory: this.state.memory.memory,
       buffers: { theta: cur.theta, m: cur.m, v: cur.v, grad: this.grad, batchStats: this.batchStats },
     });
   }

@@ -9,6 +9,7 @@ import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from '../backend.js';
 import { adamStep, clipScale, F32_MAX, sumSquares } from '../../nn/adam.js';
+import { KernelMemory } from '../../nn/kernels.js';
 import { ParamLayout } from '../../nn/layout.js';
 import { forwardTransposes, layerCount, mlpBackward, mlpBackwardDownTo, mlpForward, type LayerCache } from '../../nn/mlp.js';
 import { downloadInto, lookup, uploadTensors } from '../../nn/tensors.js';
@@ -17,6 +18,9 @@ import { CMD, PARAM, SLOT, SPLIT_LAYER, type HeadWorkerData } from './parallel.j
 const data = workerData as HeadWorkerData;
 const { ctrl, params } = data.buffers;
 const b = data.buffers;
+// This thread's views of the learner's state on the shared memory, so Adam runs as a wasm kernel.
+const kernels = KernelMemory.attach(data.memory);
+for (const k of ['theta', 'm', 'v', 'grad', 'batchStats'] as const) b[k] = kernels.view(b[k]);
 const { mu, L } = data;
 const prefixes = [`${mu.prefix}/`, `${L.prefix}/`];
 /** L's layers this thread computes the gradient of (SPLIT_LAYER and above) */

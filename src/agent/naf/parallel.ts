@@ -56,6 +56,8 @@ export interface HeadWorkerData {
   params: LayoutEntry[];
   stats: LayoutEntry[];
   adam: AdamConfig;
+  /** the shared memory `buffers.theta`, `m`, `v`, `grad` and `batchStats` are views on (`nn/kernels.ts`) */
+  memory: WebAssembly.Memory;
   buffers: {
     theta: Float32Array; m: Float32Array; v: Float32Array; grad: Float32Array; batchStats: Float32Array;
     /** x^T [dX, B] */ xT: Float32Array;
@@ -79,7 +81,7 @@ export class HeadWorker {
 
   /**
    * Starts the worker and waits until its tfjs backend is ready.
-   * @param buffers the learner's shared state (`FlatState` current, gradient, batch statistics)
+   * @param args.buffers the learner's shared state (`FlatState` current, gradient, batch statistics), views on `args.memory`
    * @throws Error when the worker cannot start (its message)
    */
   static async start(args: Omit<HeadWorkerData, 'buffers'> & { buffers: Pick<HeadWorkerData['buffers'], 'theta' | 'm' | 'v' | 'grad' | 'batchStats'> }): Promise<HeadWorker> {
