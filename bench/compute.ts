@@ -118,23 +118,25 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
 
 /**
  * The learner in real time (issue 10): the in-process node + bridge at the config's control rate
- * with imagination length l in `ls` (I as configured), `seconds` each: shed fraction, updates/s
+ * with imagination length l in `ls` (I as configured), `seconds` each, with the node's real-time
+ * setup at the configured `ros.rt_priority` where permitted (`jitter.ts`): shed fraction, updates/s
  * made and jitter p99 per l — the largest l with no shedding is what this machine sustains.
  */
-export async function realtimeSweep(params: unknown, ls: number[], seconds: number): Promise<{ l: number; shedFraction: number; updatesPerS: number; p99Ms: number; episodes: number }[]> {
+export async function realtimeSweep(params: unknown, ls: number[], seconds: number): Promise<{ l: number; shedFraction: number; updatesPerS: number; p99Ms: number; episodes: number; scheduling: string }[]> {
+  const config = parseConfig(params, 'bench');
   const rows = [];
   for (const l of ls) {
     const p = params as Record<string, Record<string, unknown>>;
-    const j = await nodeJitter({ ...p, model_based: { ...(p.model_based ?? {}), imagination_length: l } }, seconds);
-    rows.push({ l, shedFraction: j.shedFraction, updatesPerS: j.updates / seconds, p99Ms: j.p99 * 1000, episodes: j.episodes });
+    const j = await nodeJitter({ ...p, model_based: { ...(p.model_based ?? {}), imagination_length: l } }, seconds, config.ros.rt_priority);
+    rows.push({ l, shedFraction: j.shedFraction, updatesPerS: j.updates / seconds, p99Ms: j.p99 * 1000, episodes: j.episodes, scheduling: j.scheduling });
   }
   return rows;
 }
 
 /**
- * Control-loop jitter figures: in-process (always) and over real DDS where rclnodejs loads, with
- * the configured `ros.rt_priority` and with normal scheduling. `npm run bench -- --jitter` runs
- * only these.
+ * Control-loop jitter figures: in-process (always) and over real DDS where rclnodejs loads, each
+ * with the configured `ros.rt_priority` (the node's real-time setup, where permitted) and with
+ * normal scheduling. `npm run bench -- --jitter` runs only these.
  */
 export async function jitterFigures(params: unknown, opts: { quick: boolean }): Promise<Figure[]> {
   const config = parseConfig(params, 'bench');
@@ -144,12 +146,16 @@ export async function jitterFigures(params: unknown, opts: { quick: boolean }): 
   const fig = (name: string, value: number, unit: string, method: string) => out.push({ name, value, unit, method, backend, cores });
   // 5. Control-loop jitter of the node (in-process transport, real time, learner in its worker).
   const secs = opts.quick ? 15 : 60;
-  const j = await nodeJitter(params, secs);
-  const how = `naf_trainer at ${config.control_rate_hz} Hz + MuJoCo sim bridge on the in-process bus driven in real time for ${secs} s, learner in its worker thread (learner_threads ${config.agent.learner_threads}, I = ${config.agent.updates_per_step}, l = ${config.model_based.imagination_length}; ${j.episodes} episodes, ${j.updates} updates made, ${j.shedUpdates} shed by the learner's real-time policy); |callback interval - period| over ${j.n} periods`;
-  fig('control-loop jitter mean', j.mean * 1000, 'ms', how);
-  fig('control-loop jitter p99', j.p99 * 1000, 'ms', how);
-  fig('control-loop jitter max', j.max * 1000, 'ms', how);
-  fig('learner shed fraction (real time)', j.shedFraction, 'fraction', how);
+  for (const rt of [...new Set([config.ros.rt_priority, 0])]) {
+    const j = await nodeJitter(params, secs, rt);
+    const how = `naf_trainer at ${config.control_rate_hz} Hz + MuJoCo sim bridge on the in-process bus driven in real time for ${secs} s, learner in its worker thread (learner_threads ${config.agent.learner_threads}, nice ${config.ros.learner_nice}, I = ${config.agent.updates_per_step}, l = ${config.model_based.imagination_length}; ${j.episodes} episodes, ${j.updates} updates made, ${j.shedUpdates} shed by the learner's real-time policy); ${j.scheduling}; |callback interval - period| over the last ${j.n} periods`;
+    const tag = rt > 0 && !j.scheduling.startsWith('normal') ? `in-process, rt_priority ${rt}` : 'in-process, normal scheduling';
+    if (out.some((f) => f.name.endsWith(tag))) continue; // rt not permitted: the normal run is already there
+    fig(`control-loop jitter mean ${tag}`, j.mean * 1000, 'ms', how);
+    fig(`control-loop jitter p99 ${tag}`, j.p99 * 1000, 'ms', how);
+    fig(`control-loop jitter max ${tag}`, j.max * 1000, 'ms', how);
+    fig(`learner shed fraction (real time) ${tag}`, j.shedFraction, 'fraction', how);
+  }
 
   // 6. The same over real DDS (the two processes of mujoco.launch.py), where rclnodejs loads.
   const why = await ddsAvailable();

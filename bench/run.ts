@@ -52,7 +52,7 @@ const program = new Command('bench')
   .option('--skip-learning', 'no learning curves')
   .option('--skip-compute', 'no compute figures')
   .option('--jitter', 'only the control-loop jitter figures (in-process, and over DDS where rclnodejs loads), printed and saved as jitter.json')
-  .option('--realtime [ls]', 'only the learner in real time: shed fraction, updates/s and jitter of the in-process node for imagination lengths l (default 1,2,5,10), saved as realtime.json')
+  .option('--realtime [ls]', 'only the learner in real time: shed fraction, updates/s and jitter of the in-process node (with the node\'s real-time setup at ros.rt_priority where permitted) for imagination lengths l (default 1,2,5,10), saved as realtime.json')
   .option('--fleet', 'only the fleet figures (issue 14): 1, 2, 4 simulated arms and one learner in real time, wall-clock and real episodes to a common return; fleet.json, table.md, curves.svg')
   .option('--fleet-arms <list>', 'arm counts of --fleet', '1,2,4')
   .option('--fleet-report <dir>', 'only rewrite table.md and curves.svg of a --fleet results folder from its fleet.json')
@@ -203,7 +203,7 @@ if (o.realtime) {
   const ls = typeof o.realtime === 'string' ? o.realtime.split(',').map(Number) : [1, 2, 5, 10];
   const secs = quick ? 20 : 60;
   const rows = await realtimeSweep(base, ls, secs);
-  for (const r of rows) log(`l = ${r.l}: shed fraction ${r.shedFraction.toFixed(3)}, ${r.updatesPerS.toFixed(0)} updates/s made, jitter p99 ${r.p99Ms.toFixed(2)} ms, ${r.episodes} episodes`);
+  for (const r of rows) log(`l = ${r.l}: shed fraction ${r.shedFraction.toFixed(3)}, ${r.updatesPerS.toFixed(0)} updates/s made, jitter p99 ${r.p99Ms.toFixed(2)} ms, ${r.episodes} episodes; ${r.scheduling}`);
   writeFileSync(join(out, 'realtime.json'), JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), seconds: secs, config: o.config, set: o.set, rows }, null, 1));
   process.exit(0);
 }

@@ -191,7 +191,7 @@ export const CONFIG_SCHEMA = {
         normalize_actions: { type: 'boolean', description: 'The networks work on actions u/u_max in [-1, 1] (P dimensionless); torques are scaled at the arm. false: on torques in N·m (the behaviour before issue 11).', default: true },
         normalize_observations: { type: 'boolean', description: 'Running mean/std normalisation of the observation at the network inputs (statistics from the minibatches, frozen within an update, checkpointed, sent to the actor).', default: false },
         critic_weight_decay: { ...num('DDPG: L2 weight decay of the critic\'s weight matrices (DDPG paper: 1e-2; 0 here: with TD errors ~1e-3 it dominated the critic\'s gradient).', 0), default: 0 },
-        learner_threads: { ...int('Threads of one NAF update: 2 computes V and part of L on the learner\'s thread, mu and the rest of L on a second one (same results to float32 tolerance, ~1.6x the updates/s on 2 cores; NAF with the separate architecture only).', 1, 2), default: 1 },
+        learner_threads: { ...int('Threads of one NAF update: 2 computes V and part of L on the learner\'s thread, mu and the rest of L on a second one (same results to float32 tolerance, ~1.5x the updates/s on 2 cores; NAF with the separate architecture only).', 1, 2), default: 1 },
       },
       required: [],
     },

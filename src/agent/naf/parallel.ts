@@ -19,8 +19,9 @@
  *
  * Balance ([200x200]-by-batch products, the bulk of the work): forward 2 and 2; backward 3 and 3
  * (V's two and L's W_1 G_1 here; L's layer-1 weight gradient and mu's two there); Adam on two
- * networks here, one there. Weights, moments and the gradient live in SharedArrayBuffers
- * (`FlatState` with `shared`), so only head outputs, L's first hidden layer and the gradients at
+ * networks here, one there. Weights, moments and the gradient live in one shared WebAssembly
+ * memory (`FlatState` with `shared`; the worker attaches it, so its Adam step runs as the same
+ * SIMD kernel, `nn/kernels.ts`), so only head outputs, L's first hidden layer and the gradients at
  * the hand-offs are copied between threads. Waiting is `Atomics.wait` (allowed in Node's main
  * thread and in workers) with a timeout: a worker that dies or hangs becomes an Error, not a hang.
  */
