@@ -14,6 +14,8 @@ import { createActor } from '../src/agent/actor.js';
 import { ReplayBuffer } from '../src/agent/replay.js';
 import { ilqgStep } from '../src/control/ilqg.js';
 import { Rng } from '../src/util/rng.js';
+import { ADAM_DEFAULTS, adamStep } from '../src/nn/adam.js';
+import { alignedFloats, KernelMemory } from '../src/nn/kernels.js';
 import { nodeJitter } from './jitter.js';
 import { ddsAvailable, ddsJitter } from './dds_jitter.js';
 import { Trainer } from '../src/training/trainer.js';
@@ -73,6 +75,25 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
     fig(`NAF updates/s (batch 64), ${v.label}`, r.updatesPerSecond, 'updates/s', `bench/update_rate.ts ${v.args.join(' ')} --updates ${r.updates}: a fresh process, 30 warm-up then ${r.updates} timed updates on 50 fixed random minibatches of 64 (dX 11, dU 3), hidden 200x200 ReLU, Adam; CPU time ${(r.cpuSecondsPerUpdate * 1000).toFixed(2)} ms/update`);
   }
   let t0: number;
+
+  // 1b. Adam over the NAF networks' weights: the wasm SIMD kernel (what the learners run, their
+  // state on a KernelMemory) against the JS loop (the same function on plain arrays).
+  const n = (await agent.getState()).tensors.filter((t) => t.name.startsWith('online/')).reduce((a, t) => a + t.data.length, 0);
+  const adamNsPerWeight = (kernel: boolean) => {
+    const mem = kernel ? KernelMemory.create(4 * alignedFloats(n)) : null;
+    const [theta, m, v, g] = Array.from({ length: 4 }, () => (mem ? mem.alloc(n) : new Float32Array(n)));
+    const r = new Rng(11);
+    for (let i = 0; i < n; i++) { theta[i] = r.normal() * 0.1; g[i] = r.normal() * 0.01; }
+    const steps = opts.quick ? 200 : 2000;
+    const step = (t: number) => adamStep({ theta, m, v, g, out: { theta, m, v }, start: 0, end: n, t, lr: 1e-3, scale: 1, cfg: ADAM_DEFAULTS });
+    for (let k = 1; k <= 50; k++) step(k);
+    const s = performance.now();
+    for (let k = 1; k <= steps; k++) step(50 + k);
+    return ((performance.now() - s) * 1e6) / steps / n;
+  };
+  const adamHow = (what: string) => `${what}: adamStep (nn/adam.ts) over the ${n} weights of the configured NAF networks in place, 50 warm-up then ${opts.quick ? 200 : 2000} timed steps; ns per weight per step`;
+  fig('Adam step per weight, wasm SIMD kernel', adamNsPerWeight(true), 'ns', adamHow('buffers on a KernelMemory (the learners\' path, nn/kernels.wat)'));
+  fig('Adam step per weight, JS loop', adamNsPerWeight(false), 'ns', adamHow('plain Float32Arrays (the JS fallback)'));
 
   // 2. Inference latency for one state.
   const actor = createActor(agent.snapshot());
