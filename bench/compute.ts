@@ -168,10 +168,10 @@ export async function jitterFigures(params: unknown, opts: { quick: boolean }): 
   // 5. Control-loop jitter of the node (in-process transport, real time, learner in its worker).
   const secs = opts.quick ? 15 : 60;
   for (const rt of [...new Set([config.ros.rt_priority, 0])]) {
+    if (rt === 0 && out.some((f) => f.name.endsWith('in-process, normal scheduling'))) continue; // the real-time setup was not permitted: that run was the normal one
     const j = await nodeJitter(params, secs, rt);
     const how = `naf_trainer at ${config.control_rate_hz} Hz + MuJoCo sim bridge on the in-process bus driven in real time for ${secs} s, learner in its worker thread (learner_threads ${config.agent.learner_threads}, nice ${config.ros.learner_nice}, I = ${config.agent.updates_per_step}, l = ${config.model_based.imagination_length}; ${j.episodes} episodes, ${j.updates} updates made, ${j.shedUpdates} shed by the learner's real-time policy); ${j.scheduling}; |callback interval - period| over the last ${j.n} periods`;
-    const tag = rt > 0 && !j.scheduling.startsWith('normal') ? `in-process, rt_priority ${rt}` : 'in-process, normal scheduling';
-    if (out.some((f) => f.name.endsWith(tag))) continue; // rt not permitted: the normal run is already there
+    const tag = j.realtime ? `in-process, rt_priority ${rt}` : 'in-process, normal scheduling';
     fig(`control-loop jitter mean ${tag}`, j.mean * 1000, 'ms', how);
     fig(`control-loop jitter p99 ${tag}`, j.p99 * 1000, 'ms', how);
     fig(`control-loop jitter max ${tag}`, j.max * 1000, 'ms', how);

@@ -24,6 +24,8 @@ export interface NodeJitter {
   /** |interval - period| statistics, s */
   mean: number; p99: number; max: number; n: number;
   episodes: number; skippedSteps: number; updates: number; shedUpdates: number; shedFraction: number;
+  /** true when the node's real-time setup was applied for the run */
+  realtime: boolean;
   /** how the threads were scheduled (the real-time setup's message, or why it was not applied) */
   scheduling: string;
 }
@@ -33,8 +35,9 @@ export async function nodeJitter(params: unknown, seconds: number, rtPriority = 
   const sys = await createInProcessSystem(params, async (config) => (learner = await WorkerLearnerClient.create(config, mkdtempSync(join(tmpdir(), 'naf-jitter-')))), silentLogger(), {
     steadyNow: () => performance.now() / 1000,
   });
-  const rt = rtPriority > 0 ? applyRealtime(rtPriority, learner!.tids, 'rt_priority') : { ok: false, message: 'normal scheduling (rt_priority 0)' };
-  const scheduling = rtPriority > 0 && !rt.ok ? `normal scheduling: ${rt.message}` : rt.message;
+  const rt = rtPriority > 0 ? applyRealtime(rtPriority, learner!.tids, 'rt_priority') : null;
+  const realtime = rt?.ok === true;
+  const scheduling = rt === null ? 'normal scheduling (rt_priority 0)' : rt.ok ? rt.message : `normal scheduling: ${rt.message}`;
   try {
     let last: { skippedSteps: number; updates: number; shedUpdates: number } = { skippedSteps: 0, updates: 0, shedUpdates: 0 };
     sys.learner.onStats((s) => { last = s; });
@@ -47,9 +50,9 @@ export async function nodeJitter(params: unknown, seconds: number, rtPriority = 
     const episodes = sys.trainer.completed;
     await sys.close();
     const { skippedSteps, updates, shedUpdates } = last;
-    return { ...stats, episodes, skippedSteps, updates, shedUpdates, shedFraction: updates + shedUpdates > 0 ? shedUpdates / (updates + shedUpdates) : 0, scheduling };
+    return { ...stats, episodes, skippedSteps, updates, shedUpdates, shedFraction: updates + shedUpdates > 0 ? shedUpdates / (updates + shedUpdates) : 0, realtime, scheduling };
   } finally {
     // The bench goes on with other work in this process: every thread back to normal scheduling.
-    if (rtPriority > 0 && rt.ok) execFileSync('chrt', ['-a', '-o', '-p', '0', String(process.pid)], { stdio: 'ignore' });
+    if (realtime) execFileSync('chrt', ['-a', '-o', '-p', '0', String(process.pid)], { stdio: 'ignore' });
   }
 }
