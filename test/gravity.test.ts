@@ -12,12 +12,13 @@ import yaml from 'js-yaml';
 import { Matrix, solve } from 'ml-matrix';
 import { parseConfig } from '../src/config/load.js';
 import { paramsFileDir, resolveFileRelative } from '../src/config/params_file.js';
-import { GravityCompensatedArm, GravityCompensation } from '../src/control/gravity_compensation.js';
+import { totalDamping } from '../src/control/damping_injection.js';
+import { SupervisedArm } from '../src/safety/supervised_arm.js';
 import { derivedHomingGains, homed, pdHomingTorque } from '../src/control/pd_homing.js';
 import { KinematicChain } from '../src/env/kinematics.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { RigidBodyModel } from '../src/env/rigid_body.js';
-import { buildArm } from '../src/training/factory.js';
+import { buildArm, buildDampingPlan } from '../src/training/factory.js';
 import { InThreadLearnerClient } from '../src/training/learner_client.js';
 import { createInProcessSystem } from '../src/ros/inprocess_system.js';
 import { captureLogger } from './ros_fakes.js';
@@ -37,9 +38,10 @@ function poses(): Float64Array[] {
   return [Float64Array.from(HOME), ...Array.from({ length: 4 }, () => Float64Array.from(HOME, (h) => h + 0.6 * (2 * rng.uniform() - 1)))];
 }
 
-test('M(q) of the rigid-body model is the simulated arm\'s inertia: one physics step from rest gives qd = dt (M + dt B)^-1 u', async () => {
+test('M(q) of the rigid-body model is the simulated arm\'s inertia: one physics step from rest gives qd = dt (M + dt B)^-1 u (B the injected damping, implicit)', async () => {
   const rb = keep(await RigidBodyModel.create(URDF, JOINTS));
-  const arm = keep(await MujocoArm.create(URDF, { dt: 0.002, timestep: 0.002, jointNames: JOINTS }));
+  const B = [24, 24, 24, 4.5, 4.5, 4.5];
+  const arm = keep(await MujocoArm.create(URDF, { dt: 0.002, timestep: 0.002, jointNames: JOINTS, jointDamping: B }));
   const u = Float64Array.of(3, -4, 2, 0.5, -0.3, 0.1);
   for (const q of poses()) {
     const M = rb.massMatrix(q), g = rb.gravity(q);
@@ -47,11 +49,11 @@ test('M(q) of the rigid-body model is the simulated arm\'s inertia: one physics 
     arm.reset(q, new Float64Array(6));
     const js = arm.step(Float64Array.from(u, (v, i) => v + g[i]));
     // MuJoCo's Euler step is implicit in the joint damping B: (M + dt B) qd1 = dt (u + g - g).
-    const A = new Matrix(Array.from({ length: 6 }, (_, i) => Array.from({ length: 6 }, (_, j) => M[i * 6 + j] + (i === j ? 0.002 * rb.damping[i] : 0))));
+    const A = new Matrix(Array.from({ length: 6 }, (_, i) => Array.from({ length: 6 }, (_, j) => M[i * 6 + j] + (i === j ? 0.002 * (rb.damping[i] + B[i]) : 0))));
     const qd = solve(A, Matrix.columnVector(Array.from(u, (v) => 0.002 * v)));
     for (let i = 0; i < 6; i++) assert.ok(Math.abs(js.velocity[i] - qd.get(i, 0)) < 1e-9 * Math.max(1, Math.abs(qd.get(i, 0))), `joint ${i}: ${js.velocity[i]} vs ${qd.get(i, 0)}`);
   }
-  assert.deepEqual([...rb.damping], [25, 25, 25, 5, 5, 5], 'URDF damping');
+  assert.deepEqual([...rb.damping], [0, 0, 0, 0, 0, 0], 'URDF damping: UR\'s published 0');
 });
 
 test('gravity compensation (model) holds the UR5e still at five poses with zero policy torque: tool0 drifts < 1 mm in 2 s', async () => {
@@ -60,7 +62,7 @@ test('gravity compensation (model) holds the UR5e still at five poses with zero 
     safety: { gravity_compensation: 'model' },
   });
   const held = keep(await buildArm(config));
-  assert.ok(held instanceof GravityCompensatedArm);
+  assert.ok(held instanceof SupervisedArm);
   const bare = keep(await MujocoArm.create(URDF, { jointNames: JOINTS }));
   const chain = new KinematicChain(bare.urdf, 'tool0', JOINTS);
   const drift = (arm: Arm, q: Float64Array) => {
@@ -94,11 +96,15 @@ test('derived homing gains: critically damped where the joint damping is light, 
   assert.throws(() => derivedHomingGains(Float64Array.of(-1), Float64Array.of(0), 0.02), /not positive definite/);
 });
 
-test('homing under gravity converges on the UR5e: PD with gains derived from M(q_home) + gravity compensation, torque-capped', async () => {
+test('homing under gravity converges on the UR5e: PD with gains derived from M(q_home) and the injected damping + gravity compensation, torque-capped', async () => {
   const rb = keep(await RigidBodyModel.create(URDF, JOINTS));
-  const arm = keep(new GravityCompensatedArm(await MujocoArm.create(URDF, { jointNames: JOINTS }), new GravityCompensation('model', rb, 6)));
+  const config = parseConfig({
+    urdf_path: URDF, joints: JOINTS, task: { tip_link: 'tool0', home_pose: HOME, fixed_target: [0.4, 0.3, 0.4], action_effort_fraction: 0.2 },
+    safety: { gravity_compensation: 'model' },
+  });
+  const arm = keep(await buildArm(config));
   const home = Float64Array.from(HOME);
-  const gains = derivedHomingGains(rb.massMatrix(home), rb.damping, arm.dt);
+  const gains = derivedHomingGains(rb.massMatrix(home), totalDamping(buildDampingPlan(config)), arm.dt);
   const cap = Float64Array.of(30, 30, 30, 5.6, 5.6, 5.6);
   const rng = new Rng(3);
   for (let trial = 0; trial < 3; trial++) {

@@ -7,10 +7,13 @@ import { KinematicChain } from '../src/env/kinematics.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { UrdfError } from '../src/env/urdf.js';
 import { Rng } from '../src/util/rng.js';
+import { derivedDamping } from '../src/control/damping_injection.js';
 
 const URDF = 'urdf/reacher3.urdf';
 const HOME = Float64Array.of(0, 0.8, 0.8);
 const ZERO = new Float64Array(3);
+/** The damping the control law injects on reacher3 (derived from its limits: effort / (0.4 x 20 rad/s)). */
+const D = derivedDamping([0.6, 0.1, 0.03], [20, 20, 20], [0, 0, 0], 0.4);
 const arms: MujocoArm[] = [];
 async function make(opts: Parameters<typeof MujocoArm.create>[1] = {}, path = URDF): Promise<MujocoArm> {
   const a = await MujocoArm.create(path, opts);
@@ -88,8 +91,8 @@ test('determinism: same seed and torques give identical trajectories, also after
   assert.deepEqual(await run(a), first, 'the same arm again (reset clears all MuJoCo state)');
 });
 
-test('planar arm: gravity does no work, damping dissipates, joint limits hold', async () => {
-  const arm = await make();
+test('planar arm: gravity does no work, injected damping dissipates, joint limits hold', async () => {
+  const arm = await make({ jointDamping: D });
   arm.reset(Float64Array.of(0.3, -1, 2), ZERO);
   let js = arm.reset(Float64Array.of(0.3, -1, 2), ZERO);
   for (let t = 0; t < 50; t++) js = arm.step(ZERO);
@@ -111,8 +114,8 @@ test('planar arm: gravity does no work, damping dissipates, joint limits hold', 
   assert.ok(js.position[1] > 2.5 && js.position[1] < 2.65, `joint2 at its limit: ${js.position[1]}`);
 });
 
-test('sizing: full torque on joint1 alone turns it > 2 rad in 0.5 s (crosses the workspace)', async () => {
-  const arm = await make();
+test('sizing: full torque on joint1 alone turns it > 2 rad in 0.5 s under the injected damping (crosses the workspace)', async () => {
+  const arm = await make({ jointDamping: D });
   let js = arm.reset(HOME, ZERO);
   for (let t = 0; t < 25; t++) js = arm.step(Float64Array.of(1, 0, 0));
   assert.ok(js.position[0] > 2 && js.position[0] <= 3.05, `joint1 after 0.5 s: ${js.position[0]}`);

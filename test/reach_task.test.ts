@@ -5,6 +5,7 @@ import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { REACH_DEFAULTS, ReachTask, TaskOptionError } from '../src/env/reach_task.js';
 import { loadUrdf, parseUrdf } from '../src/env/urdf.js';
 import { Rng } from '../src/util/rng.js';
+import { derivedDamping } from '../src/control/damping_injection.js';
 import { SPATIAL } from './spatial_arm.js';
 
 const URDF = 'urdf/reacher3.urdf';
@@ -181,8 +182,8 @@ test('fixed vs random targets: fixed is constant; random targets are tips of con
   }
 });
 
-test('the default target is reachable under the torque clamp: a Jacobian-transpose controller gets there', async () => {
-  const arm = await MujocoArm.create(URDF);
+test('the default target is reachable under the torque clamp and the injected damping: a Jacobian-transpose controller gets there', async () => {
+  const arm = await MujocoArm.create(URDF, { jointDamping: derivedDamping([0.6, 0.1, 0.03], [20, 20, 20], [0, 0, 0], 0.4) });
   arms.push(arm);
   const task = new ReachTask(arm.urdf);
   const s = task.sampleEpisodeStart(new Rng(1));

@@ -17,6 +17,7 @@ import type { Arm, JointStateRecord } from '../src/env/types.js';
 import type { ClockMsg, JointStateMsg } from '../src/ros/transport.js';
 import { fromTimeMsg } from '../src/ros/transport.js';
 import { Rng } from '../src/util/rng.js';
+import { simulatedRobotDamping } from '../src/training/factory.js';
 import { captureLogger, FakeActor, FakeLearner, testConfig, testSpec } from './ros_fakes.js';
 
 /** Arm whose state is q += u * dt (records applied torques). */
@@ -99,14 +100,15 @@ test('homing converges on the MuJoCo arm through the sim bridge, then the episod
   const bus = new InProcessBus();
   const cap = captureLogger();
   const bridgeNode = bus.createNode('naf_sim_bridge');
-  const arm = await MujocoArm.create(urdfPath, { dt: 0.01, timestep: 0.002 });
-  const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, { publish_clock: false }), cap.logger);
   const node = bus.createNode('naf_trainer');
   // Homing gains for reacher3 at 50 Hz: kd * dt * [M^-1]_33 (3167 /(kg m^2)) must stay well below 1.
   const config = declareConfigParameters(node, testConfig({
     task: { home_pose: [0.3, 0.6, 0.6], horizon: 50, init_std: 0.01 },
     safety: { max_effort: 1, homing_kp: 0.2, homing_kd: 0.004, homing_max_effort: 0.5, homing_tolerance: 0.03, homing_timeout_s: 10, soft_limit_margin: 0.1, velocity_limit: 20, state_timeout_ms: 100 },
   }));
+  // The bridge plays the robot's own loop: it injects the damping of damping_injection: hardware.
+  const arm = await MujocoArm.create(urdfPath, { dt: 0.01, timestep: 0.002, jointDamping: simulatedRobotDamping(config) });
+  const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, { publish_clock: false }), cap.logger);
   const model = parseUrdf(readFileSync(urdfPath, 'utf8'));
   const task = new ReachTask(model, { jointNames: config.joints, T: config.task.horizon, homePose: config.task.home_pose, initStd: config.task.init_std });
   const learner = new FakeLearner();

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Matrix, solve } from 'ml-matrix';
-import { SafetySupervisor } from '../src/ros/supervisor.js';
+import { SafetySupervisor } from '../src/safety/supervisor.js';
 import { GravityCompensation } from '../src/control/gravity_compensation.js';
 import { KinematicChain } from '../src/env/kinematics.js';
 import { RigidBodyModel } from '../src/env/rigid_body.js';

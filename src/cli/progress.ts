@@ -22,6 +22,8 @@ export interface ProgressState {
   updatesPerSecond?: number;
   modelMse?: number;
   imagined?: number;
+  /** Control steps of the last episode in which the safety supervisor changed the command. */
+  interventions?: number;
 }
 
 /** "4:05", "1:02:03"; "-" when unknown. */
@@ -59,6 +61,9 @@ export function progressLine(s: ProgressState, width: number): string {
     [`mse ${s.modelMse !== undefined && Number.isFinite(s.modelMse) ? s.modelMse.toExponential(1) : '-'}`, 7],
     [`img ${compact(s.imagined)}`, 8],
   ];
+  // The supervisor's interventions are shown when there are any (a policy learning motions its
+  // deployment forbids), right after the return.
+  if (s.interventions) fields.splice(3, 0, [`safety ${s.interventions}`, 2]);
   const join = (fs: [string, number][]) => fs.map((f) => f[0]).join(' ');
   let kept = fields;
   for (let p = 8; join(kept).length > w && p > 0; p--) kept = kept.filter((f) => f[1] < p);

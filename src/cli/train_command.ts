@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import { loadParamsFile } from '../config/load.js';
 import { SUCCESS_DISTANCE, type PolicyTest } from '../report/run_folder.js';
+import { interventionTotal } from '../safety/supervised_arm.js';
 import { Trainer } from '../training/trainer.js';
 import { createLogger } from '../util/logger.js';
 import { backendLine } from './backend_line.js';
@@ -80,6 +81,7 @@ export async function train(opts: TrainOptions): Promise<void> {
       Object.assign(state, {
         episode: m.episode, controller: m.controller, ret: m.return, best: trainer.bestEval, stepsPerSecond: m.stepsPerSecond,
         updatesPerSecond: m.updatesPerSecond, modelMse: m.modelMse, imagined: m.imaginedTotal,
+        interventions: m.interventions ? interventionTotal(m.interventions) : 0,
       });
       if (bar) bar.update(m.episode);
       else if (m.episode % 10 === 0 || m.episode === total) {
@@ -88,14 +90,16 @@ export async function train(opts: TrainOptions): Promise<void> {
     },
     onEval: (e) => {
       state.best = trainer.bestEval;
-      say(`eval @ episode ${e.episode}: return ${fmt(e.meanReturn)}, ${e.successes}/${e.finalDistances.length} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(e.medianDistance * 100, 1)} cm${e.best ? ' (best so far: checkpoints/best)' : ''}`);
+      const iv = e.interventions ? interventionTotal(e.interventions) : 0;
+      say(`eval @ episode ${e.episode}: return ${fmt(e.meanReturn)}, ${e.successes}/${e.finalDistances.length} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(e.medianDistance * 100, 1)} cm${iv ? `, safety supervisor acted in ${iv} steps` : ''}${e.best ? ' (best so far: checkpoints/best)' : ''}`);
     },
   });
   if (barActive) { bars.update(); bars.stop(); } // update() flushes the log buffer
   barActive = false;
   const session = (Date.now() - t0) / 1000;
   const t = outcome.test;
-  const line = (name: string, p: PolicyTest | null | undefined) => (p ? `${name} (episode ${p.episode}) ${p.successes}/${t!.episodes} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(p.medianDistance * 100)} cm` : '');
+  const ivs = (p: PolicyTest) => (p.interventions ? `, ${interventionTotal(p.interventions)} supervisor interventions` : '');
+  const line = (name: string, p: PolicyTest | null | undefined) => (p ? `${name} (episode ${p.episode}) ${p.successes}/${t!.episodes} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(p.medianDistance * 100)} cm${ivs(p)}` : '');
   const tested = t ? `; held-out test: ${[line('final', t.final), line('best', t.best)].filter(Boolean).join(', ')}` : '';
   if (outcome.stopped) {
     say(`stopped at episode ${trainer.episode} of ${total} after ${clock(session)}: checkpoint ${outcome.checkpoint} ${outcome.checkpointWritten ? 'written' : '(written after that episode)'}${tested}. ` +

@@ -14,6 +14,7 @@ export type AgentKind = 'naf' | 'ddpg';
 export type NoiseKind = 'ou' | 'gaussian' | 'precision' | 'none';
 export type DynamicsKind = 'tvlg' | 'nn' | 'true';
 export type GravityCompensationKind = 'none' | 'model' | 'hardware';
+export type DampingInjectionKind = 'none' | 'node' | 'hardware';
 
 export type RunMode = 'train' | 'deploy';
 /** naf_trainer: `single` = one arm with its own learner thread; `actor` = one arm of a fleet (issue 14). */
@@ -104,6 +105,9 @@ export interface NafConfig {
     velocity_limit: number;
     soft_limit_margin: number;
     gravity_compensation: GravityCompensationKind;
+    damping_injection: DampingInjectionKind;
+    joint_damping: number[];
+    damping_speed_fraction: number;
     workspace_min: number[];
     workspace_max: number[];
     homing_kp: number;
@@ -256,9 +260,12 @@ export const CONFIG_SCHEMA = {
         velocity_limit: { ...num('Joint speed above which accelerating torque is removed, rad/s.', 0, undefined, 0), default: 20 },
         soft_limit_margin: { ...num('Soft position limits lie this far inside the URDF limits, rad.', 0), default: 0.1 },
         gravity_compensation: { type: 'string', enum: ['none', 'model', 'hardware'], description: 'Who holds the arm against gravity: model = naf_ros adds g(q) (MuJoCo, from the URDF inertials) to every torque; hardware = the robot driver does; none = the learner must.', default: 'none' },
+        damping_injection: { type: 'string', enum: ['none', 'node', 'hardware'], description: 'Where the damping term −D q̇ of the control law u + g(q) − D q̇ runs (src/control/damping_injection.ts): hardware = in the robot\'s own fast loop (driver joint-impedance mode with zero stiffness, or a ros2_control controller); the embedded MuJoCo arm, the MuJoCo bridge and gazebo.launch.py simulate it in the joints at every physics step; node = naf_ros adds it to every command at control_rate_hz, refused at start where that sampled loop is not stable (dt·λ_max(M⁻¹D) > 0.5); none = no injection (the URDF damping only).', default: 'hardware' },
+        joint_damping: { ...numArray('Injected damping D per joint (order of joints), N·m·s/rad (N·s/m prismatic), on top of the URDF\'s; [] = derived: D_j = max(0, u_max_j / (damping_speed_fraction · v_j) − b_j), v_j = min(URDF velocity limit, velocity_limit), b_j the URDF damping (`naf-ros arm` prints it).'), default: [] },
+        damping_speed_fraction: { ...num('κ of the derived damping: at the full policy torque u_max a joint settles at κ × its speed limit (0.4: 8 of 20 rad/s on reacher3, 1.26 of π rad/s on the UR5e).', 0, 1, 0), default: 0.4 },
         workspace_min: { ...numArray('Workspace box for the tip, lower corner [x, y, z], m, URDF root frame; [] = unbounded. Outside it, the torque driving the tip further out is removed.', 0, 3), default: [] },
         workspace_max: { ...numArray('Workspace box for the tip, upper corner [x, y, z], m; [] = unbounded.', 0, 3), default: [] },
-        homing_kp: { ...num('Homing PD stiffness, N·m/rad; 0 = derived per joint from M(q_home), the URDF damping and the control period (README "Gravity, homing and the workspace box").', 0), default: 0 },
+        homing_kp: { ...num('Homing PD stiffness, N·m/rad; 0 = derived per joint from M(q_home), the joint damping (URDF + injected) and the control period (README "Gravity, homing and the workspace box").', 0), default: 0 },
         homing_kd: { ...num('Homing PD damping, N·m·s/rad; 0 = derived (see homing_kp).', 0), default: 0 },
         homing_max_effort: { ...num('Homing torque cap, N·m, on the PD part (also capped by the policy bound u_max per joint; gravity compensation comes on top).', 0), default: 0.5 },
         homing_timeout_s: { ...num('Give up homing after this long, s.', 0, undefined, 0), default: 10 },

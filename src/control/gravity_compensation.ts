@@ -16,11 +16,11 @@
  * `task.action_effort_fraction` × effort) should leave room for g: when |u_max| + max |g(q)| over
  * the working poses stays within the effort limit, the clamp never cuts the policy's action.
  *
- * The two places torques leave naf_ros both use this class: the safety supervisor of the ROS node
- * (src/ros/supervisor.ts) and `GravityCompensatedArm`, through which the embedded training run
- * (and the `true` dynamics model) step the MuJoCo arm.
+ * Torques leave naf_ros through one place that uses this class, the safety supervisor
+ * (src/safety/supervisor.ts): on the ROS node, and on the embedded arm, which trains behind the same
+ * supervisor (`SupervisedArm`, built by `training/factory.ts` `buildArm`).
  */
-import type { Arm, ArmDynamics, JointStateRecord } from '../env/types.js';
+import type { ArmDynamics } from '../env/types.js';
 
 export type GravityCompensationMode = 'none' | 'model' | 'hardware';
 export const GRAVITY_COMPENSATION_MODES: readonly GravityCompensationMode[] = ['none', 'model', 'hardware'];
@@ -51,51 +51,5 @@ export class GravityCompensation {
    */
   torque(q: ArrayLike<number>): Float64Array {
     return this.active ? this.dynamics!.gravity(q) : new Float64Array(this.n);
-  }
-}
-
-/**
- * An `Arm` whose every command u gets `compensation.torque(q)` added at the state q of the start of
- * the control period (zero-order hold, as a ros2_control effort interface holds the last command).
- * The inner arm clamps the total to its effort limits. Readings report the total applied torque.
- */
-export class GravityCompensatedArm implements Arm {
-  private q: Float64Array;
-
-  /**
-   * @param inner the arm (owned: disposed with this one)
-   * @param compensation what to add
-   * @param owned resources released with the arm (the rigid-body model behind `compensation`)
-   */
-  constructor(readonly inner: Arm, readonly compensation: GravityCompensation, private readonly owned?: { dispose(): void }) {
-    this.q = new Float64Array(inner.spec.jointNames.length);
-  }
-
-  get spec() {
-    return this.inner.spec;
-  }
-
-  get dt() {
-    return this.inner.dt;
-  }
-
-  reset(q: Float64Array, qd: Float64Array): JointStateRecord {
-    const js = this.inner.reset(q, qd);
-    this.q = Float64Array.from(js.position);
-    return js;
-  }
-
-  /** Applies u + g(q) [nJ] N·m (non-finite entries of u become 0, as the inner arm does). */
-  step(u: Float64Array): JointStateRecord {
-    const g = this.compensation.torque(this.q);
-    const total = Float64Array.from(u, (v, i) => (Number.isFinite(v) ? v : 0) + g[i]);
-    const js = this.inner.step(total);
-    this.q = Float64Array.from(js.position);
-    return js;
-  }
-
-  dispose(): void {
-    this.inner.dispose();
-    this.owned?.dispose();
   }
 }

@@ -12,7 +12,12 @@
  *
  * The URDF has no MuJoCo actuators: joint torques go into `qfrc_applied` (generalized forces),
  * clamped to the URDF effort limits, held constant (zero-order hold) over the control period, which
- * is integrated in `dt / timestep` MuJoCo steps (Euler, implicit in the URDF joint damping).
+ * is integrated in `dt / timestep` MuJoCo steps (Euler, implicit in the joint damping).
+ *
+ * `jointDamping` adds viscous damping to the configured joints on top of the URDF's: the damping a
+ * robot's own fast loop injects (`safety.damping_injection: hardware`, src/control/
+ * damping_injection.ts), which this simulator then plays at every physics step (MuJoCo
+ * `dof_damping`, integrated implicitly, so any value is stable).
  */
 import type { MainModule, MjData, MjModel } from 'mujoco-js';
 import { armSpecFromUrdf, type UrdfModel } from './urdf.js';
@@ -29,6 +34,8 @@ export interface MujocoArmOptions {
   timestep?: number;
   /** Actuated joints, base to tip (default: every actuated joint of the URDF chain). */
   jointNames?: readonly string[];
+  /** [nJ] N·m·s/rad (N·s/m) added to the URDF damping of `jointNames` (default none). */
+  jointDamping?: ArrayLike<number>;
 }
 
 /** A URDF arm in MuJoCo. Implements the `Arm` contract (src/env/types.ts). */
@@ -55,6 +62,7 @@ export class MujocoArm implements Arm {
     spec: ArmSpec,
     dt: number,
     timestep: number,
+    jointDamping?: ArrayLike<number>,
   ) {
     this.model = model;
     this.urdf = urdf;
@@ -67,6 +75,12 @@ export class MujocoArm implements Arm {
     const adr = jointAddresses(mj, model, spec.jointNames, 'MujocoArm');
     this.qposAdr = adr.qpos;
     this.dofAdr = adr.dof;
+    if (jointDamping) {
+      if (jointDamping.length !== nJ || !Array.from(jointDamping).every((d) => Number.isFinite(d) && d >= 0))
+        throw new RangeError(`MujocoArm: jointDamping must be ${nJ} finite values >= 0 N·m·s/rad, got [${Array.from(jointDamping)}]`);
+      const damping = model.dof_damping as Float64Array;
+      this.dofAdr.forEach((a, i) => (damping[a] += jointDamping[i]));
+    }
     this.applied = new Float64Array(nJ);
     this.data = new mj.MjData(model);
     mj.mj_forward(model, this.data);
@@ -75,9 +89,11 @@ export class MujocoArm implements Arm {
   /**
    * Loads a URDF file into MuJoCo.
    * @param urdfPath path of the URDF on disk (`<mesh>` geometry is left out, see `droppedMeshes`)
-   * @param opts dt (s, default 0.02), timestep (s, default 0.002), jointNames (default: the chain)
+   * @param opts dt (s, default 0.02), timestep (s, default 0.002), jointNames (default: the chain),
+   *   jointDamping [nJ] N·m·s/rad added to the URDF's (default none)
    * @throws UrdfError for an invalid URDF (checked by `parseUrdf` first, with a clear message);
-   *   RangeError when dt/timestep are not positive or dt is not an integer multiple of timestep;
+   *   RangeError when dt/timestep are not positive, dt is not an integer multiple of timestep, or
+   *   jointDamping has the wrong length or a negative entry;
    *   Error when MuJoCo rejects the model (with MuJoCo's own message) or lacks a joint.
    */
   static async create(urdfPath: string, opts: MujocoArmOptions = {}): Promise<MujocoArm> {
@@ -92,7 +108,7 @@ export class MujocoArm implements Arm {
     const { mj, model, urdf, droppedMeshes } = await loadMujocoModel(urdfPath);
     try {
       const spec = armSpecFromUrdf(urdf, opts.jointNames);
-      const arm = new MujocoArm(mj, model, urdf, spec, dt, timestep);
+      const arm = new MujocoArm(mj, model, urdf, spec, dt, timestep, opts.jointDamping);
       arm.droppedMeshes = droppedMeshes;
       return arm;
     } catch (e) {
@@ -145,6 +161,11 @@ export class MujocoArm implements Arm {
     this.applied.fill(0);
     this.mj.mj_forward(m, d);
     return this.record();
+  }
+
+  /** [nJ] N·m: the torque applied in the last step (the clamped command). */
+  get lastControl(): Float64Array {
+    return Float64Array.from(this.applied);
   }
 
   /**

@@ -63,6 +63,12 @@ export interface Arm {
    * for one control period and returns the reading at its end.
    */
   step(u: Float64Array): JointStateRecord;
+  /**
+   * [nJ] N·m: the controller's torque the last `step` applied — u after the arm's clamp and, behind
+   * a safety supervisor, after its rules, without the compensation terms it adds (g(q), −D q̇).
+   * A transition records this as its action. Absent: the u given to `step`.
+   */
+  readonly lastControl?: Float64Array;
   /** Releases native resources. */
   dispose(): void;
 }

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
 import { runCurveSvg } from './plot.js';
+import { EPISODE_INTERVENTION_KINDS, noInterventions, type EpisodeInterventions } from '../safety/supervised_arm.js';
 import {
   BEST_CHECKPOINT, CHECKPOINT_EXT, readRecords, readRunConfig, rewriteCsv, RUN_FILES, SUCCESS_DISTANCE, writeAtomic,
   type EpisodeRecord, type EvalRecord, type PolicyTest, type TestReport,
@@ -111,6 +112,7 @@ export function summaryMarkdown(r: RunFacts): string {
   } else {
     lines.push(`Not run yet (the trainer runs it when a run ends or is stopped with Ctrl-C). By hand: \`naf-ros eval --checkpoint ${r.best ? ckpt('best') : r.runDir}\`.`);
   }
+  lines.push('', ...supervisorSection(r));
   lines.push('', '## Checkpoints', '');
   if (r.best) lines.push(`* **Best** (the best evaluation${bestEval ? `, episode ${bestEval.episode}` : ''}): \`${ckpt(r.best)}\` — \`naf-ros eval --checkpoint ${ckpt('best')}\`, \`naf-ros run --checkpoint ${ckpt('best')}\`.`);
   if (r.checkpoints.length) lines.push(`* **Newest** (\`--resume\` continues from it): \`${ckpt(r.checkpoints[r.checkpoints.length - 1])}\`${r.checkpoints.length > 1 ? `; kept before it: ${r.checkpoints.slice(0, -1).map((n) => `\`${n}\``).join(', ')}` : ''}.`);
@@ -119,6 +121,47 @@ export function summaryMarkdown(r: RunFacts): string {
   if (size.length) lines.push(`* Size: ${(Math.max(...size) / 1e6).toFixed(1)} MB per checkpoint file (the complete training state: weights, optimiser, replay buffers, model, RNG).`);
   lines.push('', '## Learning curve', '', `![learning curve](${RUN_FILES.curve})`, '');
   return lines.join('\n');
+}
+
+/** Sum of intervention counts by kind. */
+function sumInterventions(list: (EpisodeInterventions | undefined)[]): EpisodeInterventions {
+  const total = noInterventions();
+  for (const i of list) if (i) for (const k of EPISODE_INTERVENTION_KINDS) total[k] += i[k] ?? 0;
+  return total;
+}
+
+/**
+ * The "Safety supervisor" section: the interventions of the rules the run trained under (the same
+ * supervisor as the node's, so what deployment with this params file would do), in training, in the
+ * evaluations and in the held-out test.
+ */
+function supervisorSection(r: RunFacts): string[] {
+  const counted = r.episodes.filter((e) => e.interventions);
+  if (!counted.length) return ['## Safety supervisor', '', 'Not recorded (a run from before training ran behind the supervisor).'];
+  const c = r.config.safety;
+  const row = (label: string, i: EpisodeInterventions, steps: number) =>
+    `| ${label} | ${steps} | ${EPISODE_INTERVENTION_KINDS.map((k) => i[k]).join(' | ')} |`;
+  const T = r.config.task.horizon;
+  const train = sumInterventions(counted.map((e) => e.interventions));
+  const withAny = counted.filter((e) => EPISODE_INTERVENTION_KINDS.some((k) => e.interventions![k] > 0)).length;
+  const evalTotal = sumInterventions(r.evals.map((e) => e.interventions));
+  const lines = [
+    '## Safety supervisor',
+    '',
+    `Every torque of training, evaluation and test passed the node's safety supervisor with this params file's rules (velocity limit ${c.velocity_limit} rad/s and the URDF's, soft limits ${c.soft_limit_margin} rad inside the URDF's, workspace box ${c.workspace_min.length ? `[${c.workspace_min}] .. [${c.workspace_max}] m` : 'none'}, torque clamp; damping injection ${c.damping_injection}, gravity compensation ${c.gravity_compensation}). Control steps in which a rule changed the command:`,
+    '',
+    `| episodes | control steps | ${EPISODE_INTERVENTION_KINDS.join(' | ')} |`,
+    `|---|---|${EPISODE_INTERVENTION_KINDS.map(() => '---|').join('')}`,
+    row(`training (${withAny} of ${counted.length} episodes)`, train, counted.length * T),
+    row(`evaluations (${r.evals.length})`, evalTotal, r.evals.reduce((a, e) => a + e.finalDistances.length, 0) * T),
+  ];
+  if (r.test?.final.interventions) lines.push(row('held-out test, final policy', r.test.final.interventions, r.test.final.finalDistances.length * T));
+  if (r.test?.best?.interventions) lines.push(row('held-out test, best policy', r.test.best.interventions, r.test.best.finalDistances.length * T));
+  const testIv = r.test?.final.interventions ? EPISODE_INTERVENTION_KINDS.reduce((a, k) => a + r.test!.final.interventions![k], 0) : null;
+  if (testIv !== null) lines.push('', testIv === 0
+    ? 'The final policy met no rule in the held-out test: deployed with the same params file (`naf-ros run`, the node in deploy mode), the supervisor is not expected to intervene.'
+    : `The final policy met the rules ${testIv} times in the held-out test: deployed with the same params file the supervisor will correct it likewise.`);
+  return lines;
 }
 
 /**

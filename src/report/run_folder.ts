@@ -16,13 +16,14 @@
  * folders `checkpoints/ckpt-<episode>/`; they are read as they are.
  *
  * CSV files carry the same fields as the JSON lines (arrays spread over `name_1 … name_n`
- * columns), written with d3-dsv (RFC 4180 quoting).
+ * columns, objects over `name_key` columns), written with d3-dsv (RFC 4180 quoting).
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvFormat, csvFormatBody } from 'd3-dsv';
 import { ConfigError, loadParamsFile, parseConfig } from '../config/load.js';
 import type { NafConfig } from '../config/schema.js';
+import type { EpisodeInterventions } from '../safety/supervised_arm.js';
 
 export const RUN_FILES = {
   config: 'config.yaml',
@@ -64,6 +65,12 @@ export interface EpisodeRecord {
   loss: number;
   /** Control steps of the episode (T). */
   steps: number;
+  /**
+   * Control steps in which the safety supervisor changed the command, by rule (velocity_limit,
+   * soft_limit, workspace_limit, torque_clamp, non_finite): training runs under the rules its
+   * deployment applies (absent in runs before issue 24).
+   */
+  interventions?: EpisodeInterventions;
   totalSteps: number;
   totalUpdates: number;
   imaginedTotal: number;
@@ -96,6 +103,8 @@ export interface EvalRecord {
   medianDistance: number;
   /** This evaluation is the best so far (its checkpoint became checkpoints/best). */
   best: boolean;
+  /** Supervisor interventions summed over the evaluation episodes, by rule (absent before issue 24). */
+  interventions?: EpisodeInterventions;
   wallSeconds: number;
 }
 
@@ -110,6 +119,8 @@ export interface PolicyTest {
   medianDistance: number;
   returns: number[];
   finalDistances: number[];
+  /** Supervisor interventions summed over the test episodes, by rule (absent before issue 24). */
+  interventions?: EpisodeInterventions;
 }
 
 export interface TestReport {
@@ -134,6 +145,7 @@ function flatRow(r: object): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(r)) {
     if (Array.isArray(v)) v.forEach((x, i) => { out[`${k}_${i + 1}`] = x; });
+    else if (v !== null && typeof v === 'object') for (const [sub, x] of Object.entries(v)) out[`${k}_${sub}`] = x as string | number | boolean;
     else out[k] = v as string | number | boolean;
   }
   return out;

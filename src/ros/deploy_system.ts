@@ -10,7 +10,7 @@ import { parseConfig } from '../config/load.js';
 import { MujocoArm } from '../env/mujoco_arm.js';
 import { SUCCESS_DISTANCE } from '../report/run_folder.js';
 import { loadCheckpointPolicy } from '../training/eval_command.js';
-import { buildArmDynamics, buildSpec, buildTask, projectPath } from '../training/factory.js';
+import { buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../training/factory.js';
 import type { EpisodeEnd } from '../training/learner_client.js';
 import type { Logger } from '../util/logger.js';
 import { Rng } from '../util/rng.js';
@@ -19,7 +19,7 @@ import { InProcessBus } from './inprocess_transport.js';
 import { NafTrainerNode } from './naf_trainer_node.js';
 import { declareConfigParameters } from './parameters.js';
 import { declareSimBridgeParameters, SimBridgeNode } from './sim_bridge_node.js';
-import type { InterventionKind } from './supervisor.js';
+import type { InterventionKind } from '../safety/supervisor.js';
 
 export interface DeployEpisode {
   episode: number;
@@ -55,7 +55,7 @@ export async function runEmbeddedDeploy(arg: string, opts: {
   }, 'naf-ros run');
   const bus = new InProcessBus();
   const rate = 2 * config.control_rate_hz; // joint states twice per control period, as a ros2_control loop would at least
-  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002 });
+  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: config.joints, jointDamping: simulatedRobotDamping(config) });
   const bridgeNode = bus.createNode('naf_sim_bridge');
   const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, {
     publish_clock: false, rate_hz: rate, joints: config.joints, initial_positions: config.task.home_pose,

@@ -6,8 +6,8 @@
  */
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import type { LearnerStats } from '../training/learner_session.js';
-import type { InterventionKind } from './supervisor.js';
-import { INTERVENTION_KINDS } from './supervisor.js';
+import type { InterventionKind } from '../safety/supervisor.js';
+import { INTERVENTION_KINDS } from '../safety/supervisor.js';
 import type { JointStateRejection } from './joint_state_input.js';
 import { JOINT_STATE_REJECTIONS, shortGid } from './joint_state_input.js';
 import { header, type DiagnosticArrayMsg, type DiagnosticStatusMsg, type KeyValueMsg } from './transport.js';

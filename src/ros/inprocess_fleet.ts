@@ -14,7 +14,7 @@ import { MujocoArm } from '../env/mujoco_arm.js';
 import type { ReachTask } from '../env/reach_task.js';
 import type { RigidBodyModel } from '../env/rigid_body.js';
 import type { EpisodeActor } from '../training/episode_actor.js';
-import { buildActor, buildArmDynamics, buildSpec, buildTask, projectPath } from '../training/factory.js';
+import { buildActor, buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../training/factory.js';
 import type { FleetLearnerClient } from '../training/fleet_client.js';
 import type { Logger } from '../util/logger.js';
 import { Rng } from '../util/rng.js';
@@ -97,7 +97,7 @@ export async function createInProcessFleet(params: Record<string, unknown>, opts
       const bridgeNode = bus.createNode('naf_sim_bridge', { namespace: ns });
       const node = bus.createNode('naf_trainer', { namespace: ns });
       const cfg = declareConfigParameters(node, parseConfig(actorParams(params), `actor ${ns}`));
-      const arm = await MujocoArm.create(projectPath(cfg.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: cfg.joints });
+      const arm = await MujocoArm.create(projectPath(cfg.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: cfg.joints, jointDamping: simulatedRobotDamping(cfg) });
       const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, {
         publish_clock: false, rate_hz: rate, joint_states_topic: 'joint_states', effort_command_topic: 'effort_controller/commands',
       }), opts.logger);

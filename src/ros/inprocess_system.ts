@@ -8,7 +8,7 @@
 import type { NafConfig } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
 import { MujocoArm } from '../env/mujoco_arm.js';
-import { buildActor, buildArmDynamics, buildSpec, buildTask, projectPath } from '../training/factory.js';
+import { buildActor, buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../training/factory.js';
 import type { EpisodeActor } from '../training/episode_actor.js';
 import type { LearnerClient } from '../training/learner_client.js';
 import type { ReachTask } from '../env/reach_task.js';
@@ -48,7 +48,7 @@ export async function createInProcessSystem(
   const node = bus.createNode('naf_trainer');
   const config = declareConfigParameters(node, parseConfig(params, 'in-process system'));
   const rate = opts.bridgeRateHz ?? 100;
-  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: config.joints });
+  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: config.joints, jointDamping: simulatedRobotDamping(config) });
   const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, { publish_clock: false, rate_hz: rate }), logger);
   const task = buildTask(config);
   const root = new Rng(config.seed);

@@ -221,7 +221,13 @@ export async function runSimBridge(argv: string[] = process.argv): Promise<void>
   const cfg = declareSimBridgeParameters(node);
   const logger = rosWinstonLogger(node.logger);
   const urdfPath = isAbsolute(cfg.urdf_path) || existsSync(cfg.urdf_path) ? cfg.urdf_path : new URL(`../../${cfg.urdf_path}`, import.meta.url).pathname;
-  const arm = await MujocoArm.create(urdfPath, { dt: 1 / cfg.rate_hz, timestep: cfg.timestep });
+  if (cfg.joint_damping.length && cfg.joint_damping.length !== cfg.joints.length)
+    throw new Error(`naf_sim_bridge: joint_damping has ${cfg.joint_damping.length} values, joints ${cfg.joints.length}: give one per joint of \`joints\``);
+  const arm = await MujocoArm.create(urdfPath, {
+    dt: 1 / cfg.rate_hz, timestep: cfg.timestep,
+    jointNames: cfg.joints.length ? cfg.joints : undefined, jointDamping: cfg.joint_damping.length ? cfg.joint_damping : undefined,
+  });
+  if (cfg.joint_damping.length) logger.info(`naf_sim_bridge: the simulated robot injects damping [${cfg.joint_damping.map((d) => +d.toPrecision(3)).join(', ')}] N·m·s/rad on [${cfg.joints.join(', ')}] at every ${cfg.timestep * 1000} ms physics step`);
   const bridge = new SimBridgeNode(node, arm, cfg, logger);
   ctx.spin();
   const rt = applyRealtime(cfg.rt_priority, [], 'rt_priority');

@@ -16,8 +16,8 @@
  *      (`derivedHomingGains`), gravity compensation added by the supervisor, until homed; then
  *      RUNNING (or PAUSED on homing timeout);
  *   -> RUNNING: T steps of the episode's controller (NAF with probability p, else iLQG), each
- *      transition (x_t, u_t, r_t, x_{t+1}) to the learner, u_t being the torque actually
- *      published (after the supervisor); then HOMING for the next episode, or DONE after
+ *      transition (x_t, u_t, r_t, x_{t+1}) to the learner, u_t being the controller's share of
+ *      the torque actually published (after the supervisor's rules, without g(q) and −D q̇); then HOMING for the next episode, or DONE after
  *      `training.episodes`.
  *   PAUSED and ESTOP publish zero torque; a stale joint state (watchdog) aborts the episode.
  * Once the node has published a torque it publishes every tick (zero when unsafe): a
@@ -46,14 +46,15 @@ import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { LearnerClient, LearnerStats } from '../training/learner_client.js';
 import { derivedHomingGains, homed, pdHomingTorque } from '../control/pd_homing.js';
-import { GravityCompensation } from '../control/gravity_compensation.js';
+import { dampingPlan, totalDamping, type DampingPlan } from '../control/damping_injection.js';
+import { checkNodeDamping, speedLimits, supervisorOptions } from '../config/control_law.js';
 import type { Logger } from '../util/logger.js';
 import type { Rng } from '../util/rng.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { diagnosticArray, JitterMeter, learnerStatus, LearnerWindow, loopStatus, MainThreadMeter, safetyStatus } from './diagnostics.js';
 import { JointStateInput, shortGid } from './joint_state_input.js';
 import { installParameterValidation } from './parameters.js';
-import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind, type TipKinematics } from './supervisor.js';
+import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind, type TipKinematics } from '../safety/supervisor.js';
 import type { DiagnosticStatusMsg, Float64Msg, Float64MultiArrayMsg, RosNode, RosPublisher, TriggerResponse } from './transport.js';
 
 /** What the node needs of `EpisodeActor` (src/training/episode_actor.ts). */
@@ -96,11 +97,24 @@ export interface NafTrainerDeps {
   dynamics?: ArmDynamics;
   /** The tip's forward kinematics (the task's `KinematicChain`): needed for a workspace box. */
   tip?: TipKinematics;
+  /**
+   * The damping plan (`safety.damping_injection`, `config/control_law.ts` `configDampingPlan`);
+   * default: derived from the config, the task's u_max and the URDF damping of `dynamics` (0 without it).
+   */
+  damping?: DampingPlan;
   /** More /diagnostics statuses (a fleet actor's link to its learner), given the hardware id. */
   extraStatus?: (hardwareId: string) => DiagnosticStatusMsg[];
 }
 
 const fmtGains = (g: Float64Array | number) => (typeof g === 'number' ? String(g) : Array.from(g, (v) => +v.toPrecision(3)).join(', '));
+
+/** Where the damping term runs and D, for the start line (a safety engineer reads it). */
+export function dampingLine(plan: DampingPlan, joints: readonly string[]): string {
+  const D = `D [${fmtGains(plan.D)}] N·m·s/rad${plan.derived ? ' (derived)' : ''}`;
+  if (plan.mode === 'none') return 'damping injection none (URDF damping only)';
+  if (plan.mode === 'node') return `damping injection node (naf_ros adds −D q̇ at the control rate), ${D}`;
+  return `damping injection hardware: the robot adds −D q̇ in its own loop (joint-impedance mode, stiffness 0), ${D} for [${joints.join(', ')}]`;
+}
 
 export type TrainerState = 'WAITING' | 'HOMING' | 'RUNNING' | 'PAUSED' | 'ESTOP' | 'DONE';
 
@@ -139,7 +153,9 @@ export class NafTrainerNode {
   private prevCounts: Record<InterventionKind, number>;
   private readonly timers: { cancel(): void }[] = [];
   private readonly deploy: boolean;
-  /** Homing gains derived from M(q_home), the URDF damping and the control period (used where homing_kp/kd are 0). */
+  /** The damping term of the control law: where it runs and D per joint. */
+  readonly damping: DampingPlan;
+  /** Homing gains derived from M(q_home), the joint damping (URDF + injected) and the control period (used where homing_kp/kd are 0). */
   private readonly derivedGains: { kp: Float64Array; kd: Float64Array } | null;
 
   /** @throws RangeError from the supervisor or input when the config and spec disagree. */
@@ -153,14 +169,17 @@ export class NafTrainerNode {
     const bounded = s.workspace_min.length > 0;
     if (bounded && !(deps.dynamics && deps.tip)) throw need('a workspace box (safety.workspace_min/max)');
     if ((s.homing_kp === 0 || s.homing_kd === 0) && !deps.dynamics) throw need('derived homing gains (safety.homing_kp/kd = 0)');
-    this.supervisor = new SafetySupervisor(spec, {
-      maxEffort: s.max_effort, stateTimeoutMs: s.state_timeout_ms, velocityLimit: s.velocity_limit,
-      softLimitMargin: s.soft_limit_margin, maxOnPolicyFraction: config.model_based.max_on_policy_fraction,
-      gravity: new GravityCompensation(s.gravity_compensation, deps.dynamics ?? null, spec.jointNames.length),
-      workspace: bounded ? { min: Float64Array.from(s.workspace_min), max: Float64Array.from(s.workspace_max), tip: deps.tip!, dynamics: deps.dynamics! } : undefined,
-    }, logger);
+    this.damping = deps.damping ?? dampingPlan({
+      mode: s.damping_injection, given: s.joint_damping, uMax: deps.task.uMax, speedLimit: speedLimits(config, spec),
+      urdfDamping: deps.dynamics?.damping ?? new Float64Array(spec.jointNames.length), speedFraction: s.damping_speed_fraction,
+    });
+    if (this.damping.mode === 'node') {
+      if (!deps.dynamics) throw need('safety.damping_injection: node (the sampled-data check)');
+      checkNodeDamping(config, this.damping, deps.dynamics);
+    }
+    this.supervisor = new SafetySupervisor(spec, supervisorOptions(config, spec, this.damping, deps.dynamics ?? null, deps.tip ?? null), logger);
     this.derivedGains = deps.dynamics
-      ? derivedHomingGains(deps.dynamics.massMatrix(Float64Array.from(config.task.home_pose)), deps.dynamics.damping, 1 / config.control_rate_hz)
+      ? derivedHomingGains(deps.dynamics.massMatrix(Float64Array.from(config.task.home_pose)), totalDamping(this.damping), 1 / config.control_rate_hz)
       : null;
     this.prevCounts = { ...this.supervisor.counts };
     this.input = new JointStateInput({ joints: config.joints, maxStampSkew: s.state_timeout_ms / 1000, conflictHoldS: config.ros.joint_states_conflict_hold_s, logger });
@@ -203,7 +222,7 @@ export class NafTrainerNode {
     this.timers.push(node.createTimer(1.0, () => this.report(diagPub)));
     logger.info(`naf_trainer${this.deploy ? ' (deploy mode: greedy policy, no learning)' : ''}: ${config.joints.length} joints [${config.joints.join(', ')}], ${config.control_rate_hz} Hz, T = ${deps.task.T}, ` +
       `${this.deploy ? '' : `p = ${actor.onPolicyFraction} (cap ${config.model_based.max_on_policy_fraction}), `}torque cap [${Array.from(this.supervisor.effortLimit).join(', ')}] N·m, ` +
-      `gravity compensation ${s.gravity_compensation}, workspace ${bounded ? `[${s.workspace_min}] .. [${s.workspace_max}] m` : 'unbounded'}, ` +
+      `gravity compensation ${s.gravity_compensation}, ${dampingLine(this.damping, config.joints)}, workspace ${bounded ? `[${s.workspace_min}] .. [${s.workspace_max}] m` : 'unbounded'}, ` +
       `homing kp [${fmtGains(this.homingGains().kp)}] kd [${fmtGains(this.homingGains().kd)}]; ` +
       `in ${node.resolveName(config.ros.joint_states_topic)}, out ${this.torquePub.topic}, e-stop ${node.resolveName(config.ros.estop_topic)}`);
   }
@@ -316,7 +335,9 @@ export class NafTrainerNode {
     if (!u && !stopped && !this.armed && !this.supervisor.estopLatched) return;
     const f = this.supervisor.filter(u ?? new Float64Array(this.deps.spec.jointNames.length), js, this.input.receivedAt, now);
     if (this.state === 'RUNNING' && this.prev) {
-      this.prev.u = f.u;
+      // The transition's action is the controller's share of what is published (after the
+      // supervisor's rules, without g(q) and −D q̇), as the embedded run records it.
+      this.prev.u = f.control;
       this.t++;
     }
     this.armed = true;

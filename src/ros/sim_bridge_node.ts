@@ -39,12 +39,18 @@ export interface SimBridgeConfig {
   initial_positions: number[];
   /** SCHED_FIFO priority of the bridge's threads (realtime.ts); 0 = normal scheduling. */
   rt_priority: number;
+  /**
+   * Damping the simulated robot's own loop injects, N·m·s/rad per joint of `joints`, added to the
+   * URDF's at every physics step (naf_trainer's `safety.damping_injection: hardware`; the launch
+   * files take it from `naf-ros arm --json`); empty = none.
+   */
+  joint_damping: number[];
 }
 
 export const SIM_BRIDGE_DEFAULTS: SimBridgeConfig = {
   urdf_path: 'urdf/reacher3.urdf', joints: [], rate_hz: 100, timestep: 0.002,
   joint_states_topic: '/joint_states', effort_command_topic: '/effort_controller/commands',
-  command_timeout_ms: 500, publish_clock: true, initial_positions: [], rt_priority: 0,
+  command_timeout_ms: 500, publish_clock: true, initial_positions: [], rt_priority: 0, joint_damping: [],
 };
 
 /** Declares the bridge's parameters (all read-only) and returns their effective values. */
@@ -61,6 +67,7 @@ export function declareSimBridgeParameters(node: RosNode, defaults: Partial<SimB
     command_timeout_ms: node.declareParameter('command_timeout_ms', d.command_timeout_ms, { type: 'double', description: 'Zero the held command after this long without commands, ms (0 = hold forever like ros2_control).', floatingPointRange: { from: 0, to: 1e6, step: 0 }, ...ro }) as number,
     publish_clock: node.declareParameter('publish_clock', d.publish_clock, { type: 'bool', description: 'Publish /clock with simulation time and stamp joint states with it.', ...ro }) as boolean,
     initial_positions: node.declareParameter('initial_positions', d.initial_positions, { type: 'double_array', description: 'Initial joint positions, rad (arm joint order); empty = zeros.', ...ro }) as number[],
+    joint_damping: node.declareParameter('joint_damping', d.joint_damping, { type: 'double_array', description: 'Damping of the simulated robot\'s own loop, N·m·s/rad per joint of `joints`, added to the URDF\'s (naf_trainer safety.damping_injection: hardware); empty = none.', ...ro }) as number[],
     rt_priority: node.declareParameter('rt_priority', d.rt_priority, { type: 'integer', description: 'SCHED_FIFO priority of the bridge\'s threads (needs CAP_SYS_NICE); 0 = normal scheduling.', integerRange: { from: 0, to: 99, step: 1 }, ...ro }) as number,
   };
 }

@@ -6,6 +6,8 @@ import type { Arm, EpisodeStart, Task } from '../env/types.js';
 import { Rng } from '../util/rng.js';
 import { median } from '../report/run_folder.js';
 import type { EpisodeActor, ControllerKind } from './episode_actor.js';
+import { EPISODE_INTERVENTION_KINDS, noInterventions, SupervisedArm, type EpisodeInterventions } from '../safety/supervised_arm.js';
+import type { InterventionKind } from '../safety/supervisor.js';
 import type { Learner } from './learner.js';
 
 export interface EpisodeResult {
@@ -19,6 +21,12 @@ export interface EpisodeResult {
   /** Mean minibatch loss of the episode's updates (NaN before learning starts). */
   loss: number;
   steps: number;
+  /**
+   * Control steps of the episode in which a rule of the safety supervisor changed the command, by
+   * kind (the embedded arm trains and evaluates behind the supervisor, `SupervisedArm`); zeros on
+   * an arm without one.
+   */
+  interventions: EpisodeInterventions;
 }
 
 export interface EpisodeArgs {
@@ -40,12 +48,15 @@ export class EpisodeRun {
   private x: Float64Array;
   private t = 0;
   private readonly r: EpisodeResult;
+  /** The supervisor's counts at the episode start (null: the arm has none). */
+  private readonly counts0: Readonly<Record<InterventionKind, number>> | null;
 
   constructor(private readonly a: EpisodeArgs) {
     a.task.setTarget(a.start.target);
     this.x = a.task.observe(a.arm.reset(a.start.q, a.start.qd));
     const controller = a.greedy ? 'naf' : a.actor.beginEpisode();
-    this.r = { controller, return: 0, finalDistance: NaN, updates: 0, imagined: 0, loss: NaN, steps: 0 };
+    this.counts0 = a.arm instanceof SupervisedArm ? { ...a.arm.interventions } : null;
+    this.r = { controller, return: 0, finalDistance: NaN, updates: 0, imagined: 0, loss: NaN, steps: 0, interventions: noInterventions() };
   }
 
   /** Advances one control step; false when the episode is over (T steps, or stopped). */
@@ -53,8 +64,11 @@ export class EpisodeRun {
     const { arm, task, actor, learner, greedy } = this.a;
     if (this.t >= task.T || this.a.shouldStop?.()) return false;
     const x = this.x;
-    const u = greedy ? actor.greedy(x) : actor.act(x, this.t);
-    const x2 = task.observe(arm.step(u));
+    const command = greedy ? actor.greedy(x) : actor.act(x, this.t);
+    const x2 = task.observe(arm.step(command));
+    // The action of the transition is the torque the controller actually got (after the arm's
+    // clamp and supervisor), as the ROS node records it.
+    const u = arm.lastControl ?? command;
     const r = task.reward(x, u);
     this.r.return += r;
     if (learner) {
@@ -71,7 +85,12 @@ export class EpisodeRun {
   }
 
   result(): EpisodeResult {
-    return { ...this.r, finalDistance: this.a.task.distance(this.x), steps: this.t };
+    const interventions = noInterventions();
+    if (this.counts0 && this.a.arm instanceof SupervisedArm) {
+      const now = this.a.arm.interventions;
+      for (const k of EPISODE_INTERVENTION_KINDS) interventions[k] = now[k] - this.counts0[k];
+    }
+    return { ...this.r, finalDistance: this.a.task.distance(this.x), steps: this.t, interventions };
   }
 }
 
@@ -123,17 +142,20 @@ export function testStarts(task: Task, n: number, seed: number): EpisodeStart[] 
 
 /**
  * The test-return protocol shared by all methods: greedy policy, fixed evaluation starts, same
- * horizon. Returns per-episode returns and final distances (m).
+ * horizon. Returns per-episode returns and final distances (m), and the safety supervisor's
+ * interventions summed over the episodes.
  */
-export function evaluate(arm: Arm, task: Task, actor: EpisodeActor, starts: EpisodeStart[]): { returns: number[]; finalDistances: number[] } {
+export function evaluate(arm: Arm, task: Task, actor: EpisodeActor, starts: EpisodeStart[]): { returns: number[]; finalDistances: number[]; interventions: EpisodeInterventions } {
   const returns: number[] = [];
   const finalDistances: number[] = [];
+  const interventions = noInterventions();
   for (const start of starts) {
     const r = runEpisode({ arm, task, actor, learner: null, start, greedy: true });
     returns.push(r.return);
     finalDistances.push(r.finalDistance);
+    for (const k of EPISODE_INTERVENTION_KINDS) interventions[k] += r.interventions[k];
   }
-  return { returns, finalDistances };
+  return { returns, finalDistances, interventions };
 }
 
 /** Mean return, episodes ending within `successDistance` (m) and the median final distance (m). */

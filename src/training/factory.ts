@@ -16,7 +16,11 @@ import { MujocoArm } from '../env/mujoco_arm.js';
 import type { ReachTask } from '../env/reach_task.js';
 import { RigidBodyModel } from '../env/rigid_body.js';
 import type { Arm, ArmSpec, Task } from '../env/types.js';
-import { GravityCompensatedArm, GravityCompensation } from '../control/gravity_compensation.js';
+import { checkNodeDamping, configDampingPlan, supervisorOptions } from '../config/control_law.js';
+import { DampingInjection, type DampingPlan } from '../control/damping_injection.js';
+import { SafetySupervisor } from '../safety/supervisor.js';
+import { SupervisedArm } from '../safety/supervised_arm.js';
+import { silentLogger, type Logger } from '../util/logger.js';
 import { TvlgDynamics } from '../model/tvlg.js';
 import { NnDynamics } from '../model/nn_dynamics.js';
 import { TrueDynamics } from '../model/true_dynamics.js';
@@ -73,15 +77,51 @@ export function buildArmDynamics(config: NafConfig): Promise<RigidBodyModel> {
 }
 
 /**
- * The embedded MuJoCo arm at the config's control period. With `safety.gravity_compensation`
- * `model` or `hardware` (the embedded arm then plays the robot whose driver compensates), every
- * command gets g(q) added (`GravityCompensatedArm`); with `none` it is the bare arm.
+ * The damping plan of a config on its arm (`safety.damping_injection`; src/control/damping_injection.ts).
+ * @throws ConfigError naming `safety.joint_damping` when it does not fit the joints.
  */
-export async function buildArm(config: NafConfig): Promise<Arm> {
-  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / config.control_rate_hz, jointNames: config.joints });
-  if (config.safety.gravity_compensation === 'none') return arm;
+export function buildDampingPlan(config: NafConfig, urdf = loadConfigUrdf(config), task = buildTask(config, urdf)): DampingPlan {
+  return configDampingPlan(config, urdf, buildSpec(config, urdf), task.uMax);
+}
+
+/**
+ * [nJ] N·m·s/rad a simulator standing in for the robot adds to the config's joints: the injected
+ * damping D with `safety.damping_injection: hardware` (the robot's own loop applies it), else 0.
+ * For the MuJoCo bridges (`naf-ros run`, the in-process systems, `naf_sim_bridge`'s `joint_damping`).
+ */
+export function simulatedRobotDamping(config: NafConfig): Float64Array {
+  return new DampingInjection(buildDampingPlan(config)).simulatorDamping();
+}
+
+/**
+ * The embedded MuJoCo arm at the config's control period, behind the safety supervisor of the
+ * config (`SupervisedArm`: the rules the ROS node applies when this params file is deployed, counted).
+ * The simulator plays the robot wherever the config leaves a term to the hardware: with
+ * `safety.damping_injection: hardware` the injected damping D is added to the simulated joints,
+ * with `safety.gravity_compensation: hardware` g(q) is added as in `model` (the robot's driver
+ * would add it); `node`-mode damping is added by the supervisor at the control rate, as on the node.
+ * @param logger where the supervisor logs interventions (default: nowhere)
+ * @throws ConfigError when `damping_injection: node` is not stable at this control rate.
+ */
+export async function buildArm(config: NafConfig, logger: Logger = silentLogger()): Promise<SupervisedArm> {
+  const urdf = loadConfigUrdf(config);
+  const task = buildTask(config, urdf);
+  const spec = buildSpec(config, urdf);
+  const plan = configDampingPlan(config, urdf, spec, task.uMax);
   const dynamics = await buildArmDynamics(config);
-  return new GravityCompensatedArm(arm, new GravityCompensation('model', dynamics, config.joints.length), dynamics);
+  try {
+    checkNodeDamping(config, plan, dynamics);
+    const arm = await MujocoArm.create(projectPath(config.urdf_path), {
+      dt: 1 / config.control_rate_hz, jointNames: config.joints, jointDamping: new DampingInjection(plan).simulatorDamping(),
+    });
+    const s = config.safety;
+    const simulated: NafConfig = s.gravity_compensation === 'hardware' ? { ...config, safety: { ...s, gravity_compensation: 'model' } } : config;
+    const supervisor = new SafetySupervisor(spec, supervisorOptions(simulated, spec, plan, dynamics, task.chain), logger);
+    return new SupervisedArm(arm, supervisor, dynamics);
+  } catch (e) {
+    dynamics.dispose();
+    throw e;
+  }
 }
 
 /**
@@ -180,8 +220,17 @@ export async function buildLearning(config: NafConfig): Promise<LearningParts> {
   return { backend, task, agent, actor, learner, rng: root.fork('episodes'), spec };
 }
 
-/** Everything an embedded training run needs: `buildLearning` plus the MuJoCo arm. */
-export async function buildTraining(config: NafConfig): Promise<TrainingParts> {
-  const parts = await buildLearning(config);
-  return { ...parts, arm: await buildArm(config) };
+/**
+ * Everything an embedded training run needs: `buildLearning` plus the MuJoCo arm behind the
+ * supervisor (`buildArm`; its interventions logged to `logger`).
+ */
+export async function buildTraining(config: NafConfig, logger?: Logger): Promise<TrainingParts> {
+  const arm = await buildArm(config, logger);
+  try {
+    const parts = await buildLearning(config);
+    return { ...parts, arm };
+  } catch (e) {
+    arm.dispose();
+    throw e;
+  }
 }

@@ -79,7 +79,7 @@ export class Trainer {
    */
   static async create(config: NafConfig, runDir: string, logger: Logger): Promise<Trainer> {
     if (isRunFolder(runDir)) throw new Error(`${runDir} already holds a run; continue it with: naf-ros train --resume ${runDir}`);
-    const parts = await buildTraining(config);
+    const parts = await buildTraining(config, logger);
     mkdirSync(runDir, { recursive: true });
     writeRunConfig(runDir, config);
     logger.debug('tfjs backends tried', { meta: { tried: parts.backend.tried } });
@@ -102,7 +102,7 @@ export class Trainer {
     const ckpt = readLatestCheckpoint(join(runDir, RUN_FILES.checkpoints), opts.fallback);
     for (const s of ckpt.skipped) logger.warn(`skipped corrupt checkpoint ${s}`);
     const st = ckpt.state as TrainerState;
-    const parts = await buildTraining(config);
+    const parts = await buildTraining(config, logger);
     assertSameArm(ckpt.path, st.arm, parts);
     parts.learner = await restoreLearner(parts.learner, st.learner);
     parts.actor = EpisodeActor.restore(parts.actor.options, st.actor);

@@ -24,10 +24,16 @@
  *     Algorithm 2's dynamics fit needs complete fixed-length episodes, and the rule mirrors the
  *     soft-limit rule in Cartesian space; like it, it does not brake a tip already moving out.)
  *     Gravity compensation is not touched;
- *  7. gravity compensation (`safety.gravity_compensation: model`): g(q) is added to the result
- *     of rules 1 and 3-6, so the arm holds its pose under every stop except the watchdog's;
- *  8. clamp of the total u + g(q) to min(URDF effort limit, `max_effort`) per joint.
- * The result is always finite. Each rule counts one intervention per control step in which it
+ *  7. compensation terms of the control law, added to the result of rules 1 and 3-6: gravity
+ *     compensation g(q) (`safety.gravity_compensation: model`), so the arm holds its pose under
+ *     every stop except the watchdog's, and damping injection −D q̇ when naf_ros applies it
+ *     (`safety.damping_injection: node`, src/control/damping_injection.ts), so a stopped
+ *     controller leaves a damped arm;
+ *  8. clamp of the total u + g(q) − D q̇ to min(URDF effort limit, `max_effort`) per joint: the
+ *     clamp bounds what is published. (With `damping_injection: hardware` the robot adds −D q̇
+ *     after this; its own limits bound that sum.)
+ * The result is always finite; `control` is the controller's share of it (the total less the
+ * rule-7 terms), which is what a transition records as its action. Each rule counts one intervention per control step in which it
  * changed u (`counts`, reported on /diagnostics); the start of a run of interventions is logged
  * with its detail (e-stop and watchdog always, with their end; the other kinds at most every
  * 10 s per kind, with the count of steps in between).
@@ -37,6 +43,7 @@
 import { Matrix, solve } from 'ml-matrix';
 import type { ArmDynamics, ArmSpec, JointStateRecord } from '../env/types.js';
 import type { GravityCompensation } from '../control/gravity_compensation.js';
+import type { DampingInjection } from '../control/damping_injection.js';
 import type { Logger } from '../util/logger.js';
 
 export type InterventionKind = 'estop' | 'watchdog' | 'non_finite' | 'velocity_limit' | 'soft_limit' | 'workspace_limit' | 'torque_clamp' | 'p_cap';
@@ -60,6 +67,8 @@ export interface SupervisorOptions {
   maxOnPolicyFraction: number;
   /** Gravity compensation added to every torque (rule 7); none when absent. */
   gravity?: GravityCompensation;
+  /** Damping injection added to every torque in its `node` mode (rule 7); none when absent. */
+  damping?: DampingInjection;
   /** Workspace box of the tip (rule 6); unbounded when absent. */
   workspace?: WorkspaceLimit;
 }
@@ -79,8 +88,10 @@ export interface WorkspaceLimit {
 }
 
 export interface FilterResult {
-  /** [nJ] N·m, finite, within limits. */
+  /** [nJ] N·m, finite, within limits: the torque to publish (rule-7 terms included). */
   u: Float64Array;
+  /** [nJ] N·m: the controller's share of `u` (u less g(q) and the node's −D q̇; 0 where rules 1-3 removed it). */
+  control: Float64Array;
   /** Kinds that changed u in this step. */
   interventions: InterventionKind[];
   /** True when the watchdog or e-stop forced zero torque (the episode cannot continue). */
@@ -134,6 +145,7 @@ export class SafetySupervisor {
     if (w && !(w.min.length === 3 && w.max.length === 3 && [0, 1, 2].every((k) => w.min[k] < w.max[k])))
       throw new RangeError(`SafetySupervisor: workspace_min must be below workspace_max on every axis, got [${Array.from(w.min)}] and [${Array.from(w.max)}]`);
     if (opts.gravity && opts.gravity.torque(new Float64Array(n)).length !== n) throw new RangeError('SafetySupervisor: gravity compensation is for another arm');
+    if (opts.damping && opts.damping.plan.D.length !== n) throw new RangeError('SafetySupervisor: damping injection is for another arm');
     this.counts = Object.fromEntries(INTERVENTION_KINDS.map((k) => [k, 0])) as Record<InterventionKind, number>;
   }
 
@@ -173,11 +185,11 @@ export class SafetySupervisor {
     if (this.stale(state, receivedAt, now)) {
       const age = state ? `${((now - receivedAt) * 1000).toFixed(0)} ms old` : 'none received';
       const kind: InterventionKind = this.estop ? 'estop' : 'watchdog';
-      return this.finish(now, out, [kind], true, () => `zero torque: joint states ${age} (timeout ${this.opts.stateTimeoutMs} ms)${this.estop ? ', e-stop latched' : ''}`);
+      return this.finish(now, out, new Float64Array(n), [kind], true, () => `zero torque: joint states ${age} (timeout ${this.opts.stateTimeoutMs} ms)${this.estop ? ', e-stop latched' : ''}`);
     }
     const q = state!.position, qd = state!.velocity;
-    if (this.estop) return this.finish(now, this.total(out, q, []), ['estop'], true, () => `no controller torque (e-stop latched)${this.gravityNote()}`);
-    if (!u.every(Number.isFinite)) return this.finish(now, this.total(out, q, []), ['non_finite'], false, () => `no controller torque: output not finite [${Array.from(u).join(', ')}]${this.gravityNote()}`);
+    if (this.estop) return this.finish(now, out, this.total(out, q, qd, []), ['estop'], true, () => `no controller torque (e-stop latched)${this.gravityNote()}`);
+    if (!u.every(Number.isFinite)) return this.finish(now, out, this.total(out, q, qd, []), ['non_finite'], false, () => `no controller torque: output not finite [${Array.from(u).join(', ')}]${this.gravityNote()}`);
     out.set(u);
     const details: Partial<Record<InterventionKind, string[]>> = {};
     const note = (k: InterventionKind, d: string) => {
@@ -197,12 +209,13 @@ export class SafetySupervisor {
     }
     const wall = this.workspaceRule(out, q);
     if (wall) note('workspace_limit', wall);
-    this.total(out, q, acted, details);
-    return this.finish(now, out, acted, false, (k) => (details[k] ?? []).join('; '));
+    const terms = this.total(out, q, qd, acted, details);
+    return this.finish(now, out, terms, acted, false, (k) => (details[k] ?? []).join('; '));
   }
 
   private gravityNote(): string {
-    return this.opts.gravity?.active ? '; gravity compensation holds the arm' : '';
+    const g = this.opts.gravity?.active, d = this.opts.damping?.active;
+    return g || d ? `; ${[g ? 'gravity compensation holds the arm' : '', d ? 'damping injection brakes it' : ''].filter(Boolean).join(', ')}` : '';
   }
 
   /**
@@ -240,19 +253,26 @@ export class SafetySupervisor {
     return `tip outside the workspace (${axes}): [${before.map((x) => x.toFixed(3)).join(', ')}] -> [${Array.from(u, (x) => x.toFixed(3)).join(', ')}] N·m`;
   }
 
-  /** Rules 7-8 on out (in place): adds g(q), clamps the total; notes a clamp in `acted`. */
-  private total(out: Float64Array, q: Float64Array, acted: InterventionKind[], details?: Partial<Record<InterventionKind, string[]>>): Float64Array {
+  /**
+   * Rules 7-8 on out (in place): adds g(q) and −D q̇, clamps the total; notes a clamp in `acted`.
+   * Returns the rule-7 terms [nJ] N·m (so the controller's share is out − terms).
+   */
+  private total(out: Float64Array, q: Float64Array, qd: Float64Array, acted: InterventionKind[], details?: Partial<Record<InterventionKind, string[]>>): Float64Array {
     const g = this.opts.gravity?.active ? this.opts.gravity.torque(q) : null;
+    const d = this.opts.damping?.active ? this.opts.damping.torque(qd) : null;
+    const terms = new Float64Array(out.length);
     for (let i = 0; i < out.length; i++) {
-      if (g) out[i] += g[i];
+      terms[i] = (g ? g[i] : 0) + (d ? d[i] : 0);
+      out[i] += terms[i];
       const lim = this.effortLimit[i];
       if (Math.abs(out[i]) > lim) {
-        if (details) (details.torque_clamp ??= []).push(`${this.spec.jointNames[i]} ${out[i].toFixed(3)} clamped to ±${lim} N·m${g ? ` (g(q) ${g[i].toFixed(3)})` : ''}`);
+        const why = [g ? `g(q) ${g[i].toFixed(3)}` : '', d ? `−D q̇ ${d[i].toFixed(3)}` : ''].filter(Boolean).join(', ');
+        if (details) (details.torque_clamp ??= []).push(`${this.spec.jointNames[i]} ${out[i].toFixed(3)} clamped to ±${lim} N·m${why ? ` (${why})` : ''}`);
         if (!acted.includes('torque_clamp')) acted.push('torque_clamp');
         out[i] = Math.sign(out[i]) * lim;
       }
     }
-    return out;
+    return terms;
   }
 
   /**
@@ -268,7 +288,7 @@ export class SafetySupervisor {
     return used;
   }
 
-  private finish(now: number, out: Float64Array, acted: InterventionKind[], halted: boolean, detail: (k: InterventionKind) => string): FilterResult {
+  private finish(now: number, out: Float64Array, terms: Float64Array, acted: InterventionKind[], halted: boolean, detail: (k: InterventionKind) => string): FilterResult {
     for (const k of acted) {
       this.counts[k]++;
       const run = this.active.get(k) ?? 0;
@@ -282,7 +302,8 @@ export class SafetySupervisor {
       }
     }
     for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i])) out[i] = 0;
-    return { u: out, interventions: acted, halted };
+    const control = Float64Array.from(out, (v, i) => (halted || acted.includes('non_finite') ? 0 : v - terms[i]));
+    return { u: out, control, interventions: acted, halted };
   }
 
   /**
