@@ -53,6 +53,27 @@ def _merge(base, extra):
     return out
 
 
+def _robot_damping(params, urdf):
+    """The damping each simulated robot's own loop injects: `safety.damping_injection: hardware`'s D
+    (N*m*s/rad per joint of `joints`) for an arm's merged parameters, from `naf-ros arm --json`
+    (the rule naf_trainer itself uses); [] in modes node (naf_trainer adds it) and none."""
+    import json
+    import subprocess
+    import tempfile
+    share = get_package_share_directory('naf_ros')
+    with tempfile.NamedTemporaryFile('w', suffix='.yaml', delete=False) as f:
+        yaml.safe_dump({'naf_trainer': {'ros__parameters': {**params, 'urdf_path': urdf}}}, f)
+    try:
+        cmd = ['node', os.path.join(share, 'bin', 'naf-ros.mjs'), 'arm', '--config', f.name, '--json']
+        out = subprocess.run(cmd, capture_output=True, text=True)
+    finally:
+        os.unlink(f.name)
+    if out.returncode != 0:
+        raise RuntimeError(f'naf-ros arm for {urdf} failed: {out.stderr.strip() or out.stdout.strip()}')
+    damping = json.loads(out.stdout)['damping']
+    return [float(d) for d in damping['D']] if damping['mode'] == 'hardware' else []
+
+
 def run_overrides(context):
     """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
     resume = LaunchConfiguration('resume').perform(context)
@@ -95,6 +116,7 @@ def _nodes(context):
                     'rate_hz': float(LaunchConfiguration('sim_rate_hz').perform(context)),
                     'publish_clock': False, 'command_timeout_ms': 500.0, 'rt_priority': rt,
                     'joint_states_topic': 'joint_states', 'effort_command_topic': 'effort_controller/commands',
+                    'joint_damping': _robot_damping(arm, urdf),
                 }],
             ))
         actions.append(Node(

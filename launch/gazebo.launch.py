@@ -14,7 +14,9 @@ The robot description is `urdf` run through xacro (a plain URDF passes through u
 resolves $(find ...) in the <gazebo> plugin block, which names the controllers file). The expanded
 URDF is also written to <run_dir>/<robot_name>.urdf and given to naf_trainer as `urdf_path`, so
 the learner's kinematics, limits and gravity model come from the very robot Gazebo simulates;
-the arm's own package needs no edit.
+the arm's own package needs no edit. With `safety.damping_injection: hardware` (the default) Gazebo
+plays the robot's joint-impedance loop: the description it simulates gets the params file's
+damping D (from `naf-ros arm --json`) added to each joint's <dynamics damping>.
 
 Sequence: gz sim + robot_state_publisher + /clock bridge; spawn the arm from /robot_description;
 when the spawn is done start joint_state_broadcaster, then effort_controller
@@ -34,6 +36,42 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+
+def _robot_damping(params_file, urdf):
+    """The damping the robot's own loop injects: `safety.damping_injection: hardware`'s D
+    (N*m*s/rad per joint), by joint name, from `naf-ros arm --json` (the rule naf_trainer itself
+    uses); {} in modes node (naf_trainer adds it at the control rate) and none."""
+    import json
+    import subprocess
+    share = get_package_share_directory('naf_ros')
+    cmd = ['node', os.path.join(share, 'bin', 'naf-ros.mjs'), 'arm', '--config', params_file, '--urdf', urdf, '--json']
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f'{" ".join(cmd)} failed: {out.stderr.strip() or out.stdout.strip()}')
+    report = json.loads(out.stdout)
+    if report['damping']['mode'] != 'hardware':
+        return {}
+    return {j['name']: float(d) for j, d in zip(report['joints'], report['damping']['D'])}
+
+
+def _with_damping(description, damping):
+    """The robot description Gazebo simulates: each joint of `damping` gets D added to its
+    <dynamics damping> (created when absent), which gz sim applies at every physics step -- Gazebo
+    playing the robot's joint-impedance loop. The arm's own description (naf_trainer's) is unchanged."""
+    import xml.etree.ElementTree as ET
+    if not damping:
+        return description
+    root = ET.fromstring(description)
+    for joint in root.findall('joint'):
+        d = damping.get(joint.get('name'))
+        if d is None:
+            continue
+        dyn = joint.find('dynamics')
+        if dyn is None:
+            dyn = ET.SubElement(joint, 'dynamics')
+        dyn.set('damping', repr(float(dyn.get('damping', '0')) + d))
+    return ET.tostring(root, encoding='unicode')
 
 
 def run_overrides(context):
@@ -60,9 +98,11 @@ def _robot(context):
     expanded = os.path.join(run_dir, f'{name}.urdf')
     with open(expanded, 'w') as f:
         f.write(description)
+    params_file = LaunchConfiguration('params_file').perform(context)
+    simulated = _with_damping(description, _robot_damping(params_file, expanded))
 
     rsp = Node(package='robot_state_publisher', executable='robot_state_publisher', output='screen',
-               parameters=[{'robot_description': description, 'use_sim_time': True}])
+               parameters=[{'robot_description': simulated, 'use_sim_time': True}])
     spawn = Node(package='ros_gz_sim', executable='create', output='screen',
                  arguments=['-topic', 'robot_description', '-name', name])
     jsb = Node(package='controller_manager', executable='spawner', output='screen',

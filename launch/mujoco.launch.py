@@ -11,7 +11,9 @@
 Float64MultiArray torques of /effort_controller/commands (order of its `joints`). `naf_trainer`
 runs on simulation time (use_sim_time) and learns against it. The bridge simulates the arm of the
 params file (`urdf_path`, a plain URDF; a relative path is relative to the params file's folder), takes its
-`joints` as the command order and starts at its `task.home_pose`. Like a real arm, the simulated
+`joints` as the command order and starts at its `task.home_pose`. With `safety.damping_injection:
+hardware` (the default) the bridge plays the robot's own joint-impedance loop: it adds the params
+file's damping D to the simulated joints (`joint_damping`, from `naf-ros arm --json`). Like a real arm, the simulated
 one carries its own weight: set `safety.gravity_compensation: model` for an arm gravity loads.
 `use_sim_time:=false` runs both on wall time instead, as on a physical arm (no /clock; the bridge
 stamps states with its own clock). `resume:=<run folder>` continues a run (its newest checkpoint,
@@ -39,6 +41,21 @@ def _trainer_parameters(path):
         if isinstance(doc.get(key), dict) and 'ros__parameters' in doc[key]:
             return doc[key]['ros__parameters'] or {}
     return {}
+
+
+def _robot_damping(params_file, urdf):
+    """The damping the simulated robot's own loop injects: `safety.damping_injection: hardware`'s D
+    (N*m*s/rad per joint of `joints`) from `naf-ros arm --json`, the rule naf_trainer itself uses;
+    [] in modes node (naf_trainer adds it) and none."""
+    import json
+    import subprocess
+    share = get_package_share_directory('naf_ros')
+    cmd = ['node', os.path.join(share, 'bin', 'naf-ros.mjs'), 'arm', '--config', params_file, '--urdf', urdf, '--json']
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f'{" ".join(cmd)} failed: {out.stderr.strip() or out.stdout.strip()}')
+    damping = json.loads(out.stdout)['damping']
+    return [float(d) for d in damping['D']] if damping['mode'] == 'hardware' else []
 
 
 def run_overrides(context):
@@ -73,6 +90,7 @@ def _nodes(context):
             'publish_clock': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
             'command_timeout_ms': 500.0,
             'rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
+            'joint_damping': _robot_damping(params_file, urdf),
         }],
     )
     trainer = Node(

@@ -6,6 +6,7 @@
  *   naf-ros report runs/<run>                      rebuild learning_curve.svg and summary.md
  *   naf-ros eval --checkpoint runs/<run>           greedy policy on the held-out test starts
  *   naf-ros run --checkpoint <run or file>         deploy mode on the embedded arm (no learning)
+ *   naf-ros arm --config <file> | --urdf <f> --tip <link>   check an arm's params file; chain, reach, gravity, damping, targets
  *   naf-ros node --params-file <file>              the ROS 2 node naf_trainer (needs rclnodejs)
  *   naf-ros sim-bridge --params-file <file>        the MuJoCo arm as a ROS 2 node
  *   naf-ros learner --params-file <file>           the ROS 2 node naf_learner (a fleet's learner)
@@ -91,6 +92,17 @@ program.command('run')
     console.error(backendLine(await initBackend()));
     const counts = Object.entries(r.interventions).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
     console.log(`deployed ${r.checkpoint}: ${r.episodes.length} episodes in ${r.simSeconds.toFixed(1)} s simulated, ${deploySuccesses(r.episodes)}/${r.episodes.length} within ${SUCCESS_DISTANCE * 100} cm; safety interventions: ${counts}; node ${r.state}`);
+  });
+
+program.command('arm')
+  .description('help writing a params file for an arm: checks it as train does (no training, no run folder) and prints the chain, the tip at home, the reach, gravity torques against u_max, the injected damping, homing gains and reachable targets')
+  .option('-c, --config <file>', 'the params file to check')
+  .option('--urdf <file>', 'start from a URDF alone (with --tip): also prints a params file to begin with; with --config: that file\'s urdf_path')
+  .option('--tip <link>', 'the tip link (tool frame), with --urdf')
+  .option('--json', 'print the report as JSON')
+  .action(async (o) => {
+    const { armCommand } = await import('./cli/arm_command.js');
+    await armCommand({ config: o.config, urdf: o.urdf, tip: o.tip, json: Boolean(o.json) });
   });
 
 program.command('learner')
