@@ -13,7 +13,9 @@ import { armIssues, resolveUrdfPath } from '../config/arm_checks.js';
 import { ConfigError, loadParamsFile, parseConfig } from '../config/load.js';
 import type { NafConfig } from '../config/schema.js';
 import { jointPath, parseUrdf } from '../env/urdf.js';
-import { armReport, type ArmReport } from '../training/arm_report.js';
+import { armReport, sigmaMin, type ArmReport } from '../training/arm_report.js';
+import { buildTask } from '../training/factory.js';
+import { Rng } from '../util/rng.js';
 
 export interface ArmOptions { config?: string; urdf?: string; tip?: string; json?: boolean }
 
@@ -50,22 +52,58 @@ export function armConfig(opts: ArmOptions): { config: NafConfig; fromUrdf: bool
     task: { tip_link: opts.tip, home_pose: home, target_mode: 'random' },
     safety: { gravity_compensation: 'model', soft_limit_margin: margin },
   };
-  const config = parseConfig(raw, `--urdf ${opts.urdf}`);
-  const issues = armIssues(config);
+  const first = parseConfig(raw, `--urdf ${opts.urdf}`);
+  const issues = armIssues(first);
   if (issues.length) throw new ConfigError(`--urdf ${opts.urdf} --tip ${opts.tip}`, issues);
+  const config = parseConfig({ ...raw, task: { ...raw.task, home_pose: dexterousHome(first) } }, `--urdf ${opts.urdf}`);
   return { config, fromUrdf: true };
+}
+
+/**
+ * A home pose to start from: of the zero pose and 300 seeded poses within ±1 rad of it (inside the
+ * soft limits), the one whose tip Jacobian has the largest smallest singular value, with the tip no
+ * lower than the first joint's origin (an arm on a table or floor). A starting point: the user
+ * picks the working pose.
+ */
+function dexterousHome(config: NafConfig): number[] {
+  const task = buildTask(config);
+  const zero = Float64Array.from(config.task.home_pose);
+  const z0 = task.chain.jointFrames(zero)[0].origin[2];
+  const rng = new Rng('arm-home');
+  let best = zero, score = sigmaMin(task, zero);
+  for (let k = 0; k < 300; k++) {
+    const q = Float64Array.from(zero, (h, j) => {
+      const lo = Math.max(task.softLower[j], h - 1), hi = Math.min(task.softUpper[j], h + 1);
+      return lo + (hi - lo) * rng.uniform();
+    });
+    const s = sigmaMin(task, q);
+    if (s > score && task.tipPosition(q)[2] >= z0) [best, score] = [q, s];
+  }
+  return Array.from(best, (v) => +v.toFixed(3));
 }
 
 /** Runs the command: prints the report (text or JSON) to stdout. */
 export async function armCommand(opts: ArmOptions): Promise<ArmReport> {
-  const { config, fromUrdf } = armConfig(opts);
-  const r = await armReport(config);
+  const first = armConfig(opts);
+  const { fromUrdf } = first;
+  let config = first.config;
+  let r = await armReport(config);
+  if (fromUrdf) {
+    // From the URDF alone: gravity compensation where gravity loads the arm, and a cautious torque
+    // bound (0.2 of the effort, within the room gravity leaves), then the report of that.
+    const loaded = r.joints.some((j) => j.gravityMax > 0.05 * j.uMax);
+    config = parseConfig({
+      ...config, task: { ...config.task, action_effort_fraction: loaded ? Math.min(0.2, Math.floor(r.maxEffortFraction * 20) / 20) : 1 },
+      safety: { ...config.safety, gravity_compensation: loaded ? 'model' : 'none' },
+    }, `--urdf ${opts.urdf}`);
+    r = await armReport(config);
+  }
   if (opts.json) {
     console.log(JSON.stringify({ ...r, damping: { ...r.damping, D: Array.from(r.damping.D), urdf: Array.from(r.damping.urdf), speedLimit: Array.from(r.damping.speedLimit) } }, null, 1));
     return r;
   }
   console.log(formatArmReport(r, config));
-  if (fromUrdf) console.log(`\nA params file to start from (check home_pose: every joint at 0, inside its soft limits):\n\n${starterParams(r, config)}`);
+  if (fromUrdf) console.log(`\nA params file to start from (home_pose: the most dexterous of 300 poses near zero, tip above the first joint — check it is a safe working pose for your arm):\n\n${starterParams(r, config)}`);
   return r;
 }
 
@@ -84,7 +122,7 @@ export function formatArmReport(r: ArmReport, config: NafConfig): string {
   const line = (cells: string[]) => cells.map((x, k) => x.padEnd(w[k])).join('  ').trimEnd();
   lines.push(line(head), ...rows.map(line));
   lines.push(`units: effort, u_max, g N·m; v_max (supervisor speed limit) rad/s; b, D N·m·s/rad; steady = u_max / (b + D); tau = m/(b + D) at home`);
-  lines.push(`tip at home ${vec(r.homeTip)} m (root frame); reach ${f(r.reach)} m from the first joint`);
+  lines.push(`tip at home ${vec(r.homeTip)} m (root frame); reach ${f(r.reach)} m from the first joint; dexterity at home (smallest singular value of the tip Jacobian) ${f(r.homeDexterity)} m/rad`);
   if (r.targetDistance !== null) lines.push(`task.fixed_target ${vec(c.task.fixed_target)} is ${f(r.targetDistance)} m from the home tip`);
   const p = r.damping;
   const how = p.derived ? `derived: D = max(0, u_max / (${p.speedFraction} v_max) − b)` : 'given (safety.joint_damping)';
@@ -101,19 +139,17 @@ export function formatArmReport(r: ArmReport, config: NafConfig): string {
 
 /** A params file for a config built from `--urdf/--tip`, with the report's suggestions filled in. */
 function starterParams(r: ArmReport, c: NafConfig): string {
-  const loaded = r.joints.some((j) => j.gravityMax > 0.05 * j.uMax);
   const target = r.targets.find((t) => t.distance === 0.2) ?? r.targets[0];
-  const fraction = loaded ? Math.min(0.2, Math.floor(r.maxEffortFraction * 20) / 20) : 1;
   const params = {
     naf_trainer: {
       ros__parameters: {
         urdf_path: c.urdf_path, joints: c.joints,
         task: {
           tip_link: c.task.tip_link, home_pose: c.task.home_pose, target_mode: 'fixed',
-          fixed_target: target ? target.target : r.homeTip.map((v) => +v.toFixed(3)), action_effort_fraction: fraction,
+          fixed_target: target ? target.target : r.homeTip.map((v) => +v.toFixed(3)), action_effort_fraction: c.task.action_effort_fraction,
         },
         training: { episodes: 150 },
-        safety: { gravity_compensation: loaded ? 'model' : 'none', soft_limit_margin: c.safety.soft_limit_margin },
+        safety: { gravity_compensation: c.safety.gravity_compensation, soft_limit_margin: c.safety.soft_limit_margin },
       },
     },
   };

@@ -13,7 +13,7 @@ import { totalDamping, type DampingPlan } from '../control/damping_injection.js'
 import { closestReachable } from '../env/kinematics.js';
 import type { ReachTask } from '../env/reach_task.js';
 import type { UrdfJointType } from '../env/urdf.js';
-import { Matrix, inverse } from 'ml-matrix';
+import { EigenvalueDecomposition, Matrix, inverse } from 'ml-matrix';
 import { Rng } from '../util/rng.js';
 import { buildArmDynamics, buildDampingPlan, buildSpec, buildTask, loadConfigUrdf } from './factory.js';
 
@@ -75,12 +75,26 @@ export interface ArmReport {
   maxEffortFraction: number;
   /** rad: how far a joint moves in one episode at its steady speed, κ v T dt (the smallest over joints). */
   episodeTravel: number;
+  /** m/rad: the smallest singular value of the tip's position Jacobian at home (in-plane rows on a planar arm). */
+  homeDexterity: number;
   targets: TargetSuggestion[];
   /** Problems found (refused configuration, effort budget): empty when the params file is ready. */
   problems: string[];
 }
 
 const DISTANCES = [0.1, 0.2, 0.3];
+/** m/rad: below this smallest singular value of the tip Jacobian a home pose counts as near-singular. */
+const MIN_DEXTERITY = 0.02;
+
+/** Smallest singular value of the tip's position Jacobian at q (rows of the task's error axes), m/rad. */
+export function sigmaMin(task: ReachTask, q: ArrayLike<number>): number {
+  const n = task.dU;
+  const J = task.chain.jacobian(q);
+  const rows = task.errorAxes.map((k) => Array.from(J.subarray(k * n, (k + 1) * n)));
+  const m = new Matrix(rows);
+  const e = new EigenvalueDecomposition(m.mmul(m.transpose()), { assumeSymmetric: true });
+  return Math.sqrt(Math.max(0, Math.min(...e.realEigenvalues)));
+}
 
 /**
  * The report for a validated config (its URDF, joints and task must already pass `armIssues`).
@@ -134,12 +148,15 @@ export async function armReport(config: NafConfig): Promise<ArmReport> {
       problems.push(`safety.gravity_compensation: none, but gravity loads this arm (|g| up to ${fmt(Math.max(...gMax))} N·m, u_max ${joints.map((j) => fmt(j.uMax)).join(', ')} N·m): set model (or hardware where the driver compensates)`);
     }
     const travel = Math.min(...joints.map((j) => Math.min(j.steadySpeed, j.velocity) * task.T * dt));
+    const dexterity = sigmaMin(task, home);
+    if (dexterity < MIN_DEXTERITY)
+      problems.push(`task.home_pose: the tip's Jacobian is near-singular at home (smallest singular value ${fmt(dexterity)} m/rad < ${MIN_DEXTERITY}): some directions need large joint motions or none reaches them; choose a bent working pose`);
     return {
       urdf: config.urdf_path, root: urdf.root, tipLink: config.task.tip_link, joints,
       homeTip: Array.from(task.homeTip), reach: reach(task, spec.lowerLimits, spec.upperLimits),
       targetDistance: config.task.target_mode === 'fixed' ? dist(task.fixedTarget, task.homeTip) : null,
       damping: plan, gravityCompensation: s.gravity_compensation, maxEffortFraction: maxFraction,
-      episodeTravel: travel, targets: suggestTargets(task, home), problems,
+      episodeTravel: travel, homeDexterity: dexterity, targets: suggestTargets(task, home), problems,
     };
   } finally {
     dynamics.dispose();
