@@ -2,16 +2,16 @@
  * Checks of a configuration against the arm it names (README "Your own arm"): every mistake a
  * user makes while bringing an arm — a URDF path that does not exist, a xacro file (xacro elements
  * or substitutions; not the `xmlns:xacro` declaration generated URDFs keep), joints or a tip link
- * not in the URDF, joints that are not the serial chain to the tip, links without inertials, a
- * home pose outside the soft limits, a target out of reach, a control rate the simulator cannot
- * step — becomes one line naming the parameter as the user writes it (`task.fixed_target`), what
+ * not in the URDF, joints that are not the serial chain to the tip, a `mesh_search_path` entry that
+ * is no folder, links without inertials, a home pose outside the soft limits, a target out of
+ * reach, a control rate the simulator cannot step — becomes one line naming the parameter as the user writes it (`task.fixed_target`), what
  * is allowed and what was given. `loadParamsFile` runs these checks, so `naf-ros train` stops
  * before it creates a run folder.
  *
  * Also the one mapping from the config to the reach task's options (`reachOptions`), so the task's
  * own option errors (`TaskOptionError`) are reported under the parameter names.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,7 +81,13 @@ export function buildReachTask(config: NafConfig, urdf: UrdfModel): ReachTask {
 }
 
 const list = (a: readonly string[]) => a.map((n) => `"${n}"`).join(', ');
-
+const isFolder = (p: string) => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
 
 /** Namespace URIs xacro is declared with (`xmlns:xacro="..."`). */
 const XACRO_NAMESPACE = /^https?:\/\/(www\.)?ros\.org\/wiki\/xacro\/?$/;
@@ -170,6 +176,9 @@ export function armIssues(config: NafConfig, opts: { embedded?: boolean } = {}):
   }
 
   const issues: string[] = [];
+  const missingFolders = config.mesh_search_path.filter((d) => !isFolder(d));
+  if (missingFolders.length)
+    issues.push(`mesh_search_path: must be existing folders (that hold ROS packages; in a params file relative to its folder); got ${JSON.stringify(config.mesh_search_path)}: ${list(missingFolders)} ${missingFolders.length > 1 ? 'are not folders' : 'is not a folder'}`);
   for (const name of joints) {
     const j = urdf.joints.find((k) => k.name === name)!;
     const inertial = urdf.links.get(j.child)!.inertial;

@@ -8,6 +8,7 @@
 import type { NafConfig } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
 import { MujocoArm } from '../env/mujoco_arm.js';
+import { describeCollision } from '../env/collision_report.js';
 import { SUCCESS_DISTANCE } from '../report/run_folder.js';
 import { loadCheckpointPolicy } from '../training/eval_command.js';
 import { buildArmDynamics, buildSpec, buildTask, projectPath } from '../training/factory.js';
@@ -47,6 +48,8 @@ export interface DeployOutcome {
 export async function runEmbeddedDeploy(arg: string, opts: {
   episodes: number; seed?: number; logger: Logger;
   onEpisode?: (e: DeployEpisode) => void; shouldStop?: () => boolean;
+  /** Gets the arm's collision line (`describeCollision`) once the arm is built (default: logged). */
+  onArm?: (line: string) => void;
 }): Promise<DeployOutcome> {
   const policy = await loadCheckpointPolicy(arg);
   const config: NafConfig = parseConfig({
@@ -55,7 +58,8 @@ export async function runEmbeddedDeploy(arg: string, opts: {
   }, 'naf-ros run');
   const bus = new InProcessBus();
   const rate = 2 * config.control_rate_hz; // joint states twice per control period, as a ros2_control loop would at least
-  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002 });
+  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002, meshSearchPath: config.mesh_search_path });
+  (opts.onArm ?? ((line) => opts.logger.info(line)))(describeCollision(arm, config.task.home_pose));
   const bridgeNode = bus.createNode('naf_sim_bridge');
   const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, {
     publish_clock: false, rate_hz: rate, joints: config.joints, initial_positions: config.task.home_pose,

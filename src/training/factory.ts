@@ -69,7 +69,7 @@ export function buildTask(config: NafConfig, urdf = loadConfigUrdf(config)): Rea
 
 /** The arm's rigid-body model (g(q), M(q); MuJoCo on the config's URDF), for the config's joints. */
 export function buildArmDynamics(config: NafConfig): Promise<RigidBodyModel> {
-  return RigidBodyModel.create(projectPath(config.urdf_path), config.joints);
+  return RigidBodyModel.create(projectPath(config.urdf_path), config.joints, { meshSearchPath: config.mesh_search_path });
 }
 
 /**
@@ -78,7 +78,7 @@ export function buildArmDynamics(config: NafConfig): Promise<RigidBodyModel> {
  * command gets g(q) added (`GravityCompensatedArm`); with `none` it is the bare arm.
  */
 export async function buildArm(config: NafConfig): Promise<Arm> {
-  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / config.control_rate_hz, jointNames: config.joints });
+  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / config.control_rate_hz, jointNames: config.joints, meshSearchPath: config.mesh_search_path });
   if (config.safety.gravity_compensation === 'none') return arm;
   const dynamics = await buildArmDynamics(config);
   return new GravityCompensatedArm(arm, new GravityCompensation('model', dynamics, config.joints.length), dynamics);
