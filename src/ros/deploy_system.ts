@@ -58,7 +58,8 @@ export async function runEmbeddedDeploy(arg: string, opts: {
   }, 'naf-ros run');
   const bus = new InProcessBus();
   const rate = 2 * config.control_rate_hz; // joint states twice per control period, as a ros2_control loop would at least
-  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002, meshSearchPath: config.mesh_search_path });
+  // The configured joints: a URDF's other joints (a gripper's fingers) are simulated, passive.
+  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: config.joints, meshSearchPath: config.mesh_search_path });
   (opts.onArm ?? ((line) => opts.logger.info(line)))(describeCollision(arm, config.task.home_pose));
   const bridgeNode = bus.createNode('naf_sim_bridge');
   const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, {

@@ -220,6 +220,7 @@ export async function runSimBridge(argv: string[] = process.argv): Promise<void>
   const { createBridgeArm, declareSimBridgeParameters, SimBridgeNode } = await import('./sim_bridge_node.js');
   const cfg = declareSimBridgeParameters(node);
   const logger = rosWinstonLogger(node.logger);
+  // The controller's joints are the simulated arm's (a URDF's other joints, e.g. fingers, stay passive).
   const { arm, collision } = await createBridgeArm(cfg, new URL('../..', import.meta.url).pathname);
   const bridge = new SimBridgeNode(node, arm, cfg, logger);
   logger.info(`naf_sim_bridge: ${collision}`);

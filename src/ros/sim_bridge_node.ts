@@ -3,9 +3,10 @@
  * gz_ros2_control + joint_state_broadcaster + JointGroupEffortController expose (DESIGN Sec. 2),
  * so `naf_trainer` runs unchanged against it (`launch/mujoco.launch.py`, and in-process tests).
  *
- * - publishes `joint_states_topic` (sensor_msgs/msg/JointState: every arm joint with position,
- *   velocity and the applied effort) once per physics/control period, sensor-data QoS like
- *   joint_state_broadcaster;
+ * - publishes `joint_states_topic` (sensor_msgs/msg/JointState: every joint of the simulated arm
+ *   — its `joints`, the controlled ones, not a URDF's passive side-branch joints such as fingers —
+ *   with position, velocity and the applied effort) once per physics/control period, sensor-data
+ *   QoS like joint_state_broadcaster;
  * - subscribes `effort_command_topic` (std_msgs/msg/Float64MultiArray), data in the order of the
  *   `joints` parameter (the controller's `joints`); a message of another length is ignored with
  *   an error, as forward_command_controller does; arm joints not listed get zero torque;
@@ -29,7 +30,10 @@ export interface SimBridgeConfig {
   urdf_path: string;
   /** Folders holding ROS packages, searched first for the URDF's `package://` meshes (as the trainer's `mesh_search_path`). */
   mesh_search_path: string[];
-  /** Order of the command array (the effort controller's `joints`); empty = all arm joints. */
+  /**
+   * The simulated arm's controlled joints, base to tip, and the order of the command array (the
+   * effort controller's `joints`); empty = every movable joint of the URDF (then one serial chain).
+   */
   joints: string[];
   /** Physics/control rate, Hz (one MuJoCo control period per tick). */
   rate_hz: number;
@@ -59,7 +63,7 @@ export function declareSimBridgeParameters(node: RosNode, defaults: Partial<SimB
   return {
     urdf_path: node.declareParameter('urdf_path', d.urdf_path, { type: 'string', description: 'URDF of the simulated arm (relative paths: package root).', ...ro }) as string,
     mesh_search_path: node.declareParameter('mesh_search_path', d.mesh_search_path, { type: 'string_array', description: 'Folders holding ROS packages, searched in order for the URDF\'s package://<pkg>/<file> collision meshes (<folder>/<pkg>/<file>) before AMENT_PREFIX_PATH and ROS_PACKAGE_PATH (relative paths: working directory).', ...ro }) as string[],
-    joints: node.declareParameter('joints', d.joints, { type: 'string_array', description: 'Command order (the effort controller joints); empty = all arm joints.', ...ro }) as string[],
+    joints: node.declareParameter('joints', d.joints, { type: 'string_array', description: 'Controlled joints of the simulated arm, base to tip, and the command order (the effort controller joints); empty = every movable joint of the URDF (one serial chain). Other joints (fingers) are simulated, passive and not published.', ...ro }) as string[],
     rate_hz: node.declareParameter('rate_hz', d.rate_hz, { type: 'double', description: 'Physics/control rate, Hz.', floatingPointRange: { from: 1, to: 2000, step: 0 }, ...ro }) as number,
     timestep: node.declareParameter('timestep', d.timestep, { type: 'double', description: 'MuJoCo integration step, s.', floatingPointRange: { from: 1e-5, to: 0.1, step: 0 }, ...ro }) as number,
     joint_states_topic: node.declareParameter('joint_states_topic', d.joint_states_topic, { type: 'string', description: 'sensor_msgs/msg/JointState output.', ...ro }) as string,
@@ -73,8 +77,9 @@ export function declareSimBridgeParameters(node: RosNode, defaults: Partial<SimB
 
 /**
  * The MuJoCo arm of the bridge's parameters: `urdf_path` (absolute, relative to the working
- * directory when that file exists, else to `packageRoot`), collision meshes through
- * `mesh_search_path`; and its collision line
+ * directory when that file exists, else to `packageRoot`), its controlled joints `joints` (empty =
+ * every movable joint, which must then be one serial chain; the URDF's other joints, e.g. fingers,
+ * are simulated, passive), collision meshes through `mesh_search_path`; and its collision line
  * (`describeCollision`) at `initial_positions` (zeros when empty).
  * @throws as `MujocoArm.create`; RangeError when `initial_positions` has the wrong length.
  */
@@ -83,7 +88,7 @@ export async function createBridgeArm(cfg: SimBridgeConfig, packageRoot: string)
   const { describeCollision } = await import('../env/collision_report.js');
   const urdfPath = isAbsolute(cfg.urdf_path) || existsSync(cfg.urdf_path) ? cfg.urdf_path : resolve(packageRoot, cfg.urdf_path);
   const arm = await MujocoArm.create(urdfPath, {
-    dt: 1 / cfg.rate_hz, timestep: cfg.timestep, meshSearchPath: cfg.mesh_search_path,
+    dt: 1 / cfg.rate_hz, timestep: cfg.timestep, jointNames: cfg.joints.length ? cfg.joints : undefined, meshSearchPath: cfg.mesh_search_path,
   });
   try {
     const given = cfg.initial_positions.length > 0;
