@@ -113,7 +113,7 @@ export async function fleetBench(params: Record<string, unknown>, opts: { arms: 
   const config = parseConfig(p, 'fleet bench');
   const task = buildTask(config);
   const starts = evaluationStarts(task, config.training.eval_episodes, config.training.eval_seed);
-  const evalArm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / config.control_rate_hz, jointNames: config.joints });
+  const evalArm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / config.control_rate_hz, jointNames: config.joints, meshSearchPath: config.mesh_search_path });
   const runs: FleetRun[] = [];
   try {
     for (const n of opts.arms) {

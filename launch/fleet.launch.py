@@ -95,6 +95,9 @@ def _nodes(context):
     if not os.path.isabs(urdf):
         # the project's rule: relative to the params file that sets it (the default: to the package)
         urdf = os.path.normpath(os.path.join(os.path.dirname(params_file) if 'urdf_path' in base else get_package_share_directory('naf_ros'), urdf))
+    # mesh_search_path: folders of ROS packages for the URDF's package:// meshes, relative to the params file
+    meshes = [os.path.normpath(os.path.join(os.path.dirname(params_file), d)) for d in base.get('mesh_search_path', [])]
+    mesh_param = {'mesh_search_path': meshes} if meshes else {}
     arms = LaunchConfiguration('arms').perform(context)
     first = LaunchConfiguration('first_arm').perform(context)
     if not arms.isdigit() or not first.isdigit() or int(first) < 1:
@@ -112,7 +115,7 @@ def _nodes(context):
             actions.append(Node(
                 package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', namespace=ns, output='screen',
                 parameters=[{
-                    'urdf_path': urdf, 'joints': joints, 'initial_positions': home,
+                    'urdf_path': urdf, **mesh_param, 'joints': joints, 'initial_positions': home,
                     'rate_hz': float(LaunchConfiguration('sim_rate_hz').perform(context)),
                     'publish_clock': False, 'command_timeout_ms': 500.0, 'rt_priority': rt,
                     'joint_states_topic': 'joint_states', 'effort_command_topic': 'effort_controller/commands',
@@ -122,7 +125,7 @@ def _nodes(context):
         actions.append(Node(
             package='naf_ros', executable='naf_trainer', name='naf_trainer', namespace=ns, output='screen',
             parameters=[arm, {
-                'use_sim_time': False, 'run_dir': run_dir, 'urdf_path': urdf, 'fleet.role': 'actor',
+                'use_sim_time': False, 'run_dir': run_dir, 'urdf_path': urdf, **mesh_param, 'fleet.role': 'actor',
                 'ros.joint_states_topic': 'joint_states', 'ros.effort_command_topic': 'effort_controller/commands',
                 'ros.rt_priority': rt,
                 # the fleet's budget is the learner's; an actor stops when the learner says so
@@ -133,7 +136,7 @@ def _nodes(context):
         learner = _merge(base, _section(doc, 'naf_learner', '/naf_learner'))
         actions.append(Node(
             package='naf_ros', executable='naf_learner', name='naf_learner', output='screen',
-            parameters=[learner, {'use_sim_time': False, 'run_dir': run_dir, 'urdf_path': urdf, **run}],
+            parameters=[learner, {'use_sim_time': False, 'run_dir': run_dir, 'urdf_path': urdf, **mesh_param, **run}],
         ))
     return actions
 

@@ -79,7 +79,9 @@ def _nodes(context):
         urdf = os.path.normpath(os.path.join(os.path.dirname(params_file) if 'urdf_path' in base else get_package_share_directory('naf_ros'), urdf))
     run = run_overrides(context)
     run_dir = LaunchConfiguration('run_dir').perform(context)
-    common = {'use_sim_time': False, 'run_dir': run_dir, 'urdf_path': urdf}
+    # mesh_search_path (the arm model's package:// meshes) relative to the params file, as urdf_path
+    meshes = [os.path.normpath(os.path.join(os.path.dirname(params_file), d)) for d in base.get('mesh_search_path', [])]
+    common = {'use_sim_time': False, 'run_dir': run_dir, 'urdf_path': urdf, **({'mesh_search_path': meshes} if meshes else {})}
     given = []
     safety = {}
     for arg, name, kind, _ in SAFETY:

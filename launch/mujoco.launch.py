@@ -10,10 +10,12 @@
 /joint_states (sensor_msgs/msg/JointState) and /clock (simulation time) and applies the
 Float64MultiArray torques of /effort_controller/commands (order of its `joints`). `naf_trainer`
 runs on simulation time (use_sim_time) and learns against it. The bridge simulates the arm of the
-params file (`urdf_path`, a plain URDF; a relative path is relative to the params file's folder), takes its
-`joints` as the command order and starts at its `task.home_pose`. With `safety.damping_injection:
-hardware` (the default) the bridge plays the robot's own joint-impedance loop: it adds the params
-file's damping D to the simulated joints (`joint_damping`, from `naf-ros arm --json`). Like a real arm, the simulated
+params file (`urdf_path`, a plain URDF; a relative path is relative to the params file's folder;
+its collision meshes found through `mesh_search_path`), takes its `joints` as the command order
+(the URDF's other joints, e.g. fingers, are simulated, passive) and starts at its `task.home_pose`.
+With `safety.damping_injection: hardware` (the default) the bridge plays the robot's own
+joint-impedance loop: it adds the params file's damping D to the simulated joints (`joint_damping`,
+from `naf-ros arm --json`). Like a real arm, the simulated
 one carries its own weight: set `safety.gravity_compensation: model` for an arm gravity loads.
 `use_sim_time:=false` runs both on wall time instead, as on a physical arm (no /clock; the bridge
 stamps states with its own clock). `resume:=<run folder>` continues a run (its newest checkpoint,
@@ -78,12 +80,15 @@ def _nodes(context):
     if not os.path.isabs(urdf):
         # relative to the params file that sets it, as the node resolves it (the default: to the package)
         urdf = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(params_file)) if 'urdf_path' in p else share, urdf))
+    # mesh_search_path: folders of ROS packages for the URDF's package:// meshes, relative to the params file
+    meshes = [os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(params_file)), d)) for d in p.get('mesh_search_path', [])]
     joints = list(p.get('joints', ['joint1', 'joint2', 'joint3']))
     home = [float(v) for v in (p.get('task') or {}).get('home_pose', [0.0, 0.8, 0.8])]
     bridge = Node(
         package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
         parameters=[{
             'urdf_path': urdf,
+            **({'mesh_search_path': meshes} if meshes else {}),
             'joints': joints,
             'rate_hz': ParameterValue(LaunchConfiguration('sim_rate_hz'), value_type=float),
             'initial_positions': home,
@@ -99,6 +104,7 @@ def _nodes(context):
             'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
             'run_dir': LaunchConfiguration('run_dir'),
             'urdf_path': urdf,
+            **({'mesh_search_path': meshes} if meshes else {}),
             'ros.rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
             **run_overrides(context),
         }],

@@ -87,6 +87,7 @@ program.command('run')
     process.on('SIGINT', () => { if (stop) process.exit(130); stop = true; console.error('SIGINT: zero torque, stopping after this control period'); });
     const r = await runEmbeddedDeploy(o.checkpoint, {
       episodes: o.episodes, seed: o.seed, logger: createLogger({ console: Boolean(o.verbose) }), shouldStop: () => stop,
+      onArm: (line) => console.error(line),
       onEpisode: (e) => console.log(`episode ${String(e.episode).padStart(2)}: ${e.aborted ? 'aborted, ' : ''}final distance ${cm(e.finalDistance)}, return ${e.return.toFixed(2)}`),
     });
     console.error(backendLine(await initBackend()));

@@ -137,13 +137,17 @@ test('bodyPosition is MuJoCo xpos at the current state; unknown bodies and use a
   assert.throws(() => arm.step(ZERO), /used after dispose/);
 });
 
-test('package:// meshes (which only ROS resolves) are left out of the simulation and reported', async () => {
+test('package:// meshes that are not found are left out of the simulation and reported', async () => {
   const mesh = join(tmp, 'mesh.urdf');
   writeFileSync(mesh, readFileSync(URDF, 'utf8')
     .replace('<geometry><sphere radius="0.015"/></geometry>\n    </collision>', '<geometry><mesh filename="package://my_arm/meshes/tip.stl"/></geometry>\n    </collision>')
     .replace('<geometry><sphere radius="0.015"/></geometry>\n      <material name="red"/>', '<geometry><mesh filename="package://my_arm/meshes/tip.dae"/></geometry>\n      <material name="red"/>'));
   const arm = await make({}, mesh);
-  assert.deepEqual(arm.droppedMeshes, ['link "fingertip" <visual> package://my_arm/meshes/tip.dae', 'link "fingertip" <collision> package://my_arm/meshes/tip.stl']);
+  const tip = arm.collision.links.find((l) => l.link === 'fingertip')!;
+  assert.deepEqual(tip.dropped, [
+    { element: 'visual', file: 'package://my_arm/meshes/tip.dae', reason: 'visual' },
+    { element: 'collision', file: 'package://my_arm/meshes/tip.stl', reason: 'not found' },
+  ]);
   arm.reset(HOME, ZERO);
   assert.ok(arm.bodyPosition('fingertip').every(Number.isFinite));
 });

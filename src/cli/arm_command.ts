@@ -122,6 +122,7 @@ export function formatArmReport(r: ArmReport, config: NafConfig): string {
   const line = (cells: string[]) => cells.map((x, k) => x.padEnd(w[k])).join('  ').trimEnd();
   lines.push(line(head), ...rows.map(line));
   lines.push(`units: effort, u_max, g N·m; v_max (supervisor speed limit) rad/s; b, D N·m·s/rad; steady = u_max / (b + D); tau = m/(b + D) at home`);
+  lines.push(r.collision);
   lines.push(`tip at home ${vec(r.homeTip)} m (root frame); reach ${f(r.reach)} m from the first joint; dexterity at home (smallest singular value of the tip Jacobian) ${f(r.homeDexterity)} m/rad`);
   if (r.targetDistance !== null) lines.push(`task.fixed_target ${vec(c.task.fixed_target)} is ${f(r.targetDistance)} m from the home tip`);
   const p = r.damping;

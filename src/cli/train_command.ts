@@ -5,8 +5,9 @@
 import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import { loadParamsFile } from '../config/load.js';
-import { SUCCESS_DISTANCE, type PolicyTest } from '../report/run_folder.js';
+import { RUN_FILES, SUCCESS_DISTANCE, writeAtomic, type PolicyTest } from '../report/run_folder.js';
 import { interventionTotal } from '../safety/supervised_arm.js';
+import { armCollisionLine } from '../training/arm_collision.js';
 import { Trainer } from '../training/trainer.js';
 import { createLogger } from '../util/logger.js';
 import { backendLine } from './backend_line.js';
@@ -44,6 +45,9 @@ export async function train(opts: TrainOptions): Promise<void> {
     : await Trainer.create(override!, runDir, logger);
   const total = trainer.config.training.episodes;
   say(backendLine(trainer.parts.backend));
+  const collision = await armCollisionLine(trainer.config);
+  say(collision);
+  writeAtomic(join(runDir, RUN_FILES.collision), `${collision}\n`); // summary.md shows it
   if (opts.resume && trainer.complete) {
     say(`${runDir} is complete: ${trainer.episode} of ${total} episodes trained; nothing to do. ` +
       `To train it further: naf-ros train --resume ${runDir} --episodes <more than ${trainer.episode}>; its report: naf-ros report ${runDir}`);

@@ -1,16 +1,18 @@
 /**
  * Checks of a configuration against the arm it names (README "Your own arm"): every mistake a
- * user makes while bringing an arm — a URDF path that does not exist, a xacro file, joints or a tip
- * link not in the URDF, joints that are not the serial chain to the tip, links without inertials,
- * a home pose outside the soft limits, a target out of reach, a control rate the simulator cannot
- * step — becomes one line naming the parameter as the user writes it (`task.fixed_target`), what
+ * user makes while bringing an arm — a URDF path that does not exist, a xacro file (xacro elements
+ * or substitutions; not the `xmlns:xacro` declaration generated URDFs keep), joints or a tip link
+ * not in the URDF, joints that are not the serial chain to the tip, a `mesh_search_path` entry that
+ * is no folder, links without inertials, a home pose outside the soft limits, a target out of
+ * reach, a control rate the simulator cannot step — becomes one line naming the parameter as the user writes it (`task.fixed_target`), what
  * is allowed and what was given. `loadParamsFile` runs these checks, so `naf-ros train` stops
  * before it creates a run folder.
  *
  * Also the one mapping from the config to the reach task's options (`reachOptions`), so the task's
  * own option errors (`TaskOptionError`) are reported under the parameter names.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { XMLParser } from 'fast-xml-parser';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jointPath, parseUrdf, UrdfError, type UrdfModel } from '../env/urdf.js';
@@ -79,6 +81,52 @@ export function buildReachTask(config: NafConfig, urdf: UrdfModel): ReachTask {
 }
 
 const list = (a: readonly string[]) => a.map((n) => `"${n}"`).join(', ');
+const isFolder = (p: string) => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** Namespace URIs xacro is declared with (`xmlns:xacro="..."`). */
+const XACRO_NAMESPACE = /^https?:\/\/(www\.)?ros\.org\/wiki\/xacro\/?$/;
+
+/**
+ * What makes `text` a xacro file rather than a plain URDF, or null: a xacro element
+ * (`<xacro:macro>`, `<xacro:include>`, `<xacro:property>`, ... under the `xacro` prefix or any
+ * prefix bound to xacro's namespace) or a `${...}` / `$(...)` substitution in an attribute value.
+ * Declaring the namespace alone (`<robot xmlns:xacro="...">`, kept by most xacro-generated URDFs)
+ * is not xacro. Comments are not looked at. Text that is not well-formed XML gives null (the URDF
+ * parser reports it).
+ */
+export function xacroMarker(text: string): string | null {
+  let doc: unknown;
+  try {
+    doc = new XMLParser({ preserveOrder: true, ignoreAttributes: false, attributeNamePrefix: '', parseTagValue: false, parseAttributeValue: false }).parse(text);
+  } catch {
+    return null;
+  }
+  const prefixes = new Set(['xacro']);
+  let found: string | null = null;
+  const walk = (nodes: unknown, collect: boolean): void => {
+    if (!Array.isArray(nodes) || found) return;
+    for (const node of nodes as Record<string, unknown>[]) {
+      const attrs = (node[':@'] ?? {}) as Record<string, unknown>;
+      const tag = Object.keys(node).find((k) => k !== ':@') ?? '';
+      for (const [name, value] of Object.entries(attrs)) {
+        if (collect && name.startsWith('xmlns:') && XACRO_NAMESPACE.test(String(value))) prefixes.add(name.slice(6));
+        if (!collect && !name.startsWith('xmlns') && /\$[{(]/.test(String(value))) found ??= `${value} in <${tag} ${name}>`;
+      }
+      const prefix = tag.includes(':') ? tag.slice(0, tag.indexOf(':')) : '';
+      if (!collect && prefixes.has(prefix)) found ??= `<${tag}>`;
+      walk(node[tag], collect);
+    }
+  };
+  walk(doc, true);
+  walk(doc, false);
+  return found;
+}
 
 /**
  * Everything about `config` that only its URDF can tell, as issue lines (empty when it fits).
@@ -92,7 +140,7 @@ export function armIssues(config: NafConfig, opts: { embedded?: boolean } = {}):
   if (!existsSync(path))
     return [`urdf_path: must be an existing URDF file (a relative path in a params file is relative to that file's folder; the default, relative to the naf_ros folder ${PROJECT_ROOT}); got ${given} (no file at ${path})`];
   const text = readFileSync(path, 'utf8');
-  if (/xmlns:xacro|<xacro:/.test(text))
+  if (xacroMarker(text))
     return [`urdf_path: must be a plain URDF, not xacro (run \`xacro ${config.urdf_path} > arm.urdf\` and give arm.urdf; the ROS launch files run xacro themselves); got ${given}`];
   let urdf: UrdfModel;
   try {
@@ -128,6 +176,9 @@ export function armIssues(config: NafConfig, opts: { embedded?: boolean } = {}):
   }
 
   const issues: string[] = [];
+  const missingFolders = config.mesh_search_path.filter((d) => !isFolder(d));
+  if (missingFolders.length)
+    issues.push(`mesh_search_path: must be existing folders (that hold ROS packages; in a params file relative to its folder); got ${JSON.stringify(config.mesh_search_path)}: ${list(missingFolders)} ${missingFolders.length > 1 ? 'are not folders' : 'is not a folder'}`);
   for (const name of joints) {
     const j = urdf.joints.find((k) => k.name === name)!;
     const inertial = urdf.links.get(j.child)!.inertial;

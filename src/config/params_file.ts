@@ -71,6 +71,16 @@ function setPath(o: Record<string, unknown>, name: string, v: unknown): void {
 }
 
 /**
+ * A path parameter's value with its relative paths resolved against `base`: a string, or each
+ * string of a list (`mesh_search_path`); "" and values of other types are returned as they are
+ * (validation reports them).
+ */
+export function resolvePathValue(v: unknown, base: string): unknown {
+  const one = (p: unknown) => (typeof p === 'string' && p !== '' && !isAbsolute(p) ? resolve(base, p) : p);
+  return Array.isArray(v) ? v.map(one) : one(v);
+}
+
+/**
  * Resolves the relative paths *written* in a params file's parameters against `baseDir` (the
  * file's folder). Parameters not given are left alone (their defaults keep their own meaning).
  * Returns a copy.
@@ -80,7 +90,7 @@ export function resolveFileRelative(params: unknown, baseDir: string): unknown {
   const copy = structuredClone(params) as Record<string, unknown>;
   for (const name of PATH_PARAMETERS) {
     const v = getPath(copy, name);
-    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) setPath(copy, name, resolve(baseDir, v));
+    if (v !== undefined) setPath(copy, name, resolvePathValue(v, baseDir));
   }
   return copy;
 }
@@ -92,10 +102,7 @@ export function resolveFileRelative(params: unknown, baseDir: string): unknown {
 export function absolutePaths(config: NafConfig): NafConfig {
   const c = structuredClone(config);
   const root = c as unknown as Record<string, unknown>;
-  for (const name of PATH_PARAMETERS) {
-    const v = getPath(root, name);
-    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) setPath(root, name, resolve(name === 'urdf_path' ? PACKAGE_ROOT : process.cwd(), v));
-  }
+  for (const name of PATH_PARAMETERS) setPath(root, name, resolvePathValue(getPath(root, name), name === 'urdf_path' ? PACKAGE_ROOT : process.cwd()));
   return c;
 }
 

@@ -24,6 +24,7 @@ export interface NafConfig {
   mode: RunMode;
   seed: number;
   urdf_path: string;
+  mesh_search_path: string[];
   joints: string[];
   control_rate_hz: number;
   run_dir: string;
@@ -153,6 +154,7 @@ export const CONFIG_SCHEMA = {
     mode: { type: 'string', enum: ['train', 'deploy'], description: 'naf_trainer: train = learn on the arm (Algorithm 2); deploy = run the greedy policy of deploy.checkpoint with the safety supervisor, homing, watchdog and e-stop, and no learning, exploration or iLQG (read-only).', default: 'train' },
     seed: { ...int('Random seed of the whole run (weights, noise, episodes).', 0), default: 1 },
     urdf_path: { type: 'string', description: 'URDF of the arm (plain URDF, not xacro; in a params file relative to the file\'s folder, the default relative to the naf_ros folder): kinematics, limits, inertials.', default: 'urdf/reacher3.urdf' },
+    mesh_search_path: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Folders that hold ROS packages, searched in order for the URDF\'s package://<pkg>/<file> collision meshes as <folder>/<pkg>/<file> before the package path of a sourced ROS (AMENT_PREFIX_PATH as <prefix>/share/<pkg>/<file>, ROS_PACKAGE_PATH); in a params file relative to the file\'s folder. The embedded simulator (MuJoCo) loads binary STL and OBJ collision meshes it finds; a mesh not found or of another format (Collada .dae, ASCII STL) is left out, and every run says so in one line.', default: [] },
     joints: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Controlled joints, in command order: the movable joints from the URDF root to task.tip_link, base to tip.', default: ['joint1', 'joint2', 'joint3'] },
     control_rate_hz: { ...num('Control rate, Hz; the control period dt = 1/rate is one environment step (embedded arm: a whole multiple of its 2 ms physics step).', 1, 500), default: 50 },
     run_dir: { type: 'string', description: 'Folder under which each run writes logs, metrics and checkpoints.', default: 'runs' },
@@ -306,10 +308,10 @@ export const CONFIG_SCHEMA = {
 } as unknown as JSONSchemaType<NafConfig>;
 
 /**
- * Parameters that hold a file or folder path. A relative path written in a params file is
- * relative to that file's folder (`src/config/params_file.ts`).
+ * Parameters that hold a file or folder path, or a list of them (`mesh_search_path`). A relative
+ * path written in a params file is relative to that file's folder (`src/config/params_file.ts`).
  */
-export const PATH_PARAMETERS: readonly string[] = ['urdf_path', 'run_dir', 'ros.resume', 'deploy.checkpoint'];
+export const PATH_PARAMETERS: readonly string[] = ['urdf_path', 'mesh_search_path', 'run_dir', 'ros.resume', 'deploy.checkpoint'];
 
 /**
  * Parameters a running node applies immediately (`ros2 param set`); every other parameter is

@@ -6,9 +6,10 @@
  *
  * MuJoCo's URDF importer reads links, joints, inertials, limits, damping and collision geometry
  * and ignores the `<ros2_control>` and `<gazebo>` elements (checked by the tests, which load the
- * shipped URDFs as they are); `mujoco_model.ts` prepares the text (keeps jointless links, leaves
- * out `package://` meshes). Gravity acts (MuJoCo's default, -9.81 m/s² along z of the root);
- * gravity compensation, when configured, is added by the caller (`control/gravity_compensation.ts`).
+ * shipped URDFs as they are); `mujoco_urdf.ts` prepares the text (keeps jointless links, loads the
+ * collision meshes it finds, reported in `collision`). Gravity acts (MuJoCo's default, -9.81 m/s²
+ * along z of the root); gravity compensation, when configured, is added by the caller
+ * (`control/gravity_compensation.ts`).
  *
  * The URDF has no MuJoCo actuators: joint torques go into `qfrc_applied` (generalized forces),
  * clamped to the URDF effort limits, held constant (zero-order hold) over the control period, which
@@ -22,6 +23,7 @@
 import type { MainModule, MjData, MjModel } from 'mujoco-js';
 import { armSpecFromUrdf, type UrdfModel } from './urdf.js';
 import { jointAddresses, loadMujocoModel, mujocoMessages } from './mujoco_model.js';
+import { contactPairs, type CollisionReport } from './collision_report.js';
 import type { Arm, ArmSpec, JointStateRecord } from './types.js';
 
 /** MuJoCo integration step of the embedded arm, s (the control period must be a whole multiple of it). */
@@ -32,10 +34,16 @@ export interface MujocoArmOptions {
   dt?: number;
   /** Physics time step, s (default 0.002). */
   timestep?: number;
-  /** Actuated joints, base to tip (default: every actuated joint of the URDF chain). */
+  /**
+   * Actuated joints, base to tip (default: every actuated joint of the URDF, which must then be one
+   * serial chain: give them for a URDF with side branches such as fingers). Other joints of the
+   * URDF are simulated, unactuated.
+   */
   jointNames?: readonly string[];
   /** [nJ] N·m·s/rad (N·s/m) added to the URDF damping of `jointNames` (default none). */
   jointDamping?: ArrayLike<number>;
+  /** Folders holding ROS packages, searched first for `package://` meshes (`mesh_search_path`). */
+  meshSearchPath?: readonly string[];
 }
 
 /** A URDF arm in MuJoCo. Implements the `Arm` contract (src/env/types.ts). */
@@ -46,8 +54,8 @@ export class MujocoArm implements Arm {
   readonly timestep: number;
   /** The parsed URDF the arm was built from. */
   readonly urdf: UrdfModel;
-  /** URDF mesh elements the simulation left out (`urdfForMujoco`): no collision there. */
-  droppedMeshes: string[] = [];
+  /** The collision geometry simulated, and the mesh elements left out (`urdfForMujoco`). */
+  collision: CollisionReport = { links: [] };
   private readonly nSub: number;
   private readonly qposAdr: Int32Array;
   private readonly dofAdr: Int32Array;
@@ -88,9 +96,9 @@ export class MujocoArm implements Arm {
 
   /**
    * Loads a URDF file into MuJoCo.
-   * @param urdfPath path of the URDF on disk (`<mesh>` geometry is left out, see `droppedMeshes`)
+   * @param urdfPath path of the URDF on disk (collision meshes: see `collision`)
    * @param opts dt (s, default 0.02), timestep (s, default 0.002), jointNames (default: the chain),
-   *   jointDamping [nJ] N·m·s/rad added to the URDF's (default none)
+   *   jointDamping [nJ] N·m·s/rad added to the URDF's (default none), meshSearchPath (default none)
    * @throws UrdfError for an invalid URDF (checked by `parseUrdf` first, with a clear message);
    *   RangeError when dt/timestep are not positive, dt is not an integer multiple of timestep, or
    *   jointDamping has the wrong length or a negative entry;
@@ -105,11 +113,11 @@ export class MujocoArm implements Arm {
     const n = Math.round(dt / timestep);
     if (n < 1 || Math.abs(n * timestep - dt) > 1e-9 * dt)
       throw new RangeError(`MujocoArm: dt (${dt} s) must be an integer multiple of timestep (${timestep} s)`);
-    const { mj, model, urdf, droppedMeshes } = await loadMujocoModel(urdfPath);
+    const { mj, model, urdf, collision } = await loadMujocoModel(urdfPath, { meshSearchPath: opts.meshSearchPath });
     try {
       const spec = armSpecFromUrdf(urdf, opts.jointNames);
       const arm = new MujocoArm(mj, model, urdf, spec, dt, timestep, opts.jointDamping);
-      arm.droppedMeshes = droppedMeshes;
+      arm.collision = collision;
       return arm;
     } catch (e) {
       model.delete();
@@ -209,6 +217,25 @@ export class MujocoArm implements Arm {
     this.mj.mj_kinematics(m, d); // xpos after mj_step is from before the last integration
     const xpos = d.xpos as Float64Array;
     return xpos.slice(3 * id, 3 * id + 3);
+  }
+
+  /**
+   * Pairs of bodies in contact (`a–b`, `contactPairs`) with the joints at q [nJ] (rad or m), every
+   * other joint at 0, at rest; the simulation's own state is not touched.
+   * @throws RangeError on a wrong length.
+   */
+  contactsAt(q: ArrayLike<number>): string[] {
+    const { m } = this.live();
+    this.vector(q, 'q');
+    const d = new this.mj.MjData(m);
+    try {
+      const qpos = d.qpos as Float64Array;
+      this.qposAdr.forEach((a, i) => (qpos[a] = q[i]));
+      this.mj.mj_forward(m, d);
+      return contactPairs(this.mj, m, d);
+    } finally {
+      d.delete();
+    }
   }
 
   /** Frees the MuJoCo model and data; the arm is unusable afterwards. Idempotent. */

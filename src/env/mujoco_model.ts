@@ -1,23 +1,18 @@
 /**
  * How a URDF becomes a MuJoCo model (MuJoCo 3.x, the official WebAssembly build, npm `mujoco-js`):
- * the one place that loads the module, prepares the URDF text for MuJoCo's importer and turns
- * MuJoCo's C++ exceptions into readable errors. Used by the simulated arm (`mujoco_arm.ts`) and
- * by the arm's rigid-body model (`rigid_body.ts`: g(q), M(q)), so both read the same URDF the
- * same way.
- *
- * Preparation (the file on disk is never changed):
- *  * without a `<mujoco>` element, `<mujoco><compiler fusestatic="false" discardvisual="true"/>`
- *    is added: by default MuJoCo fuses jointless links (a fingertip, `tool0`) into their parents
- *    and their frames would be lost;
- *  * `<mesh>` geometry is dropped (visual and collision): URDFs of real arms name their meshes
- *    with `package://` URIs, which only a ROS installation resolves. The embedded simulator then
- *    simulates the inertials, joints and primitive collision shapes; the dropped elements are
- *    reported (`droppedMeshes`) so the caller can say so.
+ * the one place that loads the module, compiles the URDF text prepared by `mujoco_urdf.ts` (with
+ * the collision mesh files it found, put into MuJoCo's virtual file system for the compile and
+ * removed after it) and turns MuJoCo's C++ exceptions into readable errors. Used by the simulated
+ * arm (`mujoco_arm.ts`) and by the arm's rigid-body model (`rigid_body.ts`: g(q), M(q)), so both
+ * read the same URDF the same way.
  */
 import { readFileSync } from 'node:fs';
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { dirname, resolve } from 'node:path';
 import type { MainModule, MjModel } from 'mujoco-js';
 import { parseUrdf, type UrdfModel } from './urdf.js';
+import type { MeshSearch } from './mesh_resolution.js';
+import type { CollisionReport } from './collision_report.js';
+import { urdfForMujoco, type MujocoUrdf } from './mujoco_urdf.js';
 
 let modulePromise: Promise<MainModule> | null = null;
 /** MuJoCo's printed messages (errors, warnings), last few lines, for error reports. */
@@ -70,46 +65,6 @@ function mujocoExceptionMessage(mj: MainModule, e: unknown): string {
   }
 }
 
-type OrderedNode = Record<string, unknown> & { ':@'?: Record<string, string> };
-const XML_OPTIONS = { preserveOrder: true, ignoreAttributes: false, attributeNamePrefix: '@_', commentPropName: '#comment', parseTagValue: false, parseAttributeValue: false, trimValues: false } as const;
-
-function tagOf(n: OrderedNode): string {
-  return Object.keys(n).find((k) => k !== ':@') ?? '';
-}
-
-function children(n: OrderedNode): OrderedNode[] {
-  const c = n[tagOf(n)];
-  return Array.isArray(c) ? (c as OrderedNode[]) : [];
-}
-
-/**
- * The URDF text MuJoCo is given (see the module docstring).
- * @param xml URDF text (already checked by `parseUrdf`)
- * @returns the prepared text and the dropped mesh elements as `link "<name>" <visual|collision> <file>`
- */
-export function urdfForMujoco(xml: string): { xml: string; droppedMeshes: string[] } {
-  const doc = new XMLParser(XML_OPTIONS).parse(xml) as OrderedNode[];
-  const robot = doc.find((n) => tagOf(n) === 'robot');
-  if (!robot) return { xml, droppedMeshes: [] };
-  const dropped: string[] = [];
-  const robotChildren = children(robot);
-  for (const link of robotChildren.filter((n) => tagOf(n) === 'link')) {
-    const kept = children(link).filter((el) => {
-      const tag = tagOf(el);
-      if (tag !== 'visual' && tag !== 'collision') return true;
-      const mesh = children(el).filter((g) => tagOf(g) === 'geometry').flatMap(children).find((g) => tagOf(g) === 'mesh');
-      if (!mesh) return true;
-      dropped.push(`link "${link[':@']?.['@_name'] ?? '?'}" <${tag}> ${mesh[':@']?.['@_filename'] ?? ''}`.trim());
-      return false;
-    });
-    link.link = kept;
-  }
-  if (!robotChildren.some((n) => tagOf(n) === 'mujoco')) {
-    robotChildren.unshift({ mujoco: [{ compiler: [], ':@': { '@_fusestatic': 'false', '@_discardvisual': 'true' } }] });
-  }
-  return { xml: new XMLBuilder({ ...XML_OPTIONS, suppressEmptyNode: true }).build(doc) as string, droppedMeshes: dropped };
-}
-
 let fileCounter = 0;
 
 export interface LoadedMujocoModel {
@@ -117,33 +72,101 @@ export interface LoadedMujocoModel {
   model: MjModel;
   /** The parsed URDF. */
   urdf: UrdfModel;
-  /** Mesh elements left out of the MuJoCo model (see `urdfForMujoco`). */
-  droppedMeshes: string[];
+  /** The collision geometry MuJoCo simulates, and what was left out (`urdfForMujoco`). */
+  collision: CollisionReport;
+}
+
+/** Options of `loadMujocoModel`. */
+export interface MujocoModelOptions {
+  /** Folders holding ROS packages, searched first for `package://` meshes (`mesh_search_path`). */
+  meshSearchPath?: readonly string[];
+  /** Environment with the ROS package path (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Writes the mesh files into MuJoCo's virtual file system; returns the clean-up. */
+function writeMeshes(mj: MainModule, dir: string, files: MujocoUrdf['meshFiles']): () => void {
+  if (!files.length) return () => {};
+  mj.FS.mkdir(dir);
+  for (const f of files) mj.FS.writeFile(`${dir}/${f.name}`, f.bytes);
+  return () => {
+    for (const f of files) mj.FS.unlink(`${dir}/${f.name}`);
+    mj.FS.rmdir(dir);
+  };
 }
 
 /**
- * Reads a URDF file and compiles it into an MjModel (the caller owns `model` and must `delete()` it).
+ * Reads a URDF file and compiles it into an MjModel (the caller owns `model` and must `delete()` it),
+ * with the mesh collision geometry MuJoCo can load (`urdfForMujoco`). A mesh MuJoCo rejects
+ * (e.g. a flat one: "mesh volume is too small") is left out with MuJoCo's message as the reason,
+ * and the model compiled again without it.
+ * @param urdfPath the URDF file; relative mesh filenames are relative to its folder
  * @throws UrdfError for an invalid URDF (checked by `parseUrdf` first, with a clear message);
  *   Error when MuJoCo rejects the model (with MuJoCo's own message); the fs error for a missing file.
  */
-export async function loadMujocoModel(urdfPath: string): Promise<LoadedMujocoModel> {
+export async function loadMujocoModel(urdfPath: string, opts: MujocoModelOptions = {}): Promise<LoadedMujocoModel> {
   const text = readFileSync(urdfPath, 'utf8');
   const urdf = parseUrdf(text);
-  const { xml, droppedMeshes } = urdfForMujoco(text);
   const mj = await loadMujoco();
-  const file = `/naf_ros_arm_${process.pid}_${fileCounter++}.urdf`;
-  mj.FS.writeFile(file, xml);
-  mujocoLog.length = 0;
-  let model: MjModel | null = null;
-  try {
-    model = mj.MjModel.loadFromXML(file);
-  } catch (e) {
-    throw new Error(`MuJoCo rejected ${urdfPath}: ${mujocoExceptionMessage(mj, e)} ${mujocoMessages()}`.trim());
-  } finally {
-    mj.FS.unlink(file);
+  const tag = `${process.pid}_${fileCounter++}`;
+  const file = `/naf_ros_arm_${tag}.urdf`;
+  const meshDir = `/naf_ros_meshes_${tag}`;
+  const search: MeshSearch = { searchPath: opts.meshSearchPath ?? [], urdfDir: dirname(resolve(urdfPath)), env: opts.env };
+  const rejected = new Map<string, string>();
+  for (;;) {
+    const prepared = urdfForMujoco(text, { search, meshDir, rejected });
+    mj.FS.writeFile(file, prepared.xml);
+    const cleanUp = writeMeshes(mj, meshDir, prepared.meshFiles);
+    mujocoLog.length = 0;
+    let model: MjModel | null = null;
+    let message = '';
+    try {
+      model = mj.MjModel.loadFromXML(file);
+    } catch (e) {
+      message = `${mujocoExceptionMessage(mj, e)} ${mujocoMessages()}`.trim();
+    } finally {
+      mj.FS.unlink(file);
+      cleanUp();
+    }
+    if (model) {
+      excludeNearContacts(model);
+      return { mj, model, urdf, collision: prepared.collision };
+    }
+    const culprit = prepared.meshFiles.find((f) => message.includes(f.name.replace(/\.[^.]*$/, '')));
+    if (!culprit) throw new Error(`MuJoCo rejected ${urdfPath}: ${message}`.trim());
+    // e.g. "mjCError: Error: qhull error Element name 'm2_flat', id 2 ..." (a flat mesh): MuJoCo's words only
+    const why = (/Error:\s*(.*?)\s*(Element name|$)/.exec(message.replace(/^mjCError:\s*/, ''))?.[1] ?? message).slice(0, 120);
+    rejected.set(culprit.path, `MuJoCo rejected it (${why})`);
   }
-  if (!model) throw new Error(`MuJoCo rejected ${urdfPath}: ${mujocoMessages()}`);
-  return { mj, model, urdf, droppedMeshes };
+}
+
+/**
+ * Links one or two joints apart never collide with each other, including the links welded to the
+ * world (the robot's base). Published collision models approximate links by primitives and convex
+ * hulls that overlap around the joints by design: MuJoCo's own parent filter skips a body and its
+ * parent, except when the parent is (welded to) the world, so Drake's iiwa14 base and first link
+ * (cylinders overlapping by 2.5 mm) would push each other at every step; and across a short wrist
+ * link the hulls of the links on either side overlap over most of its range (the iiwa's link 5 and
+ * link 7 for |q6| < 1.4 rad) — Drake ships collision filter groups for exactly these pairs, which a
+ * URDF cannot express. Done with the geoms' contact bit masks: each geom gets bit (d mod 30) of the
+ * depth d of its body's weld group in the kinematic tree (world = 0) as `contype`, and every bit but
+ * those of depths d ± 1 and d ± 2 as `conaffinity`; geoms collide when one's contype meets the
+ * other's conaffinity, so links three to 27 joints apart (an arm folding onto itself) and siblings
+ * (two fingers) still collide. (Gazebo's default is no self-collision within a model.)
+ */
+function excludeNearContacts(m: MjModel): void {
+  const parent = m.body_parentid as Int32Array, weld = m.body_weldid as Int32Array;
+  const depth = new Int32Array(m.nbody);
+  for (let b = 1; b < m.nbody; b++) depth[b] = weld[b] === b ? depth[weld[parent[b]]] + 1 : depth[weld[b]];
+  const contype = m.geom_contype as Int32Array, conaffinity = m.geom_conaffinity as Int32Array, body = m.geom_bodyid as Int32Array;
+  const P = 30; // bits used: depths differing by 28 or 29 would alias to 2 or 1 (no arm is that deep)
+  const bit = (d: number) => 1 << (((d % P) + P) % P);
+  for (let g = 0; g < m.ngeom; g++) {
+    if (contype[g] === 0 && conaffinity[g] === 0) continue; // a geom that collides with nothing stays so
+    const d = depth[weld[body[g]]];
+    contype[g] = bit(d);
+    conaffinity[g] = ((1 << P) - 1) & ~(bit(d - 2) | bit(d - 1) | bit(d + 1) | bit(d + 2));
+  }
 }
 
 /**

@@ -13,12 +13,15 @@
  */
 import type { MainModule, MjData, MjModel } from 'mujoco-js';
 import { armSpecFromUrdf } from './urdf.js';
-import { jointAddresses, loadMujocoModel } from './mujoco_model.js';
+import { jointAddresses, loadMujocoModel, type MujocoModelOptions } from './mujoco_model.js';
+import { contactPairs, type CollisionReport } from './collision_report.js';
 import type { ArmDynamics, ArmSpec } from './types.js';
 
 export class RigidBodyModel implements ArmDynamics {
   readonly spec: ArmSpec;
   readonly damping: Float64Array;
+  /** The collision geometry of the model (used only by `contactsAt`: g and M do not depend on it). */
+  collision: CollisionReport = { links: [] };
   private readonly qposAdr: Int32Array;
   private readonly dofAdr: Int32Array;
   private model: MjModel | null;
@@ -33,17 +36,23 @@ export class RigidBodyModel implements ArmDynamics {
     const damping = model.dof_damping as Float64Array;
     this.damping = Float64Array.from(this.dofAdr, (a) => damping[a]);
     this.data = new mj.MjData(model);
+    // g(q) and M(q) need no collision detection (mj_forward would run it on every query).
+    model.opt.disableflags |= mj.mjtDisableBit.mjDSBL_CONTACT.value;
   }
 
   /**
    * @param urdfPath the arm's URDF (the file the simulation or the robot description uses)
-   * @param jointNames the joints of q, base to tip (default: the URDF's serial chain)
+   * @param jointNames the joints of q, base to tip (default: every actuated joint of the URDF,
+   *   which must then be one serial chain)
+   * @param opts meshSearchPath: folders searched first for `package://` meshes (`mesh_search_path`)
    * @throws as `loadMujocoModel` (UrdfError, MuJoCo's rejection) and `armSpecFromUrdf`.
    */
-  static async create(urdfPath: string, jointNames?: readonly string[]): Promise<RigidBodyModel> {
-    const { mj, model, urdf } = await loadMujocoModel(urdfPath);
+  static async create(urdfPath: string, jointNames?: readonly string[], opts: MujocoModelOptions = {}): Promise<RigidBodyModel> {
+    const { mj, model, urdf, collision } = await loadMujocoModel(urdfPath, opts);
     try {
-      return new RigidBodyModel(mj, model, armSpecFromUrdf(urdf, jointNames));
+      const rb = new RigidBodyModel(mj, model, armSpecFromUrdf(urdf, jointNames));
+      rb.collision = collision;
+      return rb;
     } catch (e) {
       model.delete();
       throw e;
@@ -88,6 +97,22 @@ export class RigidBodyModel implements ArmDynamics {
       return M;
     } finally {
       buf.delete();
+    }
+  }
+
+  /**
+   * Pairs of bodies in contact (`a–b`, `contactPairs`) at q [nJ] (other joints 0, at rest).
+   * @throws RangeError on a wrong length or a non-finite q.
+   */
+  contactsAt(q: ArrayLike<number>): string[] {
+    if (!this.model) throw new Error('RigidBodyModel: used after dispose()');
+    const opt = this.model.opt, flag = this.mj.mjtDisableBit.mjDSBL_CONTACT.value;
+    opt.disableflags &= ~flag;
+    try {
+      const { m, d } = this.at(q);
+      return contactPairs(this.mj, m, d);
+    } finally {
+      opt.disableflags |= flag;
     }
   }
 

@@ -23,6 +23,8 @@ export interface RunFacts {
   /** `ckpt-*` names, oldest first; the best checkpoint's name if there is one. */
   checkpoints: string[];
   best: string | null;
+  /** The arm's collision geometry in one line (`collision.txt`), when the run wrote it. */
+  collision: string | null;
 }
 
 /** Reads the run folder. @throws ConfigError when `runDir` is not a run folder. */
@@ -43,7 +45,9 @@ export function readRunFacts(runDir: string): RunFacts {
   const dir = join(runDir, RUN_FILES.checkpoints);
   const names = existsSync(dir) ? readdirSync(dir) : [];
   const checkpoints = names.filter((n) => n.startsWith('ckpt-')).sort();
-  return { runDir, config, episodes, evals, test, checkpoints, best: names.includes(BEST_CHECKPOINT) ? BEST_CHECKPOINT : null };
+  const collisionFile = join(runDir, RUN_FILES.collision);
+  const collision = existsSync(collisionFile) ? readFileSync(collisionFile, 'utf8').trim() || null : null;
+  return { runDir, config, episodes, evals, test, checkpoints, best: names.includes(BEST_CHECKPOINT) ? BEST_CHECKPOINT : null, collision };
 }
 
 const f2 = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v.toFixed(2) : '–');
@@ -85,6 +89,7 @@ export function summaryMarkdown(r: RunFacts): string {
     `# Run ${name}`,
     '',
     `* **What ran:** ${describeMethod(c)}; reacher task (${c.task.target_mode} target${c.task.target_mode === 'fixed' ? ` at (${c.task.fixed_target.join(', ')}) m` : 's'}), T = ${c.task.horizon} steps of ${(1000 / c.control_rate_hz).toFixed(0)} ms, seed ${c.seed}. Every parameter: [\`${cfgFile}\`](${cfgFile}).`,
+    ...(r.collision ? [`* **Arm in the simulator:** ${r.collision}.`] : []),
     `* **Status:** ${complete ? `complete, ${done} of ${c.training.episodes} episodes` : `${done} of ${c.training.episodes} episodes (not finished: \`naf-ros train --resume ${r.runDir}\` continues it)`}.`,
     `* **How long:** ${duration(wall)} of training wall time (all sessions)${last ? `; ${last.totalSteps} real steps, ${last.totalUpdates} gradient updates, ${last.imaginedTotal} imagined transitions` : ''}.`,
     '',

@@ -36,6 +36,8 @@ export const RUN_FILES = {
   test: 'test.json',
   curve: 'learning_curve.svg',
   summary: 'summary.md',
+  /** The arm's collision line (`env/collision_report.ts`), written by `naf-ros train` at start. */
+  collision: 'collision.txt',
   checkpoints: 'checkpoints',
 } as const;
 

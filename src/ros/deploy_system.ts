@@ -8,6 +8,7 @@
 import type { NafConfig } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
 import { MujocoArm } from '../env/mujoco_arm.js';
+import { describeCollision } from '../env/collision_report.js';
 import { SUCCESS_DISTANCE } from '../report/run_folder.js';
 import { loadCheckpointPolicy } from '../training/eval_command.js';
 import { buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../training/factory.js';
@@ -47,6 +48,8 @@ export interface DeployOutcome {
 export async function runEmbeddedDeploy(arg: string, opts: {
   episodes: number; seed?: number; logger: Logger;
   onEpisode?: (e: DeployEpisode) => void; shouldStop?: () => boolean;
+  /** Gets the arm's collision line (`describeCollision`) once the arm is built (default: logged). */
+  onArm?: (line: string) => void;
 }): Promise<DeployOutcome> {
   const policy = await loadCheckpointPolicy(arg);
   const config: NafConfig = parseConfig({
@@ -55,7 +58,9 @@ export async function runEmbeddedDeploy(arg: string, opts: {
   }, 'naf-ros run');
   const bus = new InProcessBus();
   const rate = 2 * config.control_rate_hz; // joint states twice per control period, as a ros2_control loop would at least
-  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: config.joints, jointDamping: simulatedRobotDamping(config) });
+  // The configured joints: a URDF's other joints (a gripper's fingers) are simulated, passive.
+  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: config.joints, meshSearchPath: config.mesh_search_path, jointDamping: simulatedRobotDamping(config) });
+  (opts.onArm ?? ((line) => opts.logger.info(line)))(describeCollision(arm, config.task.home_pose));
   const bridgeNode = bus.createNode('naf_sim_bridge');
   const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, {
     publish_clock: false, rate_hz: rate, joints: config.joints, initial_positions: config.task.home_pose,
@@ -75,11 +80,12 @@ export async function runEmbeddedDeploy(arg: string, opts: {
     episodes.push(e);
     opts.onEpisode?.(e);
   };
+  const dynamics = await buildArmDynamics(nodeConfig);
   trainer = new NafTrainerNode({
     node, config: nodeConfig, spec: buildSpec(nodeConfig), task, learner, logger: opts.logger,
     actor: new GreedyActor(policy.snapshot, task.uMax, nodeConfig.model_based.on_policy_fraction),
     rng: new Rng(`deploy:${nodeConfig.seed}`), steadyNow: () => bus.now(),
-    dynamics: await buildArmDynamics(nodeConfig), tip: task.chain,
+    dynamics, tip: task.chain,
   });
   try {
     // Bounded: every episode may take its horizon plus a homing timeout.
@@ -93,6 +99,7 @@ export async function runEmbeddedDeploy(arg: string, opts: {
     trainer.shutdown();
     bridge.shutdown();
     arm.dispose();
+    dynamics.dispose();
   }
 }
 

@@ -97,7 +97,7 @@ export async function createInProcessFleet(params: Record<string, unknown>, opts
       const bridgeNode = bus.createNode('naf_sim_bridge', { namespace: ns });
       const node = bus.createNode('naf_trainer', { namespace: ns });
       const cfg = declareConfigParameters(node, parseConfig(actorParams(params), `actor ${ns}`));
-      const arm = await MujocoArm.create(projectPath(cfg.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: cfg.joints, jointDamping: simulatedRobotDamping(cfg) });
+      const arm = await MujocoArm.create(projectPath(cfg.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: cfg.joints, meshSearchPath: cfg.mesh_search_path, jointDamping: simulatedRobotDamping(cfg) });
       const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, {
         publish_clock: false, rate_hz: rate, joint_states_topic: 'joint_states', effort_command_topic: 'effort_controller/commands',
       }), opts.logger);

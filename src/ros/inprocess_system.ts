@@ -48,7 +48,7 @@ export async function createInProcessSystem(
   const node = bus.createNode('naf_trainer');
   const config = declareConfigParameters(node, parseConfig(params, 'in-process system'));
   const rate = opts.bridgeRateHz ?? 100;
-  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: config.joints, jointDamping: simulatedRobotDamping(config) });
+  const arm = await MujocoArm.create(projectPath(config.urdf_path), { dt: 1 / rate, timestep: 0.002, jointNames: config.joints, meshSearchPath: config.mesh_search_path, jointDamping: simulatedRobotDamping(config) });
   const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, { publish_clock: false, rate_hz: rate }), logger);
   const task = buildTask(config);
   const root = new Rng(config.seed);

@@ -17,7 +17,7 @@
  * checkpoint) and the ROS context.
  */
 import { Writable } from 'node:stream';
-import { join, isAbsolute } from 'node:path';
+import { join } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import winston from 'winston';
@@ -157,6 +157,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   }
   // g(q) and M(q) of the real arm: MuJoCo on the same URDF (no simulation runs here).
   const dynamics = await buildArmDynamics(config);
+  logger.info(`arm model of ${config.urdf_path}: ${(await import('../env/collision_report.js')).describeCollision(dynamics, config.task.home_pose)}`);
   if (!actorOfFleet) rng = learnerRng(root, learner.resumed);
   const trainer = new NafTrainerNode({
     node, config, spec: buildSpec(config, urdf), task, actor, learner, logger, rng,
@@ -216,19 +217,14 @@ export async function runLearnerNode(argv: string[] = process.argv): Promise<voi
 export async function runSimBridge(argv: string[] = process.argv): Promise<void> {
   const ctx = await initRos(argv);
   const node = ctx.createNode('naf_sim_bridge');
-  const { declareSimBridgeParameters, SimBridgeNode } = await import('./sim_bridge_node.js');
-  const { MujocoArm } = await import('../env/mujoco_arm.js');
+  const { createBridgeArm, declareSimBridgeParameters, SimBridgeNode } = await import('./sim_bridge_node.js');
   const cfg = declareSimBridgeParameters(node);
   const logger = rosWinstonLogger(node.logger);
-  const urdfPath = isAbsolute(cfg.urdf_path) || existsSync(cfg.urdf_path) ? cfg.urdf_path : new URL(`../../${cfg.urdf_path}`, import.meta.url).pathname;
-  if (cfg.joint_damping.length && cfg.joint_damping.length !== cfg.joints.length)
-    throw new Error(`naf_sim_bridge: joint_damping has ${cfg.joint_damping.length} values, joints ${cfg.joints.length}: give one per joint of \`joints\``);
-  const arm = await MujocoArm.create(urdfPath, {
-    dt: 1 / cfg.rate_hz, timestep: cfg.timestep,
-    jointNames: cfg.joints.length ? cfg.joints : undefined, jointDamping: cfg.joint_damping.length ? cfg.joint_damping : undefined,
-  });
+  // The controller's joints are the simulated arm's (a URDF's other joints, e.g. fingers, stay passive).
+  const { arm, collision } = await createBridgeArm(cfg, new URL('../..', import.meta.url).pathname);
   if (cfg.joint_damping.length) logger.info(`naf_sim_bridge: the simulated robot injects damping [${cfg.joint_damping.map((d) => +d.toPrecision(3)).join(', ')}] N·m·s/rad on [${cfg.joints.join(', ')}] at every ${cfg.timestep * 1000} ms physics step`);
   const bridge = new SimBridgeNode(node, arm, cfg, logger);
+  logger.info(`naf_sim_bridge: ${collision}`);
   ctx.spin();
   const rt = applyRealtime(cfg.rt_priority, [], 'rt_priority');
   if (cfg.rt_priority > 0) (rt.ok ? logger.info(rt.message) : logger.warn(rt.message));

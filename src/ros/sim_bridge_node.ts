@@ -3,9 +3,10 @@
  * gz_ros2_control + joint_state_broadcaster + JointGroupEffortController expose (DESIGN Sec. 2),
  * so `naf_trainer` runs unchanged against it (`launch/mujoco.launch.py`, and in-process tests).
  *
- * - publishes `joint_states_topic` (sensor_msgs/msg/JointState: every arm joint with position,
- *   velocity and the applied effort) once per physics/control period, sensor-data QoS like
- *   joint_state_broadcaster;
+ * - publishes `joint_states_topic` (sensor_msgs/msg/JointState: every joint of the simulated arm
+ *   — its `joints`, the controlled ones, not a URDF's passive side-branch joints such as fingers —
+ *   with position, velocity and the applied effort) once per physics/control period, sensor-data
+ *   QoS like joint_state_broadcaster;
  * - subscribes `effort_command_topic` (std_msgs/msg/Float64MultiArray), data in the order of the
  *   `joints` parameter (the controller's `joints`); a message of another length is ignored with
  *   an error, as forward_command_controller does; arm joints not listed get zero torque;
@@ -18,13 +19,21 @@
  *   stamps joint states with it, as Gazebo does (run the trainer with `use_sim_time: true`);
  *   when false, stamps use this node's clock (in-process bus time).
  */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import type { Arm } from '../env/types.js';
+import type { MujocoArm } from '../env/mujoco_arm.js';
 import type { Logger } from '../util/logger.js';
 import { header, toTimeMsg, type ClockMsg, type JointStateMsg, type RosNode, type RosPublisher, type RosTimer } from './transport.js';
 
 export interface SimBridgeConfig {
   urdf_path: string;
-  /** Order of the command array (the effort controller's `joints`); empty = all arm joints. */
+  /** Folders holding ROS packages, searched first for the URDF's `package://` meshes (as the trainer's `mesh_search_path`). */
+  mesh_search_path: string[];
+  /**
+   * The simulated arm's controlled joints, base to tip, and the order of the command array (the
+   * effort controller's `joints`); empty = every movable joint of the URDF (then one serial chain).
+   */
   joints: string[];
   /** Physics/control rate, Hz (one MuJoCo control period per tick). */
   rate_hz: number;
@@ -48,7 +57,7 @@ export interface SimBridgeConfig {
 }
 
 export const SIM_BRIDGE_DEFAULTS: SimBridgeConfig = {
-  urdf_path: 'urdf/reacher3.urdf', joints: [], rate_hz: 100, timestep: 0.002,
+  urdf_path: 'urdf/reacher3.urdf', mesh_search_path: [], joints: [], rate_hz: 100, timestep: 0.002,
   joint_states_topic: '/joint_states', effort_command_topic: '/effort_controller/commands',
   command_timeout_ms: 500, publish_clock: true, initial_positions: [], rt_priority: 0, joint_damping: [],
 };
@@ -59,7 +68,8 @@ export function declareSimBridgeParameters(node: RosNode, defaults: Partial<SimB
   const ro = { readOnly: true };
   return {
     urdf_path: node.declareParameter('urdf_path', d.urdf_path, { type: 'string', description: 'URDF of the simulated arm (relative paths: package root).', ...ro }) as string,
-    joints: node.declareParameter('joints', d.joints, { type: 'string_array', description: 'Command order (the effort controller joints); empty = all arm joints.', ...ro }) as string[],
+    mesh_search_path: node.declareParameter('mesh_search_path', d.mesh_search_path, { type: 'string_array', description: 'Folders holding ROS packages, searched in order for the URDF\'s package://<pkg>/<file> collision meshes (<folder>/<pkg>/<file>) before AMENT_PREFIX_PATH and ROS_PACKAGE_PATH (relative paths: working directory).', ...ro }) as string[],
+    joints: node.declareParameter('joints', d.joints, { type: 'string_array', description: 'Controlled joints of the simulated arm, base to tip, and the command order (the effort controller joints); empty = every movable joint of the URDF (one serial chain). Other joints (fingers) are simulated, passive and not published.', ...ro }) as string[],
     rate_hz: node.declareParameter('rate_hz', d.rate_hz, { type: 'double', description: 'Physics/control rate, Hz.', floatingPointRange: { from: 1, to: 2000, step: 0 }, ...ro }) as number,
     timestep: node.declareParameter('timestep', d.timestep, { type: 'double', description: 'MuJoCo integration step, s.', floatingPointRange: { from: 1e-5, to: 0.1, step: 0 }, ...ro }) as number,
     joint_states_topic: node.declareParameter('joint_states_topic', d.joint_states_topic, { type: 'string', description: 'sensor_msgs/msg/JointState output.', ...ro }) as string,
@@ -70,6 +80,34 @@ export function declareSimBridgeParameters(node: RosNode, defaults: Partial<SimB
     joint_damping: node.declareParameter('joint_damping', d.joint_damping, { type: 'double_array', description: 'Damping of the simulated robot\'s own loop, N·m·s/rad per joint of `joints`, added to the URDF\'s (naf_trainer safety.damping_injection: hardware); empty = none.', ...ro }) as number[],
     rt_priority: node.declareParameter('rt_priority', d.rt_priority, { type: 'integer', description: 'SCHED_FIFO priority of the bridge\'s threads (needs CAP_SYS_NICE); 0 = normal scheduling.', integerRange: { from: 0, to: 99, step: 1 }, ...ro }) as number,
   };
+}
+
+/**
+ * The MuJoCo arm of the bridge's parameters: `urdf_path` (absolute, relative to the working
+ * directory when that file exists, else to `packageRoot`), its controlled joints `joints` (empty =
+ * every movable joint, which must then be one serial chain; the URDF's other joints, e.g. fingers,
+ * are simulated, passive), collision meshes through `mesh_search_path`; and its collision line
+ * (`describeCollision`) at `initial_positions` (zeros when empty).
+ * @throws as `MujocoArm.create`; RangeError when `initial_positions` has the wrong length.
+ */
+export async function createBridgeArm(cfg: SimBridgeConfig, packageRoot: string): Promise<{ arm: MujocoArm; collision: string }> {
+  const { MujocoArm } = await import('../env/mujoco_arm.js');
+  const { describeCollision } = await import('../env/collision_report.js');
+  const urdfPath = isAbsolute(cfg.urdf_path) || existsSync(cfg.urdf_path) ? cfg.urdf_path : resolve(packageRoot, cfg.urdf_path);
+  if (cfg.joint_damping.length && cfg.joint_damping.length !== cfg.joints.length)
+    throw new Error(`naf_sim_bridge: joint_damping has ${cfg.joint_damping.length} values, joints ${cfg.joints.length}: give one per joint of \`joints\``);
+  const arm = await MujocoArm.create(urdfPath, {
+    dt: 1 / cfg.rate_hz, timestep: cfg.timestep, jointNames: cfg.joints.length ? cfg.joints : undefined, meshSearchPath: cfg.mesh_search_path,
+    jointDamping: cfg.joint_damping.length ? cfg.joint_damping : undefined,
+  });
+  try {
+    const given = cfg.initial_positions.length > 0;
+    const start = given ? cfg.initial_positions : new Array<number>(arm.spec.jointNames.length).fill(0);
+    return { arm, collision: describeCollision(arm, start, given ? 'initial pose' : 'zero pose') };
+  } catch (e) {
+    arm.dispose();
+    throw e;
+  }
 }
 
 export class SimBridgeNode {

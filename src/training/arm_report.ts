@@ -12,9 +12,10 @@ import { derivedHomingGains } from '../control/pd_homing.js';
 import { totalDamping, type DampingPlan } from '../control/damping_injection.js';
 import { closestReachable } from '../env/kinematics.js';
 import type { ReachTask } from '../env/reach_task.js';
-import type { UrdfJointType } from '../env/urdf.js';
+import { jointPath, type UrdfJointType } from '../env/urdf.js';
 import { EigenvalueDecomposition, Matrix, inverse } from 'ml-matrix';
 import { Rng } from '../util/rng.js';
+import { armCollisionLine } from './arm_collision.js';
 import { buildArmDynamics, buildDampingPlan, buildSpec, buildTask, loadConfigUrdf } from './factory.js';
 
 export interface ArmJointReport {
@@ -78,6 +79,8 @@ export interface ArmReport {
   /** m/rad: the smallest singular value of the tip's position Jacobian at home (in-plane rows on a planar arm). */
   homeDexterity: number;
   targets: TargetSuggestion[];
+  /** The embedded simulator's collision geometry and the contacts at home (`armCollisionLine`). */
+  collision: string;
   /** Problems found (refused configuration, effort budget): empty when the params file is ready. */
   problems: string[];
 }
@@ -148,6 +151,13 @@ export async function armReport(config: NafConfig): Promise<ArmReport> {
       problems.push(`safety.gravity_compensation: none, but gravity loads this arm (|g| up to ${fmt(Math.max(...gMax))} N·m, u_max ${joints.map((j) => fmt(j.uMax)).join(', ')} N·m): set model (or hardware where the driver compensates)`);
     }
     const travel = Math.min(...joints.map((j) => Math.min(j.steadySpeed, j.velocity) * task.T * dt));
+    const collision = await armCollisionLine(config);
+    // Contacts at home between links the chain moves (not, e.g., two closed fingers of a side branch).
+    const chainLinks = new Set(jointPath(urdf, config.task.tip_link).flatMap((j) => [j.parent, j.child]));
+    const pairs = /IN CONTACT at the home pose: (.*?) \(/.exec(collision)?.[1].split(', ') ?? [];
+    const onChain = pairs.filter((p) => p.split('–').some((l) => chainLinks.has(l)));
+    if (onChain.length)
+      problems.push(`task.home_pose: the arm's collision geometry is in contact at home (${onChain.join(', ')}): MuJoCo pushes the links apart from the first step; choose a pose without contact (or check the URDF's collision shapes)`);
     const dexterity = sigmaMin(task, home);
     if (dexterity < MIN_DEXTERITY)
       problems.push(`task.home_pose: the tip's Jacobian is near-singular at home (smallest singular value ${fmt(dexterity)} m/rad < ${MIN_DEXTERITY}): some directions need large joint motions or none reaches them; choose a bent working pose`);
@@ -156,7 +166,8 @@ export async function armReport(config: NafConfig): Promise<ArmReport> {
       homeTip: Array.from(task.homeTip), reach: reach(task, spec.lowerLimits, spec.upperLimits),
       targetDistance: config.task.target_mode === 'fixed' ? dist(task.fixedTarget, task.homeTip) : null,
       damping: plan, gravityCompensation: s.gravity_compensation, maxEffortFraction: maxFraction,
-      episodeTravel: travel, homeDexterity: dexterity, targets: suggestTargets(task, home), problems,
+      episodeTravel: travel, homeDexterity: dexterity, targets: suggestTargets(task, home),
+      collision, problems,
     };
   } finally {
     dynamics.dispose();

@@ -73,7 +73,7 @@ export function buildTask(config: NafConfig, urdf = loadConfigUrdf(config)): Rea
 
 /** The arm's rigid-body model (g(q), M(q); MuJoCo on the config's URDF), for the config's joints. */
 export function buildArmDynamics(config: NafConfig): Promise<RigidBodyModel> {
-  return RigidBodyModel.create(projectPath(config.urdf_path), config.joints);
+  return RigidBodyModel.create(projectPath(config.urdf_path), config.joints, { meshSearchPath: config.mesh_search_path });
 }
 
 /**
@@ -112,7 +112,7 @@ export async function buildArm(config: NafConfig, logger: Logger = silentLogger(
   try {
     checkNodeDamping(config, plan, dynamics);
     const arm = await MujocoArm.create(projectPath(config.urdf_path), {
-      dt: 1 / config.control_rate_hz, jointNames: config.joints, jointDamping: new DampingInjection(plan).simulatorDamping(),
+      dt: 1 / config.control_rate_hz, jointNames: config.joints, meshSearchPath: config.mesh_search_path, jointDamping: new DampingInjection(plan).simulatorDamping(),
     });
     const s = config.safety;
     const simulated: NafConfig = s.gravity_compensation === 'hardware' ? { ...config, safety: { ...s, gravity_compensation: 'model' } } : config;
