@@ -77,7 +77,7 @@ program.command('run')
   .description('deploy a trained policy on the embedded MuJoCo arm: the node in deploy mode (homing, safety supervisor, watchdog; greedy, no learning, no exploration, no iLQG) against the MuJoCo sim bridge, in simulated time')
   .requiredOption('--checkpoint <path>', 'a run folder (its newest checkpoint) or a checkpoint file, e.g. runs/<run>/checkpoints/best')
   .option('--episodes <n>', 'episodes to run', positiveInt, 10)
-  .option('--seed <n>', 'seed of the episode starts (default: the run\'s seed)', seedInt)
+  .option('--seed <n>', 'seed of the held-out starts (default: the run\'s training.test_seed, the starts of its test.json and of eval)', seedInt)
   .option('-v, --verbose', 'print the nodes\' log lines')
   .action(async (o) => {
     const { runEmbeddedDeploy, deploySuccesses } = await import('./ros/deploy_system.js');

@@ -13,7 +13,8 @@ import { parseConfig } from '../src/config/load.js';
 import { InProcessBus } from '../src/ros/inprocess_transport.js';
 import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
 import { declareConfigParameters } from '../src/ros/parameters.js';
-import { deployParts, GreedyActor, NoLearner } from '../src/ros/deploy.js';
+import { deployParts, deployStarts, GreedyActor, NoLearner } from '../src/ros/deploy.js';
+import { testStarts } from '../src/training/episode.js';
 import { runEmbeddedDeploy } from '../src/ros/deploy_system.js';
 import { buildAgent, buildTask } from '../src/training/factory.js';
 import { Trainer } from '../src/training/trainer.js';
@@ -90,4 +91,14 @@ test('a trained checkpoint deployed on the embedded arm: greedy and deterministi
   assert.equal(fits.checkpoint, best);
   const none = parseConfig({ mode: 'deploy' });
   await assert.rejects(deployParts(none, buildTask(none), silentLogger()), /mode deploy needs deploy\.checkpoint/);
+});
+
+test('deploy mode starts its episodes from the held-out test starts (training.test_seed), as test.json and naf-ros eval', () => {
+  const config = testConfig({ training: { test_seed: 77 } });
+  const task = buildTask(parseConfig({ training: { test_seed: 77 } }));
+  const rng = deployStarts(config);
+  const deployed = Array.from({ length: 4 }, () => task.sampleEpisodeStart(rng));
+  const held = testStarts(task, 4, 77);
+  assert.deepEqual(deployed.map((s) => Array.from(s.q)), held.map((s) => Array.from(s.q)));
+  assert.notDeepEqual(Array.from(task.sampleEpisodeStart(deployStarts(testConfig({ training: { test_seed: 78 } }))).q), Array.from(held[0].q));
 });

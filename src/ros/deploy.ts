@@ -21,7 +21,18 @@ import type { EpisodeEnd, LearnerClient } from '../training/learner_client.js';
 import type { LearnerStats } from '../training/learner_session.js';
 import type { Transition } from '../training/learner.js';
 import type { Logger } from '../util/logger.js';
+import { Rng } from '../util/rng.js';
 import type { TrainerActor } from './naf_trainer_node.js';
+
+/**
+ * The episode starts of deploy mode: the held-out test stream (`training.test_seed`), in order —
+ * the starts of the run's `test.json` and of `naf-ros eval` (src/training/episode.ts
+ * `heldOutStarts`), so a policy deployed on the node (on the MuJoCo bridge, in Gazebo, on the robot)
+ * is measured on the same starts as in the embedded held-out test.
+ */
+export function deployStarts(config: NafConfig): Rng {
+  return new Rng(`test:${config.training.test_seed}`);
+}
 
 /** mu(x) of a fixed policy, clamped to the torque bounds; never noise, never iLQG. */
 export class GreedyActor implements TrainerActor {

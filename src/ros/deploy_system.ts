@@ -14,8 +14,7 @@ import { loadCheckpointPolicy } from '../training/eval_command.js';
 import { buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../training/factory.js';
 import type { EpisodeEnd } from '../training/learner_client.js';
 import type { Logger } from '../util/logger.js';
-import { Rng } from '../util/rng.js';
-import { GreedyActor, NoLearner } from './deploy.js';
+import { deployStarts, GreedyActor, NoLearner } from './deploy.js';
 import { InProcessBus } from './inprocess_transport.js';
 import { NafTrainerNode } from './naf_trainer_node.js';
 import { declareConfigParameters } from './parameters.js';
@@ -42,7 +41,8 @@ export interface DeployOutcome {
 
 /**
  * Runs `episodes` deploy-mode episodes of the policy of `arg` (a run folder or a checkpoint file)
- * on the embedded arm. Episodes start from the task's start distribution, drawn from `seed`.
+ * on the embedded arm. Episodes start from the held-out test starts (`deployStarts`: the stream of
+ * `training.test_seed`, or of `seed` when given), as the run's test.json and `naf-ros eval`.
  * @throws CheckpointError when `arg` is no readable checkpoint.
  */
 export async function runEmbeddedDeploy(arg: string, opts: {
@@ -53,7 +53,7 @@ export async function runEmbeddedDeploy(arg: string, opts: {
 }): Promise<DeployOutcome> {
   const policy = await loadCheckpointPolicy(arg);
   const config: NafConfig = parseConfig({
-    ...policy.config, mode: 'deploy', seed: opts.seed ?? policy.config.seed,
+    ...policy.config, mode: 'deploy', training: { ...policy.config.training, test_seed: opts.seed ?? policy.config.training.test_seed },
     deploy: { checkpoint: policy.path, episodes: opts.episodes },
   }, 'naf-ros run');
   const bus = new InProcessBus();
@@ -84,7 +84,7 @@ export async function runEmbeddedDeploy(arg: string, opts: {
   trainer = new NafTrainerNode({
     node, config: nodeConfig, spec: buildSpec(nodeConfig), task, learner, logger: opts.logger,
     actor: new GreedyActor(policy.snapshot, task.uMax, nodeConfig.model_based.on_policy_fraction),
-    rng: new Rng(`deploy:${nodeConfig.seed}`), steadyNow: () => bus.now(),
+    rng: deployStarts(nodeConfig), steadyNow: () => bus.now(),
     dynamics, tip: task.chain,
   });
   try {

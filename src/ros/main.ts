@@ -158,7 +158,8 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   // g(q) and M(q) of the real arm: MuJoCo on the same URDF (no simulation runs here).
   const dynamics = await buildArmDynamics(config);
   logger.info(`arm model of ${config.urdf_path}: ${(await import('../env/collision_report.js')).describeCollision(dynamics, config.task.home_pose)}`);
-  if (!actorOfFleet) rng = learnerRng(root, learner.resumed);
+  if (deploy) rng = (await import('./deploy.js')).deployStarts(config);
+  else if (!actorOfFleet) rng = learnerRng(root, learner.resumed);
   const trainer = new NafTrainerNode({
     node, config, spec: buildSpec(config, urdf), task, actor, learner, logger, rng,
     dynamics, tip: task.chain, extraStatus,
