@@ -2,7 +2,13 @@
 
     ros2 launch naf_ros gazebo.launch.py [urdf:=<file.urdf or .xacro>] [robot_name:=<name>]
         [params_file:=<yaml>] [run_dir:=<dir>] [gz_args:='-r -v 1 empty.sdf']
-        [resume:=<run folder>] [episodes:=<total budget>]
+        [resume:=<run folder>] [episodes:=<total budget>] [start_trainer:=true]
+        [overrides:='{<parameter>: <value>, ...}']
+
+    start_trainer:=false starts Gazebo, the arm and its controllers only: the hardware a separate
+    `ros2 launch naf_ros hardware.launch.py ... use_sim_time:=true` drives, as on a real robot.
+    overrides: naf_trainer parameters (a YAML mapping) on top of the params file, e.g.
+    policy.launch.py sim:=gazebo passes mode: deploy, deploy.checkpoint and its safety values.
 
     e.g. the shipped UR5e:
     ros2 launch naf_ros gazebo.launch.py urdf:=$(ros2 pkg prefix naf_ros)/share/naf_ros/urdf/ur5e.urdf \
@@ -27,6 +33,8 @@ Needs gz_ros2_control >= 0.7.13 on Humble (the gz_ros2_control-system plugin nam
 installs only have ign_ros2_control).
 """
 import os
+
+import yaml
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
@@ -109,19 +117,23 @@ def _robot(context):
                arguments=['joint_state_broadcaster', '--controller-manager', '/controller_manager'])
     effort = Node(package='controller_manager', executable='spawner', output='screen',
                   arguments=['effort_controller', '--controller-manager', '/controller_manager'])
+    extra = yaml.safe_load(LaunchConfiguration('overrides').perform(context) or '{}') or {}
+    if not isinstance(extra, dict):
+        raise ValueError(f'overrides:={extra!r}: must be a YAML mapping of naf_trainer parameters')
     trainer = Node(package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
-                   parameters=[LaunchConfiguration('params_file'), {
+                   parameters=[params_file, {
                        'use_sim_time': True,
                        'run_dir': run_dir,
                        'urdf_path': expanded,
                        **run_overrides(context),
+                       **extra,
                    }])
+    start_trainer = LaunchConfiguration('start_trainer').perform(context).lower() == 'true'
     return [
         rsp, spawn,
         RegisterEventHandler(OnProcessExit(target_action=spawn, on_exit=[jsb])),
         RegisterEventHandler(OnProcessExit(target_action=jsb, on_exit=[effort])),
-        RegisterEventHandler(OnProcessExit(target_action=effort, on_exit=[trainer])),
-    ]
+    ] + ([RegisterEventHandler(OnProcessExit(target_action=effort, on_exit=[trainer]))] if start_trainer else [])
 
 
 def generate_launch_description():
@@ -140,6 +152,9 @@ def generate_launch_description():
                               description="gz sim arguments; headless: '-r -s -v 1 empty.sdf'"),
         DeclareLaunchArgument('resume', default_value='', description='run folder to resume; empty = new run'),
         DeclareLaunchArgument('episodes', default_value='', description='total episode budget (training.episodes); empty = the params file\'s'),
+        DeclareLaunchArgument('start_trainer', default_value='true',
+                              description='false: Gazebo, the arm and its controllers only (drive it with hardware.launch.py use_sim_time:=true)'),
+        DeclareLaunchArgument('overrides', default_value='{}', description='naf_trainer parameters on top of the params file (YAML mapping)'),
     ]
     gz = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(PathJoinSubstitution([FindPackageShare('ros_gz_sim'), 'launch', 'gz_sim.launch.py'])),

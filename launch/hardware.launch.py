@@ -18,6 +18,10 @@ SAFETY PARAMETERS (read-only once the node runs; `ros2 param set` on them is rej
   state_timeout_ms        joint states older than this -> zero torque, episode aborted
   velocity_limit          rad/s; above it torque that accelerates the joint further is removed
   soft_limit_margin       rad inside the URDF position limits; torque pushing further out removed
+  damping_injection       where the control law's -D qd runs: hardware (default: YOUR ROBOT'S
+                          DRIVER must apply it -- joint-impedance mode, stiffness 0, damping D as
+                          `naf-ros arm --config <params file>` prints and the node logs at start),
+                          node (naf_trainer adds it at control_rate_hz; refused where unstable), none
 E-stop: publish std_msgs/msg/Bool true (transient local) on /naf_trainer/estop (`estop_topic`);
 zero torque until the topic reads false AND `ros2 service call /naf_trainer/resume std_srvs/srv/Trigger`.
 The safety launch arguments override the params file (default config/naf_trainer_hardware.yaml,
@@ -44,6 +48,7 @@ SAFETY = [
     ('velocity_limit', 'safety.velocity_limit', '4.0', float, 'joint speed limit, rad/s'),
     ('soft_limit_margin', 'safety.soft_limit_margin', '0.2', float, 'soft limits inside URDF limits, rad'),
     ('homing_max_effort', 'safety.homing_max_effort', '0.05', float, 'homing torque cap, N*m'),
+    ('damping_injection', 'safety.damping_injection', 'hardware', str, 'where -D qd runs: hardware (the driver applies the D naf-ros arm prints) | node | none'),
 ]
 TOPICS = [
     ('joint_states_topic', 'ros.joint_states_topic', '/joint_states', str, 'sensor_msgs/msg/JointState input'),

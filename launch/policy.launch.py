@@ -1,30 +1,38 @@
 """A trained policy on the arm: naf_trainer in deploy mode (no learning, no exploration, no iLQG).
 
     ros2 launch naf_ros policy.launch.py checkpoint:=/abs/path/runs/<run>/checkpoints/best.safetensors \
-        max_effort:=0.3 state_timeout_ms:=50.0 [sim:=true] [episodes:=10]
+        params_file:=/abs/my_arm.yaml max_effort:=0.3 state_timeout_ms:=50.0 [sim:=false|mujoco|gazebo] [episodes:=20]
 
 The node is the training node with `mode: deploy`: each episode homes the arm to a start pose
 (torque-capped PD), then runs the greedy policy mu(x) of the checkpoint for T steps, every torque
-through the safety supervisor (torque cap, soft position limits, velocity limit, NaN guard), with
-the joint-state watchdog and the latched e-stop exactly as in training. No learner thread runs,
-nothing is checkpointed. The p cap (max_on_policy_fraction) does not apply: no exploring policy
-runs; launching this file is the safety engineer's decision.
+through the safety supervisor (torque cap, soft position limits, velocity limit, workspace box, NaN
+guard), with the joint-state watchdog and the latched e-stop exactly as in training. The episodes
+start from the held-out test starts of the params file (`training.test_seed`): the starts of the
+run's test.json and of `naf-ros eval`. No learner thread runs, nothing is checkpointed. The p cap
+(max_on_policy_fraction) does not apply: no exploring policy runs; launching this file is the
+safety engineer's decision.
 
 checkpoint   a run folder (its newest checkpoint) or a checkpoint file; absolute path
+params_file  the arm's params file (the one it was trained with, or the run's config.yaml)
 episodes     episodes to run, then hold zero torque (0 = until stopped)
-sim          true: also start naf_sim_bridge (the MuJoCo arm) and use simulation time
+sim          false: a real arm (its ros2_control stack runs elsewhere);
+             mujoco (or true): also start naf_sim_bridge, the MuJoCo arm of the params file;
+             gazebo: Gazebo + gz_ros2_control with `urdf` (default: the params file's urdf_path,
+             which then needs the <ros2_control>/<gazebo> blocks), as gazebo.launch.py
+             (gz_args:='-r -s -v 1 empty.sdf' for headless)
 E-stop: publish std_msgs/msg/Bool true (transient local) on /naf_trainer/estop; zero torque until
 the topic reads false AND `ros2 service call /naf_trainer/resume std_srvs/srv/Trigger`.
 """
+import json
 import os
 
+import yaml
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, LogInfo
-from launch.conditions import IfCondition
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, LogInfo, OpaqueFunction
+from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from launch_ros.parameter_descriptions import ParameterValue
 
 # (launch argument, ROS parameter, default, type, description) -- safety values first.
 SAFETY = [
@@ -40,6 +48,81 @@ DEPLOY = [
 ]
 
 
+def _trainer_parameters(path):
+    """The naf_trainer section of a params file (by name or the /** wildcard)."""
+    with open(path) as f:
+        doc = yaml.safe_load(f) or {}
+    for key in ('naf_trainer', '/naf_trainer', '/**'):
+        if isinstance(doc.get(key), dict) and 'ros__parameters' in doc[key]:
+            return doc[key]['ros__parameters'] or {}
+    return {}
+
+
+def _robot_damping(params_file, urdf):
+    """The damping the simulated robot's own loop injects: `safety.damping_injection: hardware`'s D
+    (N*m*s/rad per joint of `joints`) from `naf-ros arm --json`, the rule naf_trainer itself uses;
+    [] in modes node (naf_trainer adds it) and none."""
+    import subprocess
+    share = get_package_share_directory('naf_ros')
+    cmd = ['node', os.path.join(share, 'bin', 'naf-ros.mjs'), 'arm', '--config', params_file, '--urdf', urdf, '--json']
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f'{" ".join(cmd)} failed: {out.stderr.strip() or out.stdout.strip()}')
+    damping = json.loads(out.stdout)['damping']
+    return [float(d) for d in damping['D']] if damping['mode'] == 'hardware' else []
+
+
+def _nodes(context):
+    share = get_package_share_directory('naf_ros')
+    params_file = os.path.abspath(LaunchConfiguration('params_file').perform(context))
+    p = _trainer_parameters(params_file)
+    urdf = p.get('urdf_path', 'urdf/reacher3.urdf')
+    if not os.path.isabs(urdf):
+        urdf = os.path.normpath(os.path.join(os.path.dirname(params_file) if 'urdf_path' in p else share, urdf))
+    sim = LaunchConfiguration('sim').perform(context).lower()
+    if sim == 'true':
+        sim = 'mujoco'
+    if sim not in ('false', 'mujoco', 'gazebo'):
+        raise ValueError(f'sim:={sim}: must be false, mujoco (or true) or gazebo')
+    overrides = {name: kind(LaunchConfiguration(arg).perform(context)) for arg, name, _, kind, _ in SAFETY + DEPLOY}
+    overrides['mode'] = 'deploy'
+    summary = LogInfo(msg=f'naf_trainer deploy ({"real arm" if sim == "false" else sim}): ' +
+                      ', '.join(f'{a}={LaunchConfiguration(a).perform(context)}' for a, _, _, _, _ in DEPLOY + SAFETY))
+    if sim == 'gazebo':
+        gz_urdf = LaunchConfiguration('urdf').perform(context) or urdf
+        gazebo = IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(os.path.join(share, 'launch', 'gazebo.launch.py')),
+            launch_arguments={
+                'urdf': gz_urdf, 'robot_name': LaunchConfiguration('robot_name').perform(context),
+                'params_file': params_file, 'run_dir': LaunchConfiguration('run_dir').perform(context),
+                'gz_args': LaunchConfiguration('gz_args').perform(context), 'overrides': json.dumps(overrides),
+            }.items(),
+        )
+        return [summary, gazebo]
+    actions = [summary]
+    use_sim_time = sim == 'mujoco'
+    if sim == 'mujoco':
+        actions.append(Node(
+            package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
+            parameters=[{
+                'urdf_path': urdf,
+                'joints': list(p.get('joints', ['joint1', 'joint2', 'joint3'])),
+                'mesh_search_path': [os.path.normpath(os.path.join(os.path.dirname(params_file), d)) for d in p.get('mesh_search_path', [])],
+                'rate_hz': 100.0,
+                'initial_positions': [float(v) for v in (p.get('task') or {}).get('home_pose', [0.0, 0.8, 0.8])],
+                'publish_clock': True,
+                'command_timeout_ms': 500.0,
+                'joint_damping': _robot_damping(params_file, urdf),
+            }],
+        ))
+    actions.append(Node(
+        package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+        parameters=[params_file, {**overrides, 'urdf_path': urdf, 'use_sim_time': use_sim_time,
+                                  'run_dir': LaunchConfiguration('run_dir').perform(context)}],
+    ))
+    return actions
+
+
 def generate_launch_description():
     share = get_package_share_directory('naf_ros')
     args = [DeclareLaunchArgument(a, default_value=d, description=desc) for a, _, d, _, desc in SAFETY + DEPLOY]
@@ -48,28 +131,9 @@ def generate_launch_description():
                               description='naf_trainer params file (absolute path): arm, joints, topics, safety'),
         DeclareLaunchArgument('run_dir', default_value=os.path.join(os.path.expanduser('~'), '.ros', 'naf_ros', 'runs'),
                               description='folder for the node log'),
-        DeclareLaunchArgument('sim', default_value='false', description='also start the MuJoCo sim bridge'),
+        DeclareLaunchArgument('sim', default_value='false', description='false (a real arm) | mujoco | gazebo'),
+        DeclareLaunchArgument('urdf', default_value='', description="sim:=gazebo: the robot description with <ros2_control>/<gazebo> blocks ('' = the params file's urdf_path)"),
+        DeclareLaunchArgument('robot_name', default_value='robot', description='sim:=gazebo: model name'),
+        DeclareLaunchArgument('gz_args', default_value='-r -v 1 empty.sdf', description="sim:=gazebo: gz sim arguments; headless: '-r -s -v 1 empty.sdf'"),
     ]
-    overrides = {p: ParameterValue(LaunchConfiguration(a), value_type=t) for a, p, _, t, _ in SAFETY + DEPLOY}
-    overrides['mode'] = 'deploy'
-    overrides['run_dir'] = LaunchConfiguration('run_dir')
-    overrides['use_sim_time'] = ParameterValue(LaunchConfiguration('sim'), value_type=bool)
-    summary = [LogInfo(msg=['naf_trainer deploy: checkpoint=', LaunchConfiguration('checkpoint'), ' '] + sum(
-        ([f'{a}=', LaunchConfiguration(a), ' '] for a, _, _, _, _ in SAFETY), []))]
-    bridge = Node(
-        package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
-        condition=IfCondition(LaunchConfiguration('sim')),
-        parameters=[{
-            'urdf_path': os.path.join(share, 'urdf', 'reacher3.urdf'),
-            'joints': ['joint1', 'joint2', 'joint3'],
-            'rate_hz': 100.0,
-            'initial_positions': [0.0, 0.8, 0.8],
-            'publish_clock': True,
-            'command_timeout_ms': 500.0,
-        }],
-    )
-    policy = Node(
-        package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
-        parameters=[LaunchConfiguration('params_file'), overrides],
-    )
-    return LaunchDescription(args + summary + [bridge, policy])
+    return LaunchDescription(args + [OpaqueFunction(function=_nodes)])
