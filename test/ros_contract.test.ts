@@ -27,7 +27,7 @@ import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { ReachTask } from '../src/env/reach_task.js';
 import { armSpecFromUrdf, parseUrdf } from '../src/env/urdf.js';
 import { Rng } from '../src/util/rng.js';
-import { buildAgent, buildTask } from '../src/training/factory.js';
+import { buildAgent, buildTask, simulatedRobotDamping } from '../src/training/factory.js';
 import { createActor } from '../src/agent/actor.js';
 import { decodeEpisode, decodePolicy, encodeEpisode, encodePolicy } from '../src/ros/fleet_messages.js';
 import { EPISODES_IN_QOS, NafLearnerNode } from '../src/ros/naf_learner_node.js';
@@ -295,9 +295,6 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
     const topics = { joint_states_topic: `${h.prefix}/joint_states`, effort_command_topic: `${h.prefix}/commands` };
     const urdfPath = new URL('../urdf/reacher3.urdf', import.meta.url).pathname;
     const bridgeNode = h.node('bridge');
-    const arm = await MujocoArm.create(urdfPath, { dt: 0.01, timestep: 0.002 });
-    const cap = captureLogger();
-    const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, { ...topics, publish_clock: false }), cap.logger);
     // Wall time (no /clock: another test run on this ROS domain could publish one); mujoco.launch.py runs sim time.
     const node = h.node('naf_trainer');
     const config = declareConfigParameters(node, testConfig({
@@ -305,6 +302,10 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
       safety: { max_effort: 1, homing_kp: 0.2, homing_kd: 0.004, homing_tolerance: 0.03, homing_timeout_s: 20, state_timeout_ms: 100, velocity_limit: 20, soft_limit_margin: 0.1 },
       ros: { ...topics, estop_topic: '~/estop' },
     }));
+    // The bridge plays the robot's joint-impedance loop (damping_injection: hardware).
+    const arm = await MujocoArm.create(urdfPath, { dt: 0.01, timestep: 0.002, jointDamping: simulatedRobotDamping(config) });
+    const cap = captureLogger();
+    const bridge = new SimBridgeNode(bridgeNode, arm, declareSimBridgeParameters(bridgeNode, { ...topics, publish_clock: false }), cap.logger);
     const model = parseUrdf(readFileSync(urdfPath, 'utf8'));
     const task = new ReachTask(model, { jointNames: config.joints, T: config.task.horizon, homePose: config.task.home_pose, initStd: config.task.init_std });
     const learner = new FakeLearner();
