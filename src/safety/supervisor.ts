@@ -33,8 +33,9 @@
  *     clamp bounds what is published. (With `damping_injection: hardware` the robot adds −D q̇
  *     after this; its own limits bound that sum.)
  * The result is always finite; `control` is the controller's share of it (the total less the
- * rule-7 terms), which is what a transition records as its action. Each rule counts one intervention per control step in which it
- * changed u (`counts`, reported on /diagnostics); the start of a run of interventions is logged
+ * rule-7 terms), which is what a transition records as its action. Each rule counts one
+ * intervention per control step in which it changed u (`counts`, reported on /diagnostics; the
+ * embedded training run counts them per episode); the start of a run of interventions is logged
  * with its detail (e-stop and watchdog always, with their end; the other kinds at most every
  * 10 s per kind, with the count of steps in between).
  * The on-policy fraction p is guarded too: `guardOnPolicyFraction` never returns more than
