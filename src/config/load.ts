@@ -25,7 +25,7 @@ export { ConfigError };
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 const validateConfig = ajv.compile(CONFIG_SCHEMA);
 
-type SchemaNode = {
+export type SchemaNode = {
   type?: string; enum?: unknown[]; minimum?: number; maximum?: number; exclusiveMinimum?: number;
   minItems?: number; maxItems?: number; items?: SchemaNode; properties?: Record<string, SchemaNode>;
   description?: string; default?: unknown;
