@@ -267,7 +267,7 @@ export const CONFIG_SCHEMA = {
         damping_speed_fraction: { ...num('κ of the derived damping: at the full policy torque u_max a joint settles at κ × its speed limit (0.4: 8 of 20 rad/s on reacher3, 1.26 of π rad/s on the UR5e).', 0, 1, 0), default: 0.4 },
         workspace_min: { ...numArray('Workspace box for the tip, lower corner [x, y, z], m, URDF root frame; [] = unbounded. Outside it, the torque driving the tip further out is removed.', 0, 3), default: [] },
         workspace_max: { ...numArray('Workspace box for the tip, upper corner [x, y, z], m; [] = unbounded.', 0, 3), default: [] },
-        homing_kp: { ...num('Homing PD stiffness, N·m/rad; 0 = derived per joint from M(q_home), the joint damping (URDF + injected) and the control period (README "Gravity, homing and the workspace box").', 0), default: 0 },
+        homing_kp: { ...num('Homing PD stiffness, N·m/rad; 0 = derived per joint from M(q_home), the joint damping (URDF + injected) and the control period (docs/your-arm.md, "Gravity, homing and the workspace box").', 0), default: 0 },
         homing_kd: { ...num('Homing PD damping, N·m·s/rad; 0 = derived (see homing_kp).', 0), default: 0 },
         homing_max_effort: { ...num('Homing torque cap, N·m, on the PD part (also capped by the policy bound u_max per joint; gravity compensation comes on top).', 0), default: 0.5 },
         homing_timeout_s: { ...num('Give up homing after this long, s.', 0, undefined, 0), default: 10 },
