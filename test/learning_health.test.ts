@@ -115,7 +115,8 @@ test('greedy_distance: worse than the episode-0 evaluation on 3 evaluations fire
 });
 
 test('replay rebuilds the state of a run from its records (resume warns as the uninterrupted run would)', () => {
-  const eps = Array.from({ length: 12 }, (_, k) => healthy(k + 1, { loss: k < 3 ? 1e-3 : 1e4, qMean: k < 3 ? -1 : -1e4 }));
+  // episodes 1-2 before learning starts (NaN loss and Q), then a diverging loss and Q
+  const eps = Array.from({ length: 12 }, (_, k) => healthy(k + 1, k < 2 ? { loss: NaN, qMean: NaN } : { loss: k < 4 ? 1e-3 : 1e4, qMean: k < 4 ? -1 : -1e4 }));
   const ev = [0.2, 0.5, 0.6, 0.7].map((m, i) => ({ episode: 4 * i, medianDistance: m }));
   const live = new LearningHealth(opts);
   const liveEvents: HealthEvent[] = [];
@@ -124,8 +125,9 @@ test('replay rebuilds the state of a run from its records (resume warns as the u
     while (k < eps.length && eps[k].episode <= e.episode) liveEvents.push(...live.observeEpisode(eps[k++]));
     liveEvents.push(...live.observeEval(e));
   }
-  const cut = 8; // resume at episode 8: records up to it, then the rest live
-  const resumed = LearningHealth.replay(opts, eps.filter((e) => e.episode <= cut), ev.filter((e) => e.episode <= cut));
+  const cut = 8; // resume at episode 8: records up to it (read back from JSON lines: NaN -> null), then the rest live
+  const json = <T>(a: T[]): T[] => JSON.parse(JSON.stringify(a));
+  const resumed = LearningHealth.replay(opts, json(eps.filter((e) => e.episode <= cut)), json(ev.filter((e) => e.episode <= cut)));
   const after = resumed.observeEpisode(eps[cut]);
   const rest = [...after, ...resumed.observeEpisode(eps[cut + 1]), ...resumed.observeEpisode(eps[cut + 2]), ...resumed.observeEpisode(eps[cut + 3]), ...resumed.observeEval(ev[3])];
   assert.deepEqual(rest, liveEvents.filter((e) => e.episode > cut), 'the same events after the cut');

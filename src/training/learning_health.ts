@@ -150,6 +150,8 @@ export interface HealthOptions {
 }
 
 const TROUBLESHOOTING = 'README "Troubleshooting"';
+/** A record's number; NaN for anything else (absent, or null: NaN as JSON writes it). */
+const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
 /** 3 significant digits; exponent notation outside [1e-3, 1e4). */
 const g3 = (v: number) => (!Number.isFinite(v) ? String(v) : v !== 0 && (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3) ? v.toExponential(2) : Number(v.toPrecision(3)).toString());
 const cm = (m: number) => `${(m * 100).toFixed(1)} cm`;
@@ -213,16 +215,20 @@ export class LearningHealth {
     return this.warnings.map((w) => w.code);
   }
 
-  /** Checks 1-3 on one training episode's record. */
-  observeEpisode(s: EpisodeSignals): HealthEvent[] {
+  /**
+   * Checks 1-3 on one training episode's record. Numbers read back from JSON lines (NaN is written
+   * as null) are taken as NaN.
+   */
+  observeEpisode(record: EpisodeSignals): HealthEvent[] {
     const T = HEALTH_THRESHOLDS;
+    const s = { ...record, loss: num(record.loss), qMean: num(record.qMean), modelMse: num(record.modelMse), modelMseMeanPath: num(record.modelMseMeanPath) };
     const out: HealthEvent[] = [];
     const range = Math.abs(this.qLow);
 
     // 1. model_error: once per refit.
     if (s.refits !== undefined && s.refits !== this.lastRefits) {
       this.lastRefits = s.refits;
-      const e = s.modelMse / (s.modelMseMeanPath ?? NaN);
+      const e = s.modelMse / s.modelMseMeanPath;
       if (Number.isFinite(e)) {
         const bad = e >= T.modelRatio;
         this.modelRun = bad ? this.modelRun + 1 : 0;
@@ -255,7 +261,7 @@ export class LearningHealth {
     }
 
     // 3. q_range: every episode with updates.
-    if (s.qMean !== undefined && !Number.isNaN(s.qMean)) {
+    if (!Number.isNaN(s.qMean)) {
       const q = s.qMean, hi = T.qUpperFraction * range;
       const bad = q < this.qLow || q > hi || !Number.isFinite(q);
       this.qRun = bad ? this.qRun + 1 : 0;
@@ -270,7 +276,7 @@ export class LearningHealth {
   /** Check 4 on one evaluation's record; the first one observed (episode 0) is the reference d_0. */
   observeEval(s: EvalSignals): HealthEvent[] {
     const T = HEALTH_THRESHOLDS;
-    const d = s.medianDistance;
+    const d = num(s.medianDistance);
     if (!Number.isFinite(d)) return [];
     if (this.d0 === null) {
       this.d0 = d;
