@@ -289,8 +289,10 @@ export class LearningHealth {
     const bad = this.active.has('greedy_distance') ? d > d0 : d > limit;
     return this.observe('greedy_distance', bad, this.worseRun, T.distanceEvals, 1, s.episode, () =>
       `greedy policy: median final distance ${cm(d)} at episode ${s.episode}, worse than the untrained policy's ${cm(d0)} on ${this.worseRun} evaluations in a row: ` +
-      'the policy is getting worse, not better. Likely: one of the other warnings (model_error, td_loss, q_range) — see them first; else a target the arm cannot reach from home ' +
-      `within the soft limits and torque (check task.fixed_target and the home pose with naf-ros arm --config <file>), or safety.gravity_compensation none on an arm that carries its weight. ${TROUBLESHOOTING}`);
+      'the policy is getting worse, not better. Likely: one of the other warnings (model_error, td_loss, q_range) — see them first; else an arm too fast or too lightly damped ' +
+      'for the control period (the safety supervisor correcting many steps of every episode, velocity_limit above all: keep safety.damping_injection on, see naf-ros arm --config <file>), ' +
+      'a target the arm cannot reach from home within the soft limits and torque (task.fixed_target, task.home_pose; naf-ros arm --config <file>), ' +
+      `or safety.gravity_compensation none on an arm that carries its weight. ${TROUBLESHOOTING}`);
   }
 
   /**
