@@ -51,8 +51,10 @@ test('Algorithm 2 improves on the random policy within 25 episodes (fixed seed)'
   const randomReturn = randomReturns.reduce((a, b) => a + b, 0) / randomReturns.length;
 
   const evals: number[] = [];
-  await trainer.run({ onEval: (e) => evals.push(e.meanReturn) });
+  const warned: string[] = [];
+  await trainer.run({ onEval: (e) => evals.push(e.meanReturn), onWarning: (w) => warned.push(`${w.code}@${w.episode}`) });
   trainer.dispose();
+  assert.deepEqual(warned, [], 'a learning run raises no not-learning warning (test/not_learning.test.ts: runs that do)');
   const trained = (evals[evals.length - 1] + evals[evals.length - 2] + evals[evals.length - 3]) / 3; // episodes 15, 20, 25
   const untrained = evals[0];
   // Clear margin: at least 25% of the way from the random policy's return to zero.
@@ -81,8 +83,10 @@ test('Algorithm 2 on the UR5e improves on its initial greedy return within 30 ep
   });
   const trainer = await Trainer.create(config, join(mkdtempSync(join(tmpdir(), 'naf-learn-ur5e-')), 'run'), silentLogger());
   const evals: number[] = [];
-  await trainer.run({ onEval: (e) => evals.push(e.meanReturn) });
+  const warned: string[] = [];
+  await trainer.run({ onEval: (e) => evals.push(e.meanReturn), onWarning: (w) => warned.push(`${w.code}@${w.episode}`) });
   trainer.dispose();
+  assert.deepEqual(warned, [], 'a learning run raises no not-learning warning');
   const untrained = evals[0];
   const trained = evals.slice(-3).reduce((a, b) => a + b, 0) / 3; // episodes 20, 25, 30
   assert.ok(Math.abs(untrained + 6.0) < 0.05, `untrained greedy return ${untrained.toFixed(2)} (measured -6.00)`);

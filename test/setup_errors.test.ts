@@ -1,5 +1,5 @@
 /**
- * Bringing an arm (README "Your own arm"): each mistake a user makes in the params file or the
+ * Bringing an arm (docs/your-arm.md): each mistake a user makes in the params file or the
  * URDF ends in one message that names the parameter as written, what is allowed and what was
  * given — before a run folder exists — and `naf-ros train` exits with code 2, no stack trace.
  */

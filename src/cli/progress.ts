@@ -1,7 +1,8 @@
 /**
  * The training progress line of `naf-ros train`, fitted to the terminal width: fields are kept in
- * order of importance (episode, elapsed and ETA, return, best evaluation, controller, speed,
- * model error, imagined transitions) and dropped from the least important until the line fits;
+ * order of importance (episode, active learning-health warnings as `⚠ code,code`, elapsed and
+ * ETA, return, best evaluation, controller, speed, model error, imagined transitions) and dropped
+ * from the least important until the line fits;
  * the bar takes what room is left (none below 8 columns). cli-progress draws it.
  */
 
@@ -24,6 +25,8 @@ export interface ProgressState {
   imagined?: number;
   /** Control steps of the last episode in which the safety supervisor changed the command. */
   interventions?: number;
+  /** Codes of the active learning-health warnings (`learning_health.ts`); shown after the episode. */
+  warnings?: string[];
 }
 
 /** "4:05", "1:02:03"; "-" when unknown. */
@@ -48,10 +51,12 @@ const compact = (v: number | undefined) => (v === undefined || !Number.isFinite(
  * cursor never wraps).
  */
 export function progressLine(s: ProgressState, width: number): string {
-  const w = Math.max(20, width) - 1;
+  // ⚠ is drawn two columns wide by some terminals: one more column of room when it is shown.
+  const w = Math.max(20, width) - (s.warnings?.length ? 2 : 1);
   // [text, priority]: lower is more important. The first field is always shown.
   const fields: [string, number][] = [
     [`ep ${s.episode}/${s.total}`, 0],
+    ...(s.warnings?.length ? [[`⚠ ${s.warnings.join(',')}`, 1] as [string, number]] : []),
     [`${clock(s.elapsed)} eta ${clock(eta(s))}`, 1],
     [`ret ${num(s.ret, 2)}`, 2],
     [`best ${num(s.best, 2)}`, 3],

@@ -76,7 +76,7 @@ export async function train(opts: TrainOptions): Promise<void> {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
   t0 = Date.now(); // elapsed and ETA count training, not the start-up
-  Object.assign(state, { episode: trainer.episode, total, startEpisode: trainer.episode, best: trainer.bestEval });
+  Object.assign(state, { episode: trainer.episode, total, startEpisode: trainer.episode, best: trainer.bestEval, warnings: trainer.health.monitor.codes });
   const bar = tty ? bars.create(total, trainer.episode) : null;
   barActive = tty;
   const outcome = await trainer.run({
@@ -84,7 +84,7 @@ export async function train(opts: TrainOptions): Promise<void> {
     onEpisode: (m) => {
       Object.assign(state, {
         episode: m.episode, controller: m.controller, ret: m.return, best: trainer.bestEval, stepsPerSecond: m.stepsPerSecond,
-        updatesPerSecond: m.updatesPerSecond, modelMse: m.modelMse, imagined: m.imaginedTotal,
+        updatesPerSecond: m.updatesPerSecond, modelMse: m.modelMse, imagined: m.imaginedTotal, warnings: m.warnings,
         interventions: m.interventions ? interventionTotal(m.interventions) : 0,
       });
       if (bar) bar.update(m.episode);
@@ -92,8 +92,14 @@ export async function train(opts: TrainOptions): Promise<void> {
         logger.info(progressLine({ ...state, elapsed: (Date.now() - t0) / 1000 }, 160));
       }
     },
+    // The logger has written the warning (to the console too without a progress line); above the
+    // progress line the user sees it here.
+    onWarning: (w) => {
+      if (tty && barActive) bars.log(`${w.event === 'start' ? `⚠ not learning? [${w.code}] ` : ''}${w.message}\n`);
+    },
     onEval: (e) => {
       state.best = trainer.bestEval;
+      state.warnings = e.warnings;
       const iv = e.interventions ? interventionTotal(e.interventions) : 0;
       say(`eval @ episode ${e.episode}: return ${fmt(e.meanReturn)}, ${e.successes}/${e.finalDistances.length} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(e.medianDistance * 100, 1)} cm${iv ? `, safety supervisor acted in ${iv} steps` : ''}${e.best ? ' (best so far: checkpoints/best)' : ''}`);
     },

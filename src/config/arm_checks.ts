@@ -1,5 +1,5 @@
 /**
- * Checks of a configuration against the arm it names (README "Your own arm"): every mistake a
+ * Checks of a configuration against the arm it names (docs/your-arm.md): every mistake a
  * user makes while bringing an arm — a URDF path that does not exist, a xacro file (xacro elements
  * or substitutions; not the `xmlns:xacro` declaration generated URDFs keep), joints or a tip link
  * not in the URDF, joints that are not the serial chain to the tip, a `mesh_search_path` entry that

@@ -105,7 +105,7 @@ const fmt = (v: ArrayLike<number>, d = 3) => `[${Array.from(v, (x) => +x.toFixed
  *
  * Action u [nJ]: joint torques, N·m (N), bounded by `uMax` = `actionEffortFraction` × the URDF
  * effort limits (the rest of the effort budget is left to gravity compensation, which the safety
- * layer adds on top; see README "Gravity").
+ * layer adds on top; see docs/your-arm.md "Gravity, homing and the workspace box").
  *
  * Reward per step (dimensionless; the distance term in m):
  *   r(x, u) = -(sqrt(|d|² + delta²) - delta) - c · sum_i (u_i / uMax_i)²,

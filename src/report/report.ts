@@ -1,6 +1,6 @@
 /**
  * `naf-ros report <run>` and the end of every training run: rebuilds `learning_curve.svg`,
- * `summary.md` and the CSV twins of the JSON-lines files from what the run folder holds, for any
+ * `summary.md` (with the learning-health warnings of `warnings.jsonl`) and the CSV twins of the JSON-lines files from what the run folder holds, for any
  * run, finished, stopped, crashed or still running (it only reads the run's files).
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -20,11 +20,47 @@ export interface RunFacts {
   episodes: EpisodeRecord[];
   evals: EvalRecord[];
   test: TestReport | null;
+  /** Learning-health warnings starting and clearing (warnings.jsonl), in order. */
+  warnings: WarningEvent[];
   /** `ckpt-*` names, oldest first; the best checkpoint's name if there is one. */
   checkpoints: string[];
   best: string | null;
   /** The arm's collision geometry in one line (`collision.txt`), when the run wrote it. */
   collision: string | null;
+}
+
+/** One line of warnings.jsonl (`HealthEvent` of `src/training/learning_health.ts`). */
+export interface WarningEvent {
+  code: string;
+  /** Episode the warning started (event 'start') or cleared ('clear') at. */
+  episode: number;
+  message: string;
+  event: 'start' | 'clear';
+}
+
+/**
+ * The "Warnings" section of summary.md: each warning with the episode it started, whether and when
+ * it cleared, and its message; "none" when the run was checked and nothing warned; a note for runs
+ * written before the checks (their records have no `warnings` field).
+ */
+export function warningsMarkdown(r: Pick<RunFacts, 'warnings' | 'episodes'>): string[] {
+  const lines = ['## Warnings', ''];
+  if (!r.warnings.length) {
+    const checked = r.episodes.some((e) => e.warnings !== undefined);
+    lines.push(checked
+      ? 'None: the learning-health checks (dynamics model error, TD loss, Q range, greedy distance, supervisor interventions; docs/your-arm.md "Troubleshooting") found every signal in range.'
+      : 'Not checked: this run was written before the learning-health checks.', '');
+    return lines;
+  }
+  lines.push('A run that is not learning says so (docs/your-arm.md "Troubleshooting": what each warning means and what to do). From `warnings.jsonl`:', '');
+  r.warnings.forEach((w, i) => {
+    if (w.event !== 'start') return;
+    const cleared = r.warnings.slice(i + 1).find((c) => c.code === w.code);
+    const status = cleared?.event === 'clear' ? `cleared at episode ${cleared.episode}` : 'still active at the end';
+    lines.push(`* ⚠ **${w.code}** from episode ${w.episode} (${status}): ${w.message}`);
+  });
+  lines.push('');
+  return lines;
 }
 
 /** Reads the run folder. @throws ConfigError when `runDir` is not a run folder. */
@@ -47,7 +83,8 @@ export function readRunFacts(runDir: string): RunFacts {
   const checkpoints = names.filter((n) => n.startsWith('ckpt-')).sort();
   const collisionFile = join(runDir, RUN_FILES.collision);
   const collision = existsSync(collisionFile) ? readFileSync(collisionFile, 'utf8').trim() || null : null;
-  return { runDir, config, episodes, evals, test, checkpoints, best: names.includes(BEST_CHECKPOINT) ? BEST_CHECKPOINT : null, collision };
+  const warnings = readRecords<WarningEvent>(join(runDir, RUN_FILES.warnings));
+  return { runDir, config, episodes, evals, test, warnings, checkpoints, best: names.includes(BEST_CHECKPOINT) ? BEST_CHECKPOINT : null, collision };
 }
 
 const f2 = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v.toFixed(2) : '–');
@@ -93,6 +130,7 @@ export function summaryMarkdown(r: RunFacts): string {
     `* **Status:** ${complete ? `complete, ${done} of ${c.training.episodes} episodes` : `${done} of ${c.training.episodes} episodes (not finished: \`naf-ros train --resume ${r.runDir}\` continues it)`}.`,
     `* **How long:** ${duration(wall)} of training wall time (all sessions)${last ? `; ${last.totalSteps} real steps, ${last.totalUpdates} gradient updates, ${last.imaginedTotal} imagined transitions` : ''}.`,
     '',
+    ...warningsMarkdown(r),
     `## Evaluation during training`,
     '',
     `Greedy policy mu(x) every ${c.training.eval_every_episodes} episodes on the same ${ev} starts (seed ${c.training.eval_seed} of the evaluation stream, held out from training); success = final fingertip distance < ${SUCCESS_DISTANCE * 100} cm.`,

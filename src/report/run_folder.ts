@@ -1,13 +1,15 @@
 /**
  * The run folder: what a training run writes, under which names, in which formats. One place for
  * the layout, used by the trainer (writing), `naf-ros report` (reading) and the checkpoint store
- * (names). README "The run folder" documents every file and field with its unit.
+ * (names). docs/getting-started.md "The run folder" documents every file and field with its unit.
  *
  *   config.yaml              the resolved config as a ROS 2 params file (`--config` accepts it)
  *   log.jsonl                winston log lines (JSON)
  *   metrics.jsonl / .csv     one record per training episode (`EpisodeRecord`)
  *   eval.jsonl / .csv        one record per evaluation of the greedy policy (`EvalRecord`)
  *   test.json                held-out test of the final and the best policy (`TestReport`)
+ *   warnings.jsonl           learning-health warnings starting and clearing (`HealthEvent`,
+ *                            `src/training/learning_health.ts`); absent while none has started
  *   learning_curve.svg       training return, test return, success rate, distance
  *   summary.md               what ran, how long, best and final evaluation, where the best is
  *   checkpoints/             ckpt-<episode>.safetensors (newest kept) and best.safetensors
@@ -15,8 +17,13 @@
  * Runs written before this layout have `config.json` instead of `config.yaml` and checkpoint
  * folders `checkpoints/ckpt-<episode>/`; they are read as they are.
  *
- * CSV files carry the same fields as the JSON lines (arrays spread over `name_1 … name_n`
- * columns, objects over `name_key` columns), written with d3-dsv (RFC 4180 quoting).
+ * The `warnings` field of metrics.jsonl and eval.jsonl records lists the codes of the warnings
+ * active once that record's episode (evaluation) was checked; warnings.jsonl has one line per start
+ * or clear with its message (the signal, its numbers, the likely cause, what to do).
+ *
+ * CSV files carry the same fields as the JSON lines (arrays of numbers spread over `name_1 … name_n`
+ * columns, arrays of strings in one column joined by spaces, objects over `name_key` columns),
+ * written with d3-dsv (RFC 4180 quoting).
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +41,7 @@ export const RUN_FILES = {
   eval: 'eval.jsonl',
   evalCsv: 'eval.csv',
   test: 'test.json',
+  warnings: 'warnings.jsonl',
   curve: 'learning_curve.svg',
   summary: 'summary.md',
   /** The arm's collision line (`env/collision_report.ts`), written by `naf-ros train` at start. */
@@ -65,6 +73,8 @@ export interface EpisodeRecord {
   imagined: number;
   /** Mean Bellman loss of the episode's updates (NaN before learning starts). */
   loss: number;
+  /** Mean Q(x, u) of the episode's minibatches, in scaled reward units (`agent.reward_scale`; NaN before learning starts; absent in older runs). */
+  qMean?: number;
   /** Control steps of the episode (T). */
   steps: number;
   /**
@@ -83,10 +93,20 @@ export interface EpisodeRecord {
   fictionalSize?: number;
   /** One-step prediction MSE of the model on the newest batch before its refit (NaN if none). */
   modelMse: number;
+  /**
+   * The same batch's one-step MSE of the "mean path" predictor (the previous batch's mean state at
+   * each step, ignoring state and torque; NaN if none; absent in older runs): modelMse /
+   * modelMseMeanPath is the scale-free model error of the `model_error` warning (`learning_health.ts`).
+   */
+  modelMseMeanPath?: number;
+  /** Divergence-guard interventions so far (updates skipped for a non-finite loss or weights; absent in older runs). */
+  divergences?: number;
   /** Wall time of the run so far (all sessions), s. */
   wallSeconds: number;
   stepsPerSecond: number;
   updatesPerSecond: number;
+  /** Codes of the learning-health warnings active after this episode (`learning_health.ts`; absent in older runs). */
+  warnings?: string[];
 }
 
 /** One evaluation of the greedy policy (eval.jsonl). */
@@ -108,6 +128,8 @@ export interface EvalRecord {
   /** Supervisor interventions summed over the evaluation episodes, by rule (absent before issue 24). */
   interventions?: EpisodeInterventions;
   wallSeconds: number;
+  /** Codes of the learning-health warnings active after this evaluation (absent in older runs). */
+  warnings?: string[];
 }
 
 /** Held-out test of one policy (test.json). */
@@ -142,11 +164,15 @@ export function median(a: readonly number[]): number {
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
 }
 
-/** Record -> flat CSV row: arrays spread over `name_1 … name_n`; non-finite numbers as text. */
+/**
+ * Record -> flat CSV row: arrays of numbers spread over `name_1 … name_n`, arrays of strings (codes,
+ * of varying length) in one column joined by spaces; non-finite numbers as text.
+ */
 function flatRow(r: object): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(r)) {
-    if (Array.isArray(v)) v.forEach((x, i) => { out[`${k}_${i + 1}`] = x; });
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v.join(' ');
+    else if (Array.isArray(v)) v.forEach((x, i) => { out[`${k}_${i + 1}`] = x; });
     else if (v !== null && typeof v === 'object') for (const [sub, x] of Object.entries(v)) out[`${k}_${sub}`] = x as string | number | boolean;
     else out[k] = v as string | number | boolean;
   }
@@ -179,13 +205,13 @@ export function rewriteCsv(runDir: string, jsonl: string, csv: string): void {
   writeAtomic(join(runDir, csv), rows.length ? csvFormat(rows) + '\n' : '');
 }
 
-/** Keeps the records of `jsonl` whose `episode` is <= `episode`, and rebuilds its CSV. */
-export function truncateRecords(runDir: string, jsonl: string, csv: string, episode: number): void {
+/** Keeps the records of `jsonl` whose `episode` is <= `episode`, and rebuilds its CSV twin (if given). */
+export function truncateRecords(runDir: string, jsonl: string, csv: string | null, episode: number): void {
   const file = join(runDir, jsonl);
   if (!existsSync(file)) return;
   const keep = readRecords<{ episode: number }>(file).filter((r) => r.episode <= episode);
   writeAtomic(file, keep.map((r) => JSON.stringify(r) + '\n').join(''));
-  rewriteCsv(runDir, jsonl, csv);
+  if (csv) rewriteCsv(runDir, jsonl, csv);
 }
 
 /** Writes a file by rename, so a reader never sees half of it. */

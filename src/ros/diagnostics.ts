@@ -6,6 +6,7 @@
  */
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import type { LearnerStats } from '../training/learner_session.js';
+import type { HealthWarning } from '../training/learning_health.js';
 import type { InterventionKind } from '../safety/supervisor.js';
 import { INTERVENTION_KINDS } from '../safety/supervisor.js';
 import type { JointStateRejection } from './joint_state_input.js';
@@ -140,6 +141,8 @@ export interface LearnerWindowFigures {
   /** Totals since the learner started. */
   totalUpdates: number;
   totalShedSteps: number;
+  /** Learning-health warnings active in the latest stats (`learning_health.ts`); [] when none or not checked. */
+  warnings: HealthWarning[];
 }
 
 /**
@@ -168,6 +171,7 @@ export class LearnerWindow {
       shedFraction: updates + shedUpdates > 0 ? shedUpdates / (updates + shedUpdates) : 0,
       lagMeanMs: c.lagMeanMs, lagMaxMs: c.lagMaxMs, statsAgeS: Math.max(0, (nowMs - c.at) / 1000),
       checkpoints: c.checkpoints, checkpointMs: c.checkpointMs, totalUpdates: c.updates, totalShedSteps: c.skippedSteps,
+      warnings: c.warnings ?? [],
     };
     this.atClose = c;
   }
@@ -177,7 +181,9 @@ export class LearnerWindow {
  * Status `naf_trainer: learner`: updates made and shed in the window, the shed fraction, the
  * learner's lag and the last checkpoint's write time. WARN when more than half the updates were
  * shed, or when no stats came for 5 s while an episode runs (a learner stuck in a refit or a
- * checkpoint); STALE before the first stats.
+ * checkpoint), or when a learning-health warning is active (the run is not learning: the message
+ * names it, its numbers, the likely cause and what to do; value `warnings` lists the codes);
+ * STALE before the first stats.
  */
 export function learnerStatus(w: LearnerWindowFigures | null, running: boolean, hardwareId: string): DiagnosticStatusMsg {
   if (!w) return { level: DIAG_STALE, name: LEARNER_STATUS_NAME, message: 'no learner stats yet', hardware_id: hardwareId, values: [] };
@@ -186,6 +192,7 @@ export function learnerStatus(w: LearnerWindowFigures | null, running: boolean, 
   let message = `${w.updates} updates, ${w.shedUpdates} shed (${pct}%), lag mean ${w.lagMeanMs.toFixed(1)} ms, max ${w.lagMaxMs.toFixed(1)} ms`;
   if (running && w.statsAgeS > 5) [level, message] = [DIAG_WARN, `no learner stats for ${w.statsAgeS.toFixed(1)} s`];
   else if (w.shedFraction > 0.5) [level, message] = [DIAG_WARN, `learner behind real time: ${message}`];
+  else if (w.warnings.length) [level, message] = [DIAG_WARN, `not learning? ${w.warnings.map((x) => `[${x.code}] from episode ${x.episode}: ${x.message}`).join(' | ')}`];
   const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : 'none');
   return {
     level, name: LEARNER_STATUS_NAME, message, hardware_id: hardwareId,
@@ -194,6 +201,7 @@ export function learnerStatus(w: LearnerWindowFigures | null, running: boolean, 
       kv('window.shed_fraction', w.shedFraction.toFixed(4)), kv('lag_mean_ms', f(w.lagMeanMs)), kv('lag_max_ms', f(w.lagMaxMs)),
       kv('stats_age_s', f(w.statsAgeS)), kv('checkpoints', w.checkpoints), kv('checkpoint_write_ms', f(w.checkpointMs, 1)),
       kv('updates_total', w.totalUpdates), kv('shed_steps_total', w.totalShedSteps),
+      kv('warnings', w.warnings.map((x) => x.code).join(',')),
     ],
   };
 }

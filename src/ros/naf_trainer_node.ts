@@ -132,6 +132,8 @@ export class NafTrainerNode {
   /** Control periods spent at zero torque because of a publisher conflict. */
   conflictSteps = 0;
   readonly learnerWindow = new LearnerWindow();
+  /** Codes of the learning-health warnings in the latest learner stats (logged when they start). */
+  private warned = new Set<string>();
   private readonly mainThread: MainThreadMeter | null;
   private readonly diagFile: WriteStream | null;
   private readonly sessionStart: { completed: number; aborted: number };
@@ -195,7 +197,13 @@ export class NafTrainerNode {
     node.createService('std_srvs/srv/Trigger', '~/save', () => this.save());
     learner.onPolicy((snap) => actor.setPolicy(snap));
     learner.onController((ctrl) => actor.setController(ctrl));
-    learner.onStats((st: LearnerStats) => this.learnerWindow.update(st));
+    learner.onStats((st: LearnerStats) => {
+      this.learnerWindow.update(st);
+      // A learning-health warning is logged once when it starts (it stays on /diagnostics while active).
+      const now = new Set((st.warnings ?? []).map((w) => w.code));
+      for (const w of st.warnings ?? []) if (!this.warned.has(w.code)) logger.warn(`not learning? [${w.code}] from episode ${w.episode}: ${w.message}`);
+      this.warned = now;
+    });
     learner.onDone?.((why) => this.finish(why));
     this.mainThread = deps.measureMainThread ? new MainThreadMeter() : null;
     this.diagFile = deps.diagnosticsFile ? createWriteStream(deps.diagnosticsFile, { flags: 'a' }) : null;

@@ -33,6 +33,15 @@ export interface ArmModels {
 export interface ArmRefit {
   /** One-step mean squared error of the previous model on the new batch (before refit). */
   predictionMse: number;
+  /**
+   * The same error of a trivial predictor on the same batch: x̂_{t+1} = the mean of x_{t+1} over the
+   * previous batch B_old (the batch the model was fitted on), which ignores x_t and u_t
+   * (`meanPathMse`). predictionMse / meanPathMse is the model's error on a scale-free footing
+   * (`learning_health.ts`): well below 1 when the state and torque predict the next state, about 1
+   * when the model has learned nothing beyond the average trajectory. NaN when predictionMse is,
+   * or before there is a previous batch.
+   */
+  meanPathMse: number;
   fitMs: number;
   ilqgMs: number;
   /** KL(new || previous controller) of the iLQG step's result, nats (NaN when iLQG failed), and its bound epsilon·stepMult·T. */
@@ -113,6 +122,7 @@ export class ArmLearning {
     const { task, config } = this;
     const { tvlg, imaginationModel } = this.models;
     const predictionMse = imaginationModel.ready ? imaginationModel.oneStepMse(this.Bf) : NaN;
+    const meanPath = imaginationModel.ready && this.Bold.length ? meanPathMse(this.Bold, this.Bf) : NaN;
     const t0 = performance.now();
     tvlg.fit(this.Bf);
     if (imaginationModel !== tvlg) imaginationModel.fit(this.Bf);
@@ -151,7 +161,7 @@ export class ArmLearning {
     this.Bf = [];
     this.refits++;
     return {
-      predictionMse, fitMs: t1 - t0, ilqgMs: t2 - t1,
+      predictionMse, meanPathMse: meanPath, fitMs: t1 - t0, ilqgMs: t2 - t1,
       kl: step?.kl ?? NaN, klBound: step?.klBound ?? klBound, eta: step?.eta ?? NaN,
       converged: step?.converged ?? false, accepted,
     };
@@ -189,4 +199,27 @@ export class ArmLearning {
     this.refits = s.refits;
     this.ilqgRejected = s.ilqgRejected;
   }
+}
+
+/**
+ * One-step mean squared error on `batch` of the trivial "mean path" predictor
+ * x̂_{t+1} = (1/|reference|) Σ_e x^e_{t+1}: the mean state at t+1 over `reference`'s episodes,
+ * whatever x_t and u_t are. The mean over `batch`'s episodes, steps t in [0, T) and state dimensions
+ * of (x_{t+1} − x̂_{t+1})², in the units² of x, as `DynamicsModel.oneStepMse`, so that the two
+ * divide to a scale-free ratio. With `reference` = B_old (what the model was fitted on) and
+ * `batch` = B_f, model and predictor are fitted on the same data and scored on the same new data.
+ * O((|reference| + |batch|) T dX). NaN for an empty batch or reference.
+ * @throws RangeError when the episodes' lengths or state sizes differ.
+ */
+export function meanPathMse(reference: Trajectory[], batch: Trajectory[]): number {
+  if (!reference.length || !batch.length) return NaN;
+  const steps = reference[0].x.length, dX = reference[0].x[0].length;
+  for (const e of [...reference, ...batch]) {
+    if (e.x.length !== steps || e.x.some((v) => v.length !== dX)) throw new RangeError(`meanPathMse: every episode needs ${steps} states of ${dX} entries`);
+  }
+  const mean = Array.from({ length: steps }, () => new Float64Array(dX));
+  for (const e of reference) for (let t = 1; t < steps; t++) for (let j = 0; j < dX; j++) mean[t][j] += e.x[t][j] / reference.length;
+  let s = 0;
+  for (const e of batch) for (let t = 1; t < steps; t++) for (let j = 0; j < dX; j++) s += (e.x[t][j] - mean[t][j]) ** 2;
+  return s / (batch.length * (steps - 1) * dX);
 }

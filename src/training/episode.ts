@@ -20,6 +20,8 @@ export interface EpisodeResult {
   imagined: number;
   /** Mean minibatch loss of the episode's updates (NaN before learning starts). */
   loss: number;
+  /** Mean Q(x, u) of the episode's minibatches (NaN before learning starts), scaled reward units. */
+  qMean: number;
   steps: number;
   /**
    * Control steps of the episode in which a rule of the safety supervisor changed the command, by
@@ -56,7 +58,7 @@ export class EpisodeRun {
     this.x = a.task.observe(a.arm.reset(a.start.q, a.start.qd));
     const controller = a.greedy ? 'naf' : a.actor.beginEpisode();
     this.counts0 = a.arm instanceof SupervisedArm ? { ...a.arm.interventions } : null;
-    this.r = { controller, return: 0, finalDistance: NaN, updates: 0, imagined: 0, loss: NaN, steps: 0, interventions: noInterventions() };
+    this.r = { controller, return: 0, finalDistance: NaN, updates: 0, imagined: 0, loss: NaN, qMean: NaN, steps: 0, interventions: noInterventions() };
   }
 
   /** Advances one control step; false when the episode is over (T steps, or stopped). */
@@ -77,6 +79,7 @@ export class EpisodeRun {
       this.r.updates += s.updates;
       this.r.imagined += s.imagined;
       this.r.loss = s.loss;
+      this.r.qMean = s.qMean;
       this.a.refreshPolicy?.();
     }
     this.x = x2;

@@ -55,7 +55,10 @@ export interface Transition {
 export interface StepReport {
   updates: number;
   imagined: number;
+  /** Mean minibatch Bellman loss of the episode's updates so far (NaN before any). */
   loss: number;
+  /** Mean Q(x, u) of the episode's minibatches so far (NaN before any), in scaled reward units (`agent.reward_scale`). */
+  qMean: number;
 }
 
 /** What a refit did: the arm's part (`ArmRefit`: fit, iLQG step, trust region) and the learner's. */
@@ -96,6 +99,7 @@ export class Learner {
   lastRefit: RefitReport | null = null;
   private lossSum = 0;
   private lossCount = 0;
+  private qSum = 0;
 
   /** @param moreArms models of arms 1, 2, ... (a fleet); none for a single arm. */
   constructor(readonly parts: LearnerParts, moreArms: ArmModels[] = []) {
@@ -148,7 +152,7 @@ export class Learner {
     const mb = config.model_based;
     const a = config.agent;
     this.steps++;
-    if (!train) return { updates: 0, imagined: 0, loss: NaN };
+    if (!train) return { updates: 0, imagined: 0, loss: NaN, qMean: NaN };
     let imagined = 0;
     const source = this.arms[arm];
     if (this.imaginationActive && source.canImagine && this.steps % mb.imagination_every_steps === 0) {
@@ -164,8 +168,16 @@ export class Learner {
     const fictional = updates - (updates > 0 ? a.updates_per_step : 0);
     for (let i = 0; i < fictional; i++) this.track(agent.update(this.scaled(this.Rf.sample(a.batch_size, rng))));
     if (updates > 0) for (let i = 0; i < a.updates_per_step; i++) this.track(agent.update(this.scaled(this.R.sample(a.batch_size, rng))));
-    const loss = this.lossCount ? this.lossSum / this.lossCount : NaN;
-    return { updates, imagined, loss };
+    return { updates, imagined, ...this.episodeUpdates };
+  }
+
+  /**
+   * Mean loss and mean Q of the minibatch updates of the episode in progress (those the divergence
+   * guard did not skip); NaN before any. Reset by `endEpisode`.
+   */
+  get episodeUpdates(): { loss: number; qMean: number } {
+    const n = this.lossCount;
+    return { loss: n ? this.lossSum / n : NaN, qMean: n ? this.qSum / n : NaN };
   }
 
   /**
@@ -192,6 +204,7 @@ export class Learner {
     if (config.agent.policy_averaging > 0) agent.averagePolicy(config.agent.policy_averaging);
     this.lossSum = 0;
     this.lossCount = 0;
+    this.qSum = 0;
     if (!this.arms[arm].closeEpisode()) return null;
     return this.refit(arm);
   }
@@ -213,8 +226,9 @@ export class Learner {
   }
 
   private track(s: UpdateStats): void {
-    if (!s.skipped && Number.isFinite(s.loss)) {
+    if (!s.skipped && Number.isFinite(s.loss) && Number.isFinite(s.qMean)) {
       this.lossSum += s.loss;
+      this.qSum += s.qMean;
       this.lossCount++;
     }
   }

@@ -16,7 +16,8 @@ import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { armSignature, assertSameArm, buildArmModels, buildLearning, type ArmSignature, type LearningParts } from './factory.js';
+import { armSignature, assertSameArm, buildArmModels, buildLearning, loadConfigUrdf, type ArmSignature, type LearningParts } from './factory.js';
+import { LearningHealth, type HealthWarning } from './learning_health.js';
 import { learnerState, restoreLearner, type LearnerState, type RefitReport, type Transition } from './learner.js';
 import type { EpisodeEnd } from './learner_client.js';
 
@@ -45,6 +46,12 @@ export interface LearnerStats {
   ilqgRejected: number;
   /** The newest refit's report (its `accepted` says whether its iLQG step was installed). */
   refit: RefitReport | null;
+  /**
+   * Learning-health warnings active now (`learning_health.ts`: model error, TD loss, Q range, on
+   * every completed episode; the greedy-distance check needs evaluations, which the node does not
+   * run). Absent from learners that do not check.
+   */
+  warnings?: HealthWarning[];
 }
 
 /** What a session restored from (`ros.resume`): the checkpoint folder and the episode counts in it. */
@@ -76,6 +83,8 @@ export class LearnerSession {
   private lastStatsAt = 0;
   private checkpoints = 0;
   private checkpointMs = NaN;
+  /** The learning-health checks of the completed episodes (restarted, not restored, on resume). */
+  private readonly health: LearningHealth;
 
   /**
    * @param resumedFleet the fleet learner's own state in the checkpoint resumed from (`save(fleet)`),
@@ -84,6 +93,7 @@ export class LearnerSession {
   private constructor(readonly config: NafConfig, readonly runDir: string, readonly parts: LearningParts, readonly resumed: ResumeInfo | null,
     readonly resumedFleet: unknown = null) {
     if (resumed) [this.completed, this.aborted] = [resumed.completed, resumed.aborted];
+    this.health = new LearningHealth(LearningHealth.optionsFor(config, loadConfigUrdf(config)));
   }
 
   /**
@@ -142,7 +152,15 @@ export class LearnerSession {
     this.lastReturn = info.return;
     if (info.aborted) this.aborted++;
     else this.completed++;
+    const updates = learner.episodeUpdates;
     const refit = learner.endEpisode(arm);
+    if (!info.aborted) {
+      const r = refit ?? learner.lastRefit;
+      this.health.observeEpisode({
+        episode: this.completed, ...updates, modelMse: r?.predictionMse ?? NaN, modelMseMeanPath: r?.meanPathMse ?? NaN,
+        refits: learner.refits, divergences: this.parts.agent.divergences,
+      });
+    }
     if (refit) this.emit({ type: 'controller', controller: learner.arms[arm].controller, arm });
     this.emitStats();
   }
@@ -182,7 +200,7 @@ export class LearnerSession {
       lastReturn: this.lastReturn, divergences: agent.divergences, skippedSteps: this.skippedSteps, shedUpdates: this.shedUpdates,
       lagMeanMs: this.lag.n ? this.lag.sum / this.lag.n : 0, lagMaxMs: this.lag.max, lagSamples: this.lag.n,
       checkpoints: this.checkpoints, checkpointMs: this.checkpointMs,
-      refits: learner.refits, ilqgRejected: learner.ilqgRejected, refit: learner.lastRefit,
+      refits: learner.refits, ilqgRejected: learner.ilqgRejected, refit: learner.lastRefit, warnings: this.health.warnings,
     };
   }
 

@@ -4,9 +4,10 @@
  * atomic checkpoints, the best-evaluated checkpoint, a held-out test of the final and the best
  * policy at the end, and exact resume.
  *
- * Run folder (layout and record fields: `src/report/run_folder.ts`, README "The run folder"):
+ * Run folder (layout and record fields: `src/report/run_folder.ts`, docs/getting-started.md "The run folder"):
  * `config.yaml`, `log.jsonl`, `metrics.jsonl/.csv`, `eval.jsonl/.csv`, `test.json`,
- * `learning_curve.svg`, `summary.md`, `checkpoints/`.
+ * `learning_curve.svg`, `summary.md`, `checkpoints/`, and `warnings.jsonl` once a learning-health
+ * check warns (`learning_health.ts`: a run that is not learning says so).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,8 +24,9 @@ import { markBest, readLatestCheckpoint, writeCheckpoint } from './checkpoint.js
 import { evaluate, evaluationStarts, runEpisodeAsync, summariseEvaluation, testStarts, type EpisodeResult } from './episode.js';
 import { EpisodeActor } from './episode_actor.js';
 import { loadCheckpointPolicy } from './eval_command.js';
-import { armSignature, assertSameArm, buildTraining, type ArmSignature, type TrainingParts } from './factory.js';
-import { learnerState, restoreLearner, type LearnerState } from './learner.js';
+import { armSignature, assertSameArm, buildTraining, loadConfigUrdf, type ArmSignature, type TrainingParts } from './factory.js';
+import { RunHealth, type HealthEvent } from './learning_health.js';
+import { learnerState, restoreLearner, type LearnerState, type RefitReport } from './learner.js';
 import type { PolicySnapshot } from '../agent/types.js';
 
 export type EpisodeMetrics = EpisodeRecord;
@@ -65,6 +67,8 @@ export class Trainer {
   private lastSnapshotAt = 0;
   private checkpointedAt = -1;
   private lastCheckpoint = '';
+  /** The learning-health checks (`learning_health.ts`): warnings in the log, the records, warnings.jsonl. */
+  health!: RunHealth;
 
   private constructor(
     readonly config: NafConfig,
@@ -83,7 +87,9 @@ export class Trainer {
     mkdirSync(runDir, { recursive: true });
     writeRunConfig(runDir, config);
     logger.debug('tfjs backends tried', { meta: { tried: parts.backend.tried } });
-    return new Trainer(config, runDir, parts, logger);
+    const t = new Trainer(config, runDir, parts, logger);
+    t.health = RunHealth.create(config, loadConfigUrdf(config), runDir, logger);
+    return t;
   }
 
   /**
@@ -114,6 +120,7 @@ export class Trainer {
     truncateRecords(runDir, RUN_FILES.metrics, RUN_FILES.metricsCsv, st.episode);
     truncateRecords(runDir, RUN_FILES.eval, RUN_FILES.evalCsv, st.episode);
     const t = new Trainer(config, runDir, parts, logger);
+    t.health = RunHealth.resume(config, loadConfigUrdf(config), runDir, logger, st.episode);
     t.episode = st.episode;
     t.bestEval = st.bestEval;
     t.bestEpisode = st.bestEpisode ?? null;
@@ -141,8 +148,9 @@ export class Trainer {
    * Then tests the final and the best policy on the held-out test starts (`test.json`) and
    * writes `learning_curve.svg` and `summary.md`.
    */
-  async run(hooks: { onEpisode?: (m: EpisodeMetrics) => void; onEval?: (m: EvalMetrics) => void; shouldStop?: () => boolean } = {}): Promise<RunOutcome> {
+  async run(hooks: { onEpisode?: (m: EpisodeMetrics) => void; onEval?: (m: EvalMetrics) => void; onWarning?: (e: HealthEvent) => void; shouldStop?: () => boolean } = {}): Promise<RunOutcome> {
     const tr = this.config.training;
+    this.health.listener = hooks.onWarning ?? null;
     const evalStarts = evaluationStarts(this.parts.task, tr.eval_episodes, tr.eval_seed);
     if (this.episode === 0 && this.lastEval === null && this.checkpointedAt < 0) {
       const e = this.evaluate(evalStarts, hooks.onEval);
@@ -186,7 +194,7 @@ export class Trainer {
         }
       },
     });
-    if (r.steps < task.T) return this.metrics(r, NaN, t0);
+    if (r.steps < task.T) return this.metrics(r, null, t0);
     this.episode++;
     const refit = learner.endEpisode();
     if (refit) this.logger.debug('model refit', { meta: refit });
@@ -194,18 +202,20 @@ export class Trainer {
       const why = Number.isFinite(refit.kl) ? `its KL ${refit.kl.toFixed(3)} exceeds the trust region ${refit.klBound.toFixed(3)}` : 'no positive-definite solution';
       this.logger.warn(`iLQG step of refit ${refit.refit} not installed (${why}); the previous controller is kept (${learner.ilqgRejected} of ${learner.refits} refits so far)`, { meta: refit });
     }
-    const m = this.metrics(r, refit?.predictionMse ?? learner.lastRefit?.predictionMse ?? NaN, t0);
+    const m = this.metrics(r, refit ?? learner.lastRefit, t0);
+    m.warnings = this.health.episode(m);
     appendRecord(this.runDir, RUN_FILES.metrics, RUN_FILES.metricsCsv, m);
     return m;
   }
 
-  private metrics(r: EpisodeResult, modelMse: number, t0: number): EpisodeMetrics {
+  private metrics(r: EpisodeResult, refit: RefitReport | null, t0: number): EpisodeMetrics {
     const { learner, agent } = this.parts;
     const s = (performance.now() - t0) / 1000;
     return {
       episode: this.episode, ...r, totalSteps: learner.steps, totalUpdates: agent.updates,
       imaginedTotal: learner.imaginedTotal, refits: learner.refits, ilqgRejected: learner.ilqgRejected, fictionalSize: learner.Rf.size,
-      modelMse, wallSeconds: this.wallSeconds,
+      modelMse: refit?.predictionMse ?? NaN, modelMseMeanPath: refit?.meanPathMse ?? NaN, divergences: agent.divergences,
+      wallSeconds: this.wallSeconds,
       stepsPerSecond: r.steps / s, updatesPerSecond: r.updates / s,
     };
   }
@@ -222,6 +232,7 @@ export class Trainer {
       this.bestEpisode = this.episode;
     }
     const m: EvalMetrics = { episode: this.episode, totalSteps: this.parts.learner.steps, ...s, ...r, best, wallSeconds: this.wallSeconds };
+    m.warnings = this.health.evaluation(m);
     this.lastEval = m;
     appendRecord(this.runDir, RUN_FILES.eval, RUN_FILES.evalCsv, m);
     onEval?.(m);
