@@ -8,6 +8,8 @@
  *   metrics.jsonl / .csv     one record per training episode (`EpisodeRecord`)
  *   eval.jsonl / .csv        one record per evaluation of the greedy policy (`EvalRecord`)
  *   test.json                held-out test of the final and the best policy (`TestReport`)
+ *   test_final.mcap          the final policy's held-out test episodes, recorded (src/viz/mcap_write.ts;
+ *                            `naf-ros view <run>`, Foxglove, `ros2 bag play`)
  *   learning_curve.svg       training return, test return, success rate, distance
  *   summary.md               what ran, how long, best and final evaluation, where the best is
  *   checkpoints/             ckpt-<episode>.safetensors (newest kept) and best.safetensors
@@ -34,6 +36,8 @@ export const RUN_FILES = {
   eval: 'eval.jsonl',
   evalCsv: 'eval.csv',
   test: 'test.json',
+  /** The final policy's held-out test episodes as MCAP (`src/viz/mcap_write.ts`). */
+  testRollout: 'test_final.mcap',
   curve: 'learning_curve.svg',
   summary: 'summary.md',
   /** The arm's collision line (`env/collision_report.ts`), written by `naf-ros train` at start. */

@@ -26,6 +26,9 @@ import { loadCheckpointPolicy } from './eval_command.js';
 import { armSignature, assertSameArm, buildTraining, type ArmSignature, type TrainingParts } from './factory.js';
 import { learnerState, restoreLearner, type LearnerState } from './learner.js';
 import type { PolicySnapshot } from '../agent/types.js';
+import { configRecorder } from '../viz/record.js';
+import type { RolloutRecorder } from '../viz/rollout.js';
+import { writeRolloutMcap } from '../viz/mcap_write.js';
 
 export type EpisodeMetrics = EpisodeRecord;
 export type EvalMetrics = EvalRecord;
@@ -254,18 +257,23 @@ export class Trainer {
   /**
    * The held-out test (`training.test_episodes` starts from `training.test_seed`, a stream
    * disjoint from training's and from the evaluation starts that chose the best): the final
-   * policy (the current one) and the best checkpoint's. Written to `test.json`.
+   * policy (the current one) and the best checkpoint's. Written to `test.json`; the final
+   * policy's episodes are recorded to `test_final.mcap` (a failed recording is logged, not thrown).
    */
   async testPolicies(): Promise<TestReport> {
     const { arm, task, actor, agent } = this.parts;
     const tr = this.config.training;
     const starts = testStarts(task, tr.test_episodes, tr.test_seed);
-    const test = (snapshot: PolicySnapshot, episode: number, checkpoint: string): PolicyTest => {
+    const test = (snapshot: PolicySnapshot, episode: number, checkpoint: string, rec?: RolloutRecorder): PolicyTest => {
       actor.setPolicy(snapshot);
-      const r = evaluate(arm, task, actor, starts);
+      const r = evaluate(rec ? rec.arm(arm) : arm, task, actor, starts);
+      rec?.annotate(r);
       return { episode, checkpoint: relative(this.runDir, checkpoint), ...summariseEvaluation(r, SUCCESS_DISTANCE), ...r };
     };
-    const final = test(agent.greedySnapshot(), this.episode, this.lastCheckpoint);
+    const rec = configRecorder(this.config, task, `naf-ros train: held-out test of the final policy (episode ${this.episode}) of ${this.runDir}`);
+    const final = test(agent.greedySnapshot(), this.episode, this.lastCheckpoint, rec);
+    await writeRolloutMcap(rec.rollout(), join(this.runDir, RUN_FILES.testRollout))
+      .catch((e: unknown) => this.logger.warn(`held-out test not recorded: ${(e as Error).message}`));
     const bestFile = join(this.runDir, RUN_FILES.checkpoints, BEST_CHECKPOINT);
     let best: PolicyTest | null = null;
     if (existsSync(bestFile)) {
