@@ -54,6 +54,7 @@ program.command('train')
   .option('--resume-fallback', 'if the newest checkpoint is corrupt, use the previous good one')
   .option('--episodes <n>', 'override training.episodes (with --resume: extend a run)', positiveInt)
   .option('--seed <n>', 'override seed', seedInt)
+  .option('--set <name=value>', 'set a parameter over the params file, e.g. --set agent.learning_rate=0.0005 (repeatable; dotted names, YAML values such as 3, true, [64, 64]); checked as the params file is', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--run-dir <dir>', 'run folder (default: <run_dir>/<time>-seed<seed>)')
   .option('-q, --quiet', 'log lines instead of a progress line')
   .action(train);

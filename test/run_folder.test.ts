@@ -75,10 +75,13 @@ test('a finished run folder: config.yaml, JSON lines + CSV, test.json, plot, sum
   const summary = readFileSync(join(runDir, 'summary.md'), 'utf8');
   assert.match(summary, /complete, 6 of 6 episodes/);
   assert.match(summary, /\| final \| 6 \|/);
-  assert.match(summary, new RegExp(`naf-ros eval --checkpoint ${join(runDir, 'checkpoints', 'best')}`));
+  assert.match(summary, new RegExp(`\`npx naf-ros eval --checkpoint ${join(runDir, 'checkpoints', 'best')}\``));
+  assert.match(summary, new RegExp(`recorded in \\[\`test_final.mcap\`\\].*\`npx naf-ros view ${runDir}\``));
   const svg = readFileSync(join(runDir, 'learning_curve.svg'), 'utf8');
   assert.match(svg, /^<svg/);
-  for (const label of ['return (sum of rewards)', 'greedy success', 'final distance, cm', 'greedy test', 'training (iLQG)']) assert.ok(svg.includes(label), label);
+  for (const label of ['return (sum of rewards)', 'success (&lt; 2 cm)', 'final distance, cm', 'evaluation (3 starts)', 'training (iLQG)',
+    'held-out test, final policy (episode 6, 4 starts)', `held-out test, best policy (episode ${test.best!.episode}, 4 starts)`, 'wall-clock training time']) assert.ok(svg.includes(label), label);
+  assert.ok(!svg.includes('greedy test'), 'the evaluation is called evaluation');
 });
 
 test('naf-ros report rebuilds plot and summary of an unfinished run, and of a run of the previous layout', async () => {
@@ -89,7 +92,7 @@ test('naf-ros report rebuilds plot and summary of an unfinished run, and of a ru
   assert.ok(!existsSync(join(runDir, 'summary.md')));
   await writeRunReport(runDir);
   const summary = readFileSync(join(runDir, 'summary.md'), 'utf8');
-  assert.match(summary, /3 of 6 episodes \(not finished: `naf-ros train --resume/);
+  assert.match(summary, /3 of 6 episodes \(not finished: `npx naf-ros train --resume/);
   assert.match(summary, /Not run yet/);
   assert.ok(readFileSync(join(runDir, 'learning_curve.svg'), 'utf8').startsWith('<svg'));
   // previous layout: config.json, eval lines without success counts

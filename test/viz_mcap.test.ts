@@ -190,7 +190,7 @@ test('the recorder wraps an arm without changing it: instanceof and getters hold
     q = new Float64Array(3);
     get counter() { return this.q[0]; }
     private read(): JointStateRecord { return { name: joints, position: this.q.slice(), velocity: new Float64Array(3), effort: new Float64Array(3), stamp: 0 }; }
-    reset(q: Float64Array): JointStateRecord { this.q = q.slice(); return this.read(); }
+    reset(q: Float64Array, _qd: Float64Array): JointStateRecord { this.q = q.slice(); return this.read(); }
     step(u: Float64Array): JointStateRecord { this.q[0] += u[0]; return this.read(); }
     dispose(): void {}
   }

@@ -11,6 +11,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRunFolder, RUN_FILES } from '../report/run_folder.js';
+import { NAF_ROS } from './command_hint.js';
 import { readRolloutMcap } from '../viz/mcap_read.js';
 import type { Rollout } from '../viz/rollout.js';
 import { viewAssets } from '../viz/view_data.js';
@@ -36,7 +37,7 @@ export async function rolloutOf(arg: string, opts: Pick<ViewOptions, 'episodes' 
     return { rollout: await readRolloutMcap(recorded), origin: recorded };
   const { evaluateCheckpoint } = await import('../training/eval_command.js');
   const r = await evaluateCheckpoint(arg, { episodes: opts.episodes, seed: opts.seed, record: true });
-  return { rollout: r.rollout!, origin: `${r.checkpoint}: greedy policy run now on ${r.episodes} held-out starts (seed ${r.seed}; not saved — naf-ros eval --record <file.mcap> saves them)` };
+  return { rollout: r.rollout!, origin: `${r.checkpoint}: greedy policy run now on ${r.episodes} held-out starts (seed ${r.seed}; not saved — ${NAF_ROS} eval --record <file.mcap> saves them)` };
 }
 
 /**

@@ -29,6 +29,7 @@ import type { PolicySnapshot } from '../agent/types.js';
 import { configRecorder } from '../viz/record.js';
 import type { RolloutRecorder } from '../viz/rollout.js';
 import { writeRolloutMcap } from '../viz/mcap_write.js';
+import { NAF_ROS, nafRos } from '../cli/command_hint.js';
 
 export type EpisodeMetrics = EpisodeRecord;
 export type EvalMetrics = EvalRecord;
@@ -81,7 +82,7 @@ export class Trainer {
    * is created, so a config that does not fit its arm leaves no run folder behind.
    */
   static async create(config: NafConfig, runDir: string, logger: Logger): Promise<Trainer> {
-    if (isRunFolder(runDir)) throw new Error(`${runDir} already holds a run; continue it with: naf-ros train --resume ${runDir}`);
+    if (isRunFolder(runDir)) throw new Error(`${runDir} already holds a run; continue it with: ${nafRos('train', '--resume', runDir)}`);
     const parts = await buildTraining(config, logger);
     mkdirSync(runDir, { recursive: true });
     writeRunConfig(runDir, config);
@@ -297,7 +298,7 @@ export class Trainer {
 function writeRunConfig(runDir: string, config: NafConfig, note?: string): void {
   writeAtomic(join(runDir, RUN_FILES.config), dumpParamsFile(config, [
     `The resolved config of this run (every parameter, paths absolute), written ${new Date().toISOString()}${note ? `: ${note}` : ''}.`,
-    'A ROS 2 params file: naf-ros train --config <this file>, or a params_file of ros2 launch.',
+    `A ROS 2 params file: ${NAF_ROS} train --config <this file>, or a params_file of ros2 launch.`,
   ]));
 }
 
