@@ -65,7 +65,7 @@ test('an MCAP recording holds /robot_description, /joint_states, /tf and markers
   // decode with the file's own schemas; CRCs checked
   const decoders = new Map([...channels.values()].map((c) => [c.id, new MessageReader(parse(new TextDecoder().decode(reader.schemasById.get(c.schemaId)!.data), { ros2: true }))]));
   const counts = new Map<string, number>();
-  const jointStates: { stamp: { sec: number; nanosec: number }; name: string[]; position: Float64Array; velocity: Float64Array; effort: Float64Array }[] = [];
+  const jointStates: { header: { stamp: { sec: number; nanosec: number } }; name: string[]; position: Float64Array; velocity: Float64Array; effort: Float64Array }[] = [];
   const tfs: { transforms: { header: { frame_id: string }; child_frame_id: string; transform: { translation: { x: number; y: number; z: number }; rotation: { x: number; y: number; z: number; w: number } } }[] }[] = [];
   const markers: { ns: string; type: number; header: { frame_id: string }; pose: { position: { x: number; y: number; z: number } }; points: unknown[] }[] = [];
   let description = '';
@@ -76,7 +76,7 @@ test('an MCAP recording holds /robot_description, /joint_states, /tf and markers
     assert.ok(m.logTime >= lastLog, 'messages in log-time order');
     lastLog = m.logTime;
     const msg = decoders.get(m.channelId)!.readMessage(m.data) as never;
-    if (topic === '/joint_states') jointStates.push({ ...(msg as { header: { stamp: { sec: number; nanosec: number } } }).header, ...(msg as object) } as never);
+    if (topic === '/joint_states') jointStates.push(msg);
     if (topic === '/tf') tfs.push(msg);
     if (topic === '/visualization_marker') markers.push(msg);
     if (topic === '/robot_description') description = (msg as { data: string }).data;
@@ -92,7 +92,7 @@ test('an MCAP recording holds /robot_description, /joint_states, /tf and markers
   assert.deepEqual(Array.from(js.position), s.q);
   assert.deepEqual(Array.from(js.velocity), s.qd);
   assert.deepEqual(Array.from(js.effort), s.effort);
-  assert.equal(js.stamp.sec + js.stamp.nanosec * 1e-9, start + s.t);
+  assert.deepEqual(js.header.stamp, { sec: start + Math.floor(s.t), nanosec: Math.round((s.t % 1) * 1e9) }, `t = ${s.t} s after the start`);
   // /tf: the chain of transforms world -> ... -> fingertip is the URDF's forward kinematics
   const model = parseUrdf(urdf);
   const chain = new KinematicChain(model, 'fingertip', joints);

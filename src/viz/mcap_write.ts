@@ -21,7 +21,7 @@ import { dirname } from 'node:path';
 import { KinematicChain } from '../env/kinematics.js';
 import { parseUrdf } from '../env/urdf.js';
 import { linkTransforms } from './link_poses.js';
-import { encodeCdr, rosTime, schemaText, type RecordedType } from './ros2_messages.js';
+import { encodeCdr, schemaText, type RecordedType } from './ros2_messages.js';
 import type { Rollout } from './rollout.js';
 
 /** Name of the MCAP metadata record describing the rollout. */
@@ -98,7 +98,11 @@ export async function rolloutMcap(rollout: Rollout, opts: { startTime?: number }
   const t0 = rollout.episodes[0]?.steps[0]?.t ?? 0;
   await add(ch.description, t0, 'std_msgs/msg/String', { data: rollout.robotDescription });
   const root = model.root;
-  const header = (t: number, frame: string) => ({ stamp: rosTime(start + t), frame_id: frame });
+  // stamps from the same integer nanoseconds as the log times
+  const header = (t: number, frame: string) => {
+    const n = ns(t);
+    return { stamp: { sec: Number(n / 1_000_000_000n), nanosec: Number(n % 1_000_000_000n) }, frame_id: frame };
+  };
   const identity = { x: 0, y: 0, z: 0, w: 1 };
   const episodes: { start: number; end: number; target: (number | null)[]; return?: number; final_distance?: number; aborted?: boolean }[] = [];
   for (const e of rollout.episodes) {

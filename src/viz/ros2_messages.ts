@@ -91,9 +91,3 @@ export function encodeCdr(type: RecordedType, message: unknown): Uint8Array {
   }
   return w.writeMessage(message);
 }
-
-/** A `builtin_interfaces/Time` from seconds. */
-export function rosTime(s: number): { sec: number; nanosec: number } {
-  const sec = Math.floor(s);
-  return { sec, nanosec: Math.min(999_999_999, Math.round((s - sec) * 1e9)) };
-}

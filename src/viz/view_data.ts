@@ -20,8 +20,6 @@ export interface ViewData {
   source: string;
   jointNames: string[];
   tipLink: string;
-  rootLink: string;
-  links: string[];
   /** Meshes the URDF references: served, and left out with the reason. */
   meshes: { served: number; missing: { filename: string; reason: string }[] };
   episodes: {
@@ -97,8 +95,7 @@ export function viewAssets(rollout: Rollout): ViewAssets {
   });
   const r6 = (v: number) => Math.round(v * 1e6) / 1e6;
   const data: ViewData = {
-    source: rollout.source, jointNames: rollout.jointNames, tipLink: rollout.tipLink, rootLink: model.root,
-    links: [...model.links.keys()],
+    source: rollout.source, jointNames: rollout.jointNames, tipLink: rollout.tipLink,
     meshes: { served: meshes.size, missing },
     episodes: rollout.episodes.filter((e) => e.steps.length).map((e) => ({
       target: e.target.every(Number.isFinite) ? e.target.map(r6) : null,
