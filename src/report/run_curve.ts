@@ -89,7 +89,7 @@ export async function runCurveSvg(title: string, episodes: EpisodeRecord[], eval
   const lastEpisode = Math.max(0, ...wallPoints.map((p) => p.episode), ...tests.map((t) => t.episode));
   const ticks = niceTicks(lastEpisode);
   const label = ticks.map((v) => `datum.value === ${v} ? ['${v}', '${shortDuration(wallAt(wallPoints, v))}']`).join(' : ') + ' : datum.label';
-  const xBase = { field: 'episode', type: 'quantitative' as const, scale: { domainMin: 0 } };
+  const xBase = { field: 'episode', type: 'quantitative' as const, scale: { domainMin: 0, padding: 8 } };
   const x = { ...xBase, title: 'training episodes', axis: { values: ticks } };
   const xBottom = { ...xBase, title: 'training episodes (below each: wall-clock training time, all sessions)', axis: { values: ticks, labelExpr: label, labelLineHeight: 13, offset: 12 } };
 
