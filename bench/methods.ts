@@ -53,23 +53,4 @@ export const TASKS: Record<string, { label: string; overrides: Params }> = {
   random: { label: 'reacher, random targets', overrides: { task: { target_mode: 'random' } } },
 };
 
-/** Deep merge of plain objects (b wins). */
-export function merge<T>(a: T, b: unknown): T {
-  if (!b || typeof b !== 'object' || Array.isArray(b)) return b as T;
-  const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(b)) out[k] = merge(out[k], v);
-  return out as T;
-}
-
-/**
- * `--set a.b.c=value` -> { a: { b: { c: value } } }; the value is read as YAML (numbers, booleans,
- * lists). @throws Error naming the argument when it has no `=`.
- */
-export function parseSet(arg: string, yamlLoad: (s: string) => unknown): Params {
-  const i = arg.indexOf('=');
-  if (i <= 0) throw new Error(`--set: expected <parameter>=<value> (e.g. model_based.fictional_max_age_refits=1), got "${arg}"`);
-  const keys = arg.slice(0, i).split('.');
-  let v: unknown = yamlLoad(arg.slice(i + 1));
-  for (const k of keys.reverse()) v = { [k]: v };
-  return v as Params;
-}
+export { merge, parseSet } from '../src/config/overrides.js';

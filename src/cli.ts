@@ -6,6 +6,7 @@
  *   naf-ros report runs/<run>                      rebuild learning_curve.svg and summary.md
  *   naf-ros eval --checkpoint runs/<run>           greedy policy on the held-out test starts
  *   naf-ros run --checkpoint <run or file>         deploy mode on the embedded arm (no learning)
+ *   naf-ros view <run | checkpoint | file.mcap>    replay recorded episodes in a local 3-D page
  *   naf-ros arm --config <file> | --urdf <f> --tip <link>   check an arm's params file; chain, reach, gravity, damping, targets
  *   naf-ros node --params-file <file>              the ROS 2 node naf_trainer (needs rclnodejs)
  *   naf-ros sim-bridge --params-file <file>        the MuJoCo arm as a ROS 2 node
@@ -28,6 +29,16 @@ const intAtLeast = (min: number) => (v: string) => {
 const positiveInt = intAtLeast(1);
 const seedInt = intAtLeast(0);
 const cm = (m: number) => `${(m * 100).toFixed(2)} cm`;
+const mcapFile = (v: string) => {
+  if (!v.toLowerCase().endsWith('.mcap')) throw new InvalidArgumentError(`expected a file name ending in .mcap, got "${v}"`);
+  return v;
+};
+/** Writes a recorded rollout; @returns the file. */
+async function saveRollout(rollout: import('./viz/rollout.js').Rollout | undefined, file: string): Promise<string> {
+  if (!rollout?.episodes.length) throw new Error(`nothing recorded for ${file}: no episode completed`);
+  const { writeRolloutMcap } = await import('./viz/mcap_write.js');
+  return writeRolloutMcap(rollout, file);
+}
 const version = (JSON.parse(readFileSync(new URL('package.json', `file://${PACKAGE_ROOT}`), 'utf8')) as { version: string }).version;
 
 const program = new Command('naf-ros')
@@ -43,6 +54,7 @@ program.command('train')
   .option('--resume-fallback', 'if the newest checkpoint is corrupt, use the previous good one')
   .option('--episodes <n>', 'override training.episodes (with --resume: extend a run)', positiveInt)
   .option('--seed <n>', 'override seed', seedInt)
+  .option('--set <name=value>', 'set a parameter over the params file, e.g. --set agent.learning_rate=0.0005 (repeatable; dotted names, YAML values such as 3, true, [64, 64]); checked as the params file is', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--run-dir <dir>', 'run folder (default: <run_dir>/<time>-seed<seed>)')
   .option('-q, --quiet', 'log lines instead of a progress line')
   .action(train);
@@ -62,15 +74,17 @@ program.command('eval')
   .option('--episodes <n>', 'evaluation episodes (default: the run\'s training.test_episodes, 20)', positiveInt)
   .option('--seed <n>', 'seed of the test starts (default: the run\'s training.test_seed, 2024)', seedInt)
   .option('--online', 'the last online weights instead of the greedy policy (they differ when agent.policy_averaging is on)')
+  .option('--record <file.mcap>', 'record the episodes to an MCAP file (/joint_states, /tf, /robot_description, target and tip path markers): naf-ros view, Foxglove, ros2 bag play', mcapFile)
   .action(async (o) => {
     const { evaluateCheckpoint } = await import('./training/eval_command.js');
     const { backendLine } = await import('./cli/backend_line.js');
     const { initBackend } = await import('./agent/backend.js');
-    const r = await evaluateCheckpoint(o.checkpoint, { episodes: o.episodes, seed: o.seed, online: Boolean(o.online) });
+    const r = await evaluateCheckpoint(o.checkpoint, { episodes: o.episodes, seed: o.seed, online: Boolean(o.online), record: Boolean(o.record) });
     console.error(backendLine(await initBackend()));
     console.log(`checkpoint ${r.checkpoint} (${Number.isFinite(r.episode) ? `episode ${r.episode}` : 'episode unknown'}); ${r.episodes} held-out starts, seed ${r.seed}`);
     r.finalDistances.forEach((d, i) => console.log(`episode ${String(i + 1).padStart(2)}: final distance ${cm(d)}, return ${r.returns[i].toFixed(2)}`));
     console.log(`within ${SUCCESS_DISTANCE * 100} cm: ${r.successes}/${r.episodes}; median final distance ${cm(r.medianDistance)}; mean return ${r.meanReturn.toFixed(2)}`);
+    if (o.record) console.log(`recorded: ${await saveRollout(r.rollout, o.record)}`);
   });
 
 program.command('run')
@@ -79,6 +93,7 @@ program.command('run')
   .option('--episodes <n>', 'episodes to run', positiveInt, 10)
   .option('--seed <n>', 'seed of the held-out starts (default: the run\'s training.test_seed, the starts of its test.json and of eval)', seedInt)
   .option('-v, --verbose', 'print the nodes\' log lines')
+  .option('--record <file.mcap>', 'record the joint states the sim bridge publishes (homing included) to an MCAP file: naf-ros view, Foxglove, ros2 bag play', mcapFile)
   .action(async (o) => {
     const { runEmbeddedDeploy, deploySuccesses } = await import('./ros/deploy_system.js');
     const { backendLine } = await import('./cli/backend_line.js');
@@ -86,13 +101,25 @@ program.command('run')
     let stop = false;
     process.on('SIGINT', () => { if (stop) process.exit(130); stop = true; console.error('SIGINT: zero torque, stopping after this control period'); });
     const r = await runEmbeddedDeploy(o.checkpoint, {
-      episodes: o.episodes, seed: o.seed, logger: createLogger({ console: Boolean(o.verbose) }), shouldStop: () => stop,
+      episodes: o.episodes, seed: o.seed, logger: createLogger({ console: Boolean(o.verbose) }), shouldStop: () => stop, record: Boolean(o.record),
       onArm: (line) => console.error(line),
       onEpisode: (e) => console.log(`episode ${String(e.episode).padStart(2)}: ${e.aborted ? 'aborted, ' : ''}final distance ${cm(e.finalDistance)}, return ${e.return.toFixed(2)}`),
     });
     console.error(backendLine(await initBackend()));
     const counts = Object.entries(r.interventions).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
     console.log(`deployed ${r.checkpoint}: ${r.episodes.length} episodes in ${r.simSeconds.toFixed(1)} s simulated, ${deploySuccesses(r.episodes)}/${r.episodes.length} within ${SUCCESS_DISTANCE * 100} cm; safety interventions: ${counts}; node ${r.state}`);
+    if (o.record) console.log(`recorded: ${await saveRollout(r.rollout, o.record)}`);
+  });
+
+program.command('view')
+  .description('replay recorded episodes of the arm in a local 3-D page (three.js, the arm from its URDF, the target and the tip\'s path); serves http://127.0.0.1:<port>/ and prints the URL')
+  .argument('<source>', 'a run folder (its test_final.mcap: the held-out test of the final policy), a checkpoint (its greedy policy is run on the held-out test starts now) or an .mcap file')
+  .option('--port <n>', 'TCP port on 127.0.0.1 (default: any free port)', intAtLeast(0))
+  .option('--episodes <n>', 'with a checkpoint: held-out episodes to run (default: the run\'s training.test_episodes)', positiveInt)
+  .option('--seed <n>', 'with a checkpoint: seed of the held-out starts (default: the run\'s training.test_seed)', seedInt)
+  .action(async (source: string, o) => {
+    const { viewCommand } = await import('./cli/view_command.js');
+    await viewCommand(source, { port: o.port, episodes: o.episodes, seed: o.seed });
   });
 
 program.command('arm')

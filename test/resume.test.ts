@@ -101,7 +101,7 @@ test('Ctrl-C (SIGINT) says what it does and does it: drops the episode in progre
   const done = readFileSync(metrics, 'utf8').trim().split('\n').length;
   assert.ok(done < 1000, 'stopped early');
   assert.match(err, new RegExp(`SIGINT: stopping\\. The episode in progress \\(\\d+\\) is dropped; the run is kept as of episode \\d+`));
-  assert.match(err, new RegExp(`stopped at episode ${done} of 1000 .*checkpoint .*ckpt-${String(done).padStart(7, '0')}\\.safetensors written.*Continue: naf-ros train --resume`));
+  assert.match(err, new RegExp(`stopped at episode ${done} of 1000 .*checkpoint .*ckpt-${String(done).padStart(7, '0')}\\.safetensors written.*Continue: npx naf-ros train --resume`));
   // what it said: the checkpoint of the last complete episode (and best = the untrained policy), test, plot, summary
   assert.deepEqual(readdirSync(join(runDir, 'checkpoints')).sort(), ['best.safetensors', 'ckpt-0000000.safetensors', `ckpt-${String(done).padStart(7, '0')}.safetensors`]);
   for (const f of ['test.json', 'learning_curve.svg', 'summary.md']) assert.ok(existsSync(join(runDir, f)), f);
@@ -115,6 +115,6 @@ test('resuming a complete run says so and how to extend it, and writes nothing',
   const before = ckpts();
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '-q', '--resume', dir], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /is complete: 2 of 2 episodes trained; nothing to do\. To train it further: naf-ros train --resume .* --episodes <more than 2>/);
+  assert.match(r.stderr, /is complete: 2 of 2 episodes trained; nothing to do\. To train it further: npx naf-ros train --resume .* --episodes <more than 2>/);
   assert.deepEqual(ckpts(), before);
 });

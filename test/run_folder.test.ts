@@ -18,6 +18,7 @@ import { buildTask } from '../src/training/factory.js';
 import { Trainer } from '../src/training/trainer.js';
 import { createLogger, silentLogger } from '../src/util/logger.js';
 import { Rng } from '../src/util/rng.js';
+import { readRolloutMcap } from '../src/viz/mcap_read.js';
 
 const params = {
   seed: 5,
@@ -34,7 +35,7 @@ test('a finished run folder: config.yaml, JSON lines + CSV, test.json, plot, sum
   const out = await t.run();
   t.dispose();
   assert.equal(out.stopped, false);
-  assert.deepEqual(readdirSync(runDir).sort(), ['checkpoints', 'config.yaml', 'eval.csv', 'eval.jsonl', 'learning_curve.svg', 'log.jsonl', 'metrics.csv', 'metrics.jsonl', 'summary.md', 'test.json']);
+  assert.deepEqual(readdirSync(runDir).sort(), ['checkpoints', 'config.yaml', 'eval.csv', 'eval.jsonl', 'learning_curve.svg', 'log.jsonl', 'metrics.csv', 'metrics.jsonl', 'summary.md', 'test.json', 'test_final.mcap']);
   // the resolved config is a params file --config accepts, and means the same
   assert.deepEqual(loadParamsFile(join(runDir, 'config.yaml')), absolutePaths(config));
   assert.match(readFileSync(join(runDir, 'config.yaml'), 'utf8'), /^naf_trainer:\n {2}ros__parameters:\n/m);
@@ -58,13 +59,29 @@ test('a finished run folder: config.yaml, JSON lines + CSV, test.json, plot, sum
   assert.equal(test.final.episode, 6);
   assert.equal(test.final.finalDistances.length, 4);
   assert.equal(test.best!.checkpoint, 'checkpoints/best.safetensors');
+  // ... and the final policy's test episodes, recorded: the same starts, the same final distances
+  const rollout = await readRolloutMcap(join(runDir, 'test_final.mcap'));
+  assert.equal(rollout.episodes.length, 4);
+  assert.ok(rollout.episodes.every((e) => e.steps.length === 21), 'the reset reading and T = 20 steps');
+  const chain = buildTask(config).chain;
+  testStarts(buildTask(config), 4, config.training.test_seed).forEach((s, i) => {
+    const e = rollout.episodes[i];
+    assert.deepEqual(e.target, Array.from(s.target));
+    assert.deepEqual(e.steps[0].q, Array.from(s.q));
+    assert.equal(e.finalDistance, test.final.finalDistances[i]);
+    const tip = chain.position(e.steps.at(-1)!.q);
+    assert.ok(Math.abs(Math.hypot(tip[0] - e.target[0], tip[1] - e.target[1], tip[2] - e.target[2]) - test.final.finalDistances[i]) < 1e-9);
+  });
   const summary = readFileSync(join(runDir, 'summary.md'), 'utf8');
   assert.match(summary, /complete, 6 of 6 episodes/);
   assert.match(summary, /\| final \| 6 \|/);
-  assert.match(summary, new RegExp(`naf-ros eval --checkpoint ${join(runDir, 'checkpoints', 'best')}`));
+  assert.match(summary, new RegExp(`\`npx naf-ros eval --checkpoint ${join(runDir, 'checkpoints', 'best')}\``));
+  assert.match(summary, new RegExp(`recorded in \\[\`test_final.mcap\`\\].*\`npx naf-ros view ${runDir}\``));
   const svg = readFileSync(join(runDir, 'learning_curve.svg'), 'utf8');
   assert.match(svg, /^<svg/);
-  for (const label of ['return (sum of rewards)', 'greedy success', 'final distance, cm', 'greedy test', 'training (iLQG)']) assert.ok(svg.includes(label), label);
+  for (const label of ['return (sum of rewards)', 'success (&lt; 2 cm)', 'final distance, cm', 'evaluation (3 starts)', 'training (iLQG)',
+    'held-out test, final policy (episode 6, 4 starts)', `held-out test, best policy (episode ${test.best!.episode}, 4 starts)`, 'wall-clock training time']) assert.ok(svg.includes(label), label);
+  assert.ok(!svg.includes('greedy test'), 'the evaluation is called evaluation');
 });
 
 test('naf-ros report rebuilds plot and summary of an unfinished run, and of a run of the previous layout', async () => {
@@ -75,7 +92,7 @@ test('naf-ros report rebuilds plot and summary of an unfinished run, and of a ru
   assert.ok(!existsSync(join(runDir, 'summary.md')));
   await writeRunReport(runDir);
   const summary = readFileSync(join(runDir, 'summary.md'), 'utf8');
-  assert.match(summary, /3 of 6 episodes \(not finished: `naf-ros train --resume/);
+  assert.match(summary, /3 of 6 episodes \(not finished: `npx naf-ros train --resume/);
   assert.match(summary, /Not run yet/);
   assert.ok(readFileSync(join(runDir, 'learning_curve.svg'), 'utf8').startsWith('<svg'));
   // previous layout: config.json, eval lines without success counts

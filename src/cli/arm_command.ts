@@ -16,6 +16,7 @@ import { jointPath, parseUrdf } from '../env/urdf.js';
 import { armReport, sigmaMin, type ArmReport } from '../training/arm_report.js';
 import { buildTask } from '../training/factory.js';
 import { Rng } from '../util/rng.js';
+import { NAF_ROS } from './command_hint.js';
 
 export interface ArmOptions { config?: string; urdf?: string; tip?: string; json?: boolean }
 
@@ -134,7 +135,7 @@ export function formatArmReport(r: ArmReport, config: NafConfig): string {
   lines.push(`one episode (${f(c.task.horizon / c.control_rate_hz)} s) at the steady speed moves a joint up to ${f(r.episodeTravel)} rad`);
   lines.push(r.targets.length ? 'reachable fixed targets (inverse kinematics from home, within the soft limits and the workspace box):' : 'no reachable target found at 0.1-0.3 m from the home tip: move the home pose or widen the workspace box');
   for (const t of r.targets) lines.push(`  task.fixed_target: ${vec(t.target)}   ${f(t.distance)} m from the home tip, joints move up to ${f(t.jointMotion, 2)} rad`);
-  lines.push(r.problems.length ? `problems:\n${r.problems.map((x) => `  - ${x}`).join('\n')}` : 'no problems found: naf-ros train --config <this params file>');
+  lines.push(r.problems.length ? `problems:\n${r.problems.map((x) => `  - ${x}`).join('\n')}` : `no problems found: ${NAF_ROS} train --config <this params file>`);
   return lines.join('\n');
 }
 

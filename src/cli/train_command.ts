@@ -3,24 +3,33 @@
  * (`-q` / not a terminal), Ctrl-C handling that says what it does, and the closing lines.
  */
 import cliProgress from 'cli-progress';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadParamsFile } from '../config/load.js';
+import { parseSets } from '../config/overrides.js';
 import { RUN_FILES, SUCCESS_DISTANCE, writeAtomic, type PolicyTest } from '../report/run_folder.js';
 import { interventionTotal } from '../safety/supervised_arm.js';
 import { armCollisionLine } from '../training/arm_collision.js';
 import { Trainer } from '../training/trainer.js';
 import { createLogger } from '../util/logger.js';
 import { backendLine } from './backend_line.js';
+import { nafRos } from './command_hint.js';
 import { clock, progressLine, type ProgressState } from './progress.js';
 
-export interface TrainOptions { config?: string; resume?: string; resumeFallback?: boolean; episodes?: number; runDir?: string; seed?: number; quiet?: boolean }
+export interface TrainOptions {
+  config?: string; resume?: string; resumeFallback?: boolean; episodes?: number; runDir?: string; seed?: number; quiet?: boolean;
+  /** `--set <dotted.name>=<YAML value>` arguments, merged over the params file in order. */
+  set?: string[];
+}
 
 const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
 
 export async function train(opts: TrainOptions): Promise<void> {
   // A resumed run uses the config it was trained with; --config then only may change the budget.
-  const configPath = opts.config ?? (opts.resume ? undefined : 'config/reacher.yaml');
-  const override = configPath ? loadParamsFile(configPath) : undefined;
+  // --set overrides the params file (with --resume and no --config: the run's own config.yaml).
+  const sets = opts.set ?? [];
+  const configPath = opts.config ?? (opts.resume ? (sets.length ? join(opts.resume, RUN_FILES.config) : undefined) : 'config/reacher.yaml');
+  const override = configPath ? loadParamsFile(configPath, undefined, sets.length ? { overrides: { params: parseSets(sets), source: sets.map((a) => `--set ${a}`).join(' ') } } : {}) : undefined;
   if (override && opts.episodes) override.training.episodes = opts.episodes;
   if (override && opts.seed !== undefined) override.seed = opts.seed;
   const runDir = opts.resume ?? opts.runDir ?? join(override!.run_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-seed${override!.seed}`);
@@ -50,7 +59,7 @@ export async function train(opts: TrainOptions): Promise<void> {
   writeAtomic(join(runDir, RUN_FILES.collision), `${collision}\n`); // summary.md shows it
   if (opts.resume && trainer.complete) {
     say(`${runDir} is complete: ${trainer.episode} of ${total} episodes trained; nothing to do. ` +
-      `To train it further: naf-ros train --resume ${runDir} --episodes <more than ${trainer.episode}>; its report: naf-ros report ${runDir}`);
+      `To train it further: ${nafRos('train', '--resume', runDir)} --episodes <more than ${trainer.episode}>; its report: ${nafRos('report', runDir)}`);
     trainer.dispose();
     return;
   }
@@ -62,7 +71,7 @@ export async function train(opts: TrainOptions): Promise<void> {
   const onSignal = (sig: string) => {
     if (stop) {
       if (barActive) { bars.update(); bars.stop(); } // update() flushes the log buffer
-      process.stderr.write(`${sig} again: quitting now; the newest checkpoint in ${join(runDir, 'checkpoints')} is complete (resume: naf-ros train --resume ${runDir})\n`);
+      process.stderr.write(`${sig} again: quitting now; the newest checkpoint in ${join(runDir, 'checkpoints')} is complete (resume: ${nafRos('train', '--resume', runDir)})\n`);
       process.exit(130);
     }
     stop = true;
@@ -113,10 +122,11 @@ export async function train(opts: TrainOptions): Promise<void> {
   const tested = t ? `; held-out test: ${[line('final', t.final), line('best', t.best)].filter(Boolean).join(', ')}` : '';
   if (outcome.stopped) {
     say(`stopped at episode ${trainer.episode} of ${total} after ${clock(session)}: checkpoint ${outcome.checkpoint} ${outcome.checkpointWritten ? 'written' : '(written after that episode)'}${tested}. ` +
-      `Continue: naf-ros train --resume ${runDir}`);
+      `Continue: ${nafRos('train', '--resume', runDir)}`);
   } else {
     say(`done: ${trainer.episode} episodes, ${clock(session)} this session (${clock(trainer.wallSeconds)} in all)${tested}.`);
   }
-  say(`report: ${join(runDir, 'summary.md')}, ${join(runDir, 'learning_curve.svg')}; best policy: ${join(runDir, 'checkpoints', 'best.safetensors')}`);
+  say(`report: ${join(runDir, 'summary.md')}, ${join(runDir, 'learning_curve.svg')}; best policy: ${join(runDir, 'checkpoints', 'best.safetensors')}` +
+    (existsSync(join(runDir, RUN_FILES.testRollout)) ? `; watch its held-out test: ${nafRos('view', runDir)}` : ''));
   trainer.dispose();
 }

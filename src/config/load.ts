@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
+import { merge } from './overrides.js';
 import { Ajv, type ErrorObject } from 'ajv';
 import { CONFIG_SCHEMA, LIVE_PARAMETERS, type NafConfig } from './schema.js';
 import { paramsFileDir, resolveFileRelative } from './params_file.js';
@@ -115,11 +116,13 @@ export function parseConfig(params: unknown, source = 'parameters'): NafConfig {
  * arm it names (`armIssues`: URDF, joints, tip link, home pose, targets, control rate) unless
  * `opts.checkArm` is false. Everything a run needs is checked here, before a run folder exists.
  * Relative paths written in the file (`urdf_path`, `run_dir`, ...) are resolved against the
- * file's folder.
+ * file's folder. `opts.overrides` (`--set` of the command line, `overrides.ts`) are merged over the
+ * file's parameters before anything is checked, their relative paths resolved against the working
+ * folder; errors then name the file and the overrides.
  * @throws ConfigError on a missing file, a YAML syntax error (with line), a missing
  *   `<node>: ros__parameters:` section, invalid values, or a config that does not fit its arm.
  */
-export function loadParamsFile(path: string, nodeName = 'naf_trainer', opts: { checkArm?: boolean } = {}): NafConfig {
+export function loadParamsFile(path: string, nodeName = 'naf_trainer', opts: { checkArm?: boolean; overrides?: { params: Record<string, unknown>; source: string } } = {}): NafConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -137,10 +140,13 @@ export function loadParamsFile(path: string, nodeName = 'naf_trainer', opts: { c
   if (!section || typeof section !== 'object' || !('ros__parameters' in section)) {
     throw new ConfigError(path, [`expected a "${nodeName}: ros__parameters:" section (ROS 2 params-file format); found top-level keys ${JSON.stringify(Object.keys(root))}`]);
   }
-  const config = parseConfig(resolveFileRelative(section.ros__parameters, paramsFileDir(path)), path);
+  let params = resolveFileRelative(section.ros__parameters, paramsFileDir(path));
+  const source = opts.overrides ? `${path} with ${opts.overrides.source}` : path;
+  if (opts.overrides) params = merge(params ?? {}, resolveFileRelative(opts.overrides.params, process.cwd()));
+  const config = parseConfig(params, source);
   if (opts.checkArm ?? true) {
     const issues = armIssues(config);
-    if (issues.length) throw new ConfigError(path, issues);
+    if (issues.length) throw new ConfigError(source, issues);
   }
   return config;
 }

@@ -1,11 +1,10 @@
 /**
  * Every plot of naf_ros: vega-lite specs rendered to SVG by vega in Node (no native canvas).
  * Used by the bench (learning curves over methods and seeds, soak) and by the run folder
- * (`learning_curve.svg` of one run).
+ * (`learning_curve.svg` of one run: `run_curve.ts`).
  */
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import type { EpisodeRecord, EvalRecord } from './run_folder.js';
 
 /** Renders a vega-lite spec to an SVG string. */
 export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
@@ -15,7 +14,7 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   return svg;
 }
 
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
+export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 
 /**
  * One learning curve of the bench: the greedy test return per evaluation of one method, task and
@@ -78,47 +77,6 @@ export async function soakSvg(samples: { step: number; tensors: number; heapMB: 
       color: { field: 'series', type: 'nominal' },
     },
   });
-}
-
-/**
- * The learning curve of one run, three panels over training episodes:
- *  1. return: every training episode (dots, NAF-with-noise or iLQG) and the greedy test return
- *     (mean over the evaluation starts; line);
- *  2. success rate of the greedy policy: evaluation episodes ending within `successDistance`;
- *  3. final fingertip distance, cm on a log axis from 0.1 to 100 cm (values outside drawn at the
- *     edge): every training episode (dots), the evaluation median (line), the success distance
- *     (dashed).
- */
-export async function runCurveSvg(title: string, episodes: EpisodeRecord[], evals: EvalRecord[], successDistance: number): Promise<string> {
-  const x = { field: 'episode', type: 'quantitative' as const, title: 'training episodes', scale: { domainMin: 0 } };
-  const train = episodes.filter((e) => Number.isFinite(e.return)).map((e) => ({ episode: e.episode, value: e.return, cm: e.finalDistance * 100, series: `training (${e.controller === 'ilqg' ? 'iLQG' : 'NAF + noise'})` }));
-  const test = evals.map((e) => ({
-    episode: e.episode, value: e.meanReturn, cm: e.medianDistance * 100, series: 'greedy test',
-    rate: e.finalDistances.length ? e.successes / e.finalDistances.length : 0,
-  }));
-  const color = {
-    field: 'series', type: 'nominal' as const, title: null, legend: { labelLimit: 300 },
-    scale: { domain: ['training (NAF + noise)', 'training (iLQG)', 'greedy test'], range: ['#9ecae9', '#fdae6b', '#1f77b4'] },
-  };
-  const panel = (field: 'value' | 'cm', ytitle: string, log: boolean) => ({
-    width: 560, height: 170,
-    layer: [
-      { data: { values: train }, mark: { type: 'point' as const, filled: true, size: 14, opacity: 0.6 }, encoding: { x, y: { field, type: 'quantitative' as const, title: ytitle, scale: log ? { type: 'log' as const, domain: [0.1, 100], clamp: true } : {}, ...(log ? { axis: { values: [0.1, 0.3, 1, 2, 3, 10, 30, 100] } } : {}) }, color } },
-      { data: { values: test }, mark: { type: 'line' as const, point: true }, encoding: { x, y: { field, type: 'quantitative' as const }, color } },
-      ...(log ? [{ data: { values: [{ cm: successDistance * 100 }] }, mark: { type: 'rule' as const, strokeDash: [4, 4], color: '#2ca02c' }, encoding: { y: { field: 'cm', type: 'quantitative' as const } } }] : []),
-    ],
-  });
-  return renderSvg({
-    $schema: SCHEMA, title,
-    vconcat: [
-      panel('value', 'return (sum of rewards)', false),
-      {
-        width: 560, height: 110, data: { values: test }, mark: { type: 'line', point: true, color: '#1f77b4' },
-        encoding: { x, y: { field: 'rate', type: 'quantitative', title: `greedy success (< ${successDistance * 100} cm)`, axis: { format: '%' }, scale: { domain: [0, 1] } } },
-      },
-      panel('cm', `final distance, cm (dashed: ${successDistance * 100})`, true),
-    ],
-  } as vl.TopLevelSpec);
 }
 
 /**

@@ -6,7 +6,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
-import { runCurveSvg } from './plot.js';
+import { runCurveSvg } from './run_curve.js';
+import { nafRos } from '../cli/command_hint.js';
 import { EPISODE_INTERVENTION_KINDS, noInterventions, type EpisodeInterventions } from '../safety/supervised_arm.js';
 import {
   BEST_CHECKPOINT, CHECKPOINT_EXT, readRecords, readRunConfig, rewriteCsv, RUN_FILES, SUCCESS_DISTANCE, writeAtomic,
@@ -127,7 +128,7 @@ export function summaryMarkdown(r: RunFacts): string {
     '',
     `* **What ran:** ${describeMethod(c)}; reacher task (${c.task.target_mode} target${c.task.target_mode === 'fixed' ? ` at (${c.task.fixed_target.join(', ')}) m` : 's'}), T = ${c.task.horizon} steps of ${(1000 / c.control_rate_hz).toFixed(0)} ms, seed ${c.seed}. Every parameter: [\`${cfgFile}\`](${cfgFile}).`,
     ...(r.collision ? [`* **Arm in the simulator:** ${r.collision}.`] : []),
-    `* **Status:** ${complete ? `complete, ${done} of ${c.training.episodes} episodes` : `${done} of ${c.training.episodes} episodes (not finished: \`naf-ros train --resume ${r.runDir}\` continues it)`}.`,
+    `* **Status:** ${complete ? `complete, ${done} of ${c.training.episodes} episodes` : `${done} of ${c.training.episodes} episodes (not finished: \`${nafRos('train', '--resume', r.runDir)}\` continues it)`}.`,
     `* **How long:** ${duration(wall)} of training wall time (all sessions)${last ? `; ${last.totalSteps} real steps, ${last.totalUpdates} gradient updates, ${last.imaginedTotal} imagined transitions` : ''}.`,
     '',
     ...warningsMarkdown(r),
@@ -152,12 +153,13 @@ export function summaryMarkdown(r: RunFacts): string {
       testRow('final', test.final),
       testRow('best', test.best),
     );
+    if (existsSync(join(r.runDir, RUN_FILES.testRollout))) lines.push('', `The final policy's test episodes are recorded in [\`${RUN_FILES.testRollout}\`](${RUN_FILES.testRollout}) (MCAP: Foxglove, \`ros2 bag play\`); watch them: \`${nafRos('view', r.runDir)}\`.`);
   } else {
-    lines.push(`Not run yet (the trainer runs it when a run ends or is stopped with Ctrl-C). By hand: \`naf-ros eval --checkpoint ${r.best ? ckpt('best') : r.runDir}\`.`);
+    lines.push(`Not run yet (the trainer runs it when a run ends or is stopped with Ctrl-C). By hand: \`${nafRos('eval', '--checkpoint', r.best ? ckpt('best') : r.runDir)}\`.`);
   }
   lines.push('', ...supervisorSection(r));
   lines.push('', '## Checkpoints', '');
-  if (r.best) lines.push(`* **Best** (the best evaluation${bestEval ? `, episode ${bestEval.episode}` : ''}): \`${ckpt(r.best)}\` — \`naf-ros eval --checkpoint ${ckpt('best')}\`, \`naf-ros run --checkpoint ${ckpt('best')}\`.`);
+  if (r.best) lines.push(`* **Best** (the best evaluation${bestEval ? `, episode ${bestEval.episode}` : ''}): \`${ckpt(r.best)}\` — \`${nafRos('eval', '--checkpoint', ckpt('best'))}\`, \`${nafRos('run', '--checkpoint', ckpt('best'))}\`.`);
   if (r.checkpoints.length) lines.push(`* **Newest** (\`--resume\` continues from it): \`${ckpt(r.checkpoints[r.checkpoints.length - 1])}\`${r.checkpoints.length > 1 ? `; kept before it: ${r.checkpoints.slice(0, -1).map((n) => `\`${n}\``).join(', ')}` : ''}.`);
   if (!r.best && !r.checkpoints.length) lines.push('None yet.');
   const size = r.checkpoints.concat(r.best ? [r.best] : []).filter((n) => n.endsWith(CHECKPOINT_EXT)).map((n) => statSync(ckpt(n)).size);
@@ -217,7 +219,7 @@ export async function writeRunReport(runDir: string): Promise<{ svg: string; sum
   rewriteCsv(runDir, RUN_FILES.metrics, RUN_FILES.metricsCsv);
   rewriteCsv(runDir, RUN_FILES.eval, RUN_FILES.evalCsv);
   const svg = join(runDir, RUN_FILES.curve);
-  writeAtomic(svg, await runCurveSvg(`${basename(resolve(runDir))}: ${describeMethodShort(facts.config)}`, facts.episodes, facts.evals, SUCCESS_DISTANCE));
+  writeAtomic(svg, await runCurveSvg(`${basename(resolve(runDir))}: ${describeMethodShort(facts.config)}`, facts.episodes, facts.evals, SUCCESS_DISTANCE, facts.test));
   const summary = join(runDir, RUN_FILES.summary);
   writeAtomic(summary, summaryMarkdown(facts));
   return { svg, summary };

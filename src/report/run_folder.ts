@@ -10,6 +10,8 @@
  *   test.json                held-out test of the final and the best policy (`TestReport`)
  *   warnings.jsonl           learning-health warnings starting and clearing (`HealthEvent`,
  *                            `src/training/learning_health.ts`); absent while none has started
+ *   test_final.mcap          the final policy's held-out test episodes, recorded (src/viz/mcap_write.ts;
+ *                            `naf-ros view <run>`, Foxglove, `ros2 bag play`)
  *   learning_curve.svg       training return, test return, success rate, distance
  *   summary.md               what ran, how long, best and final evaluation, where the best is
  *   checkpoints/             ckpt-<episode>.safetensors (newest kept) and best.safetensors
@@ -42,6 +44,8 @@ export const RUN_FILES = {
   evalCsv: 'eval.csv',
   test: 'test.json',
   warnings: 'warnings.jsonl',
+  /** The final policy's held-out test episodes as MCAP (`src/viz/mcap_write.ts`). */
+  testRollout: 'test_final.mcap',
   curve: 'learning_curve.svg',
   summary: 'summary.md',
   /** The arm's collision line (`env/collision_report.ts`), written by `naf-ros train` at start. */

@@ -20,6 +20,8 @@ import { NafTrainerNode } from './naf_trainer_node.js';
 import { declareConfigParameters } from './parameters.js';
 import { declareSimBridgeParameters, SimBridgeNode } from './sim_bridge_node.js';
 import type { InterventionKind } from '../safety/supervisor.js';
+import { configRecorder } from '../viz/record.js';
+import type { RolloutRecorder, Rollout } from '../viz/rollout.js';
 
 export interface DeployEpisode {
   episode: number;
@@ -37,16 +39,22 @@ export interface DeployOutcome {
   interventions: Record<InterventionKind, number>;
   /** Simulated time, s. */
   simSeconds: number;
+  /**
+   * With `record`: the joint states the sim bridge published, homing included, one episode from the
+   * end of the previous one to the end of its own (`src/viz/rollout.ts`).
+   */
+  rollout?: Rollout;
 }
 
 /**
  * Runs `episodes` deploy-mode episodes of the policy of `arg` (a run folder or a checkpoint file)
  * on the embedded arm. Episodes start from the held-out test starts (`deployStarts`: the stream of
  * `training.test_seed`, or of `seed` when given), as the run's test.json and `naf-ros eval`.
+ * With `record`, the joint states the bridge publishes are recorded (`DeployOutcome.rollout`).
  * @throws CheckpointError when `arg` is no readable checkpoint.
  */
 export async function runEmbeddedDeploy(arg: string, opts: {
-  episodes: number; seed?: number; logger: Logger;
+  episodes: number; seed?: number; logger: Logger; record?: boolean;
   onEpisode?: (e: DeployEpisode) => void; shouldStop?: () => boolean;
   /** Gets the arm's collision line (`describeCollision`) once the arm is built (default: logged). */
   onArm?: (line: string) => void;
@@ -69,6 +77,13 @@ export async function runEmbeddedDeploy(arg: string, opts: {
   const nodeConfig = declareConfigParameters(node, config);
   const task = buildTask(nodeConfig);
   const episodes: DeployEpisode[] = [];
+  let recorder = null as RolloutRecorder | null; // created at the first joint state (its joint names)
+  if (opts.record) {
+    bus.createNode('naf_recorder').createSubscription('sensor_msgs/msg/JointState', config.ros.joint_states_topic, 'sensor_data', (m) => {
+      recorder ??= configRecorder(nodeConfig, task, `naf-ros run: deploy mode on the embedded arm, ${policy.path}`, m.name);
+      recorder.sample(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9, { position: m.position, velocity: m.velocity, effort: m.effort });
+    });
+  }
   const learner = new NoLearner(policy.snapshot);
   let trainer: NafTrainerNode | null = null;
   const endEpisode = learner.endEpisode.bind(learner);
@@ -78,6 +93,7 @@ export async function runEmbeddedDeploy(arg: string, opts: {
     const js = trainer!.input.latest;
     const e = { episode: episodes.length + 1, return: info.return, finalDistance: js ? task.distance(task.observe(js)) : NaN, aborted: info.aborted };
     episodes.push(e);
+    recorder?.endEpisode({ return: e.return, finalDistance: e.finalDistance, aborted: e.aborted });
     opts.onEpisode?.(e);
   };
   const dynamics = await buildArmDynamics(nodeConfig);
@@ -94,7 +110,11 @@ export async function runEmbeddedDeploy(arg: string, opts: {
       bus.advance(0.1);
       await new Promise((r) => setImmediate(r)); // serve Ctrl-C
     }
-    return { checkpoint: policy.path, episodes, state: trainer.state, interventions: { ...trainer.supervisor.counts }, simSeconds: bus.now() };
+    recorder?.discardOpen();
+    return {
+      checkpoint: policy.path, episodes, state: trainer.state, interventions: { ...trainer.supervisor.counts }, simSeconds: bus.now(),
+      ...(opts.record ? { rollout: recorder?.rollout() } : {}),
+    };
   } finally {
     trainer.shutdown();
     bridge.shutdown();

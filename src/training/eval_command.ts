@@ -13,6 +13,8 @@ import { CheckpointError, readCheckpoint, resolveCheckpoint } from './checkpoint
 import { evaluate, summariseEvaluation, testStarts } from './episode.js';
 import { buildActor, buildAgent, buildArm, buildTask } from './factory.js';
 import type { LearnerState } from './learner.js';
+import { configRecorder } from '../viz/record.js';
+import type { Rollout } from '../viz/rollout.js';
 
 /** What a trainer or node checkpoint holds that a policy needs. */
 interface PolicyState {
@@ -76,14 +78,17 @@ export interface EvaluationResult {
   seed: number;
   episodes: number;
   backend: string;
+  /** The episodes as recorded, with `record` (`src/viz/rollout.ts`). */
+  rollout?: Rollout;
 }
 
 /**
  * `naf-ros eval`: the greedy policy of a checkpoint on the held-out test starts
- * (`training.test_episodes` from `training.test_seed` of the run's config unless given).
+ * (`training.test_episodes` from `training.test_seed` of the run's config unless given); with
+ * `record`, the episodes are recorded too (`rollout`).
  * @throws CheckpointError for a missing or corrupt checkpoint
  */
-export async function evaluateCheckpoint(arg: string, opts: { episodes?: number; seed?: number; online?: boolean } = {}): Promise<EvaluationResult> {
+export async function evaluateCheckpoint(arg: string, opts: { episodes?: number; seed?: number; online?: boolean; record?: boolean } = {}): Promise<EvaluationResult> {
   const policy = await loadCheckpointPolicy(arg, { online: opts.online });
   const { config } = policy;
   const episodes = opts.episodes ?? config.training.test_episodes;
@@ -93,8 +98,13 @@ export async function evaluateCheckpoint(arg: string, opts: { episodes?: number;
   try {
     const actor = buildActor(config, task, new Rng(0));
     actor.setPolicy(policy.snapshot);
-    const r = evaluate(arm, task, actor, testStarts(task, episodes, seed));
-    return { checkpoint: policy.path, episode: policy.episode, ...r, ...summariseEvaluation(r, SUCCESS_DISTANCE), seed, episodes, backend: policy.backend };
+    const rec = opts.record ? configRecorder(config, task, `naf-ros eval: ${opts.online ? 'online' : 'greedy'} policy of ${policy.path}, ${episodes} held-out starts of seed ${seed}`) : null;
+    const r = evaluate(rec ? rec.arm(arm) : arm, task, actor, testStarts(task, episodes, seed));
+    rec?.annotate(r);
+    return {
+      checkpoint: policy.path, episode: policy.episode, ...r, ...summariseEvaluation(r, SUCCESS_DISTANCE), seed, episodes, backend: policy.backend,
+      ...(rec ? { rollout: rec.rollout() } : {}),
+    };
   } finally {
     arm.dispose();
   }

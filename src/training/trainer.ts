@@ -28,6 +28,10 @@ import { armSignature, assertSameArm, buildTraining, loadConfigUrdf, type ArmSig
 import { RunHealth, type HealthEvent } from './learning_health.js';
 import { learnerState, restoreLearner, type LearnerState, type RefitReport } from './learner.js';
 import type { PolicySnapshot } from '../agent/types.js';
+import { configRecorder } from '../viz/record.js';
+import type { RolloutRecorder } from '../viz/rollout.js';
+import { writeRolloutMcap } from '../viz/mcap_write.js';
+import { NAF_ROS, nafRos } from '../cli/command_hint.js';
 
 export type EpisodeMetrics = EpisodeRecord;
 export type EvalMetrics = EvalRecord;
@@ -82,7 +86,7 @@ export class Trainer {
    * is created, so a config that does not fit its arm leaves no run folder behind.
    */
   static async create(config: NafConfig, runDir: string, logger: Logger): Promise<Trainer> {
-    if (isRunFolder(runDir)) throw new Error(`${runDir} already holds a run; continue it with: naf-ros train --resume ${runDir}`);
+    if (isRunFolder(runDir)) throw new Error(`${runDir} already holds a run; continue it with: ${nafRos('train', '--resume', runDir)}`);
     const parts = await buildTraining(config, logger);
     mkdirSync(runDir, { recursive: true });
     writeRunConfig(runDir, config);
@@ -265,18 +269,23 @@ export class Trainer {
   /**
    * The held-out test (`training.test_episodes` starts from `training.test_seed`, a stream
    * disjoint from training's and from the evaluation starts that chose the best): the final
-   * policy (the current one) and the best checkpoint's. Written to `test.json`.
+   * policy (the current one) and the best checkpoint's. Written to `test.json`; the final
+   * policy's episodes are recorded to `test_final.mcap` (a failed recording is logged, not thrown).
    */
   async testPolicies(): Promise<TestReport> {
     const { arm, task, actor, agent } = this.parts;
     const tr = this.config.training;
     const starts = testStarts(task, tr.test_episodes, tr.test_seed);
-    const test = (snapshot: PolicySnapshot, episode: number, checkpoint: string): PolicyTest => {
+    const test = (snapshot: PolicySnapshot, episode: number, checkpoint: string, rec?: RolloutRecorder): PolicyTest => {
       actor.setPolicy(snapshot);
-      const r = evaluate(arm, task, actor, starts);
+      const r = evaluate(rec ? rec.arm(arm) : arm, task, actor, starts);
+      rec?.annotate(r);
       return { episode, checkpoint: relative(this.runDir, checkpoint), ...summariseEvaluation(r, SUCCESS_DISTANCE), ...r };
     };
-    const final = test(agent.greedySnapshot(), this.episode, this.lastCheckpoint);
+    const rec = configRecorder(this.config, task, `naf-ros train: held-out test of the final policy (episode ${this.episode}) of ${this.runDir}`);
+    const final = test(agent.greedySnapshot(), this.episode, this.lastCheckpoint, rec);
+    await writeRolloutMcap(rec.rollout(), join(this.runDir, RUN_FILES.testRollout))
+      .catch((e: unknown) => this.logger.warn(`held-out test not recorded: ${(e as Error).message}`));
     const bestFile = join(this.runDir, RUN_FILES.checkpoints, BEST_CHECKPOINT);
     let best: PolicyTest | null = null;
     if (existsSync(bestFile)) {
@@ -300,7 +309,7 @@ export class Trainer {
 function writeRunConfig(runDir: string, config: NafConfig, note?: string): void {
   writeAtomic(join(runDir, RUN_FILES.config), dumpParamsFile(config, [
     `The resolved config of this run (every parameter, paths absolute), written ${new Date().toISOString()}${note ? `: ${note}` : ''}.`,
-    'A ROS 2 params file: naf-ros train --config <this file>, or a params_file of ros2 launch.',
+    `A ROS 2 params file: ${NAF_ROS} train --config <this file>, or a params_file of ros2 launch.`,
   ]));
 }
 
