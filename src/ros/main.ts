@@ -18,7 +18,7 @@
  */
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import winston from 'winston';
 import type { Logger } from '../util/logger.js';
@@ -236,8 +236,12 @@ export async function runSimBridge(argv: string[] = process.argv): Promise<void>
   });
 }
 
-/** Direct execution: `node --import tsx src/ros/main.ts node|sim-bridge|learner [args]`. */
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/**
+ * Direct execution: `node --import tsx src/ros/main.ts node|sim-bridge|learner [args]`. Compared by
+ * real path: Node gives the main module its resolved URL, while argv[1] may name it through a
+ * symlink (`colcon build --symlink-install` links share/naf_ros/src to the source tree).
+ */
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   const which = process.argv[2];
   const run = which === 'node' ? runTrainerNode : which === 'sim-bridge' ? runSimBridge : which === 'learner' ? runLearnerNode : null;
   if (!run) {
