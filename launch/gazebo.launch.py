@@ -38,12 +38,10 @@ import yaml
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction, RegisterEventHandler
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction, RegisterEventHandler
 from launch.event_handlers import OnProcessExit
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from launch_ros.substitutions import FindPackageShare
 
 
 def _robot_damping(params_file, urdf):
@@ -80,6 +78,27 @@ def _with_damping(description, damping):
             dyn = ET.SubElement(joint, 'dynamics')
         dyn.set('damping', repr(float(dyn.get('damping', '0')) + d))
     return ET.tostring(root, encoding='unicode')
+
+
+def _gz_sim(context):
+    """gz sim itself, started without a shell: Ctrl-C and SIGTERM of `ros2 launch` reach the
+    simulator. (ros_gz_sim's gz_sim.launch.py starts it as `sh -c 'ruby $(which ign) gazebo ...'`;
+    the shell takes the launch's signals and the simulator outlived the launch -- seen on Humble +
+    Fortress.) Fortress is `ign gazebo` (gz_version 6, Humble), Garden and later `gz sim` (7+,
+    Harmonic: 8, Jazzy); the plugin paths are set as ros_gz_sim sets them."""
+    import shlex
+    import shutil
+    version = LaunchConfiguration('gz_version').perform(context)
+    tool, verb = ('ign', 'gazebo') if int(version) < 7 else ('gz', 'sim')
+    exe = shutil.which(tool)
+    if exe is None:
+        raise RuntimeError(f'gz_version:={version} needs `{tool}` on PATH (Gazebo {"Fortress" if tool == "ign" else "Garden or later"})')
+    paths = ':'.join([os.environ.get('LD_LIBRARY_PATH', '')])
+    env = {'GZ_SIM_SYSTEM_PLUGIN_PATH': ':'.join([os.environ.get('GZ_SIM_SYSTEM_PLUGIN_PATH', ''), paths]),
+           'IGN_GAZEBO_SYSTEM_PLUGIN_PATH': ':'.join([os.environ.get('IGN_GAZEBO_SYSTEM_PLUGIN_PATH', ''), paths])}
+    args = shlex.split(LaunchConfiguration('gz_args').perform(context))
+    return [ExecuteProcess(cmd=['ruby', exe, verb, *args, '--force-version', version], output='screen',
+                           additional_env=env, name='gz_sim')]
 
 
 def run_overrides(context):
@@ -150,16 +169,15 @@ def generate_launch_description():
                               description='folder for run logs, checkpoints and the expanded URDF'),
         DeclareLaunchArgument('gz_args', default_value='-r -v 1 empty.sdf',
                               description="gz sim arguments; headless: '-r -s -v 1 empty.sdf'"),
+        DeclareLaunchArgument('gz_version', default_value='6' if os.environ.get('ROS_DISTRO', 'humble') == 'humble' else '8',
+                              description='Gazebo Sim major version: 6 = Fortress (`ign gazebo`, Humble), 8 = Harmonic (`gz sim`, Jazzy)'),
         DeclareLaunchArgument('resume', default_value='', description='run folder to resume; empty = new run'),
         DeclareLaunchArgument('episodes', default_value='', description='total episode budget (training.episodes); empty = the params file\'s'),
         DeclareLaunchArgument('start_trainer', default_value='true',
                               description='false: Gazebo, the arm and its controllers only (drive it with hardware.launch.py use_sim_time:=true)'),
         DeclareLaunchArgument('overrides', default_value='{}', description='naf_trainer parameters on top of the params file (YAML mapping)'),
     ]
-    gz = IncludeLaunchDescription(
-        PythonLaunchDescriptionSource(PathJoinSubstitution([FindPackageShare('ros_gz_sim'), 'launch', 'gz_sim.launch.py'])),
-        launch_arguments={'gz_args': LaunchConfiguration('gz_args')}.items(),
-    )
+    gz = OpaqueFunction(function=_gz_sim)
     clock_bridge = Node(package='ros_gz_bridge', executable='parameter_bridge', output='screen',
                         arguments=['/clock@rosgraph_msgs/msg/Clock[gz.msgs.Clock'])
     return LaunchDescription(args + [gz, clock_bridge, OpaqueFunction(function=_robot)])
