@@ -48,6 +48,7 @@ import type { LearnerClient, LearnerStats } from '../training/learner_client.js'
 import { derivedHomingGains, homed, pdHomingTorque } from '../control/pd_homing.js';
 import { dampingPlan, totalDamping, type DampingPlan } from '../control/damping_injection.js';
 import { checkNodeDamping, speedLimits, supervisorOptions } from '../config/control_law.js';
+import { SUCCESS_DISTANCE } from '../report/run_folder.js';
 import type { Logger } from '../util/logger.js';
 import type { Rng } from '../util/rng.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -157,6 +158,8 @@ export class NafTrainerNode {
   private readonly deploy: boolean;
   /** The damping term of the control law: where it runs and D per joint. */
   readonly damping: DampingPlan;
+  /** Tip distance to the target at the end of each completed episode of this session, m. */
+  readonly finalDistances: number[] = [];
   /** Homing gains derived from M(q_home), the joint damping (URDF + injected) and the control period (used where homing_kp/kd are 0). */
   private readonly derivedGains: { kp: Float64Array; kd: Float64Array } | null;
 
@@ -417,7 +420,10 @@ export class NafTrainerNode {
       this.completed++;
       this.lastReturn = this.ret;
       this.returnPub.publish({ data: this.ret });
-      this.deps.logger.info(`episode ${this.completed} (${info.controller}) return ${this.ret.toFixed(4)}`);
+      const js = this.input.latest;
+      const d = js ? this.deps.task.distance(this.deps.task.observe(js)) : NaN;
+      this.finalDistances.push(d);
+      this.deps.logger.info(`episode ${this.completed} (${info.controller}) return ${this.ret.toFixed(4)}, final distance ${(d * 100).toFixed(2)} cm`);
       if (!this.deploy && !this.deps.learner.checkpointsItself && this.completed % this.cfg.training.checkpoint_every_episodes === 0) void this.save();
     }
     this.prev = null;
@@ -427,7 +433,12 @@ export class NafTrainerNode {
     this.state = (budget > 0 && this.completed >= budget) || this.finishReason !== null ? 'DONE' : 'HOMING';
     if (this.state === 'DONE') {
       if (this.finishReason !== null) this.deps.logger.info(`${this.finishReason}; holding zero torque`);
-      else if (this.deploy) this.deps.logger.info(`deploy budget of ${budget} episodes done; holding zero torque`);
+      else if (this.deploy) {
+        const ds = this.finalDistances.filter(Number.isFinite).sort((a, b) => a - b);
+        const within = ds.filter((x) => x < SUCCESS_DISTANCE).length;
+        this.deps.logger.info(`deploy budget of ${budget} episodes done: ${within}/${this.finalDistances.length} within ${SUCCESS_DISTANCE * 100} cm, ` +
+          `median final distance ${ds.length ? (ds[(ds.length - 1) >> 1] * 100).toFixed(2) : '-'} cm, ${this.aborted} aborted; holding zero torque`);
+      }
       else {
         this.deps.logger.info(this.budgetDone());
         if (!this.deps.learner.checkpointsItself) void this.save();
