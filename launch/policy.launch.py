@@ -1,7 +1,11 @@
 """A trained policy on the arm: naf_trainer in deploy mode (no learning, no exploration, no iLQG).
 
     ros2 launch naf_ros policy.launch.py checkpoint:=/abs/path/runs/<run>/checkpoints/best.safetensors \
-        params_file:=/abs/my_arm.yaml max_effort:=0.3 state_timeout_ms:=50.0 [sim:=false|mujoco|gazebo] [episodes:=20]
+        params_file:=/abs/my_arm.yaml [sim:=false|mujoco|gazebo] [episodes:=20] [max_effort:=0.3 ...]
+
+The safety values (max_effort, state_timeout_ms, velocity_limit, soft_limit_margin,
+homing_max_effort) are the params file's unless given here; naf_trainer warns at start of every
+difference from the values the policy was trained with.
 
 The node is the training node with `mode: deploy`: each episode homes the arm to a start pose
 (torque-capped PD), then runs the greedy policy mu(x) of the checkpoint for T steps, every torque
@@ -34,13 +38,15 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-# (launch argument, ROS parameter, default, type, description) -- safety values first.
+# (launch argument, ROS parameter, default, type, description) -- safety values first. An empty
+# default keeps the params file's value: a policy deployed under the rules it was trained under
+# (the derived damping follows velocity_limit; naf_trainer warns of every difference from training).
 SAFETY = [
-    ('max_effort', 'safety.max_effort', '0.3', float, 'torque cap, N*m (min with URDF effort limits)'),
-    ('state_timeout_ms', 'safety.state_timeout_ms', '50.0', float, 'joint-state watchdog, ms'),
-    ('velocity_limit', 'safety.velocity_limit', '4.0', float, 'joint speed limit, rad/s'),
-    ('soft_limit_margin', 'safety.soft_limit_margin', '0.2', float, 'soft limits inside URDF limits, rad'),
-    ('homing_max_effort', 'safety.homing_max_effort', '0.05', float, 'homing torque cap, N*m'),
+    ('max_effort', 'safety.max_effort', '', float, 'torque cap, N*m (min with URDF effort limits)'),
+    ('state_timeout_ms', 'safety.state_timeout_ms', '', float, 'joint-state watchdog, ms'),
+    ('velocity_limit', 'safety.velocity_limit', '', float, 'joint speed limit, rad/s'),
+    ('soft_limit_margin', 'safety.soft_limit_margin', '', float, 'soft limits inside URDF limits, rad'),
+    ('homing_max_effort', 'safety.homing_max_effort', '', float, 'homing torque cap, N*m'),
 ]
 DEPLOY = [
     ('checkpoint', 'deploy.checkpoint', '', str, 'run folder or checkpoint file (.safetensors), absolute path'),
@@ -84,7 +90,7 @@ def _nodes(context):
         sim = 'mujoco'
     if sim not in ('false', 'mujoco', 'gazebo'):
         raise ValueError(f'sim:={sim}: must be false, mujoco (or true) or gazebo')
-    overrides = {name: kind(LaunchConfiguration(arg).perform(context)) for arg, name, _, kind, _ in SAFETY + DEPLOY}
+    overrides = {name: kind(v) for arg, name, _, kind, _ in SAFETY + DEPLOY if (v := LaunchConfiguration(arg).perform(context)) != ''}
     overrides['mode'] = 'deploy'
     summary = LogInfo(msg=f'naf_trainer deploy ({"real arm" if sim == "false" else sim}): ' +
                       ', '.join(f'{a}={LaunchConfiguration(a).perform(context)}' for a, _, _, _, _ in DEPLOY + SAFETY))
@@ -125,7 +131,8 @@ def _nodes(context):
 
 def generate_launch_description():
     share = get_package_share_directory('naf_ros')
-    args = [DeclareLaunchArgument(a, default_value=d, description=desc) for a, _, d, _, desc in SAFETY + DEPLOY]
+    args = [DeclareLaunchArgument(a, default_value=d, description=desc + (' (default: the params file value)' if d == '' else ''))
+            for a, _, d, _, desc in SAFETY + DEPLOY]
     args += [
         DeclareLaunchArgument('params_file', default_value=os.path.join(share, 'config', 'naf_trainer_hardware.yaml'),
                               description='naf_trainer params file (absolute path): arm, joints, topics, safety'),

@@ -13,7 +13,7 @@ import { parseConfig } from '../src/config/load.js';
 import { InProcessBus } from '../src/ros/inprocess_transport.js';
 import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
 import { declareConfigParameters } from '../src/ros/parameters.js';
-import { deployParts, deployStarts, GreedyActor, NoLearner } from '../src/ros/deploy.js';
+import { checkPolicyFits, deployParts, deployStarts, GreedyActor, NoLearner } from '../src/ros/deploy.js';
 import { testStarts } from '../src/training/episode.js';
 import { runEmbeddedDeploy } from '../src/ros/deploy_system.js';
 import { buildAgent, buildTask } from '../src/training/factory.js';
@@ -101,4 +101,15 @@ test('deploy mode starts its episodes from the held-out test starts (training.te
   const held = testStarts(task, 4, 77);
   assert.deepEqual(deployed.map((s) => Array.from(s.q)), held.map((s) => Array.from(s.q)));
   assert.notDeepEqual(Array.from(task.sampleEpisodeStart(deployStarts(testConfig({ training: { test_seed: 78 } }))).q), Array.from(held[0].q));
+});
+
+test('deploy warns of every difference from training in the plant the policy learned: damping, the speed limit it is derived from, gravity compensation, the torque bound', () => {
+  const trained = parseConfig({});
+  const same = checkPolicyFits(trained, trained, { dX: 11, dU: 3 } as never, { dX: 11, dU: 3 } as never, 'ckpt');
+  assert.deepEqual(same, []);
+  const node = parseConfig({ safety: { velocity_limit: 4, damping_injection: 'node' }, task: { action_effort_fraction: 0.5 } });
+  const w = checkPolicyFits(node, trained, { dX: 11, dU: 3 } as never, { dX: 11, dU: 3 } as never, 'ckpt');
+  assert.ok(w.some((x) => /safety\.velocity_limit is 4, the policy was trained with 20 \(the derived damping D follows it/.test(x)), w.join('\n'));
+  assert.ok(w.some((x) => /safety\.damping_injection is "node", the policy was trained with "hardware"/.test(x)));
+  assert.ok(w.some((x) => /task\.action_effort_fraction is 0\.5, the policy was trained with 1/.test(x)));
 });

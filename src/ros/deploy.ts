@@ -87,8 +87,14 @@ export function checkPolicyFits(node: NafConfig, trained: NafConfig, snapshot: P
   }
   const warnings: string[] = [];
   if (node.control_rate_hz !== trained.control_rate_hz) warnings.push(`control_rate_hz is ${node.control_rate_hz} Hz, the policy was trained at ${trained.control_rate_hz} Hz`);
-  for (const k of ['horizon', 'target_mode', 'fixed_target', 'random_target_spread', 'tip_link', 'home_pose'] as const) {
+  for (const k of ['horizon', 'target_mode', 'fixed_target', 'random_target_spread', 'tip_link', 'home_pose', 'action_effort_fraction'] as const) {
     if (JSON.stringify(node.task[k]) !== JSON.stringify(trained.task[k])) warnings.push(`task.${k} is ${JSON.stringify(node.task[k])}, the policy was trained with ${JSON.stringify(trained.task[k])}`);
+  }
+  // The plant the policy learned: the control law's damping (derived from the speed limit and
+  // u_max unless given) and gravity compensation. A different one is a different arm to the policy.
+  for (const k of ['damping_injection', 'joint_damping', 'damping_speed_fraction', 'velocity_limit', 'gravity_compensation'] as const) {
+    if (JSON.stringify(node.safety[k]) !== JSON.stringify(trained.safety[k]))
+      warnings.push(`safety.${k} is ${JSON.stringify(node.safety[k])}, the policy was trained with ${JSON.stringify(trained.safety[k])}${k === 'velocity_limit' && trained.safety.joint_damping.length === 0 ? ' (the derived damping D follows it: the arm moves differently from training)' : ''}`);
   }
   return warnings;
 }
