@@ -171,7 +171,13 @@ export class RclnodejsContext {
     const fromFiles = readParamsFiles(this.paramsFiles, this.remaps.node ?? name, this.remaps.ns ?? opts.namespace ?? '/');
     for (const [k, v] of Object.entries(opts.parameterOverrides ?? {})) fromFiles.set(k, v);
     const simTime = fromFiles.get('use_sim_time');
-    const nodeOpts = typeof simTime === 'boolean' ? { parameterOverrides: [new this.rcl.Parameter('use_sim_time', 1, simTime)] } : {};
+    const nodeOpts = {
+      ...(typeof simTime === 'boolean' ? { parameterOverrides: [new this.rcl.Parameter('use_sim_time', 1, simTime)] } : {}),
+      // On Humble rcl_node_init registers the node's /rosout publisher itself; rclnodejs 2.x registers
+      // it again unless told not to ("Publisher already registered for provided node name" at every
+      // start). Later distributions leave it to the client library.
+      ...(process.env.ROS_DISTRO === 'humble' ? { enableRosout: false } : {}),
+    };
     const node = new RclnodejsNode(this.rcl, new this.rcl.Node(name, opts.namespace ?? '', undefined, nodeOpts), fromFiles);
     this.nodes.push(node);
     if (this.spinning) node.startSpinning();
