@@ -22,6 +22,7 @@ Run: params_file (default config/naf_trainer_hardware.yaml), run_dir, resume (th
 folder), episodes (the fleet's budget: completed episodes of all arms), rt_priority (actors).
 """
 import os
+import shutil
 
 import yaml
 from ament_index_python.packages import get_package_share_directory
@@ -29,6 +30,11 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+# Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
+# service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
+# `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
+PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
 
 # (launch argument, ROS parameter, type, description) -- safety first.
 SAFETY = [
@@ -98,7 +104,7 @@ def _nodes(context):
     for ns in namespaces:
         arm = _merge(base, _section(doc, f'{ns}/naf_trainer'))
         actions.append(Node(
-            package='naf_ros', executable='naf_trainer', name='naf_trainer', namespace=ns.strip('/'), output='screen',
+            prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', namespace=ns.strip('/'), output='screen',
             parameters=[arm, {
                 **common, **safety, 'fleet.role': 'actor',
                 'ros.joint_states_topic': LaunchConfiguration('joint_states_topic').perform(context),
@@ -109,7 +115,7 @@ def _nodes(context):
         ))
     if LaunchConfiguration('learner').perform(context).lower() == 'true':
         learner = _merge(base, _section(doc, 'naf_learner', '/naf_learner'))
-        actions.append(Node(package='naf_ros', executable='naf_learner', name='naf_learner', output='screen',
+        actions.append(Node(prefix=PDEATH, package='naf_ros', executable='naf_learner', name='naf_learner', output='screen',
                             parameters=[learner, {**common, **run}]))
     return actions
 

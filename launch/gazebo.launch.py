@@ -33,6 +33,7 @@ Needs gz_ros2_control >= 0.7.13 on Humble (the gz_ros2_control-system plugin nam
 installs only have ign_ros2_control).
 """
 import os
+import shutil
 
 import yaml
 
@@ -42,6 +43,11 @@ from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 from launch.event_handlers import OnProcessExit
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+# Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
+# service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
+# `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
+PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
 
 
 def _robot_damping(params_file, urdf):
@@ -87,7 +93,6 @@ def _gz_sim(context):
     Fortress.) Fortress is `ign gazebo` (gz_version 6, Humble), Garden and later `gz sim` (7+,
     Harmonic: 8, Jazzy); the plugin paths are set as ros_gz_sim sets them."""
     import shlex
-    import shutil
     version = LaunchConfiguration('gz_version').perform(context)
     tool, verb = ('ign', 'gazebo') if int(version) < 7 else ('gz', 'sim')
     exe = shutil.which(tool)
@@ -97,7 +102,7 @@ def _gz_sim(context):
     env = {'GZ_SIM_SYSTEM_PLUGIN_PATH': ':'.join([os.environ.get('GZ_SIM_SYSTEM_PLUGIN_PATH', ''), paths]),
            'IGN_GAZEBO_SYSTEM_PLUGIN_PATH': ':'.join([os.environ.get('IGN_GAZEBO_SYSTEM_PLUGIN_PATH', ''), paths])}
     args = shlex.split(LaunchConfiguration('gz_args').perform(context))
-    return [ExecuteProcess(cmd=['ruby', exe, verb, *args, '--force-version', version], output='screen',
+    return [ExecuteProcess(prefix=PDEATH, cmd=['ruby', exe, verb, *args, '--force-version', version], output='screen',
                            additional_env=env, name='gz_sim')]
 
 
@@ -128,18 +133,18 @@ def _robot(context):
     params_file = LaunchConfiguration('params_file').perform(context)
     simulated = _with_damping(description, _robot_damping(params_file, expanded))
 
-    rsp = Node(package='robot_state_publisher', executable='robot_state_publisher', output='screen',
+    rsp = Node(prefix=PDEATH, package='robot_state_publisher', executable='robot_state_publisher', output='screen',
                parameters=[{'robot_description': simulated, 'use_sim_time': True}])
-    spawn = Node(package='ros_gz_sim', executable='create', output='screen',
+    spawn = Node(prefix=PDEATH, package='ros_gz_sim', executable='create', output='screen',
                  arguments=['-topic', 'robot_description', '-name', name])
-    jsb = Node(package='controller_manager', executable='spawner', output='screen',
+    jsb = Node(prefix=PDEATH, package='controller_manager', executable='spawner', output='screen',
                arguments=['joint_state_broadcaster', '--controller-manager', '/controller_manager'])
-    effort = Node(package='controller_manager', executable='spawner', output='screen',
+    effort = Node(prefix=PDEATH, package='controller_manager', executable='spawner', output='screen',
                   arguments=['effort_controller', '--controller-manager', '/controller_manager'])
     extra = yaml.safe_load(LaunchConfiguration('overrides').perform(context) or '{}') or {}
     if not isinstance(extra, dict):
         raise ValueError(f'overrides:={extra!r}: must be a YAML mapping of naf_trainer parameters')
-    trainer = Node(package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+    trainer = Node(prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
                    parameters=[params_file, {
                        'use_sim_time': True,
                        'run_dir': run_dir,
@@ -178,6 +183,6 @@ def generate_launch_description():
         DeclareLaunchArgument('overrides', default_value='{}', description='naf_trainer parameters on top of the params file (YAML mapping)'),
     ]
     gz = OpaqueFunction(function=_gz_sim)
-    clock_bridge = Node(package='ros_gz_bridge', executable='parameter_bridge', output='screen',
+    clock_bridge = Node(prefix=PDEATH, package='ros_gz_bridge', executable='parameter_bridge', output='screen',
                         arguments=['/clock@rosgraph_msgs/msg/Clock[gz.msgs.Clock'])
     return LaunchDescription(args + [gz, clock_bridge, OpaqueFunction(function=_robot)])

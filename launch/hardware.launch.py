@@ -32,12 +32,18 @@ rt_priority:=50 (default) runs the node's threads but the learner at SCHED_FIFO 
 (needs CAP_SYS_NICE or an rtprio limit, else a warning; 0 = normal scheduling).
 """
 import os
+import shutil
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+# Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
+# service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
+# `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
+PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
 
 # (launch argument, ROS parameter, value in config/naf_trainer_hardware.yaml, type, description) -- safety first.
 SAFETY = [
@@ -92,7 +98,7 @@ def _trainer(context):
     return [
         LogInfo(msg=f'naf_trainer: params file {params_file}; overridden by launch arguments: {", ".join(given) or "none"}'
                     + (f'; URDF {urdf}' if urdf else '')),
-        Node(package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen', parameters=[params_file, {**params, **run_overrides(context)}]),
+        Node(prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen', parameters=[params_file, {**params, **run_overrides(context)}]),
     ]
 
 

@@ -25,6 +25,7 @@ SCHED_FIFO priority of both nodes' threads but the learner (as ros2_control; 0 =
 Needs `npm ci` (and rclnodejs) in the naf_ros source folder before `colcon build`.
 """
 import os
+import shutil
 
 import yaml
 from ament_index_python.packages import get_package_share_directory
@@ -33,6 +34,11 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
+
+# Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
+# service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
+# `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
+PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
 
 
 def _trainer_parameters(path):
@@ -85,7 +91,7 @@ def _nodes(context):
     joints = list(p.get('joints', ['joint1', 'joint2', 'joint3']))
     home = [float(v) for v in (p.get('task') or {}).get('home_pose', [0.0, 0.8, 0.8])]
     bridge = Node(
-        package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
+        prefix=PDEATH, package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
         parameters=[{
             'urdf_path': urdf,
             **({'mesh_search_path': meshes} if meshes else {}),
@@ -99,7 +105,7 @@ def _nodes(context):
         }],
     )
     trainer = Node(
-        package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+        prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
         parameters=[params_file, {
             'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
             'run_dir': LaunchConfiguration('run_dir'),

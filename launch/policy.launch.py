@@ -29,6 +29,7 @@ the topic reads false AND `ros2 service call /naf_trainer/resume std_srvs/srv/Tr
 """
 import json
 import os
+import shutil
 
 import yaml
 from ament_index_python.packages import get_package_share_directory
@@ -37,6 +38,11 @@ from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, LogI
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+# Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
+# service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
+# `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
+PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
 
 # (launch argument, ROS parameter, default, type, description) -- safety values first. An empty
 # default keeps the params file's value: a policy deployed under the rules it was trained under
@@ -109,7 +115,7 @@ def _nodes(context):
     use_sim_time = sim == 'mujoco'
     if sim == 'mujoco':
         actions.append(Node(
-            package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
+            prefix=PDEATH, package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
             parameters=[{
                 'urdf_path': urdf,
                 'joints': list(p.get('joints', ['joint1', 'joint2', 'joint3'])),
@@ -122,7 +128,7 @@ def _nodes(context):
             }],
         ))
     actions.append(Node(
-        package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+        prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
         parameters=[params_file, {**overrides, 'urdf_path': urdf, 'use_sim_time': use_sim_time,
                                   'run_dir': LaunchConfiguration('run_dir').perform(context)}],
     ))

@@ -63,12 +63,26 @@ async function initRos(argv: string[]): Promise<RclnodejsContext> {
 
 function onSignals(stop: (signal: string) => Promise<void>): void {
   let stopping = false;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      stop(sig).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
-    });
+  const run = (why: string) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    stop(why).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => run(sig));
+  // The parent-death rule: a node never outlives the process that started it (`ros2 launch`, which
+  // exits on SIGTERM or SIGKILL without stopping its processes). The launch files also give every
+  // process PR_SET_PDEATHSIG (`setpriv --pdeathsig TERM`); this covers a node started otherwise.
+  // When the parent is gone the node is re-parented (its ppid changes): it stops as on SIGTERM,
+  // publishing zero torque first.
+  const parent = process.ppid;
+  if (parent > 1) {
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) {
+        clearInterval(watch);
+        run(`parent process ${parent} gone`);
+      }
+    }, 500);
+    watch.unref();
   }
 }
 
