@@ -140,6 +140,9 @@ describe('Gazebo contract: gazebo.launch.py with gz sim, gz_ros2_control and the
       t.diagnostic(`Gazebo: command rate ${rate.toFixed(1)} Hz of simulation time; ${commands.length} commands, all within limits; e-stop held ${held.length} zero commands`);
     } finally {
       left = await stop(l, 'SIGINT', true);
+      // The e-stop publisher is latched (transient local): while it lives, every new naf_trainer
+      // starts with the e-stop engaged, as it must. The next test's launch needs it gone.
+      node.destroy();
     }
     assert.deepEqual(left, [], `Ctrl-C left running: ${left.map((pid) => execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).trim()).join('; ')}`);
   });
