@@ -174,9 +174,12 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   logger.info(`arm model of ${config.urdf_path}: ${(await import('../env/collision_report.js')).describeCollision(dynamics, config.task.home_pose)}`);
   if (deploy) rng = (await import('./deploy.js')).deployStarts(config);
   else if (!actorOfFleet) rng = learnerRng(root, learner.resumed);
+  // The control timer runs on the node's clock: on simulation time (Gazebo, the MuJoCo bridge) its
+  // jitter is measured on that clock too, or a simulator slower than real time reads as late ticks.
+  const simTime = node.hasParameter('use_sim_time') && node.getParameter('use_sim_time') === true;
   const trainer = new NafTrainerNode({
     node, config, spec: buildSpec(config, urdf), task, actor, learner, logger, rng,
-    dynamics, tip: task.chain, extraStatus,
+    dynamics, tip: task.chain, extraStatus, ...(simTime ? { steadyNow: () => node.now() } : {}),
     runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl'), measureMainThread: true,
   });
   ctx.spin();

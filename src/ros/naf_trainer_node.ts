@@ -83,7 +83,7 @@ export interface NafTrainerDeps {
   /** Episode starts (targets, start poses). */
   rng: Rng;
   logger: Logger;
-  /** Steady clock for jitter, s (default performance.now). */
+  /** Clock of the jitter meter, s (default performance.now; the node's clock on simulation time). */
   steadyNow?: () => number;
   /** The run folder (named in the budget message), when there is one. */
   runDir?: string;
