@@ -13,8 +13,8 @@ import type { TrainerActor } from '../src/ros/naf_trainer_node.js';
 import type { JointStateMsg } from '../src/ros/transport.js';
 import { toTimeMsg } from '../src/ros/transport.js';
 import type { Transition } from '../src/training/learner.js';
-import type { EpisodeEnd, LearnerClient } from '../src/training/learner_client.js';
-import type { LearnerStats, ResumeInfo } from '../src/training/learner_session.js';
+import type { LearnerClient } from '../src/training/learner_client.js';
+import type { EpisodeEnd, LearnerStats, ResumeInfo } from '../src/training/learner_types.js';
 import type { Logger } from '../src/util/logger.js';
 
 export interface LogLine { level: string; message: string }

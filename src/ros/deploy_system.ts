@@ -12,7 +12,7 @@ import { describeCollision } from '../env/collision_report.js';
 import { SUCCESS_DISTANCE } from '../report/run_folder.js';
 import { loadCheckpointPolicy } from '../training/eval_command.js';
 import { buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../training/factory.js';
-import type { EpisodeEnd } from '../training/learner_client.js';
+import type { EpisodeEnd } from '../training/learner_types.js';
 import type { Logger } from '../util/logger.js';
 import { deployStarts, GreedyActor, NoLearner } from './deploy.js';
 import { InProcessBus } from './inprocess_transport.js';

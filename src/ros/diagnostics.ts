@@ -5,7 +5,7 @@
  * ERROR 2, STALE 3. Figures marked "window" cover the time since the previous report (1 s).
  */
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
-import type { LearnerStats } from '../training/learner_session.js';
+import type { LearnerStats } from '../training/learner_types.js';
 import type { HealthWarning } from '../training/learning_health.js';
 import type { InterventionKind } from '../safety/supervisor.js';
 import { INTERVENTION_KINDS } from '../safety/supervisor.js';

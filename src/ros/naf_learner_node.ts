@@ -27,7 +27,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { NafConfig } from '../config/schema.js';
 import type { FleetInfo, FleetLearnerClient, FleetStatus } from '../training/fleet_client.js';
-import type { LearnerStats } from '../training/learner_session.js';
+import type { LearnerStats } from '../training/learner_types.js';
 import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate_limited_log.js';
 import { DIAG_OK, DIAG_WARN, diagnosticArray } from './diagnostics.js';

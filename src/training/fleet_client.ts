@@ -14,7 +14,7 @@ import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { FleetLearner, type FleetEpisode, type FleetMessage, type FleetInfo, type FleetStatus, type IngestResult } from './fleet_learner.js';
-import type { LearnerStats, ResumeInfo } from './learner_session.js';
+import type { LearnerStats, ResumeInfo } from './learner_types.js';
 
 export type { FleetEpisode, FleetInfo, FleetStatus, IngestResult };
 

@@ -34,7 +34,8 @@ import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { buildArmModels } from './factory.js';
-import { LearnerSession, type LearnerStats, type ResumeInfo } from './learner_session.js';
+import { LearnerSession } from './learner_session.js';
+import type { LearnerStats, ResumeInfo } from './learner_types.js';
 
 /** One finished episode of one arm, as an actor sends it. */
 export interface FleetEpisode {
