@@ -24,7 +24,7 @@ import { absolutePaths } from '../src/config/params_file.js';
 import type { EvalRecord, TestReport } from '../src/report/run_folder.js';
 import { readRecords } from '../src/report/run_folder.js';
 import { interventionTotal } from '../src/safety/supervised_arm.js';
-import { deploySuccesses, runEmbeddedDeploy } from '../src/ros/deploy_system.js';
+import { deploySuccesses, runEmbeddedDeploy } from '../src/ros/deploy/deploy_system.js';
 import { Trainer } from '../src/training/trainer.js';
 import { createLogger } from '../src/util/logger.js';
 

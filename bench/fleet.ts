@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { PolicySnapshot } from '../src/agent/types.js';
 import { parseConfig } from '../src/config/load.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
-import { createInProcessFleet } from '../src/ros/inprocess_fleet.js';
+import { createInProcessFleet } from '../src/ros/fleet/inprocess_fleet.js';
 import { buildActor, buildTask, projectPath } from '../src/training/factory.js';
 import { evaluate, evaluationStarts } from '../src/training/episode.js';
 import { WorkerFleetClient } from '../src/training/fleet_client.js';

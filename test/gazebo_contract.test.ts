@@ -17,9 +17,9 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { RclnodejsContext } from '../src/ros/rclnodejs_transport.js';
-import type { ClockMsg, Float64MultiArrayMsg } from '../src/ros/transport.js';
-import { fromTimeMsg } from '../src/ros/transport.js';
+import { RclnodejsContext } from '../src/ros/transport/rclnodejs_transport.js';
+import type { ClockMsg, Float64MultiArrayMsg } from '../src/ros/transport/transport.js';
+import { fromTimeMsg } from '../src/ros/transport/transport.js';
 
 const repo = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const EFFORT = [0.6, 0.1, 0.03]; // urdf/reacher3.urdf

@@ -16,7 +16,7 @@ import { KinematicChain } from '../src/env/kinematics.js';
 import { loadUrdf } from '../src/env/urdf.js';
 import { warningsMarkdown } from '../src/report/report.js';
 import { appendRecord } from '../src/report/run_folder.js';
-import { learnerStatus, LearnerWindow, DIAG_OK, DIAG_WARN } from '../src/ros/diagnostics.js';
+import { learnerStatus, LearnerWindow, DIAG_OK, DIAG_WARN } from '../src/ros/trainer/diagnostics.js';
 import { meanPathMse } from '../src/training/arm_learning.js';
 import { LearnerSession } from '../src/training/learner_session.js';
 import { HEALTH_THRESHOLDS, LearningHealth, rewardLowerBound, type EpisodeSignals, type HealthEvent } from '../src/training/learning_health.js';

@@ -16,11 +16,11 @@ import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { RigidBodyModel } from '../src/env/rigid_body.js';
 import { collisionSummary, describeCollision } from '../src/env/collision_report.js';
 import { loadParamsFile } from '../src/config/load.js';
-import { resolveNodePaths } from '../src/ros/node_paths.js';
-import { readParamsFiles } from '../src/ros/params_files.js';
-import type { ParameterValue } from '../src/ros/transport.js';
-import { InProcessBus } from '../src/ros/inprocess_transport.js';
-import { declareConfigParameters } from '../src/ros/parameters.js';
+import { resolveNodePaths } from '../src/ros/process/node_paths.js';
+import { readParamsFiles } from '../src/ros/transport/params_files.js';
+import type { ParameterValue } from '../src/ros/transport/transport.js';
+import { InProcessBus } from '../src/ros/transport/inprocess_transport.js';
+import { declareConfigParameters } from '../src/ros/trainer/parameters.js';
 import { asciiStl, BRANCHED_HOME, BRANCHED_JOINTS, boxStl, branchedArmUrdf, tetraObj, writeTree } from './branched_arm.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'naf-meshes-'));

@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInProcessFleet, type InProcessFleet } from '../src/ros/inprocess_fleet.js';
+import { createInProcessFleet, type InProcessFleet } from '../src/ros/fleet/inprocess_fleet.js';
 import { InThreadFleetClient } from '../src/training/fleet_client.js';
-import { decodeEpisode, encodeEpisode, encodePolicy } from '../src/ros/fleet_messages.js';
+import { decodeEpisode, encodeEpisode, encodePolicy } from '../src/ros/fleet/fleet_messages.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { buildArm } from '../src/training/factory.js';
 import { evaluate, evaluationStarts } from '../src/training/episode.js';
-import type { Float64MultiArrayMsg } from '../src/ros/transport.js';
+import type { Float64MultiArrayMsg } from '../src/ros/transport/transport.js';
 import { captureLogger } from './ros_fakes.js';
 
 const small = (over: Record<string, unknown> = {}) => ({

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JointStateInput } from '../src/ros/joint_state_input.js';
+import { JointStateInput } from '../src/ros/trainer/joint_state_input.js';
 import { captureLogger, jointState } from './ros_fakes.js';
 
 const J = ['joint1', 'joint2', 'joint3'];

@@ -6,10 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RosNode } from '../src/ros/transport.js';
-import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
-import { declareConfigParameters } from '../src/ros/parameters.js';
-import { InProcessBus } from '../src/ros/inprocess_transport.js';
+import type { RosNode } from '../src/ros/transport/transport.js';
+import { NafTrainerNode } from '../src/ros/trainer/naf_trainer_node.js';
+import { declareConfigParameters } from '../src/ros/trainer/parameters.js';
+import { InProcessBus } from '../src/ros/transport/inprocess_transport.js';
 import { Rng } from '../src/util/rng.js';
 import { captureLogger, FakeActor, FakeLearner, jointState, testConfig, testSpec, TinyTask } from './ros_fakes.js';
 import { diagValue, J, trainerHarness } from './ros_trainer_harness.js';

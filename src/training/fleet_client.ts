@@ -1,6 +1,6 @@
 /**
  * The fleet learner behind one interface, in the caller's thread or in a worker thread — the
- * fleet's counterpart of `learner_client.ts`. The learner node (`src/ros/naf_learner_node.ts`)
+ * fleet's counterpart of `learner_client.ts`. The learner node (`src/ros/fleet/naf_learner_node.ts`)
  * hands it every episode an actor sends and publishes what it emits: the policy (with the fleet's
  * counts), each arm's iLQG controller, stats and log lines.
  *

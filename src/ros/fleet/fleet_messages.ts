@@ -39,11 +39,11 @@
  * messages are newer than its previous life's whatever their version.
  */
 import { crc32 } from 'node:zlib';
-import { createActor } from '../agent/actor.js';
-import type { DenseWeights, PolicySnapshot } from '../agent/types.js';
-import type { LinearGaussianController } from '../control/types.js';
-import type { FleetEpisode, FleetInfo } from '../training/fleet_learner.js';
-import type { Float64MultiArrayMsg } from './transport.js';
+import { createActor } from '../../agent/actor.js';
+import type { DenseWeights, PolicySnapshot } from '../../agent/types.js';
+import type { LinearGaussianController } from '../../control/types.js';
+import type { FleetEpisode, FleetInfo } from '../../training/fleet_learner.js';
+import type { Float64MultiArrayMsg } from '../transport/transport.js';
 
 export const EPISODE_FORMAT = 'naf_ros/episode/1';
 export const POLICY_FORMAT = 'naf_ros/policy/1';
