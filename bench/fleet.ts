@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --fleet [--fleet-arms 1,2,4] [--fleet-episodes 60]`: does a fleet learn faster
- * in wall-clock time (issue 14; Gu, Holly, Lillicrap, Levine, ICRA 2017)?
+ * in wall-clock time (Gu, Holly, Lillicrap, Levine, ICRA 2017)?
  *
  * For each arm count N: N MuJoCo arms behind their sim bridges, N actors (naf_trainer, fleet.role
  * actor) and one learner node with its learner in a worker thread, all on the in-process bus

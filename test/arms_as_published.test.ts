@@ -1,5 +1,5 @@
 /**
- * Arms as their makers publish them (issue 24, item 3): xacro output that keeps `xmlns:xacro` is a
+ * Arms as their makers publish them: xacro output that keeps `xmlns:xacro` is a
  * plain URDF; a gripper's fingers (a side branch, one a `<mimic>`) are accepted by train, deploy
  * (`naf-ros run`) and the sim bridge, where they are simulated but neither controlled nor published.
  */

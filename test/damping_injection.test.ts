@@ -1,5 +1,5 @@
 /**
- * Damping injection (issue 24 item 1): the derived D, where it runs (the simulator's joints in
+ * Damping injection: the derived D, where it runs (the simulator's joints in
  * `hardware` mode, the node's command in `node` mode), applied alike by the embedded training arm,
  * the node and deploy's bridge, and `node` mode refused where the sampled loop is unstable.
  */

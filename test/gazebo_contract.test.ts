@@ -1,5 +1,5 @@
 /**
- * The Gazebo contract (issue 19): `gazebo.launch.py` on a real Gazebo (gz sim) with gz_ros2_control
+ * The Gazebo contract: `gazebo.launch.py` on a real Gazebo (gz sim) with gz_ros2_control
  * and ros2_control's controller_manager — the launch comes up (both controllers active), naf_trainer
  * commands the effort controller at the control rate (of simulation time), every torque is finite
  * and within the URDF limits, the e-stop zeroes them, episodes complete, and stopping the launch —

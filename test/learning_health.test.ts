@@ -1,5 +1,5 @@
 /**
- * A run that is not learning says so (issue 24, item 5): each learning-health rule on synthetic
+ * A run that is not learning says so: each learning-health rule on synthetic
  * sequences (fires, stays quiet on a healthy sequence, fires once, clears, fires again when it
  * recurs), the reward bound behind the Q range, the mean-path baseline of the model error, and the
  * places a warning shows (metrics CSV, progress line, summary.md, /diagnostics).

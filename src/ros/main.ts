@@ -4,7 +4,7 @@
  * `lib/naf_ros/naf_learner`, which run this file directly:
  * `node --import tsx src/ros/main.ts node|sim-bridge|learner [--ros-args ...]`).
  *
- * A fleet (issue 14): `naf_learner` is the one learner; each arm runs `naf_trainer` with
+ * A fleet (docs/fleet.md): `naf_learner` is the one learner; each arm runs `naf_trainer` with
  * `fleet.role: actor` in its own namespace (`launch/fleet.launch.py`).
  *
  * Both read their parameters the ROS way: `--ros-args --params-file <f>` (what `ros2 launch`
@@ -199,7 +199,7 @@ function learnerRng(root: import('../util/rng.js').Rng, resumed: { completed: nu
 }
 
 /**
- * `naf-ros learner`: the fleet's learner node `naf_learner` (issue 14): R, R_f, the NAF agent and
+ * `naf-ros learner`: the fleet's learner node `naf_learner`: R, R_f, the NAF agent and
  * every arm's model and controller, learning in a worker thread; its run folder holds the
  * checkpoints (`ros.resume` continues the fleet), `learner.log.jsonl` and `diagnostics.jsonl`.
  */

@@ -1,5 +1,5 @@
 /**
- * The fleet learner (issue 14; Gu, Holly, Lillicrap, Levine, ICRA 2017, "asynchronous NAF"):
+ * The fleet learner (Gu, Holly, Lillicrap, Levine, ICRA 2017, "asynchronous NAF"):
  * several arms collect episodes in parallel, one learner trains the one Q-function on the pooled
  * replay R (and R_f), and each arm acts with the newest parameters it has received.
  *

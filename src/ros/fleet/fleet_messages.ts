@@ -1,5 +1,5 @@
 /**
- * The fleet's messages (issue 14) as `std_msgs/msg/Float64MultiArray`, so that no interface
+ * The fleet's messages as `std_msgs/msg/Float64MultiArray`, so that no interface
  * package has to be built: finished episodes (actor -> learner), policy parameters (learner ->
  * actors) and each arm's iLQG controller (learner -> that arm).
  *

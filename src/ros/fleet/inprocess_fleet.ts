@@ -1,5 +1,5 @@
 /**
- * A fleet in one process, over the in-process transport (issue 14): per arm a MuJoCo sim bridge
+ * A fleet in one process, over the in-process transport: per arm a MuJoCo sim bridge
  * and an actor (`naf_trainer`, `fleet.role: actor`, with `RosLearnerClient`) in the arm's
  * namespace (`/arm1`, `/arm2`, ...), and one learner node (`naf_learner` with a fleet learner
  * client, in-thread for deterministic tests or in its worker thread for the bench). The same

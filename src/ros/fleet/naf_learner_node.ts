@@ -1,5 +1,5 @@
 /**
- * ROS 2 node `naf_learner` (issue 14): the one learner of a fleet of arms (Gu, Holly, Lillicrap,
+ * ROS 2 node `naf_learner`: the one learner of a fleet of arms (Gu, Holly, Lillicrap,
  * Levine, ICRA 2017). It owns R, R_f and the NAF agent, and per arm its B_f/B_old, TVLG model and
  * iLQG controller (`FleetLearner`, in a worker thread in production); this node is its ROS side.
  *

@@ -1,5 +1,5 @@
 /**
- * The actor's side of a fleet (issue 14): a `LearnerClient` over ROS 2 topics, so that
+ * The actor's side of a fleet: a `LearnerClient` over ROS 2 topics, so that
  * `NafTrainerNode` — homing, episodes, the full safety supervisor, p-mixing of NAF and iLQG
  * episodes — runs unchanged as one arm of a fleet (`fleet.role: actor`).
  *
