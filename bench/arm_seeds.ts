@@ -3,7 +3,7 @@
  * the best policy per seed, the safety supervisor's interventions, wall time; then the final policy
  * deployed as `naf-ros run` deploys it (the node in deploy mode against the MuJoCo bridge, homing
  * included, on the same 20 held-out starts): its successes and the supervisor's interventions there.
- * The evidence of issue 24 (arms as published, the shipped configs re-measured) comes from here.
+ * The evidence on arms as published and the shipped configs (docs/your-arm.md) comes from here.
  *
  *   node --import tsx bench/arm_seeds.ts --config <params.yaml> --seeds 1,2,3 --out bench/results/<dir> [--label <name>]
  *
@@ -24,7 +24,7 @@ import { absolutePaths } from '../src/config/params_file.js';
 import type { EvalRecord, TestReport } from '../src/report/run_folder.js';
 import { readRecords } from '../src/report/run_folder.js';
 import { interventionTotal } from '../src/safety/supervised_arm.js';
-import { deploySuccesses, runEmbeddedDeploy } from '../src/ros/deploy_system.js';
+import { deploySuccesses, runEmbeddedDeploy } from '../src/ros/deploy/deploy_system.js';
 import { Trainer } from '../src/training/trainer.js';
 import { createLogger } from '../src/util/logger.js';
 

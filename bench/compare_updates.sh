@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Times the NAF update of an older commit and of this checkout alternately (issue 10's protocol):
+# Times the NAF update of an older commit and of this checkout alternately:
 #   bash bench/compare_updates.sh [old-commit] [rounds] [extra update_rate.ts options for the new code]
-# Default old commit 8404ae7 (main before issue 10), 5 rounds. The old commit is checked out in a
-# temporary git worktree sharing this checkout's node_modules. Prints every run and the ratio of
-# the medians (new / old); run it on a quiet machine.
+# Default old commit 8404ae7 (the tfjs-autodiff update with per-tensor Adam), 5 rounds. The old
+# commit is checked out in a temporary git worktree sharing this checkout's node_modules. Prints
+# every run and the ratio of the medians (new / old); run it on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=${1:-8404ae7}; rounds=${2:-5}; shift $(( $# > 2 ? 2 : $# )) || true

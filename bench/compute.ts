@@ -138,7 +138,7 @@ export async function computeFigures(params: unknown, opts: { quick: boolean }):
 }
 
 /**
- * The learner in real time (issue 10): the in-process node + bridge at the config's control rate
+ * The learner in real time: the in-process node + bridge at the config's control rate
  * with imagination length l in `ls` (I as configured), `seconds` each, with the node's real-time
  * setup at the configured `ros.rt_priority` where permitted (`jitter.ts`): shed fraction, updates/s
  * made and jitter p99 per l — the largest l with no shedding is what this machine sustains.

@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { loadRclnodejs } from '../src/ros/rclnodejs_transport.js';
+import { loadRclnodejs } from '../src/ros/transport/rclnodejs_transport.js';
 
 const root = new URL('..', import.meta.url).pathname;
 

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --fleet [--fleet-arms 1,2,4] [--fleet-episodes 60]`: does a fleet learn faster
- * in wall-clock time (issue 14; Gu, Holly, Lillicrap, Levine, ICRA 2017)?
+ * in wall-clock time (Gu, Holly, Lillicrap, Levine, ICRA 2017)?
  *
  * For each arm count N: N MuJoCo arms behind their sim bridges, N actors (naf_trainer, fleet.role
  * actor) and one learner node with its learner in a worker thread, all on the in-process bus
@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { PolicySnapshot } from '../src/agent/types.js';
 import { parseConfig } from '../src/config/load.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
-import { createInProcessFleet } from '../src/ros/inprocess_fleet.js';
+import { createInProcessFleet } from '../src/ros/fleet/inprocess_fleet.js';
 import { buildActor, buildTask, projectPath } from '../src/training/factory.js';
 import { evaluate, evaluationStarts } from '../src/training/episode.js';
 import { WorkerFleetClient } from '../src/training/fleet_client.js';

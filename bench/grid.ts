@@ -2,7 +2,7 @@
  * The paper's tuning protocol applied to every method alike (Gu et al. 2016, Sec. 6.1: "We found
  * the most sensitive hyperparameters to be presence or absence of batch normalization, base
  * learning rate for ADAM ∈ {1e-4, 1e-3, 1e-2}, and exploration noise scale ∈ {0.1, 0.3, 1.0}. We
- * report the best performance for each domain."), as a small grid (issue 11 point 1): learning rate
+ * report the best performance for each domain."), as a small grid: learning rate
  * ∈ {1e-4, 1e-3}, exploration scale ∈ {0.1, 0.3}, batch norm off/on; 1e-2 and 1.0 are left out
  * (the costliest third of each axis; on this task a noise scale of 1.0 u_max saturates the
  * torques of every joint).

@@ -6,7 +6,7 @@
  * give the updates made and shed (shed fraction = shed / (made + shed), cumulative).
  *
  * Scheduling: with `rtPriority` > 0 the process gets the node's own real-time setup
- * (`src/ros/realtime.ts`, what `naf_trainer` does with `ros.rt_priority`: SCHED_FIFO for the
+ * (`src/ros/process/realtime.ts`, what `naf_trainer` does with `ros.rt_priority`: SCHED_FIFO for the
  * control thread, the learner's threads and Node's helper threads at normal scheduling) for the
  * measurement, and normal scheduling again afterwards. Where that is not permitted (no
  * CAP_SYS_NICE or rtprio limit) the run measures normal scheduling and says so in `scheduling`.
@@ -15,8 +15,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInProcessSystem } from '../src/ros/inprocess_system.js';
-import { applyRealtime } from '../src/ros/realtime.js';
+import { createInProcessSystem } from '../src/ros/sim/inprocess_system.js';
+import { applyRealtime } from '../src/ros/process/realtime.js';
 import { WorkerLearnerClient } from '../src/training/learner_client.js';
 import { silentLogger } from '../src/util/logger.js';
 

@@ -5,7 +5,7 @@
  * evaluated every `eval_every_episodes` episodes, and the held-out test at the end; every method
  * keeps the base's network sizes.
  *
- * Update budgets (issue 11 point 2). NAF + imagination makes, per real step, I updates from R
+ * Update budgets. NAF + imagination makes, per real step, I updates from R
  * and I·l from R_f (Algorithm 2 line 153): I·(l + 1). "NAF (matched updates)" is NAF alone with
  * I·(l + 1) updates from R per real step, so a gain of imagination over it is not "more gradient
  * steps". (NAF + imagination makes only I updates per step before its first refit and after the
@@ -43,7 +43,7 @@ export const METHODS: Record<string, Method> = {
   naf_true: { kind: 'naf', label: () => 'NAF + ImR (true)', overrides: () => ({ agent: { kind: 'naf' }, model_based: { enabled: true, dynamics: 'true' } }) },
 };
 
-/** The evidence run's methods (issue 11 point 7); naf_nn and ddpg_matched on request. */
+/** The evidence run's methods; naf_nn and ddpg_matched on request. */
 export const DEFAULT_METHODS = ['ddpg', 'naf', 'naf_matched', 'naf_tvlg', 'naf_true'];
 /** `--quick`: a few minutes. */
 export const QUICK_METHODS = ['ddpg', 'naf', 'naf_tvlg'];

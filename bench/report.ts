@@ -27,7 +27,7 @@ export interface BenchRun extends Curve {
   totals?: { steps: number; updates: number; imagined: number; refits: number; ilqgRejected: number; wallSeconds: number };
 }
 
-/** Fraction of held-out test episodes within the success distance that counts a seed as robust (issue 11: 18 of 20). */
+/** Fraction of held-out test episodes within the success distance that counts a seed as robust (18 of 20). */
 export const ROBUST_FRACTION = 0.9;
 
 /** R_best: the highest test return among the run's evaluations (episode 0 included). */
@@ -100,7 +100,7 @@ export interface TableOptions {
   comparisons?: Record<string, string[]>;
 }
 
-/** Imagination methods compared with both NAF controls (issue 11 points 2 and 7). */
+/** Imagination methods compared with both NAF controls (plain NAF, and NAF with as many updates). */
 export const DEFAULT_COMPARISONS: Record<string, string[]> = {
   naf_tvlg: ['naf', 'naf_matched'],
   naf_true: ['naf', 'naf_matched'],

@@ -5,8 +5,8 @@
  *                                          [--threads 1|2] [--updates N] [--backend wasm]
  *
  * `--root` points at another checkout of this repository (for example an older commit in a git
- * worktree): the probe loads that checkout's NafAgent (`src/agent/naf/agent.ts`, or the layout
- * before issue 10, `src/agent/naf.ts`), so old and new code are timed by the same script
+ * worktree): the probe loads that checkout's NafAgent (`src/agent/naf/agent.ts`, or in older
+ * checkouts `src/agent/naf.ts`), so old and new code are timed by the same script
  * (`bench/compare_updates.sh` alternates them). Network: the reacher's sizes (dX 11, dU 3),
  * hidden [200, 200] ReLU, Adam; 30 warm-up updates, then N timed ones over 50 fixed random
  * minibatches. Prints one JSON line: wall-clock and CPU-time rates (CPU time of the process).

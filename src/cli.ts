@@ -95,7 +95,7 @@ program.command('run')
   .option('-v, --verbose', 'print the nodes\' log lines')
   .option('--record <file.mcap>', 'record the joint states the sim bridge publishes (homing included) to an MCAP file: naf-ros view, Foxglove, ros2 bag play', mcapFile)
   .action(async (o) => {
-    const { runEmbeddedDeploy, deploySuccesses } = await import('./ros/deploy_system.js');
+    const { runEmbeddedDeploy, deploySuccesses } = await import('./ros/deploy/deploy_system.js');
     const { backendLine } = await import('./cli/backend_line.js');
     const { initBackend } = await import('./agent/backend.js');
     let stop = false;

@@ -1,5 +1,5 @@
 /**
- * `naf-ros arm` (issue 24 item 4): the params-file helper on the UR5e — the chain, the tip at
+ * `naf-ros arm`: the params-file helper on the UR5e — the chain, the tip at
  * home, the reach, gravity against u_max, the derived damping and homing gains, reachable targets
  * — and a params file written from the URDF alone that `naf-ros train` accepts.
  */

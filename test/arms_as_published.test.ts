@@ -1,5 +1,5 @@
 /**
- * Arms as their makers publish them (issue 24, item 3): xacro output that keeps `xmlns:xacro` is a
+ * Arms as their makers publish them: xacro output that keeps `xmlns:xacro` is a
  * plain URDF; a gripper's fingers (a side branch, one a `<mimic>`) are accepted by train, deploy
  * (`naf-ros run`) and the sim bridge, where they are simulated but neither controlled nor published.
  */
@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { armIssues, xacroMarker } from '../src/config/arm_checks.js';
 import { parseConfig } from '../src/config/load.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
-import { runEmbeddedDeploy } from '../src/ros/deploy_system.js';
-import { InProcessBus } from '../src/ros/inprocess_transport.js';
-import { createBridgeArm, declareSimBridgeParameters, SimBridgeNode } from '../src/ros/sim_bridge_node.js';
-import type { JointStateMsg } from '../src/ros/transport.js';
+import { runEmbeddedDeploy } from '../src/ros/deploy/deploy_system.js';
+import { InProcessBus } from '../src/ros/transport/inprocess_transport.js';
+import { createBridgeArm, declareSimBridgeParameters, SimBridgeNode } from '../src/ros/sim/sim_bridge_node.js';
+import type { JointStateMsg } from '../src/ros/transport/transport.js';
 import { Trainer } from '../src/training/trainer.js';
 import { silentLogger } from '../src/util/logger.js';
 import { BRANCHED_HOME, BRANCHED_JOINTS, boxStl, branchedArmUrdf, tetraObj, writeTree } from './branched_arm.js';

@@ -1,5 +1,5 @@
 /**
- * The bench's evidence protocol (issue 11 points 1-3): the paper's metric computed literally, the
+ * The bench's evidence protocol: the paper's metric computed literally, the
  * common return R* and censoring, speed-up ratios against both NAF controls, the matched update
  * budget, the tuning grid and its selection, and `--report` rebuilding every table and plot from
  * results.json alone.

@@ -1,5 +1,5 @@
 /**
- * Test fixtures for arms as their makers publish them (issue 24): a small spatial arm whose last
+ * Test fixtures for arms as their makers publish them: a small spatial arm whose last
  * link carries a two-finger gripper (a side branch of prismatic joints, the second a `<mimic>`),
  * written the way xacro output is (`xmlns:xacro` on `<robot>`), with collision meshes by
  * `package://`, relative and absolute filenames; and the mesh files, generated here.

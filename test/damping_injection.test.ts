@@ -1,5 +1,5 @@
 /**
- * Damping injection (issue 24 item 1): the derived D, where it runs (the simulator's joints in
+ * Damping injection: the derived D, where it runs (the simulator's joints in
  * `hardware` mode, the node's command in `node` mode), applied alike by the embedded training arm,
  * the node and deploy's bridge, and `node` mode refused where the sampled loop is unstable.
  */
@@ -13,7 +13,7 @@ import { RigidBodyModel } from '../src/env/rigid_body.js';
 import { SupervisedArm } from '../src/safety/supervised_arm.js';
 import { buildArm, buildArmDynamics, buildDampingPlan, simulatedRobotDamping } from '../src/training/factory.js';
 import { InThreadLearnerClient } from '../src/training/learner_client.js';
-import { createInProcessSystem } from '../src/ros/inprocess_system.js';
+import { createInProcessSystem } from '../src/ros/sim/inprocess_system.js';
 import { captureLogger } from './ros_fakes.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

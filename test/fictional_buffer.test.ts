@@ -1,5 +1,5 @@
 /**
- * R_f with an age bound (issue 11 point 5): transitions carry the refit generation of the model
+ * R_f with an age bound: transitions carry the refit generation of the model
  * that imagined them; after refit G only generations > G − k stay, the ring's own overwriting is
  * accounted for, and the state round-trips (also from checkpoints written before the bound).
  */

@@ -1,5 +1,5 @@
 /**
- * The fleet's messages over std_msgs/msg/Float64MultiArray (src/ros/fleet_messages.ts): episodes,
+ * The fleet's messages over std_msgs/msg/Float64MultiArray (src/ros/fleet/fleet_messages.ts): episodes,
  * policy parameters, learner status and iLQG controllers survive encoding exactly, and every
  * malformed message is refused with the reason the receivers count.
  */
@@ -12,9 +12,9 @@ import { initController } from '../src/control/lg_controller.js';
 import {
   decodeController, decodeEpisode, decodePolicy, decodeStatus, encodeController, encodeEpisode, encodePolicy, encodeStatus,
   FleetMessageError, type PolicyShape,
-} from '../src/ros/fleet_messages.js';
+} from '../src/ros/fleet/fleet_messages.js';
 import type { FleetEpisode } from '../src/training/fleet_learner.js';
-import type { Float64MultiArrayMsg } from '../src/ros/transport.js';
+import type { Float64MultiArrayMsg } from '../src/ros/transport/transport.js';
 import { Rng } from '../src/util/rng.js';
 
 const dims = { dX: 11, dU: 3, T: 4 };

@@ -1,5 +1,5 @@
 /**
- * The Gazebo contract (issue 19): `gazebo.launch.py` on a real Gazebo (gz sim) with gz_ros2_control
+ * The Gazebo contract: `gazebo.launch.py` on a real Gazebo (gz sim) with gz_ros2_control
  * and ros2_control's controller_manager — the launch comes up (both controllers active), naf_trainer
  * commands the effort controller at the control rate (of simulation time), every torque is finite
  * and within the URDF limits, the e-stop zeroes them, episodes complete, and stopping the launch —
@@ -17,9 +17,9 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { RclnodejsContext } from '../src/ros/rclnodejs_transport.js';
-import type { ClockMsg, Float64MultiArrayMsg } from '../src/ros/transport.js';
-import { fromTimeMsg } from '../src/ros/transport.js';
+import { RclnodejsContext } from '../src/ros/transport/rclnodejs_transport.js';
+import type { ClockMsg, Float64MultiArrayMsg } from '../src/ros/transport/transport.js';
+import { fromTimeMsg } from '../src/ros/transport/transport.js';
 
 const repo = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const EFFORT = [0.6, 0.1, 0.03]; // urdf/reacher3.urdf

@@ -20,7 +20,7 @@ import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { RigidBodyModel } from '../src/env/rigid_body.js';
 import { buildArm, buildDampingPlan } from '../src/training/factory.js';
 import { InThreadLearnerClient } from '../src/training/learner_client.js';
-import { createInProcessSystem } from '../src/ros/inprocess_system.js';
+import { createInProcessSystem } from '../src/ros/sim/inprocess_system.js';
 import { captureLogger } from './ros_fakes.js';
 import type { Arm } from '../src/env/types.js';
 import { Rng } from '../src/util/rng.js';

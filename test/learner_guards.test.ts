@@ -1,5 +1,5 @@
 /**
- * The learner's two guards of issue 11 point 5, on the real task and arm:
+ * The learner's two guards (`src/training/learner.ts`), on the real task and arm:
  *  - an iLQG step whose controller breaks the KL trust region is not installed: the previous
  *    controller stays, the rejection is counted and reported, and checkpointed;
  *  - R_f holds only the rollouts of the last k refits' models (`fictional_max_age_refits`), and

@@ -4,8 +4,8 @@
  * the measured return of the random policy on the same evaluation starts by a clear margin.
  * Deterministic: same seed, same backend, same result. Judged on the mean greedy return of the
  * last three evaluations (episodes 15, 20, 25): single evaluations swing by several units at this
- * stage (e.g. -14.2 at episode 10, -4.9 at 15), and a change of float rounding (issue 10's
- * rewrite) moved one of them across the line. Measured over seeds 3, 5, 7, 9, 11, 13 with this
+ * stage (e.g. -14.2 at episode 10, -4.9 at 15), and a change of float rounding alone
+ * has moved one of them across the line. Measured over seeds 3, 5, 7, 9, 11, 13 with this
  * code (actions normalised, R_f aged to 2 refits, iLQG's initial variance a fraction of u_max²,
  * 10 held-out evaluation starts): -8.5, -5.2, -6.0, -6.4, -5.5, -4.8 against the threshold -8.38
  * (random -11.18 + 25%); seed 3 fails it (-12.4 at episode 15).

@@ -1,5 +1,5 @@
 /**
- * A run that is not learning says so (issue 24, item 5): each learning-health rule on synthetic
+ * A run that is not learning says so: each learning-health rule on synthetic
  * sequences (fires, stays quiet on a healthy sequence, fires once, clears, fires again when it
  * recurs), the reward bound behind the Q range, the mean-path baseline of the model error, and the
  * places a warning shows (metrics CSV, progress line, summary.md, /diagnostics).
@@ -16,7 +16,7 @@ import { KinematicChain } from '../src/env/kinematics.js';
 import { loadUrdf } from '../src/env/urdf.js';
 import { warningsMarkdown } from '../src/report/report.js';
 import { appendRecord } from '../src/report/run_folder.js';
-import { learnerStatus, LearnerWindow, DIAG_OK, DIAG_WARN } from '../src/ros/diagnostics.js';
+import { learnerStatus, LearnerWindow, DIAG_OK, DIAG_WARN } from '../src/ros/trainer/diagnostics.js';
 import { meanPathMse } from '../src/training/arm_learning.js';
 import { LearnerSession } from '../src/training/learner_session.js';
 import { HEALTH_THRESHOLDS, LearningHealth, rewardLowerBound, type EpisodeSignals, type HealthEvent } from '../src/training/learning_health.js';

@@ -1,5 +1,5 @@
 /**
- * Issue 11's units: actions normalised to [-1, 1] inside the networks (the agents' interface stays
+ * Units: actions normalised to [-1, 1] inside the networks (the agents' interface stays
  * in N·m), and the optional running observation normalisation (`src/agent/normalizer.ts`).
  */
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * The not-learning warning fires on fixed-seed runs that diverge (issue 24, item 7), and a healthy
+ * The not-learning warning fires on fixed-seed runs that diverge, and a healthy
  * run of the same length raises none. Short embedded training runs (small networks, T = 20,
  * a refit every 2 episodes), each checked in the run folder: the `warnings` field of metrics.jsonl,
  * warnings.jsonl and the "Warnings" section of summary.md.
@@ -9,7 +9,8 @@
  *    −1.3e4 then +382: q_range from episode 3, td_loss from episode 4; the same run at the default
  *    learning rate: loss 0.012 -> 6e-4, mean Q −0.1 to −0.26, no warning;
  *  - UR5e with `safety.damping_injection: none` (urdf/ur5e.urdf has no damping, as UR publish
- *    none: the issue's iiwa failure): model error e = 24.5, 4.9, 1.0 over the mean-path predictor
+ *    none: how a lightly damped arm such as the published iiwa fails): model error e = 24.5, 4.9,
+ *    1.0 over the mean-path predictor
  *    at refits 2-4, model_error at episode 8; with the shipped damping injection e = 0.12, 0.21,
  *    0.02, no warning (not run here: `test/learning.test.ts` checks that its longer learning runs
  *    of the reacher and the UR5e raise none).

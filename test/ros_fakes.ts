@@ -9,12 +9,12 @@ import type { NafConfig } from '../src/config/schema.js';
 import type { PolicySnapshot } from '../src/agent/types.js';
 import type { LinearGaussianController } from '../src/control/types.js';
 import type { ArmSpec, EpisodeStart, JointStateRecord, RewardExpansion, Task } from '../src/env/types.js';
-import type { TrainerActor } from '../src/ros/naf_trainer_node.js';
-import type { JointStateMsg } from '../src/ros/transport.js';
-import { toTimeMsg } from '../src/ros/transport.js';
+import type { TrainerActor } from '../src/ros/trainer/naf_trainer_node.js';
+import type { JointStateMsg } from '../src/ros/transport/transport.js';
+import { toTimeMsg } from '../src/ros/transport/transport.js';
 import type { Transition } from '../src/training/learner.js';
-import type { EpisodeEnd, LearnerClient } from '../src/training/learner_client.js';
-import type { LearnerStats, ResumeInfo } from '../src/training/learner_session.js';
+import type { LearnerClient } from '../src/training/learner_client.js';
+import type { EpisodeEnd, LearnerStats, ResumeInfo } from '../src/training/learner_types.js';
 import type { Logger } from '../src/util/logger.js';
 
 export interface LogLine { level: string; message: string }

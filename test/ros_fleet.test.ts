@@ -1,5 +1,5 @@
 /**
- * A fleet over the in-process transport (issue 14): MuJoCo arms behind their sim bridges in
+ * A fleet over the in-process transport: MuJoCo arms behind their sim bridges in
  * /arm1, /arm2, their actors (naf_trainer, fleet.role actor), one learner node. Learning with two
  * actors; the learner killed mid-run and resumed; an actor joining late and one leaving; malformed
  * and stale parameter messages; duplicated and out-of-order episodes. The learner runs in-thread
@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInProcessFleet, type InProcessFleet } from '../src/ros/inprocess_fleet.js';
+import { createInProcessFleet, type InProcessFleet } from '../src/ros/fleet/inprocess_fleet.js';
 import { InThreadFleetClient } from '../src/training/fleet_client.js';
-import { decodeEpisode, encodeEpisode, encodePolicy } from '../src/ros/fleet_messages.js';
+import { decodeEpisode, encodeEpisode, encodePolicy } from '../src/ros/fleet/fleet_messages.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { buildArm } from '../src/training/factory.js';
 import { evaluate, evaluationStarts } from '../src/training/episode.js';
-import type { Float64MultiArrayMsg } from '../src/ros/transport.js';
+import type { Float64MultiArrayMsg } from '../src/ros/transport/transport.js';
 import { captureLogger } from './ros_fakes.js';
 
 const small = (over: Record<string, unknown> = {}) => ({
@@ -71,10 +71,10 @@ function assertSafe(cmds: { u: number[] }[]): void {
  * actors start with); the bar is 25% of the way from it to 0 (untrained -9.8 to -9.9, so a bar of
  * about -7.4). `NAF_FLEET_SEED=<n>` re-runs it with another seed. One evaluation of one policy swings
  * by several units at this stage, as on one arm, so a single seed passes or fails by chance:
- * measured 2026-12-04 with the damping of the control law (issue 24; D = 0.075, 0.0125, 0.00375
- * N·m·s/rad where the URDF had 0.07, 0.013, 0.004), greedy return after: seed 1 -13.43, 2 -6.12,
- * 3 -5.54 (the test's), 4 -6.11, 5 -4.39, 7 -8.01, 9 -8.74, 11 -3.14, 13 -8.37, 15 -6.51: 6 of 10 pass. Before
- * that change (2026-11-26): 3 -5.43, 5 -3.97, 7 -5.75, 9 -6.14, 15 -6.58, 11 -9.77, 13 -15.23: 5 of
+ * measured 2026-12-04 with the damping of the control law (D = 0.075, 0.0125, 0.00375
+ * N·m·s/rad injected), greedy return after: seed 1 -13.43, 2 -6.12,
+ * 3 -5.54 (the test's), 4 -6.11, 5 -4.39, 7 -8.01, 9 -8.74, 11 -3.14, 13 -8.37, 15 -6.51: 6 of 10 pass. With
+ * the damping in the URDF instead (0.07, 0.013, 0.004; 2026-11-26): 3 -5.43, 5 -3.97, 7 -5.75, 9 -6.14, 15 -6.58, 11 -9.77, 13 -15.23: 5 of
  * 7. Seed 3 passes with both.
  */
 test('two actors + learner over the transport learn the reacher (fixed seed)', async (t) => {

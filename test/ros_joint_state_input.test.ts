@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JointStateInput } from '../src/ros/joint_state_input.js';
+import { JointStateInput } from '../src/ros/trainer/joint_state_input.js';
 import { captureLogger, jointState } from './ros_fakes.js';
 
 const J = ['joint1', 'joint2', 'joint3'];
@@ -38,7 +38,7 @@ test('a missing configured joint is an error logged once, then counted and summa
   assert.ok(input.accept(jointState(1.1, J, [0, 0, 0]), 1.1).ok);
   assert.deepEqual(input.missing, []);
   assert.equal(count('info', /complete again \(joint2 back\)/), 1);
-  // The issue's flood: complete and incomplete messages alternate (24 + 24 lines before).
+  // A flood: complete and incomplete messages alternate (24 + 24 lines before).
   for (let k = 0; k < 24; k++) {
     input.accept(jointState(1.2 + k * 0.02, ['joint1'], [0]), 1.2 + k * 0.02);
     input.accept(jointState(1.21 + k * 0.02, J, [0, 0, 0]), 1.21 + k * 0.02);

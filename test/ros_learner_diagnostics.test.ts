@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config/load.js';
-import { LearnerSession, type LearnerStats } from '../src/training/learner_session.js';
+import { LearnerSession } from '../src/training/learner_session.js';
+import type { LearnerStats } from '../src/training/learner_types.js';
 import { FakeLearner } from './ros_fakes.js';
 import { diagValue, trainerHarness } from './ros_trainer_harness.js';
 

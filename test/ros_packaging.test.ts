@@ -12,11 +12,11 @@ import { execFileSync } from 'node:child_process';
 import { XMLParser } from 'fast-xml-parser';
 import yaml from 'js-yaml';
 import { loadParamsFile } from '../src/config/load.js';
-import { readParamsFiles, splitParamsFiles } from '../src/ros/params_files.js';
-import { declareConfigParameters, unknownParameters } from '../src/ros/parameters.js';
-import { resolveNodePaths } from '../src/ros/node_paths.js';
-import { InProcessBus } from '../src/ros/inprocess_transport.js';
-import type { ParameterValue } from '../src/ros/transport.js';
+import { readParamsFiles, splitParamsFiles } from '../src/ros/transport/params_files.js';
+import { declareConfigParameters, unknownParameters } from '../src/ros/trainer/parameters.js';
+import { resolveNodePaths } from '../src/ros/process/node_paths.js';
+import { InProcessBus } from '../src/ros/transport/inprocess_transport.js';
+import type { ParameterValue } from '../src/ros/transport/transport.js';
 
 const root = new URL('..', import.meta.url).pathname;
 

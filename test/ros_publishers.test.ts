@@ -6,10 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RosNode } from '../src/ros/transport.js';
-import { NafTrainerNode } from '../src/ros/naf_trainer_node.js';
-import { declareConfigParameters } from '../src/ros/parameters.js';
-import { InProcessBus } from '../src/ros/inprocess_transport.js';
+import type { RosNode } from '../src/ros/transport/transport.js';
+import { NafTrainerNode } from '../src/ros/trainer/naf_trainer_node.js';
+import { declareConfigParameters } from '../src/ros/trainer/parameters.js';
+import { InProcessBus } from '../src/ros/transport/inprocess_transport.js';
 import { Rng } from '../src/util/rng.js';
 import { captureLogger, FakeActor, FakeLearner, jointState, testConfig, testSpec, TinyTask } from './ros_fakes.js';
 import { diagValue, J, trainerHarness } from './ros_trainer_harness.js';
@@ -39,7 +39,7 @@ test('a second publisher at 1 kHz: refused, zero torque and the episode aborted 
   assert.equal(diagValue(d, S, 'joint_states_publishers'), '2');
   assert.equal(diagValue(d, S, 'joint_states_conflicts'), '1');
   assert.ok(Number(diagValue(d, S, 'joint_states_conflict_steps')) >= 95);
-  // ~2000 refused messages, a handful of lines (the issue saw 178 ERROR lines in 3 s).
+  // ~2000 refused messages, a handful of lines (without the rate limit: 178 ERROR lines in 3 s).
   assert.equal(s.cap.count('error', /other_publisher/), 1);
   assert.equal(s.cap.count('error', /^joint_states from more than one publisher/), 1);
 

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyRealtime } from '../src/ros/realtime.js';
+import { applyRealtime } from '../src/ros/process/realtime.js';
 
 test('SCHED_FIFO for the threads, the learner and Node\'s helper threads back to SCHED_OTHER; 0 changes nothing', () => {
   const calls: string[] = [];
@@ -17,7 +17,7 @@ test('SCHED_FIFO for the threads, the learner and Node\'s helper threads back to
 });
 
 test('Node\'s helper threads are the threads this process had before ROS started, not the main thread', { skip: process.platform !== 'linux' && 'Linux /proc only' }, async () => {
-  const { nodeHelperThreads } = await import('../src/ros/realtime.js');
+  const { nodeHelperThreads } = await import('../src/ros/process/realtime.js');
   const helpers = nodeHelperThreads();
   assert.ok(helpers.length >= 1, 'V8 platform workers exist from startup');
   assert.ok(!helpers.includes(process.pid));

@@ -9,8 +9,8 @@ import { GravityCompensation } from '../src/control/gravity_compensation.js';
 import { KinematicChain } from '../src/env/kinematics.js';
 import { RigidBodyModel } from '../src/env/rigid_body.js';
 import { loadUrdf } from '../src/env/urdf.js';
-import { DIAG_ERROR, DIAG_OK, DIAG_WARN, JitterMeter, loopStatus, safetyStatus, SAFETY_STATUS_NAME } from '../src/ros/diagnostics.js';
-import { JOINT_STATE_REJECTIONS } from '../src/ros/joint_state_input.js';
+import { DIAG_ERROR, DIAG_OK, DIAG_WARN, JitterMeter, loopStatus, safetyStatus, SAFETY_STATUS_NAME } from '../src/ros/trainer/diagnostics.js';
+import { JOINT_STATE_REJECTIONS } from '../src/ros/trainer/joint_state_input.js';
 import type { JointStateRecord } from '../src/env/types.js';
 import { captureLogger, testSpec } from './ros_fakes.js';
 

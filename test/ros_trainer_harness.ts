@@ -2,10 +2,10 @@
  * naf_trainer on an in-process bus with a fake learner and actor, a fake joint-state driver at
  * 100 Hz and a probe recording commands, returns and /diagnostics. Not a test file itself.
  */
-import { InProcessBus } from '../src/ros/inprocess_transport.js';
-import { NafTrainerNode, type NafTrainerDeps } from '../src/ros/naf_trainer_node.js';
-import { declareConfigParameters } from '../src/ros/parameters.js';
-import type { DiagnosticArrayMsg, DiagnosticStatusMsg, ParameterValue } from '../src/ros/transport.js';
+import { InProcessBus } from '../src/ros/transport/inprocess_transport.js';
+import { NafTrainerNode, type NafTrainerDeps } from '../src/ros/trainer/naf_trainer_node.js';
+import { declareConfigParameters } from '../src/ros/trainer/parameters.js';
+import type { DiagnosticArrayMsg, DiagnosticStatusMsg, ParameterValue } from '../src/ros/transport/transport.js';
 import { Rng } from '../src/util/rng.js';
 import { captureLogger, FakeActor, FakeLearner, jointState, testConfig, testSpec, TinyTask } from './ros_fakes.js';
 

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ParameterValue } from '../src/ros/transport.js';
+import type { ParameterValue } from '../src/ros/transport/transport.js';
 import { trainerHarness as setup } from './ros_trainer_harness.js';
 
 const J = ['joint1', 'joint2', 'joint3'];

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInProcessSystem } from '../src/ros/inprocess_system.js';
+import { createInProcessSystem } from '../src/ros/sim/inprocess_system.js';
 import { MujocoArm } from '../src/env/mujoco_arm.js';
 import { projectPath } from '../src/training/factory.js';
 import { evaluate, evaluationStarts } from '../src/training/episode.js';

@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InProcessBus } from '../src/ros/inprocess_transport.js';
-import { expandName, toTimeMsg, fromTimeMsg } from '../src/ros/transport.js';
-import type { BoolMsg, Float64MultiArrayMsg } from '../src/ros/transport.js';
+import { InProcessBus } from '../src/ros/transport/inprocess_transport.js';
+import { expandName, toTimeMsg, fromTimeMsg } from '../src/ros/transport/transport.js';
+import type { BoolMsg, Float64MultiArrayMsg } from '../src/ros/transport/transport.js';
 
 const arr = (data: number[]): Float64MultiArrayMsg => ({ layout: { dim: [], data_offset: 0 }, data });
 

@@ -1,5 +1,5 @@
 /**
- * Training under the rules of deployment (issue 24 item 2): the embedded arm trains, evaluates
+ * Training under the rules of deployment: the embedded arm trains, evaluates
  * and tests behind the node's safety supervisor; what it corrects is counted per episode in
  * metrics.jsonl/.csv, per evaluation, in test.json and in summary.md, and the transitions record
  * the torque the controller actually got.

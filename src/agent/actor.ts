@@ -137,7 +137,8 @@ export function createActor(snapshot: PolicySnapshot): PolicyActor {
 
   const lDiag = (meta.lDiag ?? [-Infinity, Infinity]) as [number, number];
   const heads: NafHeadConfig = { dU, uMax: s.uMax, lDiag };
-  // The networks' action units: a = u / actionScale (absent in snapshots before issue 11: N·m).
+  // The networks' action units: a = u / actionScale (absent from snapshots of networks that predate
+  // action normalisation: N·m, scale 1).
   const actionScale = (meta.actionScale as number[] | undefined) ?? new Array(dU).fill(1);
   if (actionScale.length !== dU || !actionScale.every((v) => v > 0)) throw new Error(`createActor: meta.actionScale needs dU=${dU} values > 0`);
   /** Greedy action mu(x) = uMax * tanh(z_mu(x)), [dU] N·m. NaN in x propagates to the output. */

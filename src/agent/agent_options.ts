@@ -30,9 +30,10 @@ export interface AgentOptions {
   /** Adam beta1, beta2, eps; default Kingma & Ba's */
   adam?: Partial<AdamConfig>;
   /**
-   * true (default): the networks work on actions a = u / uMax in [-1, 1] (issue 11: reacher3's
+   * true (default): the networks work on actions a = u / uMax in [-1, 1] (reacher3's
    * bounds differ 20x, so unscaled the L network must span that range and P has torque units);
-   * false: on torques u in N·m, as before. The agent's interface is in N·m either way.
+   * false: on torques u in N·m (what a checkpoint saved without action normalisation needs).
+   * The agent's interface is in N·m either way.
    */
   normalizeActions?: boolean;
   /** Running observation normalisation at the network inputs (`normalizer.ts`); default false. */

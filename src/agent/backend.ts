@@ -2,7 +2,7 @@
  * Picks the tfjs backend once per process. All agent code imports `* as tf from '@tensorflow/tfjs'`;
  * this module only chooses where its kernels run. The caller logs the result.
  *
- * The rule for `auto` (issue 10): by speed on the configured network, not by a fixed order. The
+ * The rule for `auto`: by speed on the configured network, not by a fixed order. The
  * native backend (`tensorflow`, the optional `@tensorflow/tfjs-node`) was measured *slower* than
  * `wasm` on the NAF update (0.47x with tfjs 4.22 and TF 2.21; its per-kernel dispatch costs more),
  * while a big network may favour it. So both are loaded when they can be, and when both load a

@@ -7,13 +7,13 @@
  *   theta   online weights                 m, v   Adam moments of theta
  *   target  target copies of the weights the Bellman target uses (a contiguous block of theta)
  *   bn      batch-norm running mean/variance of the online networks
- * `AgentState` names each tensor as before the flat rewrite, so checkpoints keep their layout:
+ * `AgentState` names each tensor, not the flat buffers, so a checkpoint does not depend on how they are packed:
  *   online/<param>, adam_m/<param>, adam_v/<param>, target/<param>, bn/<stat>, with policy
  *   averaging average/<param>, and with observation normalisation obs_norm/mean, obs_norm/var;
  * scalars dX, dU, updates, divergences, adam_t, one entry per learning rate, action_normalized
  * (1/0) and obs_norm_count.
  *
- * Units (issue 11): the agents' interface is in N·m; inside, the networks see actions
+ * Units: the agents' interface is in N·m; inside, the networks see actions
  * a = u / s with s = `actionScale` (uMax when actions are normalised, 1 otherwise) and, optionally,
  * normalised observations (`normalizer.ts`).
  *
@@ -243,7 +243,7 @@ export abstract class LearnerBase {
   }
 
   /**
-   * Policy averaging (issue 11 point 6; Polyak–Ruppert averaging of the iterates): avg <- (1 - beta)
+   * Policy averaging (Polyak–Ruppert averaging of the iterates): avg <- (1 - beta)
    * avg + beta theta, called once per real episode by the learner; the averaged weights become the
    * greedy policy (`greedySnapshot`: evaluation, the held-out test, checkpoints' policy, deploy)
    * while exploration keeps the online weights. The first call starts the average at theta.
@@ -333,7 +333,7 @@ export abstract class LearnerBase {
    */
   async setState(state: AgentState): Promise<void> {
     const s = readScalars(this.who, state, this.kind, this.dX, this.dU, ['updates', 'divergences', 'adam_t', ...Object.keys(this.lrs)]);
-    // States saved before issue 11 have no action_normalized scalar: their networks work in N·m.
+    // A state without an action_normalized scalar predates action normalisation: its networks work in N·m.
     const savedNormalized = (state.scalars.action_normalized ?? 0) === 1;
     if (savedNormalized !== this.normalizesActions()) {
       throw new Error(`${this.who}.setState: the state's networks work on ${savedNormalized ? 'normalised actions u/u_max' : 'torques in N·m'}, this agent on ${this.normalizesActions() ? 'normalised actions' : 'torques'} (agent.normalize_actions: ${!savedNormalized ? 'false' : 'true'} loads it)`);

@@ -1,5 +1,5 @@
 /**
- * Running observation normalisation (optional; issue 11): x_n = clip((x - mean) / sqrt(var + eps),
+ * Running observation normalisation (optional): x_n = clip((x - mean) / sqrt(var + eps),
  * ±clip), with mean and variance over every minibatch row the learner has trained on so far
  * (Welford / Chan et al. parallel update). The statistics are updated once per update from its
  * minibatch's x, then frozen for that update: x and x' (the target's input) are normalised with

@@ -1,5 +1,5 @@
 /**
- * `naf-ros arm`: help writing a params file for an arm (issue 24 item 4). With `--config <file>` it
+ * `naf-ros arm`: help writing a params file for an arm. With `--config <file>` it
  * checks the file as `naf-ros train` would (nothing trained, no run folder written) and prints what
  * the choices depend on; with `--urdf <file> --tip <link>` it starts from the URDF alone and also
  * prints a params file to begin with; `--config` with `--urdf` checks the params file against another

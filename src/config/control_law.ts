@@ -1,8 +1,8 @@
 /**
  * The control law around the learner, from a config: u_total = u + g(q) − D q̇ and the safety
  * supervisor's rules, built the same way for the embedded training run (`training/factory.ts`),
- * the ROS node (`ros/naf_trainer_node.ts`), deploy (`naf-ros run`) and `naf-ros arm`, so that a
- * policy meets the same law wherever it runs (issue 24).
+ * the ROS node (`ros/trainer/naf_trainer_node.ts`), deploy (`naf-ros run`) and `naf-ros arm`, so that a
+ * policy meets the same law wherever it runs: under another law it would meet another plant.
  */
 import { dampingPlan, DampingInjection, nodeDampingCheck, NODE_DAMPING_MAX, type DampingPlan } from '../control/damping_injection.js';
 import { GravityCompensation } from '../control/gravity_compensation.js';

@@ -17,7 +17,7 @@ export type GravityCompensationKind = 'none' | 'model' | 'hardware';
 export type DampingInjectionKind = 'none' | 'node' | 'hardware';
 
 export type RunMode = 'train' | 'deploy';
-/** naf_trainer: `single` = one arm with its own learner thread; `actor` = one arm of a fleet (issue 14). */
+/** naf_trainer: `single` = one arm with its own learner thread; `actor` = one arm of a fleet (docs/fleet.md). */
 export type FleetRole = 'single' | 'actor';
 
 export interface NafConfig {
@@ -194,7 +194,7 @@ export const CONFIG_SCHEMA = {
         l_diag_max_exp: { ...num('Clamp of the pre-exponent of L\'s diagonal, |.| <= this.', 0, 20, 0), default: 5 },
         warmup_steps: { ...int('Environment steps before the first update.', 0), default: 200 },
         policy_averaging: { ...num('Policy averaging: after every real episode avg <- (1 - beta) avg + beta theta (Polyak-Ruppert averaging of the weights); the averaged policy is the greedy one (evaluation, held-out test, checkpoints\' policy, deploy), exploration keeps the online weights. beta per episode; 0 = off.', 0, 1), default: 0 },
-        normalize_actions: { type: 'boolean', description: 'The networks work on actions u/u_max in [-1, 1] (P dimensionless); torques are scaled at the arm. false: on torques in N·m (the behaviour before issue 11).', default: true },
+        normalize_actions: { type: 'boolean', description: 'The networks work on actions u/u_max in [-1, 1] (P dimensionless); torques are scaled at the arm. false: on torques in N·m (what a checkpoint saved without action normalisation needs).', default: true },
         normalize_observations: { type: 'boolean', description: 'Running mean/std normalisation of the observation at the network inputs (statistics from the minibatches, frozen within an update, checkpointed, sent to the actor).', default: false },
         critic_weight_decay: { ...num('DDPG: L2 weight decay of the critic\'s weight matrices (DDPG paper: 1e-2; 0 here: with TD errors ~1e-3 it dominated the critic\'s gradient).', 0), default: 0 },
         learner_threads: { ...int('Threads of one NAF update: 2 computes V and part of L on the learner\'s thread, mu and the rest of L on a second one (same results to float32 tolerance, ~1.5x the updates/s on 2 cores; NAF with the separate architecture only).', 1, 2), default: 1 },

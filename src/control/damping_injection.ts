@@ -39,8 +39,8 @@
  * action is effectively a bounded joint-speed command, nearly linear in u once the velocity
  * settles (time constant m_j / B_j), which is what the per-step linear-Gaussian fit and the
  * quadratic A(x, u) model well; (c) nothing is tuned per arm: the rule uses the arm's own torque
- * and speed limits. κ = 0.4 reproduces the values the shipped arms were hand-tuned to before this
- * rule existed (reacher3: 8 rad/s of 20; UR5e: 1.2 rad/s of π).
+ * and speed limits. κ = 0.4 reproduces the values hand-tuned for the shipped arms
+ * (reacher3: 8 rad/s of 20; UR5e: 1.2 rad/s of π).
  */
 import { EigenvalueDecomposition, Matrix, inverse } from 'ml-matrix';
 

@@ -98,7 +98,7 @@ const fmt = (v: ArrayLike<number>, d = 3) => `[${Array.from(v, (x) => +x.toFixed
  * revolute joint turns about the same root axis (x, y or z) and every prismatic joint moves
  * perpendicular to it, the tip's coordinate along that axis never changes, and d holds the two
  * in-plane coordinates (x, y about z; x, z about y; y, z about x). A planar arm thus keeps
- * dX = 3 nJ + 2 (11 for urdf/reacher3.urdf, as before this task was generalised): a third error
+ * dX = 3 nJ + 2 (11 for urdf/reacher3.urdf): a third error
  * coordinate that is identically zero would add a dead input to the networks and a degenerate
  * dimension to the per-step Gaussian dynamics fit (Sec. 5.3). Targets are always held as 3-D
  * points; a planar arm's 2-D `fixedTarget` takes the tip's constant coordinate as its third.

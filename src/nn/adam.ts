@@ -1,14 +1,14 @@
 /**
  * Adam (Kingma & Ba 2015, Algorithm 1) and global-norm gradient clipping over flat Float32Array
  * buffers (`ParamLayout`): each is one loop over a contiguous range, instead of a dozen tfjs kernels
- * per weight tensor (issue 10).
+ * per weight tensor, whose dispatch would cost more than the arithmetic.
  *
  * The step may write in place (`out` the input buffers): the divergence guard saves the state
  * before a step and restores it when the step is not finite (`flat_state.ts`).
  *
  * Two implementations with one contract: when every operand is a view on one `KernelMemory`
  * (the learners allocate their state there, `flat_state.ts`), the wasm SIMD kernels of
- * `kernels.wat` run (float32 arithmetic, as the tfjs optimiser this replaces); otherwise a JS loop
+ * `kernels.wat` run (float32 arithmetic, as tfjs's own optimisers); otherwise a JS loop
  * (float64 arithmetic rounded to float32 on store). They agree to float32 rounding
  * (`test/kernels.test.ts`).
  */

@@ -11,7 +11,7 @@
  *
  * Three buffer sets: `current` (stable arrays, updated in place), the rollback point, and the
  * pre-step copy of the step in progress; committing swaps the last two (no copy). In-place updates
- * touch half the memory of writing a proposal to separate buffers (issue 10: the optimiser loop is
+ * touch half the memory of writing a proposal to separate buffers (the optimiser loop is
  * memory-bound), and the pre-step copy is a plain memcpy.
  *
  * `current` and the `scratch` buffers (a step's gradient, say: not part of the transaction) live on

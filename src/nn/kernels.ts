@@ -1,8 +1,8 @@
 /**
  * A learner's flat float32 buffers in one WebAssembly memory, and the SIMD kernels of
  * `kernels.wat` that run over them: Adam, the soft target update and the squared gradient norm
- * four floats per instruction (issue 10: Adam over the NAF networks' 130k weights took ~5 ns per
- * weight as a JS loop, ~0.5 ns here, measured on this project's 2-core machine).
+ * four floats per instruction (Adam over the NAF networks' 130k weights: ~5 ns per weight as a
+ * JS loop, ~0.5 ns here, measured on this project's 2-core machine).
  *
  * Buffers are carved from the memory by `alloc` (16-byte aligned, never moved: the memory does
  * not grow). A shared memory (SharedArrayBuffer) can be handed to a worker, which `attach`es it and

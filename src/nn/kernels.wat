@@ -1,4 +1,4 @@
-;; SIMD kernels over a learner's flat float32 buffers (issue 10): Adam, the soft target update and
+;; SIMD kernels over a learner's flat float32 buffers: Adam, the soft target update and
 ;; the squared gradient norm, four floats per instruction (wasm SIMD, f32x4). The buffers live in
 ;; the imported memory (`kernels.ts` allocates them there); addresses are byte offsets, counts are
 ;; elements. `npm run build:kernels` assembles this file (wabt) into `kernels_wasm.ts`, once with a

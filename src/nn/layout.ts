@@ -4,7 +4,7 @@
  * A learner keeps every trainable weight in one buffer `theta` (and its Adam moments `m`, `v` in
  * buffers of the same layout), so the optimiser, gradient clipping, the soft target update and the
  * divergence guard's finiteness check are single loops over whole buffers instead of one tfjs kernel
- * per weight tensor per operation (issue 10: those small kernels were most of an update's time).
+ * per weight tensor per operation (measured: those small kernels took most of an update's time).
  *
  * Entries are stored row-major, in the order given; `W` of a dense layer is [in, out] with the
  * inputs as rows (the layout of `DenseWeights` and of the plain-JS actor).

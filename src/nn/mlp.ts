@@ -12,7 +12,7 @@
  * 1/sqrt(fan_in)], the linear output layer U[-3e-3, 3e-3], so initial outputs are near zero.
  *
  * Why a hand-written backward pass: a NAF update through tfjs's tape cost ~770 small kernels
- * (issue 10's profile: dispatch, not arithmetic, dominated). Here each layer's backward is the
+ * (profiled: dispatch, not arithmetic, dominated). Here each layer's backward is the
  * textbook one — g = dY ⊙ relu'(y), dW = x^T g, db = sum over samples of g, dx = g W^T — with plain
  * 2-D matMuls only: on the wasm backend a matMul with `transposeA`/`transposeB` set runs ~10x slower
  * than an explicit transpose followed by a plain matMul (measured, tfjs 4.22 wasm).

@@ -80,7 +80,7 @@ export async function soakSvg(samples: { step: number; tensors: number; heapMB: 
 }
 
 /**
- * The fleet bench (issue 14): test return against wall-clock seconds and against real episodes
+ * The fleet bench (`bench/fleet.ts`): test return against wall-clock seconds and against real episodes
  * (all arms), one line per arm count, the common return R* dashed.
  */
 export async function fleetCurvesSvg(runs: { arms: number; points: { wallS: number; episodes: number; meanReturn: number }[] }[], rStar: number): Promise<string> {

@@ -58,7 +58,7 @@ export const CHECKPOINT_EXT = '.safetensors';
 export const BEST_CHECKPOINT = `best${CHECKPOINT_EXT}`;
 export const checkpointName = (episode: number) => `ckpt-${String(episode).padStart(7, '0')}${CHECKPOINT_EXT}`;
 
-/** Success: the fingertip ends within this distance of the target, m (issue 11: "within 2 cm"). */
+/** Success: the fingertip ends within this distance of the target, m (2 cm: the precision the results report). */
 export const SUCCESS_DISTANCE = 0.02;
 
 /** One training episode (metrics.jsonl). Distances in m, times in s. */
@@ -84,7 +84,7 @@ export interface EpisodeRecord {
   /**
    * Control steps in which the safety supervisor changed the command, by rule (velocity_limit,
    * soft_limit, workspace_limit, torque_clamp, non_finite): training runs under the rules its
-   * deployment applies (absent in runs before issue 24).
+   * deployment applies (absent in older runs).
    */
   interventions?: EpisodeInterventions;
   totalSteps: number;
@@ -129,7 +129,7 @@ export interface EvalRecord {
   medianDistance: number;
   /** This evaluation is the best so far (its checkpoint became checkpoints/best). */
   best: boolean;
-  /** Supervisor interventions summed over the evaluation episodes, by rule (absent before issue 24). */
+  /** Supervisor interventions summed over the evaluation episodes, by rule (absent in older runs). */
   interventions?: EpisodeInterventions;
   wallSeconds: number;
   /** Codes of the learning-health warnings active after this evaluation (absent in older runs). */
@@ -147,7 +147,7 @@ export interface PolicyTest {
   medianDistance: number;
   returns: number[];
   finalDistances: number[];
-  /** Supervisor interventions summed over the test episodes, by rule (absent before issue 24). */
+  /** Supervisor interventions summed over the test episodes, by rule (absent in older runs). */
   interventions?: EpisodeInterventions;
 }
 

@@ -4,7 +4,7 @@
  * `lib/naf_ros/naf_learner`, which run this file directly:
  * `node --import tsx src/ros/main.ts node|sim-bridge|learner [--ros-args ...]`).
  *
- * A fleet (issue 14): `naf_learner` is the one learner; each arm runs `naf_trainer` with
+ * A fleet (docs/fleet.md): `naf_learner` is the one learner; each arm runs `naf_trainer` with
  * `fleet.role: actor` in its own namespace (`launch/fleet.launch.py`).
  *
  * Both read their parameters the ROS way: `--ros-args --params-file <f>` (what `ros2 launch`
@@ -22,12 +22,12 @@ import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import winston from 'winston';
 import type { Logger } from '../util/logger.js';
-import { RclnodejsContext, type RclnodejsNode } from './rclnodejs_transport.js';
-import { declareConfigParameters, unknownParameters } from './parameters.js';
-import { applyRealtime } from './realtime.js';
-import { splitParamsFiles } from './params_files.js';
-import { resolveNodePaths } from './node_paths.js';
-import type { RosLogger } from './transport.js';
+import { RclnodejsContext, type RclnodejsNode } from './transport/rclnodejs_transport.js';
+import { declareConfigParameters, unknownParameters } from './trainer/parameters.js';
+import { applyRealtime } from './process/realtime.js';
+import { splitParamsFiles } from './transport/params_files.js';
+import { resolveNodePaths } from './process/node_paths.js';
+import type { RosLogger } from './transport/transport.js';
 import type { NafConfig } from '../config/schema.js';
 
 /** A winston logger writing to the node's ROS logger (and a JSON-lines file when given). */
@@ -127,7 +127,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
   const { buildActor, buildArmDynamics, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
   const { WorkerLearnerClient } = await import('../training/learner_client.js');
-  const { NafTrainerNode } = await import('./naf_trainer_node.js');
+  const { NafTrainerNode } = await import('./trainer/naf_trainer_node.js');
   const { Rng } = await import('../util/rng.js');
 
   const deploy = config.mode === 'deploy';
@@ -144,18 +144,18 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const urdf = loadConfigUrdf(config);
   const task = buildTask(config, urdf);
   const root = new Rng(config.seed);
-  let actor: import('./naf_trainer_node.js').TrainerActor;
+  let actor: import('./trainer/naf_trainer_node.js').TrainerActor;
   let learner: import('../training/learner_client.js').LearnerClient;
   let learnerTids: number[] = [];
-  let extraStatus: ((hw: string) => import('./transport.js').DiagnosticStatusMsg[]) | undefined;
+  let extraStatus: ((hw: string) => import('./transport/transport.js').DiagnosticStatusMsg[]) | undefined;
   let rng = learnerRng(root, null);
   if (deploy) {
-    // A trained policy, no learner thread (src/ros/deploy.ts).
-    ({ actor, learner } = await (await import('./deploy.js')).deployParts(config, task, logger));
+    // A trained policy, no learner thread (src/ros/deploy/deploy.ts).
+    ({ actor, learner } = await (await import('./deploy/deploy.js')).deployParts(config, task, logger));
   } else if (actorOfFleet) {
     // One arm of a fleet: episodes to naf_learner over topics, parameters and controller back
-    // (ros_learner_client.ts). Its own exploration and episode-start streams (keys carry the namespace).
-    const { RosLearnerClient } = await import('./ros_learner_client.js');
+    // (fleet/ros_learner_client.ts). Its own exploration and episode-start streams (keys carry the namespace).
+    const { RosLearnerClient } = await import('./fleet/ros_learner_client.js');
     actor = buildActor(config, task, root.fork(`arm:${node.namespace}`));
     const client = new RosLearnerClient(node, config, task, logger);
     logger.info(`run folder ${runDir} (this actor's logs and /diagnostics; the learning state is the learner's)`);
@@ -172,7 +172,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   // g(q) and M(q) of the real arm: MuJoCo on the same URDF (no simulation runs here).
   const dynamics = await buildArmDynamics(config);
   logger.info(`arm model of ${config.urdf_path}: ${(await import('../env/collision_report.js')).describeCollision(dynamics, config.task.home_pose)}`);
-  if (deploy) rng = (await import('./deploy.js')).deployStarts(config);
+  if (deploy) rng = (await import('./deploy/deploy.js')).deployStarts(config);
   else if (!actorOfFleet) rng = learnerRng(root, learner.resumed);
   // The control timer runs on the node's clock: on simulation time (Gazebo, the MuJoCo bridge) its
   // jitter is measured on that clock too, or a simulator slower than real time reads as late ticks.
@@ -202,7 +202,7 @@ function learnerRng(root: import('../util/rng.js').Rng, resumed: { completed: nu
 }
 
 /**
- * `naf-ros learner`: the fleet's learner node `naf_learner` (issue 14): R, R_f, the NAF agent and
+ * `naf-ros learner`: the fleet's learner node `naf_learner`: R, R_f, the NAF agent and
  * every arm's model and controller, learning in a worker thread; its run folder holds the
  * checkpoints (`ros.resume` continues the fleet), `learner.log.jsonl` and `diagnostics.jsonl`.
  */
@@ -214,7 +214,7 @@ export async function runLearnerNode(argv: string[] = process.argv): Promise<voi
   checkResume(config, 'naf_learner');
   const { buildTask } = await import('../training/factory.js');
   const { WorkerFleetClient } = await import('../training/fleet_client.js');
-  const { NafLearnerNode } = await import('./naf_learner_node.js');
+  const { NafLearnerNode } = await import('./fleet/naf_learner_node.js');
   const runDir = config.ros.resume || join(config.run_dir, `${runStamp()}-fleet-seed${config.seed}`);
   mkdirSync(runDir, { recursive: true });
   const logger = rosWinstonLogger(node.logger, join(runDir, 'learner.log.jsonl'));
@@ -235,7 +235,7 @@ export async function runLearnerNode(argv: string[] = process.argv): Promise<voi
 export async function runSimBridge(argv: string[] = process.argv): Promise<void> {
   const ctx = await initRos(argv);
   const node = ctx.createNode('naf_sim_bridge');
-  const { createBridgeArm, declareSimBridgeParameters, SimBridgeNode } = await import('./sim_bridge_node.js');
+  const { createBridgeArm, declareSimBridgeParameters, SimBridgeNode } = await import('./sim/sim_bridge_node.js');
   const cfg = declareSimBridgeParameters(node);
   const logger = rosWinstonLogger(node.logger);
   // The controller's joints are the simulated arm's (a URDF's other joints, e.g. fingers, stay passive).

@@ -7,12 +7,13 @@
  * These belong to an arm, not to the learner: the TVLG fit needs fixed-length episodes from one
  * low-variance initial-state distribution (Sec. 5.3), i.e. one arm's episodes, and the iLQG step
  * linearises around the trajectories of that arm's own controller. A learner with one arm is
- * today's Algorithm 2 exactly; a fleet learner holds one `ArmLearning` per arm and shares the
+ * the paper's Algorithm 2 exactly; a fleet learner holds one `ArmLearning` per arm and shares the
  * Q-function, R and R_f (`learner.ts`).
  *
  * The iLQG step is installed only when its controller respects the KL trust region
  * (KL <= epsilon·stepMult·T); a dual search that ends outside it (or finds no positive-definite
- * solution) keeps the previous controller (issue 11).
+ * solution) keeps the previous controller: the fitted model is trusted only near the
+ * trajectories it was fitted on.
  */
 import type { Task } from '../env/types.js';
 import type { DynamicsModel, Trajectory } from '../model/types.js';

@@ -1,5 +1,5 @@
 /**
- * What a user needs to write a params file for an arm (issue 24 item 4, `naf-ros arm`): the config
+ * What a user needs to write a params file for an arm (`naf-ros arm`): the config
  * checked as `naf-ros train` checks it (nothing trained, no run folder), and the numbers the
  * choices depend on — the chain base to tip, the tip at the home pose, the reach, gravity torques
  * against the policy's torque bound, the damping the control law injects, the homing gains, and

@@ -1,6 +1,6 @@
 /**
  * The fleet learner behind one interface, in the caller's thread or in a worker thread — the
- * fleet's counterpart of `learner_client.ts`. The learner node (`src/ros/naf_learner_node.ts`)
+ * fleet's counterpart of `learner_client.ts`. The learner node (`src/ros/fleet/naf_learner_node.ts`)
  * hands it every episode an actor sends and publishes what it emits: the policy (with the fleet's
  * counts), each arm's iLQG controller, stats and log lines.
  *
@@ -14,7 +14,7 @@ import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { FleetLearner, type FleetEpisode, type FleetMessage, type FleetInfo, type FleetStatus, type IngestResult } from './fleet_learner.js';
-import type { LearnerStats, ResumeInfo } from './learner_session.js';
+import type { LearnerStats, ResumeInfo } from './learner_types.js';
 
 export type { FleetEpisode, FleetInfo, FleetStatus, IngestResult };
 

@@ -1,5 +1,5 @@
 /**
- * The fleet learner (issue 14; Gu, Holly, Lillicrap, Levine, ICRA 2017, "asynchronous NAF"):
+ * The fleet learner (Gu, Holly, Lillicrap, Levine, ICRA 2017, "asynchronous NAF"):
  * several arms collect episodes in parallel, one learner trains the one Q-function on the pooled
  * replay R (and R_f), and each arm acts with the newest parameters it has received.
  *
@@ -34,7 +34,8 @@ import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { buildArmModels } from './factory.js';
-import { LearnerSession, type LearnerStats, type ResumeInfo } from './learner_session.js';
+import { LearnerSession } from './learner_session.js';
+import type { LearnerStats, ResumeInfo } from './learner_types.js';
 
 /** One finished episode of one arm, as an actor sends it. */
 export interface FleetEpisode {

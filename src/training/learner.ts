@@ -8,16 +8,16 @@
  * Per episode (`endEpisode`): when B_f holds n complete episodes, refit M (Sec. 5.3), take one
  * iLQG step under it (appendix 8.1), B_old <- B_f, B_f <- {} (lines 155-159).
  *
- * A fleet (issue 14; Gu, Holly, Lillicrap, Levine 2017): several arms feed one learner. What is
+ * A fleet (Gu, Holly, Lillicrap, Levine 2017; docs/fleet.md): several arms feed one learner. What is
  * shared and what belongs to an arm:
  *  - shared: the Q-function (the agent), R, R_f, the step and episode counters, the random stream;
  *  - per arm (`ArmLearning`): the episode being recorded, B_f, B_old, the TVLG model (and the
  *    imagination model), the iLQG controller and its trust-region state. Each transition names its
  *    arm; imagination at a real step of arm a starts from a's B_old under a's model and feeds the
  *    one R_f, so every arm's model feeds the one Q-function in proportion to its real steps.
- * With one arm (arm 0, the default everywhere) this is today's Algorithm 2 exactly.
+ * With one arm (arm 0, the default everywhere) this is the paper's Algorithm 2 exactly.
  *
- * Two guards the paper does not spell out (issue 11):
+ * Two guards the paper does not spell out:
  *  - the iLQG step is installed only when its controller respects the KL trust region
  *    (KL <= epsilon·stepMult·T); a dual search that ends outside it (or finds no positive-definite
  *    solution) keeps the previous controller, counted in `ilqgRejected` and in the refit report;

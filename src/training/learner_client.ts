@@ -12,16 +12,8 @@ import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import type { Transition } from './learner.js';
-import { LearnerSession, type LearnerStats, type ResumeInfo } from './learner_session.js';
-
-export type { LearnerStats, ResumeInfo };
-
-export interface EpisodeEnd {
-  controller: 'naf' | 'ilqg';
-  return: number;
-  /** Ended early (watchdog, e-stop, pause): kept in R, excluded from the model fit. */
-  aborted: boolean;
-}
+import { LearnerSession } from './learner_session.js';
+import type { EpisodeEnd, LearnerStats, ResumeInfo } from './learner_types.js';
 
 export interface LearnerClient {
   /** The checkpoint the learner was restored from (`ros.resume`), or null for a new run. */

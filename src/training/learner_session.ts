@@ -17,50 +17,9 @@ import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { armSignature, assertSameArm, buildArmModels, buildLearning, loadConfigUrdf, type ArmSignature, type LearningParts } from './factory.js';
-import { LearningHealth, type HealthWarning } from './learning_health.js';
-import { learnerState, restoreLearner, type LearnerState, type RefitReport, type Transition } from './learner.js';
-import type { EpisodeEnd } from './learner_client.js';
-
-export interface LearnerStats {
-  /** Wall clock when the stats were taken, ms (Date.now). */
-  at: number;
-  episodes: number;
-  steps: number;
-  updates: number;
-  imaginedTotal: number;
-  lastReturn: number;
-  divergences: number;
-  /** Real steps that trained nothing because the learner was behind real time (cumulative). */
-  skippedSteps: number;
-  /** The minibatch updates those steps would have made (I, plus I·l from R_f while imagining; cumulative). */
-  shedUpdates: number;
-  /** Learner lag over the transitions since the previous stats: mean and max, ms; count of them. */
-  lagMeanMs: number;
-  lagMaxMs: number;
-  lagSamples: number;
-  /** Checkpoints written by this session, and the wall time of the last one, ms (NaN before the first). */
-  checkpoints: number;
-  checkpointMs: number;
-  /** Model refits so far, and their iLQG steps not installed because they broke the KL trust region. */
-  refits: number;
-  ilqgRejected: number;
-  /** The newest refit's report (its `accepted` says whether its iLQG step was installed). */
-  refit: RefitReport | null;
-  /**
-   * Learning-health warnings active now (`learning_health.ts`: model error, TD loss, Q range, on
-   * every completed episode; the greedy-distance check needs evaluations, which the node does not
-   * run). Absent from learners that do not check.
-   */
-  warnings?: HealthWarning[];
-}
-
-/** What a session restored from (`ros.resume`): the checkpoint folder and the episode counts in it. */
-export interface ResumeInfo {
-  checkpoint: string;
-  /** Episodes the node completed (ran to the horizon) and aborted before the checkpoint. */
-  completed: number;
-  aborted: number;
-}
+import { LearningHealth } from './learning_health.js';
+import { learnerState, restoreLearner, type LearnerState, type Transition } from './learner.js';
+import type { EpisodeEnd, LearnerStats, ResumeInfo } from './learner_types.js';
 
 /** Messages of a session to its actor(s); `arm` names the learner's arm index (0 for a single arm). */
 export type SessionMessage =

@@ -1,7 +1,7 @@
 /**
  * Is this run learning? Watches the signals a training run already produces and returns a
- * warning when one of them leaves the range a learning run stays in (issue 24, item 5: "a run that
- * is not learning says so"). Each warning names the signal, its numbers, the likely cause and what
+ * warning when one of them leaves the range a learning run stays in, so that a run that is not
+ * learning says so. Each warning names the signal, its numbers, the likely cause and what
  * to do (docs/your-arm.md "Troubleshooting"); it starts once and is reported again only after it has cleared
  * and recurs, so a run that stays broken logs it once, not every episode.
  *
@@ -17,13 +17,14 @@
  *    e < 0.35. Why 0.35 and 3: measured (seed 1, 60 episodes, shipped configs) e = 0.020–0.144 on
  *    every refit of the reacher and 0.005–0.262 on the UR5e (0.262 once, at refit 3), and e =
  *    0.44–2.6 on every refit of the UR5e with `safety.damping_injection: none` (its URDF has no
- *    damping, as UR publish none: the issue's iiwa failure), the first three 1.53, 0.44, 0.44.
+ *    damping, as UR publish none: how a lightly damped arm such as the published iiwa fails), the
+ *    first three 1.53, 0.44, 0.44.
  *    Short learning runs (reacher, T = 20, n = 2, seeds 5 and 6) have single refits up to 0.60 (the
  *    first ratio, of a model fitted on 2 episodes) and 0.43, each followed by refits below 0.25:
  *    single high refits happen on learning runs, two in a row above 0.35 did not, so the rule
  *    needs three; 0.35 lies between the learning runs' steady values and the failure's lowest.
- *    The ratio to the "no change" predictor x̂_{t+1} = x_t was measured too (before damping
- *    injection, with the damping then in the URDFs, and the UR5e without it) and does not separate
+ *    The ratio to the "no change" predictor x̂_{t+1} = x_t was measured too (the reacher's damping
+ *    in its URDF instead of injected, the UR5e undamped) and does not separate
  *    the cases (reacher 0.02–1.07, undamped UR5e 0.60–0.91): a lightly damped arm changes its
  *    velocity a lot in one period in both. Limitation: e compares
  *    the model with the spread of the batch; batches with almost no spread (deterministic

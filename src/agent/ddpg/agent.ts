@@ -33,7 +33,7 @@ export interface DdpgOptions extends AgentOptions {
   /**
    * L2 weight decay of the critic's weight matrices; default 0. DDPG's paper used 1e-2 with its
    * reward scales; here TD errors are ~1e-3, so a decay of 1e-2 dominates the critic's gradient and
-   * the actor follows a wrong critic to the torque bounds (issue 11's ablation: 0 alone took seed 1
+   * the actor follows a wrong critic to the torque bounds (an ablation: decay 0 alone took seed 1
    * from -14.9 to -5.3 greedy return by episode 20). Exposed as `agent.critic_weight_decay`.
    */
   weightDecay?: number;

@@ -13,7 +13,7 @@
  * with the x' minibatch's own statistics (as Q(x, u) does in the same update); acting and queries
  * use the running averages.
  *
- * How an update runs (issue 10: ~770 tfjs kernels per update before, ~100 now):
+ * How an update runs (~100 tfjs kernels per update; differentiating through tfjs's tape takes ~770):
  *  1. tfjs: upload the weights (one flat buffer, `learner_base.ts`), forward passes of V', V, mu, L
  *     with caches; download the raw head outputs (V [B], z [B, dU], l [B, nL], V' [B]);
  *  2. plain JS: the loss and its gradient with respect to those outputs (`nafLoss`, the paper's

@@ -1,5 +1,5 @@
 /**
- * The NAF update on two threads (issue 10): the calling thread computes V, the target V', the
+ * The NAF update on two threads: the calling thread computes V, the target V', the
  * bottom layer of L's backward pass and the Adam steps of V and L; a worker thread
  * (`head_worker.ts`, its own tfjs backend) computes the mu and L heads, the rest of their backward
  * passes and mu's Adam step. The heads of the 'separate' architecture share no weights and each is

@@ -11,11 +11,11 @@
  * `validateParameterUpdate` (schema, ranges, and the cross-check p <= max_on_policy_fraction,
  * whose reason names the cap).
  */
-import { allowedText, parameterSchema, parseConfig, validateParameterUpdate, flattenParameters } from '../config/load.js';
-import { LIVE_PARAMETERS, type NafConfig } from '../config/schema.js';
+import { allowedText, parameterSchema, parseConfig, validateParameterUpdate, flattenParameters } from '../../config/load.js';
+import { LIVE_PARAMETERS, type NafConfig } from '../../config/schema.js';
 
 export { LIVE_PARAMETERS };
-import type { ParameterDescriptor, ParameterKind, ParameterValue, RosNode } from './transport.js';
+import type { ParameterDescriptor, ParameterKind, ParameterValue, RosNode } from '../transport/transport.js';
 
 
 /** ROS parameters every node has, accepted in params files next to the config keys. */

@@ -5,18 +5,18 @@
  * Used by the end-to-end tests and the control-loop jitter benchmark; the ROS 2 launch files run
  * the same two nodes as two processes over DDS.
  */
-import type { NafConfig } from '../config/schema.js';
-import { parseConfig } from '../config/load.js';
-import { MujocoArm } from '../env/mujoco_arm.js';
-import { buildActor, buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../training/factory.js';
-import type { EpisodeActor } from '../training/episode_actor.js';
-import type { LearnerClient } from '../training/learner_client.js';
-import type { ReachTask } from '../env/reach_task.js';
-import type { Logger } from '../util/logger.js';
-import { Rng } from '../util/rng.js';
-import { InProcessBus } from './inprocess_transport.js';
-import { NafTrainerNode } from './naf_trainer_node.js';
-import { declareConfigParameters } from './parameters.js';
+import type { NafConfig } from '../../config/schema.js';
+import { parseConfig } from '../../config/load.js';
+import { MujocoArm } from '../../env/mujoco_arm.js';
+import { buildActor, buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../../training/factory.js';
+import type { EpisodeActor } from '../../training/episode_actor.js';
+import type { LearnerClient } from '../../training/learner_client.js';
+import type { ReachTask } from '../../env/reach_task.js';
+import type { Logger } from '../../util/logger.js';
+import { Rng } from '../../util/rng.js';
+import { InProcessBus } from '../transport/inprocess_transport.js';
+import { NafTrainerNode } from '../trainer/naf_trainer_node.js';
+import { declareConfigParameters } from '../trainer/parameters.js';
 import { declareSimBridgeParameters, SimBridgeNode } from './sim_bridge_node.js';
 
 export interface InProcessSystem {

@@ -1,5 +1,5 @@
 /**
- * A fleet in one process, over the in-process transport (issue 14): per arm a MuJoCo sim bridge
+ * A fleet in one process, over the in-process transport: per arm a MuJoCo sim bridge
  * and an actor (`naf_trainer`, `fleet.role: actor`, with `RosLearnerClient`) in the arm's
  * namespace (`/arm1`, `/arm2`, ...), and one learner node (`naf_learner` with a fleet learner
  * client, in-thread for deterministic tests or in its worker thread for the bench). The same
@@ -8,22 +8,22 @@
  * Arms can join and leave, and the learner can be killed (its node destroyed, its learner
  * dropped without a checkpoint, as SIGKILL would) and started again from its run folder.
  */
-import type { NafConfig } from '../config/schema.js';
-import { parseConfig } from '../config/load.js';
-import { MujocoArm } from '../env/mujoco_arm.js';
-import type { ReachTask } from '../env/reach_task.js';
-import type { RigidBodyModel } from '../env/rigid_body.js';
-import type { EpisodeActor } from '../training/episode_actor.js';
-import { buildActor, buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../training/factory.js';
-import type { FleetLearnerClient } from '../training/fleet_client.js';
-import type { Logger } from '../util/logger.js';
-import { Rng } from '../util/rng.js';
-import { InProcessBus, type InProcessNode } from './inprocess_transport.js';
+import type { NafConfig } from '../../config/schema.js';
+import { parseConfig } from '../../config/load.js';
+import { MujocoArm } from '../../env/mujoco_arm.js';
+import type { ReachTask } from '../../env/reach_task.js';
+import type { RigidBodyModel } from '../../env/rigid_body.js';
+import type { EpisodeActor } from '../../training/episode_actor.js';
+import { buildActor, buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../../training/factory.js';
+import type { FleetLearnerClient } from '../../training/fleet_client.js';
+import type { Logger } from '../../util/logger.js';
+import { Rng } from '../../util/rng.js';
+import { InProcessBus, type InProcessNode } from '../transport/inprocess_transport.js';
 import { NafLearnerNode } from './naf_learner_node.js';
-import { NafTrainerNode } from './naf_trainer_node.js';
-import { declareConfigParameters } from './parameters.js';
+import { NafTrainerNode } from '../trainer/naf_trainer_node.js';
+import { declareConfigParameters } from '../trainer/parameters.js';
 import { RosLearnerClient } from './ros_learner_client.js';
-import { declareSimBridgeParameters, SimBridgeNode } from './sim_bridge_node.js';
+import { declareSimBridgeParameters, SimBridgeNode } from '../sim/sim_bridge_node.js';
 
 /** One arm of the fleet: its simulated arm behind its bridge, and its actor. */
 export interface FleetArm {

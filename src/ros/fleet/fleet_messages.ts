@@ -1,5 +1,5 @@
 /**
- * The fleet's messages (issue 14) as `std_msgs/msg/Float64MultiArray`, so that no interface
+ * The fleet's messages as `std_msgs/msg/Float64MultiArray`, so that no interface
  * package has to be built: finished episodes (actor -> learner), policy parameters (learner ->
  * actors) and each arm's iLQG controller (learner -> that arm).
  *
@@ -39,11 +39,11 @@
  * messages are newer than its previous life's whatever their version.
  */
 import { crc32 } from 'node:zlib';
-import { createActor } from '../agent/actor.js';
-import type { DenseWeights, PolicySnapshot } from '../agent/types.js';
-import type { LinearGaussianController } from '../control/types.js';
-import type { FleetEpisode, FleetInfo } from '../training/fleet_learner.js';
-import type { Float64MultiArrayMsg } from './transport.js';
+import { createActor } from '../../agent/actor.js';
+import type { DenseWeights, PolicySnapshot } from '../../agent/types.js';
+import type { LinearGaussianController } from '../../control/types.js';
+import type { FleetEpisode, FleetInfo } from '../../training/fleet_learner.js';
+import type { Float64MultiArrayMsg } from '../transport/transport.js';
 
 export const EPISODE_FORMAT = 'naf_ros/episode/1';
 export const POLICY_FORMAT = 'naf_ros/policy/1';

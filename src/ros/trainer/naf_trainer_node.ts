@@ -36,27 +36,28 @@
  * `/diagnostics` (1 Hz) has three statuses: safety, control loop, learner; every report also
  * goes as one JSON line to `diagnosticsFile` (the run folder's `diagnostics.jsonl`).
  *
- * `mode: deploy` (src/ros/deploy.ts): the same loop, homing, supervisor, watchdog and e-stop with
+ * `mode: deploy` (src/ros/deploy/deploy.ts): the same loop, homing, supervisor, watchdog and e-stop with
  * a fixed greedy actor and a learner that learns nothing; the budget is `deploy.episodes`
  * (0 = until stopped) and nothing is checkpointed.
  */
-import type { ArmDynamics, ArmSpec, Task } from '../env/types.js';
-import type { NafConfig } from '../config/schema.js';
-import type { PolicySnapshot } from '../agent/types.js';
-import type { LinearGaussianController } from '../control/types.js';
-import type { LearnerClient, LearnerStats } from '../training/learner_client.js';
-import { derivedHomingGains, homed, pdHomingTorque } from '../control/pd_homing.js';
-import { dampingPlan, totalDamping, type DampingPlan } from '../control/damping_injection.js';
-import { checkNodeDamping, speedLimits, supervisorOptions } from '../config/control_law.js';
-import { SUCCESS_DISTANCE } from '../report/run_folder.js';
-import type { Logger } from '../util/logger.js';
-import type { Rng } from '../util/rng.js';
+import type { ArmDynamics, ArmSpec, Task } from '../../env/types.js';
+import type { NafConfig } from '../../config/schema.js';
+import type { PolicySnapshot } from '../../agent/types.js';
+import type { LinearGaussianController } from '../../control/types.js';
+import type { LearnerClient } from '../../training/learner_client.js';
+import type { LearnerStats } from '../../training/learner_types.js';
+import { derivedHomingGains, homed, pdHomingTorque } from '../../control/pd_homing.js';
+import { dampingPlan, totalDamping, type DampingPlan } from '../../control/damping_injection.js';
+import { checkNodeDamping, speedLimits, supervisorOptions } from '../../config/control_law.js';
+import { SUCCESS_DISTANCE } from '../../report/run_folder.js';
+import type { Logger } from '../../util/logger.js';
+import type { Rng } from '../../util/rng.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { diagnosticArray, JitterMeter, learnerStatus, LearnerWindow, loopStatus, MainThreadMeter, safetyStatus } from './diagnostics.js';
 import { JointStateInput, shortGid } from './joint_state_input.js';
 import { installParameterValidation } from './parameters.js';
-import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind, type TipKinematics } from '../safety/supervisor.js';
-import type { DiagnosticStatusMsg, Float64Msg, Float64MultiArrayMsg, RosNode, RosPublisher, TriggerResponse } from './transport.js';
+import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind, type TipKinematics } from '../../safety/supervisor.js';
+import type { DiagnosticStatusMsg, Float64Msg, Float64MultiArrayMsg, RosNode, RosPublisher, TriggerResponse } from '../transport/transport.js';
 
 /** What the node needs of `EpisodeActor` (src/training/episode_actor.ts). */
 export interface TrainerActor {

@@ -5,13 +5,13 @@
  * ERROR 2, STALE 3. Figures marked "window" cover the time since the previous report (1 s).
  */
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
-import type { LearnerStats } from '../training/learner_session.js';
-import type { HealthWarning } from '../training/learning_health.js';
-import type { InterventionKind } from '../safety/supervisor.js';
-import { INTERVENTION_KINDS } from '../safety/supervisor.js';
+import type { LearnerStats } from '../../training/learner_types.js';
+import type { HealthWarning } from '../../training/learning_health.js';
+import type { InterventionKind } from '../../safety/supervisor.js';
+import { INTERVENTION_KINDS } from '../../safety/supervisor.js';
 import type { JointStateRejection } from './joint_state_input.js';
 import { JOINT_STATE_REJECTIONS, shortGid } from './joint_state_input.js';
-import { header, type DiagnosticArrayMsg, type DiagnosticStatusMsg, type KeyValueMsg } from './transport.js';
+import { header, type DiagnosticArrayMsg, type DiagnosticStatusMsg, type KeyValueMsg } from '../transport/transport.js';
 
 export const DIAG_OK = 0;
 export const DIAG_WARN = 1;

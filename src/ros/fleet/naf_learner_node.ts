@@ -1,5 +1,5 @@
 /**
- * ROS 2 node `naf_learner` (issue 14): the one learner of a fleet of arms (Gu, Holly, Lillicrap,
+ * ROS 2 node `naf_learner`: the one learner of a fleet of arms (Gu, Holly, Lillicrap,
  * Levine, ICRA 2017). It owns R, R_f and the NAF agent, and per arm its B_f/B_old, TVLG model and
  * iLQG controller (`FleetLearner`, in a worker thread in production); this node is its ROS side.
  *
@@ -25,17 +25,17 @@
  * refused, counted by reason and logged (rate-limited); nothing of it reaches R.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import type { NafConfig } from '../config/schema.js';
-import type { FleetInfo, FleetLearnerClient, FleetStatus } from '../training/fleet_client.js';
-import type { LearnerStats } from '../training/learner_session.js';
-import type { Logger } from '../util/logger.js';
-import { RateLimitedLog } from '../util/rate_limited_log.js';
-import { DIAG_OK, DIAG_WARN, diagnosticArray } from './diagnostics.js';
+import type { NafConfig } from '../../config/schema.js';
+import type { FleetInfo, FleetLearnerClient, FleetStatus } from '../../training/fleet_client.js';
+import type { LearnerStats } from '../../training/learner_types.js';
+import type { Logger } from '../../util/logger.js';
+import { RateLimitedLog } from '../../util/rate_limited_log.js';
+import { DIAG_OK, DIAG_WARN, diagnosticArray } from '../trainer/diagnostics.js';
 import {
   decodeEpisode, encodeController, encodePolicy, encodeStatus, FleetMessageError, REFUSAL_REASONS,
   type RefusalReason, type TaskDims,
 } from './fleet_messages.js';
-import type { DiagnosticArrayMsg, DiagnosticStatusMsg, Float64MultiArrayMsg, QosSpec, RosNode, RosPublisher, RosTimer, TriggerResponse } from './transport.js';
+import type { DiagnosticArrayMsg, DiagnosticStatusMsg, Float64MultiArrayMsg, QosSpec, RosNode, RosPublisher, RosTimer, TriggerResponse } from '../transport/transport.js';
 
 export const LEARNER_FLEET_STATUS_NAME = 'naf_learner: fleet';
 

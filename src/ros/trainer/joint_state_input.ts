@@ -38,10 +38,10 @@
  * A middleware that reports no GID ('' for every message) makes every message the source's; the
  * node then falls back on the publisher count of the ROS graph (naf_trainer_node.ts).
  */
-import type { JointStateRecord } from '../env/types.js';
-import type { Logger } from '../util/logger.js';
-import { RateLimitedLog } from '../util/rate_limited_log.js';
-import { fromTimeMsg, type JointStateMsg } from './transport.js';
+import type { JointStateRecord } from '../../env/types.js';
+import type { Logger } from '../../util/logger.js';
+import { RateLimitedLog } from '../../util/rate_limited_log.js';
+import { fromTimeMsg, type JointStateMsg } from '../transport/transport.js';
 
 export type JointStateRejection =
   | 'empty' | 'length_mismatch' | 'duplicate_name' | 'missing_joint' | 'non_finite'

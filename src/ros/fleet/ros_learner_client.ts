@@ -1,5 +1,5 @@
 /**
- * The actor's side of a fleet (issue 14): a `LearnerClient` over ROS 2 topics, so that
+ * The actor's side of a fleet: a `LearnerClient` over ROS 2 topics, so that
  * `NafTrainerNode` — homing, episodes, the full safety supervisor, p-mixing of NAF and iLQG
  * episodes — runs unchanged as one arm of a fleet (`fleet.role: actor`).
  *
@@ -27,21 +27,22 @@
  * return); /diagnostics turns WARN ("no learner stats") and the status `naf_trainer: fleet` says
  * how long the learner has been silent.
  */
-import type { PolicySnapshot } from '../agent/types.js';
-import type { LinearGaussianController } from '../control/types.js';
-import { initController } from '../control/lg_controller.js';
-import type { NafConfig } from '../config/schema.js';
-import type { Transition } from '../training/learner.js';
-import type { EpisodeEnd, LearnerClient, LearnerStats, ResumeInfo } from '../training/learner_client.js';
-import type { FleetInfo } from '../training/fleet_learner.js';
-import type { Logger } from '../util/logger.js';
-import { RateLimitedLog } from '../util/rate_limited_log.js';
-import { DIAG_OK, DIAG_WARN } from './diagnostics.js';
+import type { PolicySnapshot } from '../../agent/types.js';
+import type { LinearGaussianController } from '../../control/types.js';
+import { initController } from '../../control/lg_controller.js';
+import type { NafConfig } from '../../config/schema.js';
+import type { Transition } from '../../training/learner.js';
+import type { LearnerClient } from '../../training/learner_client.js';
+import type { EpisodeEnd, LearnerStats, ResumeInfo } from '../../training/learner_types.js';
+import type { FleetInfo } from '../../training/fleet_learner.js';
+import type { Logger } from '../../util/logger.js';
+import { RateLimitedLog } from '../../util/rate_limited_log.js';
+import { DIAG_OK, DIAG_WARN } from '../trainer/diagnostics.js';
 import {
   decodeController, decodePolicy, decodeStatus, encodeEpisode, FleetMessageError, REFUSAL_REASONS,
   type RefusalReason,
 } from './fleet_messages.js';
-import type { DiagnosticStatusMsg, Float64MultiArrayMsg, QosSpec, RosClient, RosNode, RosPublisher } from './transport.js';
+import type { DiagnosticStatusMsg, Float64MultiArrayMsg, QosSpec, RosClient, RosNode, RosPublisher } from '../transport/transport.js';
 
 export const FLEET_STATUS_NAME = 'naf_trainer: fleet';
 

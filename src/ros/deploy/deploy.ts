@@ -12,17 +12,17 @@
  * episodes while it learns; in deploy mode every episode runs the fixed, noise-free policy, so p
  * does not apply. Launching deploy mode is the safety engineer's decision.
  */
-import { createActor } from '../agent/actor.js';
-import type { PolicyActor, PolicySnapshot } from '../agent/types.js';
-import type { LinearGaussianController } from '../control/types.js';
-import type { NafConfig } from '../config/schema.js';
-import type { Task } from '../env/types.js';
-import type { EpisodeEnd, LearnerClient } from '../training/learner_client.js';
-import type { LearnerStats } from '../training/learner_session.js';
-import type { Transition } from '../training/learner.js';
-import type { Logger } from '../util/logger.js';
-import { Rng } from '../util/rng.js';
-import type { TrainerActor } from './naf_trainer_node.js';
+import { createActor } from '../../agent/actor.js';
+import type { PolicyActor, PolicySnapshot } from '../../agent/types.js';
+import type { LinearGaussianController } from '../../control/types.js';
+import type { NafConfig } from '../../config/schema.js';
+import type { Task } from '../../env/types.js';
+import type { LearnerClient } from '../../training/learner_client.js';
+import type { EpisodeEnd, LearnerStats } from '../../training/learner_types.js';
+import type { Transition } from '../../training/learner.js';
+import type { Logger } from '../../util/logger.js';
+import { Rng } from '../../util/rng.js';
+import type { TrainerActor } from '../trainer/naf_trainer_node.js';
 
 /**
  * The episode starts of deploy mode: the held-out test stream (`training.test_seed`), in order —
@@ -107,7 +107,7 @@ export function checkPolicyFits(node: NafConfig, trained: NafConfig, snapshot: P
  */
 export async function deployParts(config: NafConfig, task: Task, logger: Logger): Promise<{ actor: GreedyActor; learner: NoLearner; checkpoint: string }> {
   if (!config.deploy.checkpoint) throw new Error('mode deploy needs deploy.checkpoint: a run folder or a checkpoint file (.safetensors)');
-  const { loadCheckpointPolicy } = await import('../training/eval_command.js');
+  const { loadCheckpointPolicy } = await import('../../training/eval_command.js');
   const policy = await loadCheckpointPolicy(config.deploy.checkpoint);
   for (const w of checkPolicyFits(config, policy.config, policy.snapshot, task, policy.path)) logger.warn(`deploy: ${w}`);
   logger.info(`deploy: greedy policy of ${policy.path} (${Number.isFinite(policy.episode) ? `${policy.episode} training episodes` : 'episodes unknown'}); no learning, no exploration, no iLQG`);

@@ -4,10 +4,10 @@
  * learner's threads (they keep their nice value and take the CPU that is left) and for Node's own
  * helper threads, the ones that exist when this module loads (V8's platform workers and the like).
  * Those run garbage collection and compilation for every isolate of the process, the learner's
- * worker threads included: at SCHED_FIFO they ran the learner's background work at the control
+ * worker threads included: at SCHED_FIFO they would run the learner's background work at the control
  * loop's priority (FIFO does not time-slice between equal priorities) and, waiting on the
- * SCHED_OTHER learner thread, could hold both cores of a 2-core machine — a 44 s stall of every
- * process on the machine was seen over DDS with `rt_priority` 50 for all threads (2026-11-26).
+ * SCHED_OTHER learner thread, can hold both cores of a 2-core machine: with `rt_priority` 50 for
+ * all threads, a 44 s stall of every process on the machine was measured over DDS (2026-11-26).
  * This is what ros2_control's controller_manager does for its update thread
  * (`thread_priority`, 50): on a loaded machine the control loop then runs when its timer is due
  * instead of when the scheduler gets to it.

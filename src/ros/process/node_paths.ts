@@ -9,10 +9,10 @@
  */
 import { dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { NafConfig } from '../config/schema.js';
-import { PATH_PARAMETERS } from '../config/schema.js';
-import { resolvePathValue } from '../config/params_file.js';
-import { readParamsFiles } from './params_files.js';
+import type { NafConfig } from '../../config/schema.js';
+import { PATH_PARAMETERS } from '../../config/schema.js';
+import { resolvePathValue } from '../../config/params_file.js';
+import { readParamsFiles } from '../transport/params_files.js';
 
 /** A copy of `config` with the file-relative paths resolved. */
 export function resolveNodePaths(config: NafConfig, paramsFiles: string[], nodeName: string, namespace = '/'): NafConfig {

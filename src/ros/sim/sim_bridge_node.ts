@@ -21,10 +21,10 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { Arm } from '../env/types.js';
-import type { MujocoArm } from '../env/mujoco_arm.js';
-import type { Logger } from '../util/logger.js';
-import { header, toTimeMsg, type ClockMsg, type JointStateMsg, type RosNode, type RosPublisher, type RosTimer } from './transport.js';
+import type { Arm } from '../../env/types.js';
+import type { MujocoArm } from '../../env/mujoco_arm.js';
+import type { Logger } from '../../util/logger.js';
+import { header, toTimeMsg, type ClockMsg, type JointStateMsg, type RosNode, type RosPublisher, type RosTimer } from '../transport/transport.js';
 
 export interface SimBridgeConfig {
   urdf_path: string;
@@ -46,7 +46,7 @@ export interface SimBridgeConfig {
   publish_clock: boolean;
   /** Initial joint positions, rad (arm joint order); empty = zeros. */
   initial_positions: number[];
-  /** SCHED_FIFO priority of the bridge's threads (realtime.ts); 0 = normal scheduling. */
+  /** SCHED_FIFO priority of the bridge's threads (process/realtime.ts); 0 = normal scheduling. */
   rt_priority: number;
   /**
    * Damping the simulated robot's own loop injects, N·m·s/rad per joint of `joints`, added to the
@@ -91,8 +91,8 @@ export function declareSimBridgeParameters(node: RosNode, defaults: Partial<SimB
  * @throws as `MujocoArm.create`; RangeError when `initial_positions` has the wrong length.
  */
 export async function createBridgeArm(cfg: SimBridgeConfig, packageRoot: string): Promise<{ arm: MujocoArm; collision: string }> {
-  const { MujocoArm } = await import('../env/mujoco_arm.js');
-  const { describeCollision } = await import('../env/collision_report.js');
+  const { MujocoArm } = await import('../../env/mujoco_arm.js');
+  const { describeCollision } = await import('../../env/collision_report.js');
   const urdfPath = isAbsolute(cfg.urdf_path) || existsSync(cfg.urdf_path) ? cfg.urdf_path : resolve(packageRoot, cfg.urdf_path);
   if (cfg.joint_damping.length && cfg.joint_damping.length !== cfg.joints.length)
     throw new Error(`naf_sim_bridge: joint_damping has ${cfg.joint_damping.length} values, joints ${cfg.joints.length}: give one per joint of \`joints\``);

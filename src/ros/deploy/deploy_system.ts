@@ -5,23 +5,23 @@
  * iLQG) and `naf_sim_bridge` (the MuJoCo arm behind the ros2_control topics), both on the
  * in-process bus, whose clock is advanced as fast as the computer allows (simulated time).
  */
-import type { NafConfig } from '../config/schema.js';
-import { parseConfig } from '../config/load.js';
-import { MujocoArm } from '../env/mujoco_arm.js';
-import { describeCollision } from '../env/collision_report.js';
-import { SUCCESS_DISTANCE } from '../report/run_folder.js';
-import { loadCheckpointPolicy } from '../training/eval_command.js';
-import { buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../training/factory.js';
-import type { EpisodeEnd } from '../training/learner_client.js';
-import type { Logger } from '../util/logger.js';
+import type { NafConfig } from '../../config/schema.js';
+import { parseConfig } from '../../config/load.js';
+import { MujocoArm } from '../../env/mujoco_arm.js';
+import { describeCollision } from '../../env/collision_report.js';
+import { SUCCESS_DISTANCE } from '../../report/run_folder.js';
+import { loadCheckpointPolicy } from '../../training/eval_command.js';
+import { buildArmDynamics, buildSpec, buildTask, projectPath, simulatedRobotDamping } from '../../training/factory.js';
+import type { EpisodeEnd } from '../../training/learner_types.js';
+import type { Logger } from '../../util/logger.js';
 import { deployStarts, GreedyActor, NoLearner } from './deploy.js';
-import { InProcessBus } from './inprocess_transport.js';
-import { NafTrainerNode } from './naf_trainer_node.js';
-import { declareConfigParameters } from './parameters.js';
-import { declareSimBridgeParameters, SimBridgeNode } from './sim_bridge_node.js';
-import type { InterventionKind } from '../safety/supervisor.js';
-import { configRecorder } from '../viz/record.js';
-import type { RolloutRecorder, Rollout } from '../viz/rollout.js';
+import { InProcessBus } from '../transport/inprocess_transport.js';
+import { NafTrainerNode } from '../trainer/naf_trainer_node.js';
+import { declareConfigParameters } from '../trainer/parameters.js';
+import { declareSimBridgeParameters, SimBridgeNode } from '../sim/sim_bridge_node.js';
+import type { InterventionKind } from '../../safety/supervisor.js';
+import { configRecorder } from '../../viz/record.js';
+import type { RolloutRecorder, Rollout } from '../../viz/rollout.js';
 
 export interface DeployEpisode {
   episode: number;
