@@ -64,17 +64,21 @@ function fields(def: MessageDefinition, pkg: string): string[] {
 test('an MCAP rollout replays through ROS 2: schemas match the installed .msg files, raw CDR decodes in rmw with the recorded values', { timeout: 120_000 }, async (t) => {
   if (skip || !ctx) return t.skip(skip);
   const rcl = ctx.rcl as unknown as {
-    Node: new (name: string) => {
+    Node: new (name: string, namespace?: string, context?: unknown, options?: object) => {
       createPublisher(type: string, topic: string, opts?: object): { publish(m: Buffer): void };
       createSubscription(type: string, topic: string, opts: object, cb: (m: Record<string, unknown>) => void): unknown;
       countSubscribers(topic: string): number;
       destroy(): void;
     };
     require(type: string): unknown;
+    QoS: { HistoryPolicy: Record<string, number>; ReliabilityPolicy: Record<string, number>; DurabilityPolicy: Record<string, number>; new (history: number, depth: number, reliability: number, durability: number): unknown };
     spin(node: unknown): void;
   };
   const reader = await openMcap(await rolloutMcap(rollout(), { startTime: 1_700_000_000 }));
-  const node = new rcl.Node(`mcap_replay_${process.pid}`);
+  // Humble's rcl_node_init registers /rosout itself (see RclnodejsContext.createNode).
+  const node = new rcl.Node(`mcap_replay_${process.pid}`, '', undefined, process.env.ROS_DISTRO === 'humble' ? { enableRosout: false } : {});
+  const Q = rcl.QoS;
+  const qos = { qos: new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 1000, Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE) };
   rcl.spin(node);
   const ns = `/mcap_replay_${process.pid}`;
   const notes: string[] = [];
@@ -89,13 +93,14 @@ test('an MCAP rollout replays through ROS 2: schemas match the installed .msg fi
         continue;
       }
       // The file's schema against the installed definitions: the type itself and every dependency.
-      const defs = parse(new TextDecoder().decode(schema.data), { ros2: true });
+      const text = new TextDecoder().decode(schema.data);
+      const defs = parse(text, { ros2: true });
       const top = type.replace('/msg/', '/');
-      for (const def of defs) {
+      for (const def of parse(text, { ros2: true, skipTypeFixup: true })) {
         const name = def.name ?? top;
-        const text = installedMsg(name);
-        assert.ok(text !== null, `${name}.msg installed (dependency of ${type})`);
-        const installed = parse(text, { ros2: true })[0];
+        const msg = installedMsg(name);
+        assert.ok(msg !== null, `${name}.msg installed (dependency of ${type})`);
+        const installed = parse(msg, { ros2: true, skipTypeFixup: true })[0];
         assert.deepEqual(fields(def, name.split('/')[0]), fields(installed, name.split('/')[0]), `${name}: the recording's schema is the installed definition`);
       }
       // Raw replay: the recorded CDR bytes, published as they are; the middleware decodes them.
@@ -108,7 +113,6 @@ test('an MCAP rollout replays through ROS 2: schemas match the installed .msg fi
       }
       const topic = `${ns}${channel.topic}`;
       const received: Record<string, unknown>[] = [];
-      const qos = { qos: { depth: 1000, reliability: 1, durability: 2, history: 1 } };
       node.createSubscription(type, topic, qos, (msg) => { received.push(msg); });
       const pub = node.createPublisher(type, topic, qos);
       const until = async (ok: () => boolean, s: number) => { const end = Date.now() + s * 1000; while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 20)); return ok(); };
