@@ -150,6 +150,10 @@ function starterParams(r: ArmReport, c: NafConfig): string {
           tip_link: c.task.tip_link, home_pose: c.task.home_pose, target_mode: 'fixed',
           fixed_target: target ? target.target : r.homeTip.map((v) => +v.toFixed(3)), action_effort_fraction: c.task.action_effort_fraction,
         },
+        // The learner settings measured on the shipped 6-DoF arm (config/ur5e.yaml): I = 1, so
+        // I·(l + 1) = 11 updates per step, what a 2-core PC sustains at 50 Hz on the arm (the
+        // paper's I = 5 is 55 per step, 2,750 updates/s: the node would shed most of them).
+        agent: { updates_per_step: 1, policy_averaging: 0.1, learner_threads: 2 },
         training: { episodes: 150 },
         safety: { gravity_compensation: c.safety.gravity_compensation, soft_limit_margin: c.safety.soft_limit_margin },
       },
