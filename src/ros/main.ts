@@ -10,11 +10,13 @@
  * Both read their parameters the ROS way: `--ros-args --params-file <f>` (what `ros2 launch`
  * passes), `-p name:=value`, remaps (`-r __node:=other`). A plain `--params-file <f>` before
  * `--ros-args` is accepted too. Logs go to the ROS logger (console and /rosout); the trainer also
- * writes JSON lines to `<run dir>/node.log.jsonl`.
+ * writes JSON lines to `<run dir>/node.log.jsonl`, and its run folder holds what a `naf-ros train`
+ * run's does where the node has the facts (config.yaml, metrics.jsonl/.csv, summary.md,
+ * learning_curve.svg: `src/training/node_run_folder.ts`), so `naf-ros report` reads it.
  *
  * Shutdown (SIGINT/SIGTERM, e.g. Ctrl-C in `ros2 launch`): the trainer publishes zero torque,
  * waits briefly so the reliable message leaves, closes the learner (which finishes its pending
- * checkpoint) and the ROS context.
+ * checkpoint and rebuilds the run folder's summary and curve) and the ROS context.
  */
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
@@ -29,6 +31,7 @@ import { splitParamsFiles } from './transport/params_files.js';
 import { resolveNodePaths } from './process/node_paths.js';
 import type { RosLogger } from './transport/transport.js';
 import type { NafConfig } from '../config/schema.js';
+import { RUN_FILES } from '../report/run_folder.js';
 
 /** A winston logger writing to the node's ROS logger (and a JSON-lines file when given). */
 export function rosWinstonLogger(ros: RosLogger, file?: string): Logger {
@@ -140,7 +143,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const armName = node.namespace === '/' ? 'root' : node.namespace.replace(/^\//, '').replace(/\//g, '_');
   const runDir = config.ros.resume || join(config.run_dir, `${runStamp()}-${actorOfFleet ? `actor-${armName}` : `node-${deploy ? 'deploy' : `seed${config.seed}`}`}`);
   mkdirSync(runDir, { recursive: true });
-  const logger = rosWinstonLogger(node.logger, join(runDir, 'node.log.jsonl'));
+  const logger = rosWinstonLogger(node.logger, join(runDir, RUN_FILES.nodeLog));
   const urdf = loadConfigUrdf(config);
   const task = buildTask(config, urdf);
   const root = new Rng(config.seed);
@@ -151,7 +154,8 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   let rng = learnerRng(root, null);
   if (deploy) {
     // A trained policy, no learner thread (src/ros/deploy/deploy.ts).
-    ({ actor, learner } = await (await import('./deploy/deploy.js')).deployParts(config, task, logger));
+    logger.info(`run folder ${runDir}: config.yaml, one record per episode (metrics.jsonl), summary.md at the end`);
+    ({ actor, learner } = await (await import('./deploy/deploy.js')).deployParts(config, task, logger, runDir));
   } else if (actorOfFleet) {
     // One arm of a fleet: episodes to naf_learner over topics, parameters and controller back
     // (fleet/ros_learner_client.ts). Its own exploration and episode-start streams (keys carry the namespace).
@@ -180,7 +184,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const trainer = new NafTrainerNode({
     node, config, spec: buildSpec(config, urdf), task, actor, learner, logger, rng,
     dynamics, tip: task.chain, extraStatus, ...(simTime ? { steadyNow: () => node.now() } : {}),
-    runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl'), measureMainThread: true,
+    runDir, diagnosticsFile: join(runDir, RUN_FILES.diagnostics), measureMainThread: true,
   });
   ctx.spin();
   // After every thread exists (executor, DDS, learner): the learner goes back to normal scheduling.

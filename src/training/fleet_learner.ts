@@ -172,7 +172,7 @@ export class FleetLearner {
       else if (m.type === 'controller') {
         const id = this.ids[m.arm];
         if (id !== undefined) this.emit({ type: 'controller', arm: id, controller: m.controller, version: this.session.parts.learner.arms[m.arm].refits });
-      } else this.emit({ type: 'stats', stats: m.stats, fleet: this.status(), info: this.policyInfo() });
+      } else if (m.type === 'stats') this.emit({ type: 'stats', stats: m.stats, fleet: this.status(), info: this.policyInfo() });
     };
   }
 
@@ -182,7 +182,7 @@ export class FleetLearner {
    * @throws CheckpointError / Error as `LearnerSession.create`.
    */
   static async create(config: NafConfig, runDir: string): Promise<FleetLearner> {
-    return new FleetLearner(await LearnerSession.create(config, runDir));
+    return new FleetLearner(await LearnerSession.create(config, runDir, { runFolder: false }));
   }
 
   get resumed(): ResumeInfo | null {
