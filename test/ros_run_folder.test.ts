@@ -2,7 +2,8 @@
  * The node's run folder (`NodeRunFolder`): naf_trainer on the MuJoCo sim bridge over the
  * in-process bus writes config.yaml, one metrics record per completed episode, summary.md and
  * learning_curve.svg, in the formats of `naf-ros train`, so `naf-ros report` reads it; a resume
- * drops the records past its checkpoint and continues them; deploy mode records its episodes too.
+ * drops the records past its checkpoint and continues them; deploy mode records its episodes too,
+ * and a fleet's learner records every arm's.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,8 @@ import { absolutePaths, parameterDiffs } from '../src/config/params_file.js';
 import { readRunFacts, writeRunReport } from '../src/report/report.js';
 import { readRecords, RUN_FILES, type EpisodeRecord } from '../src/report/run_folder.js';
 import { createInProcessSystem, type InProcessSystem } from '../src/ros/sim/inprocess_system.js';
+import { createInProcessFleet, type InProcessFleet } from '../src/ros/fleet/inprocess_fleet.js';
+import { InThreadFleetClient } from '../src/training/fleet_client.js';
 import { NafTrainerNode } from '../src/ros/trainer/naf_trainer_node.js';
 import { declareConfigParameters } from '../src/ros/trainer/parameters.js';
 import { InProcessBus } from '../src/ros/transport/inprocess_transport.js';
@@ -96,7 +99,7 @@ test('node run folder: config.yaml, one record per completed episode, summary an
   assert.deepEqual(parameterDiffs(saved, absolutePaths(sys.config)).map((d) => d.name), []);
   const summary = readFileSync(join(runDir, RUN_FILES.summary), 'utf8');
   assert.match(summary, /3 of 4 episodes \(not finished: `ros2 launch naf_ros <launch file> resume:=.*` \(parameter `ros\.resume`\) continues it\); 1 episode aborted on the arm/);
-  assert.match(summary, /None: the node runs no greedy evaluation episodes on the arm/);
+  assert.match(summary, /None: the ROS nodes run no greedy evaluation episodes on the arm/);
   assert.match(summary, /\| training \(\d of 3 episodes\) \| 60 \|/);
   assert.match(readFileSync(join(runDir, RUN_FILES.curve), 'utf8'), /^<svg/);
   // `naf-ros report` on it
@@ -189,6 +192,48 @@ test('deploy-mode run folder: config.yaml, a record per completed episode, a dep
   assert.match(summary, /2 episodes completed of 2 \(`deploy\.episodes`\); 0 aborted/);
   assert.match(summary, /\| 2 \| -?\d+\.\d\d \| 2\/2 \| 0\.00 cm \|/);
   assert.match(readFileSync(join(runDir, RUN_FILES.curve), 'utf8'), /deploy \(greedy policy on the arm\)/);
+  assert.equal(cap.count('warn', /run folder/), 0);
+  rmSync(join(runDir, '..'), { recursive: true, force: true });
+});
+
+test('fleet run folder: the learner records every arm\'s completed episodes with the arm; killed and resumed, the records past its checkpoint are dropped and the redelivered episodes recorded once', async () => {
+  const runDir = join(mkdtempSync(join(tmpdir(), 'naf-fleet-folder-')), 'run');
+  const cap = captureLogger();
+  const fleet: InProcessFleet = await createInProcessFleet({ ...params(8), training: { episodes: 8, publish_policy_every_updates: 5, checkpoint_every_episodes: 3 } },
+    { arms: ['/arm1', '/arm2'], makeLearner: (c, d) => InThreadFleetClient.create(c, d), runDir, logger: cap.logger });
+  const until = async (pred: () => boolean, maxS = 120) => {
+    for (let k = 0; k < maxS * 100 && !pred(); k++) {
+      fleet.bus.advance(0.01);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(pred(), 'not reached');
+  };
+  try {
+    await fleet.startLearner();
+    await until(() => (fleet.learner!.learner.info.completed ?? 0) >= 4);
+    await fleet.killLearner(); // its newest checkpoint holds 3 completed episodes
+    assert.ok(metrics(runDir).length >= 4);
+    await fleet.startLearner(true);
+    assert.deepEqual(metrics(runDir).map((r) => r.episode), [1, 2, 3], 'records past the checkpoint dropped');
+    await until(() => [...fleet.arms.values()].every((a) => a.trainer.state === 'DONE'));
+  } finally {
+    await fleet.close();
+  }
+  const recs = metrics(runDir);
+  assert.deepEqual(recs.map((r) => r.episode), [1, 2, 3, 4, 5, 6, 7, 8], 'the fleet\'s budget, each episode once');
+  assert.equal(csvRows(runDir), 8);
+  assert.deepEqual([...new Set(recs.map((r) => r.arm))].sort(), ['/arm1', '/arm2']);
+  for (const r of recs) {
+    assert.equal(r.steps, T);
+    assert.ok(r.finalDistance > 0 && r.finalDistance < 1, JSON.stringify(r));
+    assert.deepEqual(Object.keys(r.interventions!).sort(), [...EPISODE_INTERVENTION_KINDS].sort(), 'the actors send their interventions');
+  }
+  assert.equal(readRunFacts(runDir).writer, 'fleet');
+  await writeRunReport(runDir);
+  const summary = readFileSync(join(runDir, RUN_FILES.summary), 'utf8');
+  assert.match(summary, /complete, 8 of 8 episodes/);
+  assert.match(summary, /on 2 arms over ROS 2 \(`\/arm\d`, `\/arm\d`\)/);
+  assert.match(summary, /\| `\/arm1` \| \d \| -?\d+\.\d\d \|/);
   assert.equal(cap.count('warn', /run folder/), 0);
   rmSync(join(runDir, '..'), { recursive: true, force: true });
 });

@@ -16,14 +16,18 @@ import {
 
 /**
  * Who wrote a run: `naf-ros train` on the embedded arm, the ROS node `naf_trainer` training on an
- * arm, or that node in deploy mode (a trained policy run on an arm, no learning).
+ * arm, the fleet's learner `naf_learner` (several arms), or `naf_trainer` in deploy mode (a
+ * trained policy run on an arm, no learning).
  */
-export type RunWriter = 'train' | 'node' | 'deploy';
+export type RunWriter = 'train' | 'node' | 'fleet' | 'deploy';
 
 /** Everything the report says about a run. */
 export interface RunFacts {
   runDir: string;
-  /** Who wrote it: the node's runs are marked by `node.log.jsonl` or records counting aborted episodes. */
+  /**
+   * Who wrote it: a fleet's run is marked by `learner.log.jsonl` or records naming their arm, a
+   * node's by `node.log.jsonl` or records counting aborted episodes.
+   */
   writer: RunWriter;
   config: NafConfig;
   episodes: EpisodeRecord[];
@@ -93,8 +97,10 @@ export function readRunFacts(runDir: string): RunFacts {
   const collisionFile = join(runDir, RUN_FILES.collision);
   const collision = existsSync(collisionFile) ? readFileSync(collisionFile, 'utf8').trim() || null : null;
   const warnings = readRecords<WarningEvent>(join(runDir, RUN_FILES.warnings));
-  const node = existsSync(join(runDir, RUN_FILES.nodeLog)) || episodes.some((e) => e.aborted !== undefined);
-  const writer: RunWriter = config.mode === 'deploy' ? 'deploy' : node ? 'node' : 'train';
+  const has = (file: string) => existsSync(join(runDir, file));
+  const fleet = has(RUN_FILES.learnerLog) || episodes.some((e) => e.arm !== undefined);
+  const node = has(RUN_FILES.nodeLog) || episodes.some((e) => e.aborted !== undefined);
+  const writer: RunWriter = config.mode === 'deploy' ? 'deploy' : fleet ? 'fleet' : node ? 'node' : 'train';
   return { runDir, writer, config, episodes, evals, test, warnings, checkpoints, best: names.includes(BEST_CHECKPOINT) ? BEST_CHECKPOINT : null, collision };
 }
 
@@ -120,6 +126,7 @@ export function describeMethod(c: NafConfig): string {
 
 /** How to continue an unfinished run, by who wrote it. */
 function continueHint(r: RunFacts): string {
+  if (r.writer === 'fleet') return `\`ros2 launch naf_ros fleet.launch.py resume:=${r.runDir}\` (or \`fleet_hardware.launch.py\`; naf_learner's \`ros.resume\`) continues it`;
   return r.writer === 'node'
     ? `\`ros2 launch naf_ros <launch file> resume:=${r.runDir}\` (parameter \`ros.resume\`) continues it`
     : `\`${nafRos('train', '--resume', r.runDir)}\` continues it`;
@@ -129,7 +136,9 @@ function continueHint(r: RunFacts): string {
 export function summaryMarkdown(r: RunFacts): string {
   if (r.writer === 'deploy') return deploySummaryMarkdown(r);
   const { config: c, episodes, evals, test } = r;
-  const node = r.writer === 'node';
+  // trained on arms over ROS 2: no evaluation or test episodes, aborted episodes, resume by launch argument
+  const node = r.writer === 'node' || r.writer === 'fleet';
+  const arms = [...new Set(episodes.map((e) => e.arm).filter((a): a is string => a !== undefined))];
   const name = basename(resolve(r.runDir));
   const done = episodes.length ? episodes[episodes.length - 1].episode : 0;
   const wall = episodes.length ? episodes[episodes.length - 1].wallSeconds : NaN;
@@ -147,17 +156,19 @@ export function summaryMarkdown(r: RunFacts): string {
     `# Run ${name}`,
     '',
     `* **What ran:** ${describeMethod(c)}; reacher task (${c.task.target_mode} target${c.task.target_mode === 'fixed' ? ` at (${c.task.fixed_target.join(', ')}) m` : 's'}), T = ${c.task.horizon} steps of ${(1000 / c.control_rate_hz).toFixed(0)} ms, seed ${c.seed}. Every parameter: [\`${cfgFile}\`](${cfgFile}).`,
-    ...(node ? [`* **Where:** on an arm over ROS 2 (the robot, Gazebo or the MuJoCo sim bridge), by the node \`naf_trainer\` (its log: \`${RUN_FILES.nodeLog}\`; its /diagnostics reports: \`${RUN_FILES.diagnostics}\`).`] : []),
+    ...(r.writer === 'node' ? [`* **Where:** on an arm over ROS 2 (the robot, Gazebo or the MuJoCo sim bridge), by the node \`naf_trainer\` (its log: \`${RUN_FILES.nodeLog}\`; its /diagnostics reports: \`${RUN_FILES.diagnostics}\`).`] : []),
+    ...(r.writer === 'fleet' ? [`* **Where:** on ${arms.length} arm${arms.length === 1 ? '' : 's'} over ROS 2 (${arms.map((a) => `\`${a}\``).join(', ') || 'none yet'}), each run by its \`naf_trainer\` actor, learned by the fleet's learner \`naf_learner\` (its log: \`${RUN_FILES.learnerLog}\`; its /diagnostics reports: \`${RUN_FILES.diagnostics}\`; each arm's log and reports are in its actor's run folder).`] : []),
     ...(r.collision ? [`* **Arm in the simulator:** ${r.collision}.`] : []),
-    `* **Status:** ${complete ? `complete, ${done} of ${c.training.episodes} episodes` : `${done} of ${c.training.episodes} episodes (not finished: ${continueHint(r)})`}${node ? `; ${aborted} episode${aborted === 1 ? '' : 's'} aborted on the arm (watchdog, e-stop, pause: no record of their own; their transitions are in R)` : ''}.`,
+    `* **Status:** ${complete ? `complete, ${done} of ${c.training.episodes} episodes` : `${done} of ${c.training.episodes} episodes (not finished: ${continueHint(r)})`}${node ? `; ${aborted} episode${aborted === 1 ? '' : 's'} aborted on the arm${r.writer === 'fleet' ? 's' : ''} (watchdog, e-stop, pause: no record of their own; their transitions are in R)` : ''}.`,
     `* **How long:** ${duration(wall)} of training wall time (all sessions)${last ? `; ${last.totalSteps} real steps, ${last.totalUpdates} gradient updates, ${last.imaginedTotal} imagined transitions` : ''}.`,
     '',
+    ...(r.writer === 'fleet' && arms.length ? ['## Arms', '', ...armsTable(episodes, arms), ''] : []),
     ...warningsMarkdown(r),
     `## Evaluation during training`,
     '',
   ];
   if (node && !evals.length) {
-    lines.push(`None: the node runs no greedy evaluation episodes on the arm. Measure the policy on the embedded arm (\`${nafRos('eval', '--checkpoint', r.runDir)}\`, \`${nafRos('run', '--checkpoint', r.runDir)}\`) or on the arm (deploy mode: \`ros2 launch naf_ros policy.launch.py checkpoint:=<checkpoint>\`).`, '');
+    lines.push(`None: the ROS nodes run no greedy evaluation episodes on the arm. Measure the policy on the embedded arm (\`${nafRos('eval', '--checkpoint', r.runDir)}\`, \`${nafRos('run', '--checkpoint', r.runDir)}\`) or on the arm (deploy mode: \`ros2 launch naf_ros policy.launch.py checkpoint:=<checkpoint>\`).`, '');
   } else {
     lines.push(
       `Greedy policy mu(x) every ${c.training.eval_every_episodes} episodes on the same ${ev} starts (seed ${c.training.eval_seed} of the evaluation stream, held out from training); success = final fingertip distance < ${SUCCESS_DISTANCE * 100} cm.`,
@@ -181,7 +192,7 @@ export function summaryMarkdown(r: RunFacts): string {
     );
     if (existsSync(join(r.runDir, RUN_FILES.testRollout))) lines.push('', `The final policy's test episodes are recorded in [\`${RUN_FILES.testRollout}\`](${RUN_FILES.testRollout}) (MCAP: Foxglove, \`ros2 bag play\`); watch them: \`${nafRos('view', r.runDir)}\`.`);
   } else if (node) {
-    lines.push(`None: the node does not test on the arm. On the embedded arm, the same held-out starts: \`${nafRos('eval', '--checkpoint', r.runDir)}\`.`);
+    lines.push(`None: the ROS nodes do not test on the arm. On the embedded arm, the same held-out starts: \`${nafRos('eval', '--checkpoint', r.runDir)}\`.`);
   } else {
     lines.push(`Not run yet (the trainer runs it when a run ends or is stopped with Ctrl-C). By hand: \`${nafRos('eval', '--checkpoint', r.best ? ckpt('best') : r.runDir)}\`.`);
   }
@@ -194,6 +205,22 @@ export function summaryMarkdown(r: RunFacts): string {
   if (size.length) lines.push(`* Size: ${(Math.max(...size) / 1e6).toFixed(1)} MB per checkpoint file (the complete training state: weights, optimiser, replay buffers, model, RNG).`);
   lines.push('', '## Learning curve', '', `![learning curve](${RUN_FILES.curve})`, '');
   return lines.join('\n');
+}
+
+/**
+ * The per-arm table of a fleet run: each arm's episodes, and over its last 10 the mean return and
+ * the median final distance, and its supervisor interventions over all of them.
+ */
+function armsTable(episodes: EpisodeRecord[], arms: string[]): string[] {
+  if (!arms.length) return [];
+  const lines = ['| arm | episodes | mean return, last 10 | median final distance, last 10 | supervisor interventions (control steps) |', '|---|---|---|---|---|'];
+  for (const a of arms) {
+    const mine = episodes.filter((e) => e.arm === a);
+    const last = mine.slice(-10);
+    const iv = mine.some((e) => e.interventions) ? String(EPISODE_INTERVENTION_KINDS.reduce((n, k) => n + sumInterventions(mine.map((e) => e.interventions))[k], 0)) : '–';
+    lines.push(`| \`${a}\` | ${mine.length} | ${f2(last.reduce((n, e) => n + e.return, 0) / last.length)} | ${cm(median(last.map((e) => e.finalDistance).filter(Number.isFinite)))} | ${iv} |`);
+  }
+  return lines;
 }
 
 /**
@@ -248,7 +275,7 @@ function sumInterventions(list: (EpisodeInterventions | undefined)[]): EpisodeIn
  */
 function supervisorSection(r: RunFacts): string[] {
   const counted = r.episodes.filter((e) => e.interventions);
-  if (!counted.length) return ['## Safety supervisor', '', r.writer === 'train' ? 'Not recorded (a run from before training ran behind the supervisor).' : 'No episode recorded yet.'];
+  if (!counted.length) return ['## Safety supervisor', '', r.writer === 'train' ? 'Not recorded (a run from before training ran behind the supervisor).' : r.episodes.length ? 'Not recorded: the episodes came without intervention counts (actors of an earlier version).' : 'No episode recorded yet.'];
   const c = r.config.safety;
   const row = (label: string, i: EpisodeInterventions, steps: number) =>
     `| ${label} | ${steps} | ${EPISODE_INTERVENTION_KINDS.map((k) => i[k]).join(' | ')} |`;
@@ -262,7 +289,7 @@ function supervisorSection(r: RunFacts): string[] {
     '## Safety supervisor',
     '',
     onArm
-      ? `Every torque the node published passed its safety supervisor with ${rules}. Control steps of the recorded (completed) episodes in which a rule changed the command; the e-stop and the watchdog, which abort an episode, are on \`/diagnostics\` (\`${RUN_FILES.diagnostics}\`):`
+      ? `Every torque ${r.writer === 'fleet' ? 'each actor' : 'the node'} published passed its safety supervisor with ${rules}. Control steps of the recorded (completed) episodes in which a rule changed the command; the e-stop and the watchdog, which abort an episode, are on \`/diagnostics\` (\`${RUN_FILES.diagnostics}\`):`
       : `Every torque of training, evaluation and test passed the node's safety supervisor with ${rules}. Control steps in which a rule changed the command:`,
     '',
     `| episodes | control steps | ${EPISODE_INTERVENTION_KINDS.join(' | ')} |`,

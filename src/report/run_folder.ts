@@ -23,6 +23,9 @@
  *   node.log.jsonl           the node's winston log lines (JSON)
  *   diagnostics.jsonl        every /diagnostics report, one JSON line each
  *
+ * A fleet's learner (`naf_learner`) writes the same, one record per episode of any arm (its
+ * `arm` field names the arm), and `learner.log.jsonl` for its log.
+ *
  * Runs written before this layout have `config.json` instead of `config.yaml` and checkpoint
  * folders `checkpoints/ckpt-<episode>/`; they are read as they are.
  *
@@ -64,6 +67,8 @@ export const RUN_FILES = {
   nodeLog: 'node.log.jsonl',
   /** The ROS node's /diagnostics reports, one JSON line each. */
   diagnostics: 'diagnostics.jsonl',
+  /** The fleet learner node's log (`naf_learner`): its presence marks a fleet run. */
+  learnerLog: 'learner.log.jsonl',
 } as const;
 
 /** Checkpoint file names inside `checkpoints/`. */
@@ -130,6 +135,8 @@ export interface EpisodeRecord {
    * aborted episode has no record of its own; its transitions stay in R.
    */
   aborted?: number;
+  /** Fleet runs (`naf_learner`): the arm the episode came from, its actor's namespace (e.g. `/arm1`). */
+  arm?: string;
 }
 
 /** One evaluation of the greedy policy (eval.jsonl). */

@@ -208,7 +208,9 @@ function learnerRng(root: import('../util/rng.js').Rng, resumed: { completed: nu
 /**
  * `naf-ros learner`: the fleet's learner node `naf_learner`: R, R_f, the NAF agent and
  * every arm's model and controller, learning in a worker thread; its run folder holds the
- * checkpoints (`ros.resume` continues the fleet), `learner.log.jsonl` and `diagnostics.jsonl`.
+ * checkpoints (`ros.resume` continues the fleet), `learner.log.jsonl`, `diagnostics.jsonl`, and
+ * the records of a node run (config.yaml, metrics.jsonl/.csv with each episode's arm, summary.md,
+ * learning_curve.svg), which `naf-ros report` reads.
  */
 export async function runLearnerNode(argv: string[] = process.argv): Promise<void> {
   const ctx = await initRos(argv);
@@ -221,11 +223,11 @@ export async function runLearnerNode(argv: string[] = process.argv): Promise<voi
   const { NafLearnerNode } = await import('./fleet/naf_learner_node.js');
   const runDir = config.ros.resume || join(config.run_dir, `${runStamp()}-fleet-seed${config.seed}`);
   mkdirSync(runDir, { recursive: true });
-  const logger = rosWinstonLogger(node.logger, join(runDir, 'learner.log.jsonl'));
+  const logger = rosWinstonLogger(node.logger, join(runDir, RUN_FILES.learnerLog));
   const task = buildTask(config);
   logger.info(`run folder ${runDir}${config.ros.resume ? ' (resumed)' : ''}; starting the learner thread`);
   const client = await WorkerFleetClient.create(config, runDir);
-  const learner = new NafLearnerNode({ node, config, dims: task, client, logger, runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl') });
+  const learner = new NafLearnerNode({ node, config, dims: task, client, logger, runDir, diagnosticsFile: join(runDir, RUN_FILES.diagnostics) });
   ctx.spin();
   onSignals(async (sig) => {
     logger.warn(`${sig}: closing the learner (its newest checkpoint is the one after the last episode it took)`);

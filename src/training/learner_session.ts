@@ -9,7 +9,7 @@
  * The session keeps the node's run folder (`NodeRunFolder`: config.yaml, one metrics record per
  * completed episode, warnings.jsonl, summary.md and learning_curve.svg rebuilt after a checkpoint
  * at most once a minute, at the budget's end and on `close`), here in the learner's thread rather
- * than on the control loop's. A fleet's learner keeps none (`runFolder: false`).
+ * than on the control loop's; a fleet's learner keeps one for all its arms.
  *
  * Real-time accounting (reported in `LearnerStats`, emitted about once a second while
  * transitions arrive, after every episode and after every checkpoint): the learner's lag (wall
@@ -110,8 +110,7 @@ export class LearnerSession {
    * Builds the learner; with `config.ros.resume` set, restores it from the newest checkpoint of
    * that run folder (refusing one of another arm; a fleet checkpoint's arms get their own models
    * built, `buildArmModels`) and reports it in `resumed`.
-   * @param opts.runFolder keep the node's run folder in `runDir` (`NodeRunFolder`; default true;
-   *   a fleet's learner: false)
+   * @param opts.runFolder keep the node's run folder in `runDir` (`NodeRunFolder`; default true)
    * @throws CheckpointError for a missing or corrupt checkpoint; Error for another arm.
    */
   static async create(config: NafConfig, runDir: string, opts: { runFolder?: boolean } = {}): Promise<LearnerSession> {
@@ -199,7 +198,7 @@ export class LearnerSession {
       refits: learner.refits, ilqgRejected: learner.ilqgRejected, fictionalSize: learner.Rf.size,
       modelMse: refit?.predictionMse ?? NaN, modelMseMeanPath: refit?.meanPathMse ?? NaN, divergences: agent.divergences,
       wallSeconds: this.folder?.wallSeconds ?? NaN, stepsPerSecond: rate(steps), updatesPerSecond: rate(made),
-      aborted: this.aborted,
+      aborted: this.aborted, ...(info.arm === undefined ? {} : { arm: info.arm }),
     };
   }
 

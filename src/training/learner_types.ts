@@ -22,6 +22,8 @@ export interface EpisodeEnd {
   finalDistance?: number;
   steps?: number;
   interventions?: EpisodeInterventions;
+  /** The arm in a fleet (its actor's namespace), for the record. */
+  arm?: string;
 }
 
 export interface LearnerStats {
