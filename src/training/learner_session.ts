@@ -76,14 +76,14 @@ export class LearnerSession {
    * resume (restarted where there are none).
    */
   private readonly health: LearningHealth;
-  /** The node's run folder; null for a fleet's learner. */
+  /** The run folder's records and summary; null when the session keeps none (`runFolder: false`). */
   private readonly folder: NodeRunFolder | null;
   /** Counters at the end of the previous episode, and when the learner reached its first transition (ms, performance.now). */
   private episodeStart = { updates: 0, imagined: 0, steps: 0, at: NaN };
 
   /**
-   * @param resumedFleet the fleet learner's own state in the checkpoint resumed from (`save(fleet)`),
-   *   null for a new run or a single-arm checkpoint
+   * @param checkpoint the state of the checkpoint resumed from (null: a new run)
+   * @param runFolder keep the run folder's records and summary in `runDir`
    */
   private constructor(readonly config: NafConfig, readonly runDir: string, readonly parts: LearningParts, readonly resumed: ResumeInfo | null,
     checkpoint: SessionCheckpoint | null, runFolder: boolean) {
