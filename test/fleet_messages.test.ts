@@ -54,6 +54,15 @@ test('an episode round-trips exactly, labelled so that ros2 topic echo shows wha
   assert.deepEqual(decodeEpisode(encodeEpisode(empty, dims), dims), empty, 'an episode aborted before its first step');
 });
 
+test('an episode carries the supervisor\'s interventions by rule when the actor sends them; a count above the steps is refused', () => {
+  const interventions = { velocity_limit: 1, soft_limit: 0, workspace_limit: 0, torque_clamp: 4, non_finite: 0 };
+  const ep = episode({ interventions });
+  const m = encodeEpisode(ep, dims);
+  assert.deepEqual(m.layout.dim.map((d) => d.label), ['naf_ros/episode/1 arm=/arm1', 'header', 'x', 'u', 'r', 'terminal', 'interventions', 'crc32']);
+  assert.deepEqual(decodeEpisode(m, dims), ep);
+  refused(() => decodeEpisode(encodeEpisode(episode({ interventions: { ...interventions, torque_clamp: 5 } }), dims), dims), 'malformed', /interventions \[1, 0, 0, 5, 0\] must be counts of the episode's 4 steps/);
+});
+
 test('malformed episodes are refused with their reason', () => {
   const m = encodeEpisode(episode(), dims);
   refused(() => decodeEpisode(tamper(m, (d) => { d[20] = NaN; }), dims), 'non_finite', /section x/);

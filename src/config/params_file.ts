@@ -108,3 +108,18 @@ export function absolutePaths(config: NafConfig): NafConfig {
 
 /** Folder of a params file (the base of its relative paths). */
 export const paramsFileDir = (file: string) => dirname(resolve(file));
+
+/**
+ * The parameters whose values differ between two configs: dotted names (arrays compared whole),
+ * in the order of `a`'s keys, then `b`'s extra ones; each with its value in `a` and in `b`.
+ */
+export function parameterDiffs(a: NafConfig, b: NafConfig): { name: string; from: unknown; to: unknown }[] {
+  const diffs: { name: string; from: unknown; to: unknown }[] = [];
+  const walk = (x: unknown, y: unknown, path: string) => {
+    if (x && y && typeof x === 'object' && typeof y === 'object' && !Array.isArray(x)) {
+      for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) walk((x as never)[k], (y as never)[k], path ? `${path}.${k}` : k);
+    } else if (JSON.stringify(x) !== JSON.stringify(y)) diffs.push({ name: path, from: x, to: y });
+  };
+  walk(a, b, '');
+  return diffs;
+}

@@ -58,11 +58,13 @@ const onAxis = (cm: number) => ({ cm: Math.min(CM_MAX, Math.max(CM_MIN, cm)), cl
  * The SVG text of a run's learning curve.
  * @param successDistance m
  * @param test the run's held-out test (null: not run yet, nothing marked)
+ * @param opts.policyEpisodes legend of the episodes of the NAF policy (default "training (NAF + noise)")
  */
-export async function runCurveSvg(title: string, episodes: EpisodeRecord[], evals: EvalRecord[], successDistance: number, test: TestReport | null = null): Promise<string> {
+export async function runCurveSvg(title: string, episodes: EpisodeRecord[], evals: EvalRecord[], successDistance: number, test: TestReport | null = null,
+  opts: { policyEpisodes?: string } = {}): Promise<string> {
   const nEval = evals[0]?.finalDistances.length ?? 0;
   const S = {
-    noise: 'training (NAF + noise)', ilqg: 'training (iLQG)', evaluation: `evaluation (${nEval} starts)`,
+    noise: opts.policyEpisodes ?? 'training (NAF + noise)', ilqg: 'training (iLQG)', evaluation: `evaluation (${nEval} starts)`,
     final: `held-out test, final policy (episode ${test?.final.episode}, ${test?.episodes} starts)`,
     best: `held-out test, best policy (episode ${test?.best?.episode}, ${test?.episodes} starts)`,
     clipped: `clipped at the axis (< ${CM_MIN} or > ${CM_MAX} cm)`,

@@ -16,6 +16,16 @@
  *   summary.md               what ran, how long, best and final evaluation, where the best is
  *   checkpoints/             ckpt-<episode>.safetensors (newest kept) and best.safetensors
  *
+ * A run of the ROS node `naf_trainer` (train or deploy mode; `src/training/node_run_folder.ts`)
+ * holds config.yaml, metrics.jsonl / .csv, warnings.jsonl, summary.md, learning_curve.svg and
+ * checkpoints/ in these formats, and beside them:
+ *
+ *   node.log.jsonl           the node's winston log lines (JSON)
+ *   diagnostics.jsonl        every /diagnostics report, one JSON line each
+ *
+ * A fleet's learner (`naf_learner`) writes the same, one record per episode of any arm (its
+ * `arm` field names the arm), and `learner.log.jsonl` for its log.
+ *
  * Runs written before this layout have `config.json` instead of `config.yaml` and checkpoint
  * folders `checkpoints/ckpt-<episode>/`; they are read as they are.
  *
@@ -31,6 +41,8 @@ import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } f
 import { join } from 'node:path';
 import { csvFormat, csvFormatBody } from 'd3-dsv';
 import { ConfigError, loadParamsFile, parseConfig } from '../config/load.js';
+import { dumpParamsFile } from '../config/params_file.js';
+import { NAF_ROS } from '../cli/command_hint.js';
 import type { NafConfig } from '../config/schema.js';
 import type { EpisodeInterventions } from '../safety/supervised_arm.js';
 
@@ -51,6 +63,12 @@ export const RUN_FILES = {
   /** The arm's collision line (`env/collision_report.ts`), written by `naf-ros train` at start. */
   collision: 'collision.txt',
   checkpoints: 'checkpoints',
+  /** The ROS node's log (`src/ros/main.ts`): its presence marks a node run. */
+  nodeLog: 'node.log.jsonl',
+  /** The ROS node's /diagnostics reports, one JSON line each. */
+  diagnostics: 'diagnostics.jsonl',
+  /** The fleet learner node's log (`naf_learner`): its presence marks a fleet run. */
+  learnerLog: 'learner.log.jsonl',
 } as const;
 
 /** Checkpoint file names inside `checkpoints/`. */
@@ -111,6 +129,14 @@ export interface EpisodeRecord {
   updatesPerSecond: number;
   /** Codes of the learning-health warnings active after this episode (`learning_health.ts`; absent in older runs). */
   warnings?: string[];
+  /**
+   * Episodes aborted on the arm so far in the run (watchdog, e-stop, pause, a second joint-state
+   * publisher): node runs only (absent in `naf-ros train` runs, whose episodes cannot abort). An
+   * aborted episode has no record of its own; its transitions stay in R.
+   */
+  aborted?: number;
+  /** Fleet runs (`naf_learner`): the arm the episode came from, its actor's namespace (e.g. `/arm1`). */
+  arm?: string;
 }
 
 /** One evaluation of the greedy policy (eval.jsonl). */
@@ -222,6 +248,18 @@ export function truncateRecords(runDir: string, jsonl: string, csv: string | nul
 export function writeAtomic(file: string, text: string): void {
   writeFileSync(`${file}.tmp`, text);
   renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * Writes a run's `config.yaml` (atomically: a resume may rewrite it): every parameter, paths
+ * absolute, as a ROS 2 params file (`naf_trainer: ros__parameters:`).
+ * @param note why it was (re)written, for its header comment
+ */
+export function writeRunConfig(runDir: string, config: NafConfig, note?: string): void {
+  writeAtomic(join(runDir, RUN_FILES.config), dumpParamsFile(config, [
+    `The resolved config of this run (every parameter, paths absolute), written ${new Date().toISOString()}${note ? `: ${note}` : ''}.`,
+    `A ROS 2 params file: ${NAF_ROS} train --config <this file>, or a params_file of ros2 launch.`,
+  ]));
 }
 
 /**

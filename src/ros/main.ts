@@ -10,11 +10,13 @@
  * Both read their parameters the ROS way: `--ros-args --params-file <f>` (what `ros2 launch`
  * passes), `-p name:=value`, remaps (`-r __node:=other`). A plain `--params-file <f>` before
  * `--ros-args` is accepted too. Logs go to the ROS logger (console and /rosout); the trainer also
- * writes JSON lines to `<run dir>/node.log.jsonl`.
+ * writes JSON lines to `<run dir>/node.log.jsonl`, and its run folder holds what a `naf-ros train`
+ * run's does where the node has the facts (config.yaml, metrics.jsonl/.csv, summary.md,
+ * learning_curve.svg: `src/training/node_run_folder.ts`), so `naf-ros report` reads it.
  *
  * Shutdown (SIGINT/SIGTERM, e.g. Ctrl-C in `ros2 launch`): the trainer publishes zero torque,
  * waits briefly so the reliable message leaves, closes the learner (which finishes its pending
- * checkpoint) and the ROS context.
+ * checkpoint and rebuilds the run folder's summary and curve) and the ROS context.
  */
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
@@ -29,6 +31,7 @@ import { splitParamsFiles } from './transport/params_files.js';
 import { resolveNodePaths } from './process/node_paths.js';
 import type { RosLogger } from './transport/transport.js';
 import type { NafConfig } from '../config/schema.js';
+import { RUN_FILES } from '../report/run_folder.js';
 
 /** A winston logger writing to the node's ROS logger (and a JSON-lines file when given). */
 export function rosWinstonLogger(ros: RosLogger, file?: string): Logger {
@@ -140,7 +143,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const armName = node.namespace === '/' ? 'root' : node.namespace.replace(/^\//, '').replace(/\//g, '_');
   const runDir = config.ros.resume || join(config.run_dir, `${runStamp()}-${actorOfFleet ? `actor-${armName}` : `node-${deploy ? 'deploy' : `seed${config.seed}`}`}`);
   mkdirSync(runDir, { recursive: true });
-  const logger = rosWinstonLogger(node.logger, join(runDir, 'node.log.jsonl'));
+  const logger = rosWinstonLogger(node.logger, join(runDir, RUN_FILES.nodeLog));
   const urdf = loadConfigUrdf(config);
   const task = buildTask(config, urdf);
   const root = new Rng(config.seed);
@@ -151,7 +154,8 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   let rng = learnerRng(root, null);
   if (deploy) {
     // A trained policy, no learner thread (src/ros/deploy/deploy.ts).
-    ({ actor, learner } = await (await import('./deploy/deploy.js')).deployParts(config, task, logger));
+    logger.info(`run folder ${runDir}: config.yaml, one record per episode (metrics.jsonl), summary.md at the end`);
+    ({ actor, learner } = await (await import('./deploy/deploy.js')).deployParts(config, task, logger, runDir));
   } else if (actorOfFleet) {
     // One arm of a fleet: episodes to naf_learner over topics, parameters and controller back
     // (fleet/ros_learner_client.ts). Its own exploration and episode-start streams (keys carry the namespace).
@@ -180,7 +184,7 @@ export async function runTrainerNode(argv: string[] = process.argv): Promise<voi
   const trainer = new NafTrainerNode({
     node, config, spec: buildSpec(config, urdf), task, actor, learner, logger, rng,
     dynamics, tip: task.chain, extraStatus, ...(simTime ? { steadyNow: () => node.now() } : {}),
-    runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl'), measureMainThread: true,
+    runDir, diagnosticsFile: join(runDir, RUN_FILES.diagnostics), measureMainThread: true,
   });
   ctx.spin();
   // After every thread exists (executor, DDS, learner): the learner goes back to normal scheduling.
@@ -204,7 +208,9 @@ function learnerRng(root: import('../util/rng.js').Rng, resumed: { completed: nu
 /**
  * `naf-ros learner`: the fleet's learner node `naf_learner`: R, R_f, the NAF agent and
  * every arm's model and controller, learning in a worker thread; its run folder holds the
- * checkpoints (`ros.resume` continues the fleet), `learner.log.jsonl` and `diagnostics.jsonl`.
+ * checkpoints (`ros.resume` continues the fleet), `learner.log.jsonl`, `diagnostics.jsonl`, and
+ * the records of a node run (config.yaml, metrics.jsonl/.csv with each episode's arm, summary.md,
+ * learning_curve.svg), which `naf-ros report` reads.
  */
 export async function runLearnerNode(argv: string[] = process.argv): Promise<void> {
   const ctx = await initRos(argv);
@@ -217,11 +223,11 @@ export async function runLearnerNode(argv: string[] = process.argv): Promise<voi
   const { NafLearnerNode } = await import('./fleet/naf_learner_node.js');
   const runDir = config.ros.resume || join(config.run_dir, `${runStamp()}-fleet-seed${config.seed}`);
   mkdirSync(runDir, { recursive: true });
-  const logger = rosWinstonLogger(node.logger, join(runDir, 'learner.log.jsonl'));
+  const logger = rosWinstonLogger(node.logger, join(runDir, RUN_FILES.learnerLog));
   const task = buildTask(config);
   logger.info(`run folder ${runDir}${config.ros.resume ? ' (resumed)' : ''}; starting the learner thread`);
   const client = await WorkerFleetClient.create(config, runDir);
-  const learner = new NafLearnerNode({ node, config, dims: task, client, logger, runDir, diagnosticsFile: join(runDir, 'diagnostics.jsonl') });
+  const learner = new NafLearnerNode({ node, config, dims: task, client, logger, runDir, diagnosticsFile: join(runDir, RUN_FILES.diagnostics) });
   ctx.spin();
   onSignals(async (sig) => {
     logger.warn(`${sig}: closing the learner (its newest checkpoint is the one after the last episode it took)`);

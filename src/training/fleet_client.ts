@@ -50,20 +50,30 @@ interface Callbacks {
 }
 const callbacks = (): Callbacks => ({ policy: [], controller: [], stats: [], log: [] });
 
-function dispatch(cbs: Callbacks, m: FleetMessage): void {
+/** Log lines that came before the first `onLog` callback, held for it. */
+type HeldLogs = Extract<FleetMessage, { type: 'log' }>[];
+
+function dispatch(cbs: Callbacks, m: FleetMessage, held: HeldLogs): void {
   if (m.type === 'policy') cbs.policy.forEach((cb) => cb(m.snapshot, m.info));
   else if (m.type === 'controller') cbs.controller.forEach((cb) => cb(m.arm, m.controller, m.version));
   else if (m.type === 'stats') cbs.stats.forEach((cb) => cb(m.stats, m.fleet, m.info));
-  else cbs.log.forEach((cb) => cb(m.level, m.text));
+  else if (cbs.log.length) cbs.log.forEach((cb) => cb(m.level, m.text));
+  else held.push(m);
+}
+
+function addLog(cbs: Callbacks, cb: Callbacks['log'][number], held: HeldLogs): void {
+  cbs.log.push(cb);
+  for (const m of held.splice(0)) cb(m.level, m.text);
 }
 
 /** The fleet learner in the caller's thread: `ingest` trains every step before it resolves. */
 export class InThreadFleetClient implements FleetLearnerClient {
   private readonly cbs = callbacks();
+  private readonly held: HeldLogs = [];
   readonly priority = '';
   readonly startInfo: FleetInfo;
   private constructor(readonly learner: FleetLearner) {
-    learner.emit = (m) => dispatch(this.cbs, m);
+    learner.emit = (m) => dispatch(this.cbs, m, this.held);
     this.startInfo = learner.policyInfo();
   }
 
@@ -77,18 +87,16 @@ export class InThreadFleetClient implements FleetLearnerClient {
   onPolicy(cb: Callbacks['policy'][number]): void { this.cbs.policy.push(cb); }
   onController(cb: Callbacks['controller'][number]): void { this.cbs.controller.push(cb); }
   onStats(cb: Callbacks['stats'][number]): void { this.cbs.stats.push(cb); }
-  onLog(cb: Callbacks['log'][number]): void { this.cbs.log.push(cb); }
+  onLog(cb: Callbacks['log'][number]): void { addLog(this.cbs, cb, this.held); }
   publishAll(): void { this.learner.publishAll(); }
   save(): Promise<string> { return this.learner.save(); }
-  async close(): Promise<void> {
-    await this.learner.idle();
-    this.learner.dispose();
-  }
+  close(): Promise<void> { return this.learner.close(); }
 }
 
 /** The fleet learner in a worker thread; messages are structured clones (typed arrays included). */
 export class WorkerFleetClient implements FleetLearnerClient {
   private readonly cbs = callbacks();
+  private readonly held: HeldLogs = [];
   private readonly pending = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
   private seq = 0;
   private failure: Error | null = null;
@@ -101,7 +109,7 @@ export class WorkerFleetClient implements FleetLearnerClient {
         this.pending.delete(m.id);
         if (m.error !== undefined) p?.reject(new Error(m.error));
         else p?.resolve(m.value as never);
-      } else dispatch(this.cbs, m);
+      } else dispatch(this.cbs, m, this.held);
     });
     worker.on('error', (e) => {
       this.failure = e;
@@ -113,16 +121,20 @@ export class WorkerFleetClient implements FleetLearnerClient {
   /** Starts the worker and waits until its learner is built. @throws the worker's start error. */
   static async create(config: NafConfig, runDir: string): Promise<WorkerFleetClient> {
     const worker = new Worker(new URL('./fleet_worker_boot.mjs', import.meta.url), { workerData: { config, runDir } });
-    type Ready = { type: string; error?: string; resumed: ResumeInfo | null; priority: string; tid: number | null; info: FleetInfo };
+    type Ready = { type: string; error?: string; resumed: ResumeInfo | null; priority: string; tid: number | null; info: FleetInfo; level: 'info' | 'warn' | 'error'; text: string };
+    const early: HeldLogs = [];
     const ready = await new Promise<Ready>((resolve, reject) => {
       const onMsg = (m: Ready) => {
         if (m.type === 'ready') { worker.off('message', onMsg); resolve(m); }
         if (m.type === 'start-failed') reject(new Error(m.error));
+        if (m.type === 'log') early.push({ type: 'log', level: m.level, text: m.text });
       };
       worker.on('message', onMsg);
       worker.once('error', reject);
     });
-    return new WorkerFleetClient(worker, ready.resumed, ready.priority, ready.tid, ready.info);
+    const client = new WorkerFleetClient(worker, ready.resumed, ready.priority, ready.tid, ready.info);
+    client.held.push(...early);
+    return client;
   }
 
   /** Last error of the worker, if it died. */
@@ -141,7 +153,7 @@ export class WorkerFleetClient implements FleetLearnerClient {
   onPolicy(cb: Callbacks['policy'][number]): void { this.cbs.policy.push(cb); }
   onController(cb: Callbacks['controller'][number]): void { this.cbs.controller.push(cb); }
   onStats(cb: Callbacks['stats'][number]): void { this.cbs.stats.push(cb); }
-  onLog(cb: Callbacks['log'][number]): void { this.cbs.log.push(cb); }
+  onLog(cb: Callbacks['log'][number]): void { addLog(this.cbs, cb, this.held); }
   publishAll(): void { this.worker.postMessage({ type: 'publish' }); }
   save(): Promise<string> { return this.request({ type: 'save' }); }
   async close(): Promise<void> {

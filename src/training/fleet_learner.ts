@@ -36,6 +36,7 @@ import type { NafConfig } from '../config/schema.js';
 import { buildArmModels } from './factory.js';
 import { LearnerSession } from './learner_session.js';
 import type { LearnerStats, ResumeInfo } from './learner_types.js';
+import type { EpisodeInterventions } from '../safety/supervised_arm.js';
 
 /** One finished episode of one arm, as an actor sends it. */
 export interface FleetEpisode {
@@ -60,6 +61,8 @@ export interface FleetEpisode {
   r: Float64Array;
   /** True-terminal flags of the steps (time-limit ends are not terminal). */
   terminal: boolean[];
+  /** Control steps in which the arm's safety supervisor changed the command, by rule (absent: not sent). */
+  interventions?: EpisodeInterventions;
 }
 
 /** The learner's status as actors read it (`fleet.status_topic`): counts, budget, whether it is done. */
@@ -138,8 +141,15 @@ export interface FleetState {
 }
 
 export class FleetLearner {
-  /** Where messages go (postMessage in the worker, callbacks in-thread). */
-  emit: (m: FleetMessage) => void = () => {};
+  /** Log lines emitted before `emit` was set (a run folder that cannot be written at start). */
+  private earlyLogs: FleetMessage[] = [];
+  private emitTo: (m: FleetMessage) => void = (m) => { if (m.type === 'log') this.earlyLogs.push(m); };
+  /** Where messages go (postMessage in the worker, callbacks in-thread); setting it delivers the log lines held until then. */
+  get emit(): (m: FleetMessage) => void { return this.emitTo; }
+  set emit(fn: (m: FleetMessage) => void) {
+    this.emitTo = fn;
+    for (const m of this.earlyLogs.splice(0)) fn(m);
+  }
   private readonly arms = new Map<string, ArmRecord>();
   /** Arm id by learner arm index. */
   private readonly ids: string[] = [];
@@ -172,7 +182,8 @@ export class FleetLearner {
       else if (m.type === 'controller') {
         const id = this.ids[m.arm];
         if (id !== undefined) this.emit({ type: 'controller', arm: id, controller: m.controller, version: this.session.parts.learner.arms[m.arm].refits });
-      } else this.emit({ type: 'stats', stats: m.stats, fleet: this.status(), info: this.policyInfo() });
+      } else if (m.type === 'stats') this.emit({ type: 'stats', stats: m.stats, fleet: this.status(), info: this.policyInfo() });
+      else this.emit({ type: 'log', level: m.level, text: m.message });
     };
   }
 
@@ -238,7 +249,13 @@ export class FleetLearner {
     if (ep.aborted) rec.aborted++;
     else rec.completed++;
     rec.lastAt = Date.now();
-    this.session.endEpisode({ controller: ep.controller, return: ep.return, aborted: ep.aborted }, rec.index);
+    // The run folder's record: the final distance from the last observation (tip - target is in it).
+    const steps = ep.u.length;
+    this.session.endEpisode({
+      controller: ep.controller, return: ep.return, aborted: ep.aborted, steps, arm: ep.arm,
+      finalDistance: steps > 0 ? this.session.parts.task.distance(ep.x[steps]) : NaN,
+      ...(ep.interventions ? { interventions: ep.interventions } : {}),
+    }, rec.index);
     this.sinceCheckpoint++;
     if (this.budgetReached()) {
       this.done = true;
@@ -339,6 +356,12 @@ export class FleetLearner {
   /** Waits for the episodes and checkpoints queued so far. */
   async idle(): Promise<void> {
     await this.queue;
+  }
+
+  /** Waits for the queued work, rebuilds the run folder's summary and curve, frees the learner. Never rejects. */
+  async close(): Promise<void> {
+    await this.idle();
+    await this.session.close();
   }
 
   dispose(): void {

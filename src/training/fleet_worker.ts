@@ -23,7 +23,8 @@ try {
       case 'episode': void reply(m.id, learner.ingest(m.ep!, m.receivedAt)); break;
       case 'publish': learner.publishAll(); break;
       case 'save': void reply(m.id, learner.save()); break;
-      case 'close': void learner.idle().then(() => { learner.dispose(); port.close(); }); break;
+      // the run folder's summary and curve are rebuilt before the thread ends
+      case 'close': void learner.close().then(() => port.close()); break;
     }
   });
   port.postMessage({ type: 'ready', resumed: learner.resumed, priority, tid, info: learner.policyInfo() });

@@ -38,20 +38,31 @@ export interface LearnerClient {
    * the reason: the node finishes the running episode and holds zero torque. Optional.
    */
   onDone?(cb: (reason: string) => void): void;
+  /** Lines the learner asks the node to log (a run-folder file it cannot write). Optional. */
+  onLog?(cb: (level: 'warn' | 'info', message: string) => void): void;
 }
 
-type Callbacks = { policy: ((s: PolicySnapshot) => void)[]; controller: ((c: LinearGaussianController) => void)[]; stats: ((s: LearnerStats) => void)[] };
+type LogCallback = (level: 'warn' | 'info', message: string) => void;
+type Callbacks = { policy: ((s: PolicySnapshot) => void)[]; controller: ((c: LinearGaussianController) => void)[]; stats: ((s: LearnerStats) => void)[]; log: LogCallback[] };
 
 /** Learner in the caller's thread: `observe` trains before it returns. */
 export class InThreadLearnerClient implements LearnerClient {
-  private cbs: Callbacks = { policy: [], controller: [], stats: [] };
+  private cbs: Callbacks = { policy: [], controller: [], stats: [], log: [] };
   readonly priority = '';
   private constructor(private readonly session: LearnerSession) {
     session.emit = (m) => {
       if (m.type === 'policy') this.cbs.policy.forEach((cb) => cb(m.snapshot));
       if (m.type === 'controller') this.cbs.controller.forEach((cb) => cb(m.controller));
       if (m.type === 'stats') this.cbs.stats.forEach((cb) => cb(m.stats));
+      if (m.type === 'log') this.log(m.level, m.message);
     };
+  }
+
+  /** Log lines before the first `onLog` are held for it. */
+  private held: [level: 'warn' | 'info', message: string][] = [];
+  private log(level: 'warn' | 'info', message: string): void {
+    if (this.cbs.log.length) this.cbs.log.forEach((cb) => cb(level, message));
+    else this.held.push([level, message]);
   }
 
   static async create(config: NafConfig, runDir: string): Promise<InThreadLearnerClient> {
@@ -64,13 +75,17 @@ export class InThreadLearnerClient implements LearnerClient {
   onPolicy(cb: (s: PolicySnapshot) => void): void { this.cbs.policy.push(cb); this.session.publishAll(); }
   onController(cb: (c: LinearGaussianController) => void): void { this.cbs.controller.push(cb); this.session.publishAll(); }
   onStats(cb: (s: LearnerStats) => void): void { this.cbs.stats.push(cb); }
+  onLog(cb: LogCallback): void {
+    this.cbs.log.push(cb);
+    for (const [level, message] of this.held.splice(0)) cb(level, message);
+  }
   save(): Promise<string> { return this.session.save(); }
-  async close(): Promise<void> { this.session.dispose(); }
+  close(): Promise<void> { return this.session.close(); }
 }
 
 /** Learner in a worker thread; messages are structured clones (typed arrays included). */
 export class WorkerLearnerClient implements LearnerClient {
-  private cbs: Callbacks = { policy: [], controller: [], stats: [] };
+  private cbs: Callbacks = { policy: [], controller: [], stats: [], log: [] };
   private pendingSaves: { resolve: (p: string) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | null = null;
 
@@ -83,6 +98,7 @@ export class WorkerLearnerClient implements LearnerClient {
       if (m.type === 'policy') this.cbs.policy.forEach((cb) => cb(m.snapshot));
       else if (m.type === 'controller') this.cbs.controller.forEach((cb) => cb(m.controller));
       else if (m.type === 'stats') this.cbs.stats.forEach((cb) => cb(m.stats));
+      else if (m.type === 'log') this.log(m.level, m.message);
       else if (m.type === 'saved') this.pendingSaves.shift()?.resolve(m.path);
       else if (m.type === 'save-failed') this.pendingSaves.shift()?.reject(new Error(m.error));
     });
@@ -95,17 +111,27 @@ export class WorkerLearnerClient implements LearnerClient {
   /** Starts the worker and waits until its learner is built. @throws the worker's start error. */
   static async create(config: NafConfig, runDir: string): Promise<WorkerLearnerClient> {
     const worker = new Worker(new URL('./learner_worker_boot.mjs', import.meta.url), { workerData: { config, runDir } });
+    const early: [level: 'warn' | 'info', message: string][] = [];
     const ready = await new Promise<{ resumed: ResumeInfo | null; priority: string; tid: number | null; tids: number[] }>((resolve, reject) => {
-      const onMsg = (m: { type: string; error?: string; resumed: ResumeInfo | null; priority: string; tid: number | null; tids: number[] }) => {
+      const onMsg = (m: { type: string; error?: string; resumed: ResumeInfo | null; priority: string; tid: number | null; tids: number[]; level: 'warn' | 'info'; message: string }) => {
         if (m.type === 'ready') { worker.off('message', onMsg); resolve(m); }
         if (m.type === 'start-failed') reject(new Error(m.error));
+        if (m.type === 'log') early.push([m.level, m.message]);
       };
       worker.on('message', onMsg);
       worker.once('error', reject);
     });
     const client = new WorkerLearnerClient(worker, ready.resumed, ready.priority, ready.tid, ready.tids ?? []);
+    client.held.push(...early);
     worker.postMessage({ type: 'publish' });
     return client;
+  }
+
+  /** Log lines before the first `onLog` are held for it. */
+  private held: [level: 'warn' | 'info', message: string][] = [];
+  private log(level: 'warn' | 'info', message: string): void {
+    if (this.cbs.log.length) this.cbs.log.forEach((cb) => cb(level, message));
+    else this.held.push([level, message]);
   }
 
   /** Last error of the worker, if it died. */
@@ -116,6 +142,10 @@ export class WorkerLearnerClient implements LearnerClient {
   onPolicy(cb: (s: PolicySnapshot) => void): void { this.cbs.policy.push(cb); this.worker.postMessage({ type: 'publish' }); }
   onController(cb: (c: LinearGaussianController) => void): void { this.cbs.controller.push(cb); this.worker.postMessage({ type: 'publish' }); }
   onStats(cb: (s: LearnerStats) => void): void { this.cbs.stats.push(cb); }
+  onLog(cb: LogCallback): void {
+    this.cbs.log.push(cb);
+    for (const [level, message] of this.held.splice(0)) cb(level, message);
+  }
   save(): Promise<string> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {

@@ -7,12 +7,23 @@
  */
 import type { RefitReport } from './learner.js';
 import type { HealthWarning } from './learning_health.js';
+import type { EpisodeInterventions } from '../safety/supervised_arm.js';
 
 export interface EpisodeEnd {
   controller: 'naf' | 'ilqg';
   return: number;
   /** Ended early (watchdog, e-stop, pause): kept in R, excluded from the model fit. */
   aborted: boolean;
+  /**
+   * What the actor saw of the episode, for the run folder's record (absent: not recorded):
+   * fingertip-to-target distance at its end, m; its control steps; the control steps in which the
+   * safety supervisor changed the command, by rule.
+   */
+  finalDistance?: number;
+  steps?: number;
+  interventions?: EpisodeInterventions;
+  /** The arm in a fleet (its actor's namespace), for the record. */
+  arm?: string;
 }
 
 export interface LearnerStats {
@@ -32,7 +43,11 @@ export interface LearnerStats {
   lagMeanMs: number;
   lagMaxMs: number;
   lagSamples: number;
-  /** Checkpoints written by this session, and the wall time of the last one, ms (NaN before the first). */
+  /**
+   * Checkpoints written in the run, all sessions (a resumed learner continues the count of the
+   * checkpoint it resumed from; one written before the count was kept counts as 1), and the wall
+   * time of this session's last one, ms (NaN before the first).
+   */
   checkpoints: number;
   checkpointMs: number;
   /** Model refits so far, and their iLQG steps not installed because they broke the KL trust region. */

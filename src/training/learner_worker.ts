@@ -22,7 +22,8 @@ try {
         try { port.postMessage({ type: 'saved', path: await session.save() }); }
         catch (e) { port.postMessage({ type: 'save-failed', error: (e as Error).message }); }
         break;
-      case 'close': session.dispose(); port.close(); break;
+      // the run folder's summary and curve are rebuilt before the thread ends
+      case 'close': await session.close(); port.close(); break;
     }
   });
   // The agent's own worker threads (NAF's head worker) were started from this thread and share its

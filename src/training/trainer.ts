@@ -12,9 +12,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
-import { absolutePaths, dumpParamsFile } from '../config/params_file.js';
+import { absolutePaths, parameterDiffs } from '../config/params_file.js';
 import {
-  appendRecord, BEST_CHECKPOINT, isRunFolder, readRunConfig, RUN_FILES, SUCCESS_DISTANCE, truncateRecords, writeAtomic,
+  appendRecord, BEST_CHECKPOINT, isRunFolder, readRunConfig, RUN_FILES, SUCCESS_DISTANCE, truncateRecords, writeAtomic, writeRunConfig,
   type EpisodeRecord, type EvalRecord, type PolicyTest, type TestReport,
 } from '../report/run_folder.js';
 import { writeRunReport } from '../report/report.js';
@@ -31,7 +31,7 @@ import type { PolicySnapshot } from '../agent/types.js';
 import { configRecorder } from '../viz/record.js';
 import type { RolloutRecorder } from '../viz/rollout.js';
 import { writeRolloutMcap } from '../viz/mcap_write.js';
-import { NAF_ROS, nafRos } from '../cli/command_hint.js';
+import { nafRos } from '../cli/command_hint.js';
 
 export type EpisodeMetrics = EpisodeRecord;
 export type EvalMetrics = EvalRecord;
@@ -107,9 +107,14 @@ export class Trainer {
     const saved = readRunConfig(runDir);
     const config = opts.override ? mergeBudget(saved, opts.override) : structuredClone(saved);
     if (opts.episodes !== undefined) config.training.episodes = opts.episodes;
+    const ckpt = readLatestCheckpoint(join(runDir, RUN_FILES.checkpoints), opts.fallback);
+    // A node's checkpoint holds its learner only (no actor, RNG streams or evaluation state).
+    if ((ckpt.state as { node?: unknown }).node !== undefined) {
+      throw new Error(`${runDir} is a run of the ROS node naf_trainer: continue it on the node (ros2 launch naf_ros <launch file> resume:=${runDir}, parameter ros.resume); ` +
+        `its report: ${nafRos('report', runDir)}; its policy on the embedded arm: ${nafRos('eval', '--checkpoint', runDir)}`);
+    }
     // An extended (or shortened) budget is the run's budget from now on.
     if (config.training.episodes !== saved.training.episodes) writeRunConfig(runDir, config, `training.episodes changed from ${saved.training.episodes} to ${config.training.episodes} on resume`);
-    const ckpt = readLatestCheckpoint(join(runDir, RUN_FILES.checkpoints), opts.fallback);
     for (const s of ckpt.skipped) logger.warn(`skipped corrupt checkpoint ${s}`);
     const st = ckpt.state as TrainerState;
     const parts = await buildTraining(config, logger);
@@ -305,14 +310,6 @@ export class Trainer {
   }
 }
 
-/** Writes the run's `config.yaml` (atomically: a resume may rewrite it). */
-function writeRunConfig(runDir: string, config: NafConfig, note?: string): void {
-  writeAtomic(join(runDir, RUN_FILES.config), dumpParamsFile(config, [
-    `The resolved config of this run (every parameter, paths absolute), written ${new Date().toISOString()}${note ? `: ${note}` : ''}.`,
-    `A ROS 2 params file: ${NAF_ROS} train --config <this file>, or a params_file of ros2 launch.`,
-  ]));
-}
-
 /**
  * The saved config with only the budget taken from `override`; other differences are refused.
  * Paths are compared resolved; `run_dir` is not compared (the run folder is already chosen).
@@ -322,13 +319,7 @@ function mergeBudget(saved: NafConfig, override: NafConfig): NafConfig {
   const b = absolutePaths(override);
   a.training.episodes = b.training.episodes;
   b.run_dir = a.run_dir;
-  const diffs: string[] = [];
-  const walk = (x: unknown, y: unknown, path: string) => {
-    if (x && y && typeof x === 'object' && typeof y === 'object' && !Array.isArray(x)) {
-      for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) walk((x as never)[k], (y as never)[k], path ? `${path}.${k}` : k);
-    } else if (JSON.stringify(x) !== JSON.stringify(y)) diffs.push(`${path}: run has ${JSON.stringify(x)}, --config gives ${JSON.stringify(y)}`);
-  };
-  walk(a, b, '');
+  const diffs = parameterDiffs(a, b).map((d) => `${d.name}: run has ${JSON.stringify(d.from)}, --config gives ${JSON.stringify(d.to)}`);
   if (diffs.length) throw new Error(`refusing to resume with a different config: ${diffs.join('; ')}`);
   return a;
 }

@@ -22,6 +22,7 @@ import type { EpisodeEnd, LearnerStats } from '../../training/learner_types.js';
 import type { Transition } from '../../training/learner.js';
 import type { Logger } from '../../util/logger.js';
 import { Rng } from '../../util/rng.js';
+import { NodeRunFolder } from '../../training/node_run_folder.js';
 import type { TrainerActor } from '../trainer/naf_trainer_node.js';
 
 /**
@@ -61,19 +62,47 @@ export class GreedyActor implements TrainerActor {
   }
 }
 
-/** The learner of deploy mode: learns nothing, stores nothing, hands out the fixed policy. */
+/**
+ * The learner of deploy mode: learns nothing, stores nothing, hands out the fixed policy. With a
+ * run folder (`NodeRunFolder`) it records each completed episode there (metrics.jsonl / .csv: the
+ * learning fields are 0, or NaN where they have no value) and rebuilds summary.md and
+ * learning_curve.svg on `close`, after the control loop has stopped.
+ */
 export class NoLearner implements LearnerClient {
+  /** Episodes ended (completed and aborted). */
   episodes = 0;
   readonly resumed = null;
   readonly priority = '';
-  constructor(private readonly snapshot: PolicySnapshot) {}
-  observe(_tr: Transition): void {}
-  endEpisode(_info: EpisodeEnd): void { this.episodes++; }
+  private completed = 0;
+  private aborted = 0;
+  private steps = 0;
+  /** When the running episode's first transition came, ms (performance.now). */
+  private startedAt = NaN;
+  constructor(private readonly snapshot: PolicySnapshot, private readonly folder: NodeRunFolder | null = null) {}
+  observe(_tr: Transition): void {
+    if (Number.isNaN(this.startedAt)) this.startedAt = performance.now();
+  }
+  endEpisode(info: EpisodeEnd): void {
+    this.episodes++;
+    const steps = info.steps ?? 0;
+    this.steps += steps;
+    const s = (performance.now() - this.startedAt) / 1000;
+    this.startedAt = NaN;
+    if (info.aborted) { this.aborted++; return; }
+    this.completed++;
+    this.folder?.episode({
+      episode: this.completed, controller: 'naf', return: info.return, finalDistance: info.finalDistance ?? NaN,
+      updates: 0, imagined: 0, loss: NaN, qMean: NaN, steps, ...(info.interventions ? { interventions: info.interventions } : {}),
+      totalSteps: this.steps, totalUpdates: 0, imaginedTotal: 0, modelMse: NaN,
+      wallSeconds: this.folder.wallSeconds, stepsPerSecond: s > 0 ? steps / s : NaN, updatesPerSecond: 0, aborted: this.aborted,
+    });
+  }
   onPolicy(cb: (s: PolicySnapshot) => void): void { cb(this.snapshot); }
   onController(_cb: (c: LinearGaussianController) => void): void {}
   onStats(_cb: (s: LearnerStats) => void): void {}
   save(): Promise<string> { return Promise.reject(new Error('deploy mode: no learner, nothing to save')); }
-  async close(): Promise<void> {}
+  /** Rebuilds the run folder's summary and curve (the caller has stopped the control loop). */
+  async close(): Promise<void> { await this.folder?.report(true); }
 }
 
 /**
@@ -101,11 +130,12 @@ export function checkPolicyFits(node: NafConfig, trained: NafConfig, snapshot: P
 
 /**
  * Actor and learner of a deploy-mode node: the policy of `config.deploy.checkpoint` (a run
- * folder or a checkpoint file), checked against the node's arm and task.
+ * folder or a checkpoint file), checked against the node's arm and task; with `runDir`, the
+ * run folder where the learner records the episodes (`NoLearner`).
  * @throws Error when deploy.checkpoint is empty, CheckpointError when it cannot be read, Error
  *   when it does not fit the arm.
  */
-export async function deployParts(config: NafConfig, task: Task, logger: Logger): Promise<{ actor: GreedyActor; learner: NoLearner; checkpoint: string }> {
+export async function deployParts(config: NafConfig, task: Task, logger: Logger, runDir?: string): Promise<{ actor: GreedyActor; learner: NoLearner; checkpoint: string }> {
   if (!config.deploy.checkpoint) throw new Error('mode deploy needs deploy.checkpoint: a run folder or a checkpoint file (.safetensors)');
   const { loadCheckpointPolicy } = await import('../../training/eval_command.js');
   const policy = await loadCheckpointPolicy(config.deploy.checkpoint);
@@ -113,7 +143,7 @@ export async function deployParts(config: NafConfig, task: Task, logger: Logger)
   logger.info(`deploy: greedy policy of ${policy.path} (${Number.isFinite(policy.episode) ? `${policy.episode} training episodes` : 'episodes unknown'}); no learning, no exploration, no iLQG`);
   return {
     actor: new GreedyActor(policy.snapshot, task.uMax, config.model_based.on_policy_fraction),
-    learner: new NoLearner(policy.snapshot),
+    learner: new NoLearner(policy.snapshot, runDir === undefined ? null : NodeRunFolder.open(config, runDir, { warn: (m) => logger.warn(m) })),
     checkpoint: policy.path,
   };
 }

@@ -22,7 +22,10 @@
  * Sections:
  *  - episode: `header` [session, episode, controller (0 naf, 1 ilqg), aborted (0/1), steps, dX,
  *    dU, return, policy_version], `x` [(steps+1)×dX] (0 rows without steps), `u` [steps×dU] N·m,
- *    `r` [steps×1], `terminal` [steps×1] (0/1); label key `arm` (the actor's namespace).
+ *    `r` [steps×1], `terminal` [steps×1] (0/1), and (optional: actors before it send none)
+ *    `interventions` [1×5]: the control steps in which the safety supervisor changed the command,
+ *    by rule (velocity_limit, soft_limit, workspace_limit, torque_clamp, non_finite); label key
+ *    `arm` (the actor's namespace).
  *  - policy: `header` [incarnation, version (the learner's updates), dX, dU], `u_max` [1×dU] N·m, `action_scale`
  *    [1×dU], `l_diag` [1×2] (NAF), `bn_eps` [1×1] (batch norm), `obs_norm` [2×dX] (mean; std) and
  *    `obs_norm_clip` [1×1] (observation normalisation), then per head and layer
@@ -44,6 +47,7 @@ import type { DenseWeights, PolicySnapshot } from '../../agent/types.js';
 import type { LinearGaussianController } from '../../control/types.js';
 import type { FleetEpisode, FleetInfo } from '../../training/fleet_learner.js';
 import type { Float64MultiArrayMsg } from '../transport/transport.js';
+import { EPISODE_INTERVENTION_KINDS, noInterventions, type EpisodeInterventions } from '../../safety/supervised_arm.js';
 
 export const EPISODE_FORMAT = 'naf_ros/episode/1';
 export const POLICY_FORMAT = 'naf_ros/policy/1';
@@ -169,6 +173,7 @@ export function encodeEpisode(ep: FleetEpisode, dims: { dX: number; dU: number }
     { label: 'u', rows: steps, cols: dU, values: rows(ep.u) },
     { label: 'r', rows: steps, cols: 1, values: ep.r },
     { label: 'terminal', rows: steps, cols: 1, values: ep.terminal.map((b) => (b ? 1 : 0)) },
+    ...(ep.interventions ? [{ label: 'interventions', rows: 1, cols: EPISODE_INTERVENTION_KINDS.length, values: EPISODE_INTERVENTION_KINDS.map((k) => ep.interventions![k]) }] : []),
   ]);
 }
 
@@ -193,11 +198,19 @@ export function decodeEpisode(msg: Float64MultiArrayMsg, dims: TaskDims): FleetE
   const r = take(sections, 'r', steps, 1, f);
   const term = take(sections, 'terminal', steps, 1, f);
   if (!term.every(isFlag)) throw new FleetMessageError('malformed', `${f}: terminal flags must be 0 or 1`);
+  let interventions: EpisodeInterventions | undefined;
+  if (sections.has('interventions')) {
+    const iv = take(sections, 'interventions', 1, EPISODE_INTERVENTION_KINDS.length, f);
+    if (!iv.every((v) => isInt(v, 0) && v <= steps)) throw new FleetMessageError('malformed', `${f}: interventions [${Array.from(iv).join(', ')}] must be counts of the episode's ${steps} steps`);
+    interventions = noInterventions();
+    EPISODE_INTERVENTION_KINDS.forEach((k, i) => { interventions![k] = iv[i]; });
+  }
   return {
     arm, session, episode, controller: controller === 1 ? 'ilqg' : 'naf', aborted: aborted === 1, return: ret, policyVersion,
     x: Array.from({ length: steps > 0 ? steps + 1 : 0 }, (_, t) => xs.slice(t * dX, (t + 1) * dX)),
     u: Array.from({ length: steps }, (_, t) => us.slice(t * dU, (t + 1) * dU)),
     r: Float64Array.from(r), terminal: Array.from(term, (v) => v === 1),
+    ...(interventions ? { interventions } : {}),
   };
 }
 

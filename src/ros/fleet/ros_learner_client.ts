@@ -202,6 +202,7 @@ export class RosLearnerClient implements LearnerClient {
       arm: this.arm, session: this.session, episode: this.episodesSent, controller: info.controller, aborted, return: info.return,
       policyVersion: this.policyHeld?.version ?? -1,
       x: steps > 0 ? e.x : [], u: e.u, r: Float64Array.from(e.r), terminal: e.terminal,
+      ...(info.interventions ? { interventions: info.interventions } : {}),
     }, this.dims));
     this.ep = { x: [], u: [], r: [], terminal: [], broken: false };
   }

@@ -36,9 +36,14 @@
  * `/diagnostics` (1 Hz) has three statuses: safety, control loop, learner; every report also
  * goes as one JSON line to `diagnosticsFile` (the run folder's `diagnostics.jsonl`).
  *
+ * Run folder: every episode's end goes to the learner with what the node saw of it (final
+ * distance, steps, the supervisor's interventions by rule); the learner keeps the records,
+ * config.yaml, summary.md and learning_curve.svg (`src/training/node_run_folder.ts`), so no file
+ * is written from the control tick.
+ *
  * `mode: deploy` (src/ros/deploy/deploy.ts): the same loop, homing, supervisor, watchdog and e-stop with
  * a fixed greedy actor and a learner that learns nothing; the budget is `deploy.episodes`
- * (0 = until stopped) and nothing is checkpointed.
+ * (0 = until stopped) and nothing is checkpointed (the episodes are recorded in the run folder).
  */
 import type { ArmDynamics, ArmSpec, Task } from '../../env/types.js';
 import type { NafConfig } from '../../config/schema.js';
@@ -57,6 +62,7 @@ import { diagnosticArray, JitterMeter, learnerStatus, LearnerWindow, loopStatus,
 import { JointStateInput, shortGid } from './joint_state_input.js';
 import { installParameterValidation } from './parameters.js';
 import { SafetySupervisor, INTERVENTION_KINDS, type InterventionKind, type TipKinematics } from '../../safety/supervisor.js';
+import { EPISODE_INTERVENTION_KINDS, noInterventions } from '../../safety/supervised_arm.js';
 import type { DiagnosticStatusMsg, Float64Msg, Float64MultiArrayMsg, RosNode, RosPublisher, TriggerResponse } from '../transport/transport.js';
 
 /** What the node needs of `EpisodeActor` (src/training/episode_actor.ts). */
@@ -155,6 +161,8 @@ export class NafTrainerNode {
   /** Why the run ends after the running episode (`finish`), or null. */
   private finishReason: string | null = null;
   private prevCounts: Record<InterventionKind, number>;
+  /** The supervisor's counts when the running episode began. */
+  private episodeCounts: Record<InterventionKind, number>;
   private readonly timers: { cancel(): void }[] = [];
   private readonly deploy: boolean;
   /** The damping term of the control law: where it runs and D per joint. */
@@ -188,6 +196,7 @@ export class NafTrainerNode {
       ? derivedHomingGains(deps.dynamics.massMatrix(Float64Array.from(config.task.home_pose)), totalDamping(this.damping), 1 / config.control_rate_hz)
       : null;
     this.prevCounts = { ...this.supervisor.counts };
+    this.episodeCounts = { ...this.supervisor.counts };
     this.input = new JointStateInput({ joints: config.joints, maxStampSkew: s.state_timeout_ms / 1000, conflictHoldS: config.ros.joint_states_conflict_hold_s, logger });
     const period = 1 / config.control_rate_hz;
     this.jitter = new JitterMeter(period);
@@ -209,6 +218,7 @@ export class NafTrainerNode {
       this.warned = now;
     });
     learner.onDone?.((why) => this.finish(why));
+    learner.onLog?.((level, message) => logger[level](message));
     this.mainThread = deps.measureMainThread ? new MainThreadMeter() : null;
     this.diagFile = deps.diagnosticsFile ? createWriteStream(deps.diagnosticsFile, { flags: 'a' }) : null;
     this.diagFile?.on('error', (e) => logger.error(`cannot write ${deps.diagnosticsFile}: ${e.message}; /diagnostics continues`));
@@ -399,6 +409,7 @@ export class NafTrainerNode {
     const p = this.supervisor.guardOnPolicyFraction(actor.onPolicyFraction);
     if (p !== actor.onPolicyFraction) actor.setOnPolicyFraction(p);
     this.controller = actor.beginEpisode();
+    this.episodeCounts = { ...this.supervisor.counts };
     this.state = 'RUNNING';
     this.t = 0;
     this.ret = 0;
@@ -412,8 +423,15 @@ export class NafTrainerNode {
   }
 
   private endEpisode(aborted: boolean, why: string): void {
-    const info = { controller: this.controller === 'none' ? 'naf' as const : this.controller, return: this.ret, aborted };
-    this.deps.learner.endEpisode(info);
+    const js = this.input.latest;
+    const d = js ? this.deps.task.distance(this.deps.task.observe(js)) : NaN;
+    // The supervisor's interventions in the episode's control steps (its record in the run folder).
+    const interventions = noInterventions();
+    for (const k of EPISODE_INTERVENTION_KINDS) interventions[k] = this.supervisor.counts[k] - this.episodeCounts[k];
+    this.deps.learner.endEpisode({
+      controller: this.controller === 'none' ? 'naf' : this.controller, return: this.ret, aborted,
+      finalDistance: d, steps: this.t, interventions,
+    });
     if (aborted) {
       this.aborted++;
       this.deps.logger.warn(`episode aborted after ${this.t} of ${this.deps.task.T} steps: ${why}`);
@@ -421,10 +439,8 @@ export class NafTrainerNode {
       this.completed++;
       this.lastReturn = this.ret;
       this.returnPub.publish({ data: this.ret });
-      const js = this.input.latest;
-      const d = js ? this.deps.task.distance(this.deps.task.observe(js)) : NaN;
       this.finalDistances.push(d);
-      this.deps.logger.info(`episode ${this.completed} (${info.controller}) return ${this.ret.toFixed(4)}, final distance ${(d * 100).toFixed(2)} cm`);
+      this.deps.logger.info(`episode ${this.completed} (${this.controller}) return ${this.ret.toFixed(4)}, final distance ${(d * 100).toFixed(2)} cm`);
       if (!this.deploy && !this.deps.learner.checkpointsItself && this.completed % this.cfg.training.checkpoint_every_episodes === 0) void this.save();
     }
     this.prev = null;
