@@ -269,7 +269,7 @@ export const CONFIG_SCHEMA = {
         workspace_max: { ...numArray('Workspace box for the tip, upper corner [x, y, z], m; [] = unbounded.', 0, 3), default: [] },
         homing_kp: { ...num('Homing PD stiffness, N·m/rad; 0 = derived per joint from M(q_home), the joint damping (URDF + injected) and the control period (docs/your-arm.md, "Gravity, homing and the workspace box").', 0), default: 0 },
         homing_kd: { ...num('Homing PD damping, N·m·s/rad; 0 = derived (see homing_kp).', 0), default: 0 },
-        homing_max_effort: { ...num('Homing torque cap, N·m, on the PD part (also capped by the policy bound u_max per joint; gravity compensation comes on top).', 0), default: 0.5 },
+        homing_max_effort: { ...num('Homing torque cap, N·m, on the PD part; 0 = the policy bound u_max per joint (any value is also capped by u_max; gravity compensation comes on top).', 0), default: 0 },
         homing_timeout_s: { ...num('Give up homing after this long, s.', 0, undefined, 0), default: 10 },
         homing_tolerance: { ...num('Homed when |q - q_home| < tol rad and |qd| < tol rad/s.', 0, undefined, 0), default: 0.03 },
       },

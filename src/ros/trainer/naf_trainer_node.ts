@@ -245,7 +245,7 @@ export class NafTrainerNode {
     logger.info(`naf_trainer${this.deploy ? ' (deploy mode: greedy policy, no learning)' : ''}: ${config.joints.length} joints [${config.joints.join(', ')}], ${config.control_rate_hz} Hz, T = ${deps.task.T}, ` +
       `${this.deploy ? '' : `p = ${actor.onPolicyFraction} (cap ${config.model_based.max_on_policy_fraction}), `}torque cap [${Array.from(this.supervisor.effortLimit).join(', ')}] N·m, ` +
       `gravity compensation ${s.gravity_compensation}, ${dampingLine(this.damping, config.joints)}, workspace ${bounded ? `[${s.workspace_min}] .. [${s.workspace_max}] m` : 'unbounded'}, ` +
-      `homing kp [${fmtGains(this.homingGains().kp)}] kd [${fmtGains(this.homingGains().kd)}]; ` +
+      `homing kp [${fmtGains(this.homingGains().kp)}] kd [${fmtGains(this.homingGains().kd)}] cap [${fmtGains(this.homingCap())}] N·m; ` +
       `in ${node.resolveName(config.ros.joint_states_topic)}, out ${this.torquePub.topic}, e-stop ${node.resolveName(config.ros.estop_topic)}`);
   }
 
@@ -394,8 +394,21 @@ export class NafTrainerNode {
       // capped per joint by the policy's torque bound u_max (<= the URDF effort limit) too: homing
       // moves no harder than the learner may, and never trips the supervisor's clamp (gravity
       // compensation comes on top, in the supervisor, inside the effort left to it)
-      maxTorque: Float64Array.from({ length: nJ }, (_, j) => Math.min(s.homing_max_effort, this.deps.spec.effortLimits[j], this.deps.task.uMax[j])),
+      maxTorque: this.homingCap(),
     });
+  }
+
+  /**
+   * The homing PD torque cap per joint, N·m: `safety.homing_max_effort` where set (> 0), else the
+   * policy's bound u_max; never above u_max or the URDF effort limit. A fixed default cannot fit
+   * every arm: a cap far below the torque the policy may use leaves a heavy, damped arm unable to
+   * home within the timeout (0.5 N·m moves an iiwa's shoulder, injected damping ~107 N·m·s/rad, at
+   * 0.005 rad/s).
+   */
+  homingCap(): Float64Array {
+    const s = this.cfg.safety;
+    const set = s.homing_max_effort > 0 ? s.homing_max_effort : Infinity;
+    return Float64Array.from(this.deps.task.uMax, (u, j) => Math.min(set, this.deps.spec.effortLimits[j], u));
   }
 
   /** The homing PD gains in force: `safety.homing_kp/kd` where set (> 0), else derived from the arm. */
