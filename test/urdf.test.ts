@@ -83,6 +83,8 @@ test('defaults: missing origin/axis/dynamics, continuous joints get infinite pos
 test('malformed XML is a UrdfError with the line', () => {
   assert.throws(() => parseUrdf('<robot name="x">\n<link name="a">\n</robot>'), (e: Error) => e instanceof UrdfError && /malformed XML at line \d+/.test(e.message));
   assert.throws(() => parseUrdf('<notrobot/>'), /no <robot> root element/);
+  // What expat (xacro, ros2 launch) refuses must not pass here: `--` inside a comment.
+  assert.throws(() => parseUrdf('<robot name="x">\n<!-- naf-ros arm --config x -->\n<link name="a"/></robot>'), /malformed XML at line 2, column \d+: malformed comment/);
 });
 
 test('revolute/prismatic joints need <limit> with effort and velocity', () => {

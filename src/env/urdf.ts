@@ -10,7 +10,8 @@
  * (prismatic), velocities rad/s or m/s, damping N·m·s/rad.
  */
 import { readFileSync } from 'node:fs';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLParser } from 'fast-xml-parser';
+import { SaxesParser } from 'saxes';
 import type { ArmSpec } from './types.js';
 
 /** A malformed or unsupported robot description. The message names the element at fault. */
@@ -197,6 +198,22 @@ function parseJoint(node: XmlNode): UrdfJoint {
 }
 
 /**
+ * Checks that `xml` is well-formed XML 1.0 as the ROS tools read it (expat in xacro and
+ * `ros2 launch`, tinyxml2 in urdfdom): a strict parser (saxes), because fast-xml-parser's validator
+ * lets through what those refuse, e.g. `--` inside a comment.
+ * @throws UrdfError naming the first fault with its line and column.
+ */
+export function checkWellFormed(xml: string): void {
+  const parser = new SaxesParser({ position: true });
+  let fault: string | undefined;
+  parser.on('error', (e) => {
+    fault ??= e.message.replace(/^(\d+):(\d+): /, 'line $1, column $2: ');
+  });
+  parser.write(xml).close();
+  if (fault !== undefined) throw new UrdfError(`malformed XML at ${fault}`);
+}
+
+/**
  * Parses URDF XML into a `UrdfModel` and checks that it is a tree (unique names, known links,
  * one parent per link, a single root, no cycles).
  * @throws UrdfError on malformed XML (with line/column), a missing `<robot>`, a revolute/prismatic
@@ -204,9 +221,7 @@ function parseJoint(node: XmlNode): UrdfJoint {
  *   (floating, planar), unknown links, or a structure that is not a tree.
  */
 export function parseUrdf(xml: string): UrdfModel {
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true)
-    throw new UrdfError(`malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
+  checkWellFormed(xml);
   const parser = new XMLParser({
     ignoreAttributes: false,
     attributeNamePrefix: '@_',
