@@ -81,7 +81,10 @@ export interface QAgent {
    * `agent.policy_averaging` is on (`averagePolicy`), else the same as `snapshot()`.
    */
   greedySnapshot(): PolicySnapshot;
-  /** Policy averaging, once per real episode: avg <- (1 - beta) avg + beta theta. */
+  /**
+   * Policy averaging, once per real episode: the bias-corrected exponential average of the online
+   * weights, started at the first episode with updates (`LearnerBase.averagePolicy`).
+   */
   averagePolicy(beta: number): void;
   /** Linux thread ids of worker threads the agent runs itself (NAF's two-thread update), else []. */
   helperThreadIds(): number[];
