@@ -37,7 +37,7 @@ import { uploadTensors } from '../nn/tensors.js';
 import { readScalars, type AgentOptions } from './agent_options.js';
 import { normalizeRows, RunningNorm, type ObsNormStats } from './normalizer.js';
 import { batchIsFinite, validateBatch } from './batch.js';
-import type { AgentState, TransitionBatch, UpdateStats } from './types.js';
+import type { AgentNotice, AgentState, ThreadStatus, TransitionBatch, UpdateStats } from './types.js';
 
 export type StateBuffer = 'theta' | 'm' | 'v' | 'target' | 'bn';
 
@@ -88,6 +88,8 @@ export abstract class LearnerBase {
    * policy averaging is off or has not started (no episode with updates yet).
    */
   private avg: Float32Array | null = null;
+  /** notices not yet taken (`takeNotices`) */
+  private readonly notices: AgentNotice[] = [];
   /** Episodes averaged into `avg` (k of `averagePolicy`); Infinity for averages of checkpoints that did not count them. */
   private avgCount = 0;
 
@@ -407,6 +409,21 @@ export abstract class LearnerBase {
   /** Linux thread ids of worker threads the agent runs (none by default; NAF's head worker). */
   helperThreadIds(): number[] {
     return [];
+  }
+
+  /** One thread, no worker (NAF's two-thread update overrides this). */
+  threadStatus(): ThreadStatus {
+    return { configured: 1, inUse: 1, workerFailures: 0, oneThreadForGood: false };
+  }
+
+  /** Notices since the last call, oldest first (`QAgent.takeNotices`). */
+  takeNotices(): AgentNotice[] {
+    return this.notices.splice(0);
+  }
+
+  /** Queues a notice for the owner's log (`takeNotices`). */
+  protected notify(n: AgentNotice): void {
+    this.notices.push(n);
   }
 
   /** True when the networks work on normalised actions (u / uMax). */

@@ -204,6 +204,7 @@ export class NafTrainerNode {
       for (const w of st.warnings ?? []) if (!this.warned.has(w.code)) logger.warn(`not learning? [${w.code}] from episode ${w.episode}: ${w.message}`);
       this.warned = now;
     });
+    learner.onLog?.((level, text) => logger.log(level, text));
     learner.onDone?.((why) => this.finish(why));
     this.mainThread = deps.measureMainThread ? new MainThreadMeter() : null;
     this.diagFile = deps.diagnosticsFile ? createWriteStream(deps.diagnosticsFile, { flags: 'a' }) : null;

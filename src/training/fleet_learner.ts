@@ -171,7 +171,8 @@ export class FleetLearner {
       else if (m.type === 'controller') {
         const id = this.ids[m.arm];
         if (id !== undefined) this.emit({ type: 'controller', arm: id, controller: m.controller, version: this.session.parts.learner.arms[m.arm].refits });
-      } else this.emit({ type: 'stats', stats: m.stats, fleet: this.status(), info: this.policyInfo() });
+      } else if (m.type === 'log') this.emit(m);
+      else this.emit({ type: 'stats', stats: m.stats, fleet: this.status(), info: this.policyInfo() });
     };
   }
 

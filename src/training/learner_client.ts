@@ -33,6 +33,11 @@ export interface LearnerClient {
   onPolicy(cb: (snapshot: PolicySnapshot) => void): void;
   onController(cb: (ctrl: LinearGaussianController) => void): void;
   onStats(cb: (stats: LearnerStats) => void): void;
+  /**
+   * Log lines of the learner, each sent once (its agent's notices: the NAF head worker failed,
+   * restarted, was given up). Optional: a learner that has none need not offer it.
+   */
+  onLog?(cb: (level: 'info' | 'warn' | 'error', text: string) => void): void;
   /** Writes a checkpoint of the complete learner state; resolves to its folder. */
   save(): Promise<string>;
   close(): Promise<void>;
@@ -48,17 +53,19 @@ export interface LearnerClient {
   onDone?(cb: (reason: string) => void): void;
 }
 
-type Callbacks = { policy: ((s: PolicySnapshot) => void)[]; controller: ((c: LinearGaussianController) => void)[]; stats: ((s: LearnerStats) => void)[] };
+type LogCallback = (level: 'info' | 'warn' | 'error', text: string) => void;
+type Callbacks = { policy: ((s: PolicySnapshot) => void)[]; controller: ((c: LinearGaussianController) => void)[]; stats: ((s: LearnerStats) => void)[]; log: LogCallback[] };
 
 /** Learner in the caller's thread: `observe` trains before it returns. */
 export class InThreadLearnerClient implements LearnerClient {
-  private cbs: Callbacks = { policy: [], controller: [], stats: [] };
+  private cbs: Callbacks = { policy: [], controller: [], stats: [], log: [] };
   readonly priority = '';
   private constructor(private readonly session: LearnerSession) {
     session.emit = (m) => {
       if (m.type === 'policy') this.cbs.policy.forEach((cb) => cb(m.snapshot));
       if (m.type === 'controller') this.cbs.controller.forEach((cb) => cb(m.controller));
       if (m.type === 'stats') this.cbs.stats.forEach((cb) => cb(m.stats));
+      if (m.type === 'log') this.cbs.log.forEach((cb) => cb(m.level, m.text));
     };
   }
 
@@ -72,13 +79,14 @@ export class InThreadLearnerClient implements LearnerClient {
   onPolicy(cb: (s: PolicySnapshot) => void): void { this.cbs.policy.push(cb); this.session.publishAll(); }
   onController(cb: (c: LinearGaussianController) => void): void { this.cbs.controller.push(cb); this.session.publishAll(); }
   onStats(cb: (s: LearnerStats) => void): void { this.cbs.stats.push(cb); }
+  onLog(cb: LogCallback): void { this.cbs.log.push(cb); }
   save(): Promise<string> { return this.session.save(); }
   async close(): Promise<void> { this.session.dispose(); }
 }
 
 /** Learner in a worker thread; messages are structured clones (typed arrays included). */
 export class WorkerLearnerClient implements LearnerClient {
-  private cbs: Callbacks = { policy: [], controller: [], stats: [] };
+  private cbs: Callbacks = { policy: [], controller: [], stats: [], log: [] };
   private pendingSaves: { resolve: (p: string) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | null = null;
 
@@ -91,6 +99,7 @@ export class WorkerLearnerClient implements LearnerClient {
       if (m.type === 'policy') this.cbs.policy.forEach((cb) => cb(m.snapshot));
       else if (m.type === 'controller') this.cbs.controller.forEach((cb) => cb(m.controller));
       else if (m.type === 'stats') this.cbs.stats.forEach((cb) => cb(m.stats));
+      else if (m.type === 'log') this.cbs.log.forEach((cb) => cb(m.level, m.text));
       else if (m.type === 'saved') this.pendingSaves.shift()?.resolve(m.path);
       else if (m.type === 'save-failed') this.pendingSaves.shift()?.reject(new Error(m.error));
     });
@@ -124,6 +133,7 @@ export class WorkerLearnerClient implements LearnerClient {
   onPolicy(cb: (s: PolicySnapshot) => void): void { this.cbs.policy.push(cb); this.worker.postMessage({ type: 'publish' }); }
   onController(cb: (c: LinearGaussianController) => void): void { this.cbs.controller.push(cb); this.worker.postMessage({ type: 'publish' }); }
   onStats(cb: (s: LearnerStats) => void): void { this.cbs.stats.push(cb); }
+  onLog(cb: LogCallback): void { this.cbs.log.push(cb); }
   save(): Promise<string> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {

@@ -6,13 +6,16 @@
  * (`fleet_learner.ts`) feeds several arms' episodes through one session and keeps its own state in
  * the same checkpoint (`save(fleet)`, `resumedFleet`).
  *
+ * What the agent reports itself (`QAgent.takeNotices`: NAF's head worker failing, restarting,
+ * given up) goes out as `log` messages, each once, just before the next stats.
+ *
  * Real-time accounting (reported in `LearnerStats`, emitted about once a second while
  * transitions arrive, after every episode and after every checkpoint): the learner's lag (wall
  * time between the actor sending a transition and the learner reaching it), the real steps and
  * updates shed because of it (`ros.max_learner_lag_ms`), and the checkpoint write time.
  */
 import { join } from 'node:path';
-import type { PolicySnapshot } from '../agent/types.js';
+import type { PolicySnapshot, ThreadStatus } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -52,6 +55,11 @@ export interface LearnerStats {
    * run). Absent from learners that do not check.
    */
   warnings?: HealthWarning[];
+  /**
+   * The threads of one NAF update (`agent.learner_threads`): in use, head-worker failures, whether
+   * the update fell back to one thread for good (issue 20). Absent from learners before it.
+   */
+  threads?: ThreadStatus;
 }
 
 /** What a session restored from (`ros.resume`): the checkpoint folder and the episode counts in it. */
@@ -66,7 +74,9 @@ export interface ResumeInfo {
 export type SessionMessage =
   | { type: 'policy'; snapshot: PolicySnapshot }
   | { type: 'controller'; controller: LinearGaussianController; arm: number }
-  | { type: 'stats'; stats: LearnerStats };
+  | { type: 'stats'; stats: LearnerStats }
+  /** A line for the node's log, sent once: what the agent reported (`QAgent.takeNotices`: its head worker failed, restarted, was given up). */
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string };
 
 export class LearnerSession {
   /** Where messages to the actor go (postMessage in the worker, callbacks in-thread). */
@@ -171,6 +181,7 @@ export class LearnerSession {
   }
 
   private emitStats(): void {
+    for (const n of this.parts.agent.takeNotices()) this.emit({ type: 'log', level: n.level, text: n.text });
     this.emit({ type: 'stats', stats: this.stats() });
     this.lastStatsAt = Date.now();
     this.lag = { sum: 0, max: 0, n: 0 };
@@ -201,6 +212,7 @@ export class LearnerSession {
       lagMeanMs: this.lag.n ? this.lag.sum / this.lag.n : 0, lagMaxMs: this.lag.max, lagSamples: this.lag.n,
       checkpoints: this.checkpoints, checkpointMs: this.checkpointMs,
       refits: learner.refits, ilqgRejected: learner.ilqgRejected, refit: learner.lastRefit, warnings: this.health.warnings,
+      threads: agent.threadStatus(),
     };
   }
 
