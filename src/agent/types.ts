@@ -81,10 +81,20 @@ export interface QAgent {
    * `agent.policy_averaging` is on (`averagePolicy`), else the same as `snapshot()`.
    */
   greedySnapshot(): PolicySnapshot;
-  /** Policy averaging, once per real episode: avg <- (1 - beta) avg + beta theta. */
+  /**
+   * Policy averaging, once per real episode: the bias-corrected exponential average of the online
+   * weights, started at the first episode with updates (`LearnerBase.averagePolicy`).
+   */
   averagePolicy(beta: number): void;
   /** Linux thread ids of worker threads the agent runs itself (NAF's two-thread update), else []. */
   helperThreadIds(): number[];
+  /** The threads of one update now (NAF's head worker: failures, restarts, the one-thread fallback). */
+  threadStatus(): ThreadStatus;
+  /**
+   * What the agent has to tell the user since the last call (NAF's head worker failed, restarted,
+   * was given up), oldest first; each notice is returned once. The owner logs them.
+   */
+  takeNotices(): AgentNotice[];
   /** Complete learner state (weights, target weights, optimizer moments and step) for checkpoints. */
   getState(): Promise<AgentState>;
   /** Restores `getState()` output. @throws Error naming the mismatch when shapes differ. */
@@ -115,4 +125,25 @@ export interface ExplorationNoise {
   /** Serialisable process state (OU's current value), for checkpoints. */
   getState(): number[];
   setState(s: number[]): void;
+}
+
+/** Something the agent tells the user once (`QAgent.takeNotices`): a log line. */
+export interface AgentNotice {
+  level: 'info' | 'warn' | 'error';
+  /** one line for the log */
+  text: string;
+  /** more (e.g. a worker's stack trace), for a debug log */
+  detail?: string;
+}
+
+/** The threads of one update (`QAgent.threadStatus`; `agent.learner_threads`). */
+export interface ThreadStatus {
+  /** threads asked for (agent.learner_threads) */
+  configured: number;
+  /** threads the next update uses: 1 while the head worker is being restarted or was given up */
+  inUse: number;
+  /** head-worker failures so far (exceptions, deaths, timeouts, failed restarts) */
+  workerFailures: number;
+  /** true once the worker failed repeatedly and updates stay on one thread */
+  oneThreadForGood: boolean;
 }

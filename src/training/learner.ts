@@ -200,7 +200,8 @@ export class Learner {
   endEpisode(arm = 0): RefitReport | null {
     const { config, agent } = this.parts;
     this.episodes++;
-    // Polyak averaging of the policy once per real episode (of any arm in a fleet).
+    // Polyak averaging of the policy once per real episode (of any arm in a fleet), bias-corrected
+    // from the first episode with updates (`LearnerBase.averagePolicy`).
     if (config.agent.policy_averaging > 0) agent.averagePolicy(config.agent.policy_averaging);
     this.lossSum = 0;
     this.lossCount = 0;

@@ -13,7 +13,7 @@ import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import type { Transition } from './learner.js';
 import { LearnerSession } from './learner_session.js';
-import type { EpisodeEnd, LearnerStats, ResumeInfo } from './learner_types.js';
+import type { EpisodeEnd, LearnerStats, LogLevel, ResumeInfo } from './learner_types.js';
 
 export interface LearnerClient {
   /** The checkpoint the learner was restored from (`ros.resume`), or null for a new run. */
@@ -38,11 +38,14 @@ export interface LearnerClient {
    * the reason: the node finishes the running episode and holds zero torque. Optional.
    */
   onDone?(cb: (reason: string) => void): void;
-  /** Lines the learner asks the node to log (a run-folder file it cannot write). Optional. */
-  onLog?(cb: (level: 'warn' | 'info', message: string) => void): void;
+  /**
+   * Lines the learner asks the node to log, each sent once: a run-folder file it cannot write, its
+   * agent's notices (the NAF head worker failed, restarted, was given up). Optional.
+   */
+  onLog?(cb: LogCallback): void;
 }
 
-type LogCallback = (level: 'warn' | 'info', message: string) => void;
+export type LogCallback = (level: LogLevel, message: string) => void;
 type Callbacks = { policy: ((s: PolicySnapshot) => void)[]; controller: ((c: LinearGaussianController) => void)[]; stats: ((s: LearnerStats) => void)[]; log: LogCallback[] };
 
 /** Learner in the caller's thread: `observe` trains before it returns. */
@@ -59,8 +62,8 @@ export class InThreadLearnerClient implements LearnerClient {
   }
 
   /** Log lines before the first `onLog` are held for it. */
-  private held: [level: 'warn' | 'info', message: string][] = [];
-  private log(level: 'warn' | 'info', message: string): void {
+  private held: [level: LogLevel, message: string][] = [];
+  private log(level: LogLevel, message: string): void {
     if (this.cbs.log.length) this.cbs.log.forEach((cb) => cb(level, message));
     else this.held.push([level, message]);
   }
@@ -111,9 +114,9 @@ export class WorkerLearnerClient implements LearnerClient {
   /** Starts the worker and waits until its learner is built. @throws the worker's start error. */
   static async create(config: NafConfig, runDir: string): Promise<WorkerLearnerClient> {
     const worker = new Worker(new URL('./learner_worker_boot.mjs', import.meta.url), { workerData: { config, runDir } });
-    const early: [level: 'warn' | 'info', message: string][] = [];
+    const early: [level: LogLevel, message: string][] = [];
     const ready = await new Promise<{ resumed: ResumeInfo | null; priority: string; tid: number | null; tids: number[] }>((resolve, reject) => {
-      const onMsg = (m: { type: string; error?: string; resumed: ResumeInfo | null; priority: string; tid: number | null; tids: number[]; level: 'warn' | 'info'; message: string }) => {
+      const onMsg = (m: { type: string; error?: string; resumed: ResumeInfo | null; priority: string; tid: number | null; tids: number[]; level: LogLevel; message: string }) => {
         if (m.type === 'ready') { worker.off('message', onMsg); resolve(m); }
         if (m.type === 'start-failed') reject(new Error(m.error));
         if (m.type === 'log') early.push([m.level, m.message]);
@@ -128,8 +131,8 @@ export class WorkerLearnerClient implements LearnerClient {
   }
 
   /** Log lines before the first `onLog` are held for it. */
-  private held: [level: 'warn' | 'info', message: string][] = [];
-  private log(level: 'warn' | 'info', message: string): void {
+  private held: [level: LogLevel, message: string][] = [];
+  private log(level: LogLevel, message: string): void {
     if (this.cbs.log.length) this.cbs.log.forEach((cb) => cb(level, message));
     else this.held.push([level, message]);
   }

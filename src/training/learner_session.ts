@@ -11,20 +11,23 @@
  * at most once a minute, at the budget's end and on `close`), here in the learner's thread rather
  * than on the control loop's; a fleet's learner keeps one for all its arms.
  *
+ * What the agent reports itself (`QAgent.takeNotices`: NAF's head worker failing, restarting,
+ * given up) goes out as `log` messages too, each once, just before the next stats.
+ *
  * Real-time accounting (reported in `LearnerStats`, emitted about once a second while
  * transitions arrive, after every episode and after every checkpoint): the learner's lag (wall
  * time between the actor sending a transition and the learner reaching it), the real steps and
  * updates shed because of it (`ros.max_learner_lag_ms`), and the checkpoint write time.
  */
 import { join } from 'node:path';
-import type { PolicySnapshot } from '../agent/types.js';
+import type { PolicySnapshot, ThreadStatus } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { armSignature, assertSameArm, buildArmModels, buildLearning, loadConfigUrdf, type ArmSignature, type LearningParts } from './factory.js';
 import { LearningHealth } from './learning_health.js';
 import { learnerState, restoreLearner, type LearnerState, type RefitReport, type Transition } from './learner.js';
-import type { EpisodeEnd, LearnerStats, ResumeInfo } from './learner_types.js';
+import type { EpisodeEnd, LearnerStats, LogLevel, ResumeInfo } from './learner_types.js';
 import { NodeRunFolder } from './node_run_folder.js';
 import type { EpisodeRecord } from '../report/run_folder.js';
 
@@ -34,7 +37,7 @@ export type SessionMessage =
   | { type: 'controller'; controller: LinearGaussianController; arm: number }
   | { type: 'stats'; stats: LearnerStats }
   /** Something the node should log (the learner's thread has no logger of its own). */
-  | { type: 'log'; level: 'warn' | 'info'; message: string };
+  | { type: 'log'; level: LogLevel; message: string };
 
 /** What a checkpoint of a session holds besides the learner (absent fields: written before they were kept). */
 interface SessionCheckpoint {
@@ -208,6 +211,7 @@ export class LearnerSession {
   }
 
   private emitStats(): void {
+    for (const n of this.parts.agent.takeNotices()) this.emit({ type: 'log', level: n.level, message: n.text });
     this.emit({ type: 'stats', stats: this.stats() });
     this.lastStatsAt = Date.now();
     this.lag = { sum: 0, max: 0, n: 0 };
@@ -238,6 +242,7 @@ export class LearnerSession {
       lagMeanMs: this.lag.n ? this.lag.sum / this.lag.n : 0, lagMaxMs: this.lag.max, lagSamples: this.lag.n,
       checkpoints: this.checkpoints, checkpointMs: this.checkpointMs,
       refits: learner.refits, ilqgRejected: learner.ilqgRejected, refit: learner.lastRefit, warnings: this.health.warnings,
+      threads: agent.threadStatus(),
     };
   }
 

@@ -8,6 +8,10 @@
 import type { RefitReport } from './learner.js';
 import type { HealthWarning } from './learning_health.js';
 import type { EpisodeInterventions } from '../safety/supervised_arm.js';
+import type { ThreadStatus } from '../agent/types.js';
+
+/** Levels of the learner's log lines (the learner's thread has no logger: the node logs them). */
+export type LogLevel = 'info' | 'warn' | 'error';
 
 export interface EpisodeEnd {
   controller: 'naf' | 'ilqg';
@@ -61,6 +65,11 @@ export interface LearnerStats {
    * run). Absent from learners that do not check.
    */
   warnings?: HealthWarning[];
+  /**
+   * The threads of one NAF update (`agent.learner_threads`): in use, head-worker failures, whether
+   * the update fell back to one thread for good. Absent from learners that do not report it.
+   */
+  threads?: ThreadStatus;
 }
 
 /** What a session restored from (`ros.resume`): the checkpoint folder and the episode counts in it. */

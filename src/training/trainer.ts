@@ -203,6 +203,7 @@ export class Trainer {
         }
       },
     });
+    this.logNotices();
     if (r.steps < task.T) return this.metrics(r, null, t0);
     this.episode++;
     const refit = learner.endEpisode();
@@ -215,6 +216,14 @@ export class Trainer {
     m.warnings = this.health.episode(m);
     appendRecord(this.runDir, RUN_FILES.metrics, RUN_FILES.metricsCsv, m);
     return m;
+  }
+
+  /** The agent's notices (its head worker failed, restarted, was given up: `QAgent.takeNotices`), each logged once. */
+  private logNotices(): void {
+    for (const n of this.parts.agent.takeNotices()) {
+      this.logger.log(n.level, n.text);
+      if (n.detail) this.logger.debug('detail of the previous message', { meta: { detail: n.detail } });
+    }
   }
 
   private metrics(r: EpisodeResult, refit: RefitReport | null, t0: number): EpisodeMetrics {

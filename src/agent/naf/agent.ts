@@ -22,7 +22,11 @@
  *     buffer;
  *  4. plain JS: gradient-norm clipping, Adam, the soft target update and the divergence guard's
  *     checks as loops over whole buffers (`LearnerBase`).
- * With `threads: 2` the same steps are split between this thread and a worker (`parallel.ts`).
+ * With `threads: 2` the same steps are split between this thread and a worker (`parallel.ts`). A
+ * worker failure (it throws, dies or stalls past `workerTimeoutMs`) costs nothing but time: the
+ * step is undone on both threads and redone on this one, `update` returns normally, and the
+ * worker is restarted — or, after `workerFailureLimit` failures in a row, the agent stays on one
+ * thread (`head_keeper.ts`); each event is one `AgentNotice` for the owner's log.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../util/rng.js';
@@ -34,7 +38,9 @@ import { LearnerBase, type StepResult } from '../learner_base.js';
 import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from '../types.js';
 import { advantage, lCount, lowerFromL, muFromZ, nafLoss, type NafHeadConfig, type NafLossResult } from './heads.js';
 import { NafNetwork, type NafCaches, type NafHead, type NafOutputs } from './network.js';
-import { CMD, HeadWorker, MAX_BATCH, PARAM, SLOT, SPLIT_LAYER } from './parallel.js';
+import { HeadWorkerKeeper } from './head_keeper.js';
+import { CMD, DEFAULT_TIMEOUT_MS, HeadWorker, HeadWorkerError, MAX_BATCH, PARAM, SLOT, SPLIT_LAYER, workerRegion, type HeadWorkerFault, type WorkerRegion } from './parallel.js';
+import type { ThreadStatus } from '../types.js';
 
 export interface NafOptions extends AgentOptions {
   /** 'separate' networks per head (paper Sec. 6) or a 'shared' trunk */
@@ -48,6 +54,15 @@ export interface NafOptions extends AgentOptions {
    * on SharedArrayBuffers and `startWorker()` starts the second thread. Default 1.
    */
   threads?: 1 | 2;
+  /** two threads: how long this thread waits for one answer of the head worker before it counts as failed, ms; default 30000 */
+  workerTimeoutMs?: number;
+  /** two threads: head-worker failures in a row after which updates stay on one thread (`head_keeper.ts`); default 3 */
+  workerFailureLimit?: number;
+  /**
+   * Tests only: the head worker is started with fault injection (`injectWorkerFault`); never set
+   * in production (no config parameter reaches it).
+   */
+  testWorkerFaults?: boolean;
 }
 
 export class NafAgent extends LearnerBase implements QAgent {
@@ -57,8 +72,14 @@ export class NafAgent extends LearnerBase implements QAgent {
   readonly uMax: Float64Array;
   /** the heads in network units (a = u / actionScale; `LearnerBase`) */
   readonly heads: NafHeadConfig;
-  private readonly threads: 1 | 2;
-  private worker: HeadWorker | null = null;
+  /** the head worker's lifecycle (threads = 2), null with one thread */
+  private readonly keeper: HeadWorkerKeeper | null;
+  /** what the head worker writes (`parallel.ts`, rule 1), null with one thread */
+  private readonly region: WorkerRegion | null;
+  private readonly workerTimeoutMs: number;
+  private readonly testWorkerFaults: boolean;
+  /** [start, end) of mu, of L's layers below SPLIT_LAYER and above; the batch-statistics entries of mu and L */
+  private readonly split: { mu: [number, number]; lBelow: [number, number]; lTop: [number, number]; stats: [number, number][] } | null;
   /**
    * [start, end) of each network in theta, clipped separately: V, mu, L of the 'separate'
    * architecture; the whole parameter vector for the shared trunk.
@@ -84,13 +105,32 @@ export class NafAgent extends LearnerBase implements QAgent {
     const net = new NafNetwork({ dX: o.dX, dU: o.dU, hidden: o.hidden, architecture: o.architecture, batchNorm: o.batchNorm });
     const init = net.init(new Rng(`naf-init:${o.seed}`));
     super('naf', o.dX, o.dU, { lr: o.lr }, options.divergence?.lrDecay ?? 0.5, o, { ...init, targetPrefixes: net.valuePrefixes(), shared: threads === 2 });
-    this.threads = threads;
     this.net = net;
     this.uMax = Float64Array.from(o.uMax);
     this.heads = { dU: o.dU, uMax: this.networkBound(this.uMax), lDiag: resolveLDiag('NafAgent', options.lDiagMaxExp ?? 5) };
     this.transposed = net.transposed();
     this.networks = o.architecture === 'separate' ? ['V/', 'mu/', 'L/'].map((h) => this.layout.range([h])) : [[0, this.layout.size]];
     this.targetTransposed = this.transposed.filter((n) => this.targetLayout.has(n));
+    this.workerTimeoutMs = options.workerTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.testWorkerFaults = options.testWorkerFaults ?? false;
+    const limit = options.workerFailureLimit ?? 3;
+    if (!(Number.isInteger(limit) && limit >= 1)) throw new Error(`NafAgent: workerFailureLimit must be an integer >= 1, got ${limit}`);
+    if (!(this.workerTimeoutMs > 0)) throw new Error(`NafAgent: workerTimeoutMs must be > 0, got ${this.workerTimeoutMs}`);
+    if (threads === 2) {
+      const lTop = Array.from({ length: net.specs.L.sizes.length - 1 - SPLIT_LAYER }, (_, i) => `L/${SPLIT_LAYER + i}/`);
+      this.split = {
+        mu: this.layout.range(['mu/']),
+        lBelow: this.layout.range(Array.from({ length: SPLIT_LAYER }, (_, l) => `L/${l}/`)),
+        lTop: this.layout.range(lTop),
+        stats: this.statLayout.entries.filter((e) => e.name.startsWith('mu/') || e.name.startsWith('L/')).map((e) => [e.offset, e.offset + e.size]),
+      };
+      this.region = workerRegion(this.layout.size, this.statLayout.size, this.split.mu[1] - this.split.mu[0]);
+      this.keeper = new HeadWorkerKeeper({ start: () => this.launchWorker(), limit, notify: (n) => this.notify(n) });
+    } else {
+      this.split = null;
+      this.region = null;
+      this.keeper = null;
+    }
   }
 
   /**
@@ -100,10 +140,14 @@ export class NafAgent extends LearnerBase implements QAgent {
    * @throws Error when the agent was built with threads = 1, or the worker cannot start
    */
   async startWorker(): Promise<void> {
-    if (this.threads !== 2) throw new Error('NafAgent.startWorker: the agent was built with threads = 1');
-    if (this.worker) return;
+    if (!this.keeper) throw new Error('NafAgent.startWorker: the agent was built with threads = 1');
+    await this.keeper.startFirst();
+  }
+
+  /** One head-worker instance on this agent's state and worker region. */
+  private launchWorker(): Promise<HeadWorker> {
     const cur = this.state.current;
-    this.worker = await HeadWorker.start({
+    return HeadWorker.start({
       backend: tf.getBackend(),
       dX: this.dX,
       mu: this.net.specs.mu,
@@ -112,18 +156,50 @@ export class NafAgent extends LearnerBase implements QAgent {
       stats: [...this.statLayout.entries],
       adam: this.adam,
       memory: this.state.memory.memory,
-      buffers: { theta: cur.theta, m: cur.m, v: cur.v, grad: this.grad, batchStats: this.batchStats },
+      region: this.region!,
+      testFaults: this.testWorkerFaults,
+      buffers: { theta: cur.theta, m: cur.m, v: cur.v },
     });
   }
 
   /** Linux thread ids of the agent's own worker threads (the head worker), for a node's scheduling. */
   override helperThreadIds(): number[] {
-    return this.worker?.tid != null ? [this.worker.tid] : [];
+    const w = this.keeper?.live;
+    return w?.tid != null ? [w.tid] : [];
   }
 
   /** 2 while the second thread is running, else 1. */
   get threadsInUse(): number {
-    return this.worker ? 2 : 1;
+    return this.keeper?.live ? 2 : 1;
+  }
+
+  /** Threads asked for and in use, head-worker failures, whether the agent stays on one thread for good. */
+  override threadStatus(): ThreadStatus {
+    return this.keeper?.status() ?? super.threadStatus();
+  }
+
+  /** Resolves when no head-worker restart is in flight (after a failure; tests, shutdown). */
+  async whenWorkerSettled(): Promise<void> {
+    await this.keeper?.settled();
+  }
+
+  /**
+   * Tests only (`testWorkerFaults`): arms `fault` in the running head worker for the next update;
+   * returns that worker's handle (`release` a stall, watch its `acks` and its exit).
+   * @throws Error without `testWorkerFaults`, or when no head worker is running
+   */
+  injectWorkerFault(fault: HeadWorkerFault): HeadWorker {
+    if (!this.testWorkerFaults) throw new Error('NafAgent.injectWorkerFault: the agent was not built with testWorkerFaults (a test-only option)');
+    const w = this.keeper?.live;
+    if (!w) throw new Error('NafAgent.injectWorkerFault: no head worker is running');
+    w.inject(fault);
+    return w;
+  }
+
+  /** Tests only (`testWorkerFaults`): the running head worker, to kill it between updates. */
+  runningWorker(): HeadWorker | null {
+    if (!this.testWorkerFaults) throw new Error('NafAgent.runningWorker: the agent was not built with testWorkerFaults (a test-only option)');
+    return this.keeper?.live ?? null;
   }
 
   /** Current Adam learning rate (decays by `lrDecay` at each divergence-guard rollback). */
@@ -135,13 +211,20 @@ export class NafAgent extends LearnerBase implements QAgent {
    * One guarded minibatch step (module docstring). A batch containing a non-finite number is
    * skipped and counted (weights and learning rate untouched: the data, not the network, is at
    * fault). A non-finite loss, gradient or batch statistic rolls back to the last good state,
-   * multiplies the learning rate by `lrDecay` and is counted. Both return `skipped: true`.
+   * multiplies the learning rate by `lrDecay` and is counted. Both return `skipped: true`. A
+   * head-worker failure (two threads) is not an error of the update: the step is redone on this
+   * thread (module docstring) and returns as usual.
    * @throws Error when the batch's array sizes do not match dX, dU.
    */
   update(batch: TransitionBatch): UpdateStats {
     return this.guardedUpdate(batch, (t) => {
       const b = this.networkBatch(batch);
-      return this.worker && b.B <= MAX_BATCH ? this.stepTwoThreads(b, t) : this.step(b, t);
+      const w = this.keeper?.live;
+      if (w && b.B <= MAX_BATCH) {
+        const r = this.stepTwoThreads(w, b, t);
+        if (r) return r;
+      }
+      return this.step(b, t);
     });
   }
 
@@ -171,29 +254,37 @@ export class NafAgent extends LearnerBase implements QAgent {
 
   /**
    * The same update on two threads (`parallel.ts`): V, V', the bottom of L's backward pass and the
-   * Adam steps of V and L here; mu, L, the rest of their backward passes and mu's Adam step in the
-   * worker. Same results as `step` (each head is its own network for clipping, and Adam is
-   * elementwise). When this thread throws, the worker is first brought to the end of the update,
-   * so that the caller's rollback is not overwritten.
-   * @throws Error when the worker failed or did not answer (its message)
+   * Adam steps of V and L here; mu, L, the rest of their backward passes and mu's Adam step (into
+   * the worker region, copied into the state here) in the worker. Same results as `step` (each head
+   * is its own network for clipping, and Adam is elementwise).
+   *
+   * When the worker fails (`HeadWorkerError`) the worker is abandoned, the step undone
+   * (`abortStep`: the state as before it, bit for bit; nothing the worker does later reaches it,
+   * `parallel.ts`) and null returned, so that the caller redoes the step on this thread. When this
+   * thread throws, the worker is first brought to the end of that update (it then stays in use;
+   * should that fail, it is abandoned) and the error propagates (the caller undoes the step).
+   * @returns the step's result, or null after a worker failure (state restored)
    */
-  private stepTwoThreads(batch: TransitionBatch, t: number): StepResult {
+  private stepTwoThreads(w: HeadWorker, batch: TransitionBatch, t: number): StepResult | null {
     const { B } = batch;
     const { dX, dU } = this;
     const nL = lCount(dU);
-    const w = this.worker!;
+    const region = this.region!;
+    const split = this.split!;
+    const timeout = this.workerTimeoutMs;
     const { xT, out, dOut, params, ctrl, lHidden, lZHat, lInvStd, lG } = w.data.buffers;
-    xT.set(transpose2d(batch.x, B, dX));
-    params[PARAM.B] = B;
-    params[PARAM.T] = t;
-    params[PARAM.LR] = this.lrs.lr;
-    params[PARAM.CLIP] = this.gradClipNorm;
-    const acks = w.acks();
-    const seq = w.send(CMD.UPDATE);
     let backwardSent = false;
+    let acks = 0;
     try {
-      this.state.beginStep({ adamT: this.adamT }); // before either thread writes the state
-      w.saved(seq);
+      w.check(); // a worker that died between updates
+      xT.set(transpose2d(batch.x, B, dX));
+      params[PARAM.B] = B;
+      params[PARAM.T] = t;
+      params[PARAM.LR] = this.lrs.lr;
+      params[PARAM.CLIP] = this.gradClipNorm;
+      acks = w.acks();
+      w.send(CMD.UPDATE);
+      this.state.beginStep({ adamT: this.adamT }); // before this thread writes the state
       const cur = this.state.current;
       const Lspec = this.net.specs.L;
       const lBelow = Array.from({ length: SPLIT_LAYER }, (_, l) => `L/${l}/`);
@@ -205,7 +296,8 @@ export class NafAgent extends LearnerBase implements QAgent {
         const caches: NafCaches = {};
         const x = featureMajor(batch.x, B, dX);
         const V = this.net.forward(p, x, ['V'], { mode: 'batch', collect }, caches).V!.dataSync();
-        w.waitAck(acks + 1);
+        w.waitAck(acks + 1, timeout);
+        for (const [a, z] of split.stats) this.batchStats.set(region.stats.subarray(a, z), a);
         f = this.loss(batch, V, transpose2d(out.subarray(0, dU * B), dU, B), transpose2d(out.subarray(dU * B, (dU + nL) * B), nL, B), Vnext);
         dOut.set(transpose2d(f.dz, B, dU), 0);
         dOut.set(transpose2d(f.dl, B, nL), dU * B);
@@ -223,25 +315,38 @@ export class NafAgent extends LearnerBase implements QAgent {
           c0.invStd = tf.tensor2d(lInvStd, [h, 1]);
         }
         const pL = lookup(uploadTensors(this.layout, cur.theta, [], [...lBelow, `L/${SPLIT_LAYER}/`]), 'NafAgent');
-        w.waitAck(acks + 2);
+        w.waitAck(acks + 2, timeout);
         const gRows = Lspec.sizes[SPLIT_LAYER + 1];
         mlpBackwardBelow(Lspec, pL, [c0], SPLIT_LAYER, tf.tensor2d(lG.subarray(0, gRows * B), [gRows, B]), grads);
         downloadInto(this.layout, this.grad, grads, lBelow);
       });
       const [V, , L] = this.networks;
       let ok = this.optimize(V, t, this.lrs.lr);
-      const bottom = this.layout.range(lBelow);
-      const norm2 = sumSquares(this.grad, bottom[0], bottom[1]);
-      w.waitAck(acks + 3);
+      const norm2 = sumSquares(this.grad, split.lBelow[0], split.lBelow[1]);
+      w.waitAck(acks + 3, timeout);
+      this.grad.set(region.grad.subarray(split.lTop[0], split.lTop[1]), split.lTop[0]);
       const normL = norm2 + params[PARAM.NORM2_L_TOP];
       ok = normL <= F32_MAX && this.adamRange(L, t, this.lrs.lr, clipScale(Math.sqrt(normL), this.gradClipNorm)) && ok;
-      w.waitAck(acks + 4);
+      w.waitAck(acks + 4, timeout);
+      // mu's Adam step, proposed by the worker in its region (after acknowledgement 4 of this update)
+      const [m0] = split.mu;
+      cur.theta.set(region.theta, m0);
+      cur.m.set(region.m, m0);
+      cur.v.set(region.v, m0);
+      this.keeper!.succeeded();
       return { loss: f!.loss, qMean: f!.qMean, ok: ok && Atomics.load(ctrl, SLOT.FINITE) === 1 };
     } catch (e) {
+      if (e instanceof HeadWorkerError) {
+        this.keeper!.failed(e, this.updates);
+        this.state.abortStep();
+        return null;
+      }
       try {
         if (!backwardSent) w.send(CMD.SKIP);
-        w.waitAck(acks + (backwardSent ? 4 : 2));
-      } catch { /* the worker failed too: its error is in `e` or the next update's */ }
+        w.waitAck(acks + (backwardSent ? 4 : 2), timeout);
+      } catch (e2) {
+        if (e2 instanceof HeadWorkerError) this.keeper!.failed(e2, this.updates, false);
+      }
       throw e;
     }
   }
@@ -334,8 +439,7 @@ export class NafAgent extends LearnerBase implements QAgent {
   }
 
   override dispose(): void {
-    this.worker?.close();
-    this.worker = null;
+    this.keeper?.dispose();
     super.dispose();
   }
 

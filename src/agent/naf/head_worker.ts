@@ -1,8 +1,12 @@
 /**
  * The worker side of the two-thread NAF update (`parallel.ts`): the forward passes of mu and L on
  * this thread's own tfjs backend, L's backward pass down to layer SPLIT_LAYER (handing its
- * pre-activation gradient to the main thread), mu's backward pass and mu's Adam step. Reads and
- * writes only the shared buffers of `HeadWorkerData`.
+ * pre-activation gradient to the main thread), mu's backward pass and mu's Adam step.
+ *
+ * Writes only memory of its own (`parallel.ts`, rule 1): this instance's buffers and the worker
+ * region (gradients, batch statistics, mu's Adam step as a proposal). The learner's state is read
+ * here, never written. A failure is reported through ctrl[ERROR]: an exception in a step
+ * (ERR.THREW, its message in `error`), or the thread exiting (ERR.EXITED, from the exit hook).
  */
 import * as tf from '@tensorflow/tfjs';
 import { readlinkSync } from 'node:fs';
@@ -13,14 +17,18 @@ import { KernelMemory } from '../../nn/kernels.js';
 import { ParamLayout } from '../../nn/layout.js';
 import { forwardTransposes, layerCount, mlpBackward, mlpBackwardDownTo, mlpForward, type LayerCache } from '../../nn/mlp.js';
 import { downloadInto, lookup, uploadTensors } from '../../nn/tensors.js';
-import { CMD, PARAM, SLOT, SPLIT_LAYER, type HeadWorkerData } from './parallel.js';
+import { CMD, ERR, FAULT, PARAM, SLOT, SPLIT_LAYER, type HeadWorkerData } from './parallel.js';
 
 const data = workerData as HeadWorkerData;
 const { ctrl, params } = data.buffers;
 const b = data.buffers;
-// This thread's views of the learner's state on the shared memory, so Adam runs as a wasm kernel.
-const kernels = KernelMemory.attach(data.memory);
-for (const k of ['theta', 'm', 'v', 'grad', 'batchStats'] as const) b[k] = kernels.view(b[k]);
+// This thread's views of the learner's state (read only) and of the worker region (written), so
+// that Adam runs as a wasm kernel on the region.
+const stateMemory = KernelMemory.attach(data.memory);
+for (const k of ['theta', 'm', 'v'] as const) b[k] = stateMemory.view(b[k]);
+const regionMemory = KernelMemory.attach(data.region.memory);
+const region = { ...data.region };
+for (const k of ['grad', 'stats', 'theta', 'm', 'v'] as const) region[k] = regionMemory.view(data.region[k]);
 const { mu, L } = data;
 const prefixes = [`${mu.prefix}/`, `${L.prefix}/`];
 /** L's layers this thread computes the gradient of (SPLIT_LAYER and above) */
@@ -32,14 +40,26 @@ const hasStats = statLayout.entries.some((e) => prefixes.some((p) => e.name.star
 const muRange = layout.range([prefixes[0]]);
 const lTopRange = layout.range(lTop);
 let seen = 0;
+let exiting = false;
 
-/** Blocks until the main thread sends the next command; returns it. */
+// A thread that ends for any reason but EXIT (process.exit, an uncaught error) says so at once,
+// so that the main thread does not wait for its timeout.
+process.on('exit', (code) => {
+  if (exiting || Atomics.load(ctrl, SLOT.ERROR) !== ERR.NONE) return;
+  writeError(`its thread exited (code ${code}) during an update`);
+  Atomics.store(ctrl, SLOT.ERROR, ERR.EXITED);
+  Atomics.notify(ctrl, SLOT.ACK);
+});
+
+/** Blocks until the main thread sends the next command; returns it (EXIT also sets `exiting`). */
 function next(): number {
   for (;;) {
     const seq = Atomics.load(ctrl, SLOT.CMD_SEQ);
     if (seq !== seen) {
       seen = seq;
-      return Atomics.load(ctrl, SLOT.CMD);
+      const cmd = Atomics.load(ctrl, SLOT.CMD);
+      if (cmd === CMD.EXIT) exiting = true;
+      return cmd;
     }
     Atomics.wait(ctrl, SLOT.CMD_SEQ, seq);
   }
@@ -51,21 +71,38 @@ function ack(): void {
   Atomics.notify(ctrl, SLOT.ACK);
 }
 
-function fail(e: unknown): void {
-  const text = new TextEncoder().encode(e instanceof Error ? e.stack ?? e.message : String(e));
+function writeError(text: string): void {
+  const bytes = new TextEncoder().encode(text);
   b.error.fill(0);
-  b.error.set(text.subarray(0, b.error.length - 1));
-  Atomics.store(ctrl, SLOT.ERROR, 1);
+  b.error.set(bytes.subarray(0, b.error.length - 1));
+}
+
+function fail(e: unknown): void {
+  // the message first (one line for the log), then the stack's frames
+  writeError(e instanceof Error ? [e.message, ...(e.stack ?? '').split('\n').filter((l) => l.startsWith('    at '))].join('\n') : String(e));
+  Atomics.store(ctrl, SLOT.ERROR, ERR.THREW);
   Atomics.notify(ctrl, SLOT.ACK);
 }
 
 /**
- * One update (`parallel.ts`): forward passes, L's layer-0 cache to the shared buffers (ack 1);
- * then, unless SKIP (ack 2 and done): L's backward pass to G (ack 2), L's remaining gradients of
- * layers >= SPLIT_LAYER and their squared norm (ack 3), mu's backward pass and — once the main
- * thread has saved the state — mu's Adam step in place (finite flag; ack 4).
+ * Tests only (`HeadWorkerFault`, `parallel.ts`): fires the armed fault when it is for `phase`.
+ * A worker started without `testFaults` never reads the fault slots.
  */
-function update(seq: number): void {
+function fault(phase: number): void {
+  if (!data.testFaults || Atomics.load(ctrl, SLOT.FAULT_PHASE) !== phase) return;
+  const kind = Atomics.exchange(ctrl, SLOT.FAULT_KIND, FAULT.NONE);
+  if (kind === FAULT.THROW) throw new Error(`injected fault (test): throw at phase ${phase}`);
+  if (kind === FAULT.EXIT) process.exit(3);
+  if (kind === FAULT.STALL) while (Atomics.load(ctrl, SLOT.FAULT_RELEASE) === 0) Atomics.wait(ctrl, SLOT.FAULT_RELEASE, 0);
+}
+
+/**
+ * One update (`parallel.ts`): forward passes, L's layer-0 cache to the shared buffers (ack 1);
+ * then, unless SKIP (ack 2 and done) or EXIT (done): L's backward pass to G (ack 2), L's remaining
+ * gradients of layers >= SPLIT_LAYER and their squared norm (ack 3), mu's backward pass and mu's
+ * Adam step from the state's weights and moments into the region (finite flag; ack 4).
+ */
+function update(): void {
   const B = params[PARAM.B];
   const dX = data.dX;
   const dU = mu.sizes[mu.sizes.length - 1];
@@ -84,32 +121,40 @@ function update(seq: number): void {
       b.lZHat.set(c0.zHat.dataSync() as Float32Array);
       b.lInvStd.set(c0.invStd!.dataSync() as Float32Array);
     }
-    if (hasStats) downloadInto(statLayout, b.batchStats, collect, prefixes);
+    if (hasStats) downloadInto(statLayout, region.stats, collect, prefixes);
+    fault(1);
     ack();
-    if (next() !== CMD.BACKWARD) return ack();
+    const cmd = next();
+    if (cmd === CMD.EXIT) return;
+    if (cmd !== CMD.BACKWARD) return ack();
 
     const grads = new Map<string, tf.Tensor>();
     const dl = tf.tensor2d(b.dOut.subarray(dU * B, (dU + nL) * B), [nL, B]);
     mlpBackwardDownTo(L, p, lCache, dl, grads, SPLIT_LAYER, {
       handOff: (G) => {
         b.lG.set(G.dataSync() as Float32Array);
+        fault(2);
         ack();
       },
     });
-    downloadInto(layout, b.grad, grads, lTop);
-    params[PARAM.NORM2_L_TOP] = sumSquares(b.grad, lTopRange[0], lTopRange[1]);
+    downloadInto(layout, region.grad, grads, lTop);
+    params[PARAM.NORM2_L_TOP] = sumSquares(region.grad, lTopRange[0], lTopRange[1]);
+    fault(3);
     ack();
 
     mlpBackward(mu, p, muCache, tf.tensor2d(b.dOut.subarray(0, dU * B), [dU, B]), grads, { inputGrad: false });
-    downloadInto(layout, b.grad, grads, [prefixes[0]]);
-    const norm2 = sumSquares(b.grad, muRange[0], muRange[1]);
-    for (let s = Atomics.load(ctrl, SLOT.SAVED); s !== seq; s = Atomics.load(ctrl, SLOT.SAVED)) {
-      if (Atomics.load(ctrl, SLOT.CMD_SEQ) !== seen) throw new Error('the main thread moved on before saving the state');
-      Atomics.wait(ctrl, SLOT.SAVED, s, 100);
-    }
+    downloadInto(layout, region.grad, grads, [prefixes[0]]);
+    const norm2 = sumSquares(region.grad, muRange[0], muRange[1]);
+    fault(4);
+    // mu's Adam step as a proposal: the state's weights and moments copied into the region, then
+    // the in-place kernel there (the same float32 arithmetic as in place in the state).
+    region.theta.set(b.theta.subarray(muRange[0], muRange[1]));
+    region.m.set(b.m.subarray(muRange[0], muRange[1]));
+    region.v.set(b.v.subarray(muRange[0], muRange[1]));
     const finite = norm2 <= F32_MAX && adamStep({
-      theta: b.theta, m: b.m, v: b.v, g: b.grad, out: { theta: b.theta, m: b.m, v: b.v },
-      start: muRange[0], end: muRange[1], t: params[PARAM.T], lr: params[PARAM.LR], scale: clipScale(Math.sqrt(norm2), params[PARAM.CLIP]), cfg: data.adam,
+      theta: region.theta, m: region.m, v: region.v, g: region.grad.subarray(muRange[0], muRange[1]),
+      out: { theta: region.theta, m: region.m, v: region.v },
+      start: 0, end: muRange[1] - muRange[0], t: params[PARAM.T], lr: params[PARAM.LR], scale: clipScale(Math.sqrt(norm2), params[PARAM.CLIP]), cfg: data.adam,
     });
     Atomics.store(ctrl, SLOT.FINITE, finite ? 1 : 0);
     ack();
@@ -126,13 +171,13 @@ try {
   parentPort!.postMessage({ ready: true, tid });
 } catch (e) {
   parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e) });
+  exiting = true;
   process.exit(1);
 }
-for (;;) {
+while (!exiting) {
   const cmd = next();
-  if (cmd === CMD.EXIT) break;
   try {
-    if (cmd === CMD.UPDATE) update(seen);
+    if (cmd === CMD.UPDATE) update();
   } catch (e) {
     fail(e);
   }

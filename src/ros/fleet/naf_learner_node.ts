@@ -30,7 +30,7 @@ import type { FleetInfo, FleetLearnerClient, FleetStatus } from '../../training/
 import type { LearnerStats } from '../../training/learner_types.js';
 import type { Logger } from '../../util/logger.js';
 import { RateLimitedLog } from '../../util/rate_limited_log.js';
-import { DIAG_OK, DIAG_WARN, diagnosticArray } from '../trainer/diagnostics.js';
+import { DIAG_OK, DIAG_WARN, diagnosticArray, oneThreadMessage, threadValues } from '../trainer/diagnostics.js';
 import {
   decodeEpisode, encodeController, encodePolicy, encodeStatus, FleetMessageError, REFUSAL_REASONS,
   type RefusalReason, type TaskDims,
@@ -189,7 +189,10 @@ export class NafLearnerNode {
     }
   }
 
-  /** Status `naf_learner: fleet`: WARN on refused episodes, silent arms, or more than half the updates shed in the window. */
+  /**
+   * Status `naf_learner: fleet`: WARN on refused episodes, silent arms, more than half the updates
+   * shed in the window, or a NAF update fallen back to one thread for good (values `threads.*`).
+   */
   /** @param now node time, s */
   diagnostics(now = this.deps.node.now()): DiagnosticStatusMsg {
     const i = this.info;
@@ -201,6 +204,7 @@ export class NafLearnerNode {
     if (refusedTotal > this.prevRefused) [level, message] = [DIAG_WARN, `episode messages refused: ${REFUSAL_REASONS.filter((r) => this.refused[r] > 0).map((r) => `${r} ${this.refused[r]}`).join(', ')}`];
     else if (this.silent.size) [level, message] = [DIAG_WARN, `arms silent for more than ${this.deps.config.fleet.arm_timeout_s} s: ${[...this.silent].join(', ')}`];
     else if (shedFraction > 0.5) [level, message] = [DIAG_WARN, `learner behind the fleet: ${(shedFraction * 100).toFixed(0)}% of the updates shed; ${message}`];
+    else if (this.stats?.threads?.oneThreadForGood) [level, message] = [DIAG_WARN, `${oneThreadMessage(this.stats.threads)}; ${message}`];
     this.prevRefused = refusedTotal;
     this.prevShed = { updates: i.updates, shed: i.shedUpdates };
     const arms = this.fleet?.arms ?? [];
@@ -212,6 +216,7 @@ export class NafLearnerNode {
         kv('window.shed_fraction', shedFraction.toFixed(4)), kv('policy_version', i.policyVersion), kv('checkpoints', i.checkpoints),
         kv('episodes_received', this.received), kv('episodes_accepted', this.accepted), kv('duplicates', this.duplicates), kv('after_budget', this.afterBudget),
         ...REFUSAL_REASONS.map((r) => kv(`refused.${r}`, this.refused[r])),
+        ...threadValues(this.stats?.threads),
         ...arms.flatMap((a) => {
           const at = this.lastEpisodeAt.get(a.id);
           return [

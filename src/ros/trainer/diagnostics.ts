@@ -7,6 +7,7 @@
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import type { LearnerStats } from '../../training/learner_types.js';
 import type { HealthWarning } from '../../training/learning_health.js';
+import type { ThreadStatus } from '../../agent/types.js';
 import type { InterventionKind } from '../../safety/supervisor.js';
 import { INTERVENTION_KINDS } from '../../safety/supervisor.js';
 import type { JointStateRejection } from './joint_state_input.js';
@@ -143,6 +144,8 @@ export interface LearnerWindowFigures {
   totalShedSteps: number;
   /** Learning-health warnings active in the latest stats (`learning_health.ts`); [] when none or not checked. */
   warnings: HealthWarning[];
+  /** The threads of one NAF update in the latest stats (head-worker failures, one-thread fallback); absent from older learners. */
+  threads?: ThreadStatus;
 }
 
 /**
@@ -172,6 +175,7 @@ export class LearnerWindow {
       lagMeanMs: c.lagMeanMs, lagMaxMs: c.lagMaxMs, statsAgeS: Math.max(0, (nowMs - c.at) / 1000),
       checkpoints: c.checkpoints, checkpointMs: c.checkpointMs, totalUpdates: c.updates, totalShedSteps: c.skippedSteps,
       warnings: c.warnings ?? [],
+      threads: c.threads,
     };
     this.atClose = c;
   }
@@ -182,8 +186,9 @@ export class LearnerWindow {
  * learner's lag and the last checkpoint's write time. WARN when more than half the updates were
  * shed, or when no stats came for 5 s while an episode runs (a learner stuck in a refit or a
  * checkpoint), or when a learning-health warning is active (the run is not learning: the message
- * names it, its numbers, the likely cause and what to do; value `warnings` lists the codes);
- * STALE before the first stats.
+ * names it, its numbers, the likely cause and what to do; value `warnings` lists the codes), or
+ * when the NAF update fell back to one thread for good after repeated head-worker failures
+ * (values `threads.*`); STALE before the first stats.
  */
 export function learnerStatus(w: LearnerWindowFigures | null, running: boolean, hardwareId: string): DiagnosticStatusMsg {
   if (!w) return { level: DIAG_STALE, name: LEARNER_STATUS_NAME, message: 'no learner stats yet', hardware_id: hardwareId, values: [] };
@@ -193,6 +198,7 @@ export function learnerStatus(w: LearnerWindowFigures | null, running: boolean, 
   if (running && w.statsAgeS > 5) [level, message] = [DIAG_WARN, `no learner stats for ${w.statsAgeS.toFixed(1)} s`];
   else if (w.shedFraction > 0.5) [level, message] = [DIAG_WARN, `learner behind real time: ${message}`];
   else if (w.warnings.length) [level, message] = [DIAG_WARN, `not learning? ${w.warnings.map((x) => `[${x.code}] from episode ${x.episode}: ${x.message}`).join(' | ')}`];
+  else if (w.threads?.oneThreadForGood) [level, message] = [DIAG_WARN, `${oneThreadMessage(w.threads)}; ${message}`];
   const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : 'none');
   return {
     level, name: LEARNER_STATUS_NAME, message, hardware_id: hardwareId,
@@ -202,8 +208,20 @@ export function learnerStatus(w: LearnerWindowFigures | null, running: boolean, 
       kv('stats_age_s', f(w.statsAgeS)), kv('checkpoints', w.checkpoints), kv('checkpoint_write_ms', f(w.checkpointMs, 1)),
       kv('updates_total', w.totalUpdates), kv('shed_steps_total', w.totalShedSteps),
       kv('warnings', w.warnings.map((x) => x.code).join(',')),
+      ...threadValues(w.threads),
     ],
   };
+}
+
+/** WARN text of a NAF update that fell back to one thread for good. */
+export function oneThreadMessage(t: ThreadStatus): string {
+  return `NAF head worker failed ${t.workerFailures} times: the update runs on ${t.inUse} of ${t.configured} threads for the rest of the run (agent.learner_threads)`;
+}
+
+/** Values of the NAF update's threads (`LearnerStats.threads`): none when the stats have no such field. */
+export function threadValues(t: ThreadStatus | undefined): DiagnosticStatusMsg['values'] {
+  if (!t) return [];
+  return [kv('threads.configured', t.configured), kv('threads.in_use', t.inUse), kv('threads.worker_failures', t.workerFailures), kv('threads.one_thread_for_good', t.oneThreadForGood)];
 }
 
 /** Event-loop delay and GC pauses of the calling thread over one window. */

@@ -217,6 +217,7 @@ export class NafTrainerNode {
       for (const w of st.warnings ?? []) if (!this.warned.has(w.code)) logger.warn(`not learning? [${w.code}] from episode ${w.episode}: ${w.message}`);
       this.warned = now;
     });
+    learner.onLog?.((level, text) => logger.log(level, text));
     learner.onDone?.((why) => this.finish(why));
     learner.onLog?.((level, message) => logger[level](message));
     this.mainThread = deps.measureMainThread ? new MainThreadMeter() : null;
