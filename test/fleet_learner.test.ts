@@ -1,15 +1,18 @@
 /**
  * The fleet learner (src/training/fleet_learner.ts, learner.ts): one Q-function, R and R_f, and per
  * arm its own B_f/B_old, model and iLQG controller; episodes deduplicated by (arm, actor session,
- * episode number); the fleet's budget; checkpoint and resume of the whole fleet.
+ * episode number); the fleet's budget; checkpoint and resume of the whole fleet; a stop that
+ * loses no received episode, and the ledger that shows it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as settle } from 'node:timers/promises';
 import { parseConfig } from '../src/config/load.js';
-import { FleetLearner, type FleetEpisode, type FleetMessage } from '../src/training/fleet_learner.js';
+import { FleetLearner, type FleetEpisode, type FleetMessage, type LedgerLine } from '../src/training/fleet_learner.js';
+import { readRecords, RUN_FILES } from '../src/report/run_folder.js';
 import { WorkerFleetClient } from '../src/training/fleet_client.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -143,4 +146,49 @@ test('the worker client runs the same fleet learner and sheds the steps it reach
   assert.equal(last.steps, 5 * T);
   assert.ok(last.shed >= T, `shed steps ${last.shed}`);
   await client.close();
+});
+
+const ledger = (dir: string) => readRecords<LedgerLine>(join(dir, RUN_FILES.fleetEpisodes));
+const keys = (lines: LedgerLine[]) => lines.map((l) => `${l.arm}/${l.session}/${l.episode}`);
+
+test('a learner stopped with a full queue takes every episode it received, checkpoints after the last, and resumes without losing or repeating one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'naf-fleet-stop-'));
+  // No periodic checkpoint: the only one is the stop's.
+  const cfg = config({ training: { episodes: 100, publish_policy_every_updates: 10, checkpoint_every_episodes: 1000 }, ros: { max_learner_lag_ms: 1e9 } });
+  const client = await WorkerFleetClient.create(cfg, dir);
+  const sent = [1, 2, 3, 4, 5, 6, 7, 8].map((e) => ep(e % 2 ? '/arm1' : '/arm2', 7, e));
+  const answers = sent.map((e) => client.ingest(e, Date.now()));
+  await client.close(); // at once: most of the eight are still queued in the learner thread's port
+  assert.deepEqual(await Promise.all(answers), sent.map(() => 'accepted'), 'every episode handed to the learner before the stop is taken');
+  assert.equal(await Promise.race([client.ingest(ep('/arm1', 7, 9), Date.now()), settle(200).then(() => 'no answer')]), 'no answer', 'the thread has ended');
+  const lines = ledger(dir);
+  assert.deepEqual(keys(lines), sent.map((e) => `${e.arm}/7/${e.episode}`), 'one ledger line per episode taken, in order');
+  assert.deepEqual(lines.map((l) => l.taken), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.ok(lines.some((l) => l.drained), `episodes taken during the stop are marked (drained: ${lines.map((l) => l.drained)})`);
+
+  // Resume; the actors' transient-local history delivers the same episodes again, then a new one.
+  const b = await FleetLearner.create(config({ ros: { max_learner_lag_ms: 1e9, resume: dir } }), dir);
+  collect(b);
+  assert.equal(b.session.episodeCounts.completed, 8, 'the stop\'s checkpoint holds all eight');
+  for (const e of sent) assert.equal(await b.ingest(e), 'duplicate');
+  assert.equal(await b.ingest(ep('/arm1', 7, 9)), 'accepted');
+  await b.close();
+  assert.equal(await b.ingest(ep('/arm1', 7, 10)), 'closed', 'after the stop an episode is refused, not taken');
+  assert.deepEqual(keys(ledger(dir)), [...keys(lines), '/arm1/7/9'], 'exactly once over both sessions');
+});
+
+test('after a kill, the ledger is cut back to the checkpoint and the episodes after it are taken again, once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'naf-fleet-kill-'));
+  const a = await FleetLearner.create(config({ training: { episodes: 100, publish_policy_every_updates: 10, checkpoint_every_episodes: 2 } }), dir);
+  collect(a);
+  for (let e = 1; e <= 3; e++) await a.ingest(ep('/arm1', 5, e));
+  assert.equal(ledger(dir).length, 3);
+  a.dispose(); // killed: episode 3 is in the ledger but not in the checkpoint (written after 2)
+  const b = await FleetLearner.create(config({ ros: { max_learner_lag_ms: 1e9, resume: dir } }), dir);
+  collect(b);
+  assert.deepEqual(keys(ledger(dir)), ['/arm1/5/1', '/arm1/5/2']);
+  assert.equal(await b.ingest(ep('/arm1', 5, 2)), 'duplicate');
+  assert.equal(await b.ingest(ep('/arm1', 5, 3)), 'accepted');
+  assert.deepEqual(keys(ledger(dir)), ['/arm1/5/1', '/arm1/5/2', '/arm1/5/3']);
+  b.dispose();
 });

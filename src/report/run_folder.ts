@@ -69,6 +69,8 @@ export const RUN_FILES = {
   diagnostics: 'diagnostics.jsonl',
   /** The fleet learner node's log (`naf_learner`): its presence marks a fleet run. */
   learnerLog: 'learner.log.jsonl',
+  /** The fleet learner's ledger: one JSON line per episode it took (`FleetLearner`), for exactly-once checks. */
+  fleetEpisodes: 'episodes.jsonl',
 } as const;
 
 /** Checkpoint file names inside `checkpoints/`. */

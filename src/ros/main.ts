@@ -232,7 +232,10 @@ export async function runLearnerNode(argv: string[] = process.argv): Promise<voi
   onSignals(async (sig) => {
     logger.warn(`${sig}: closing the learner (its newest checkpoint is the one after the last episode it took)`);
     learner.shutdown();
+    // The learner takes the episodes it has queued (without updates) and checkpoints after them;
+    // ros2 launch escalates to SIGTERM after 5 s.
     await Promise.race([client.close(), settle(4000)]);
+    learner.stopped();
     await ctx.shutdown();
   });
 }

@@ -39,7 +39,14 @@ export interface FleetLearnerClient {
   publishAll(): void;
   /** Writes a checkpoint after the episodes taken so far; resolves to its file. */
   save(): Promise<string>;
+  /**
+   * The stop: every episode already handed to `ingest` is taken (stored; the updates of steps
+   * reached after the stop began are shed) and a checkpoint is written after the last one; later
+   * episodes resolve 'closed'. Resolves when the learner is closed.
+   */
   close(): Promise<void>;
+  /** Ends the learner at once, as a crash would (`FleetLearner.abort`; the worker is terminated): nothing more is taken or written. */
+  abort(): Promise<void>;
 }
 
 interface Callbacks {
@@ -91,6 +98,7 @@ export class InThreadFleetClient implements FleetLearnerClient {
   publishAll(): void { this.learner.publishAll(); }
   save(): Promise<string> { return this.learner.save(); }
   close(): Promise<void> { return this.learner.close(); }
+  async abort(): Promise<void> { this.learner.abort(); }
 }
 
 /** The fleet learner in a worker thread; messages are structured clones (typed arrays included). */
@@ -102,7 +110,7 @@ export class WorkerFleetClient implements FleetLearnerClient {
   private failure: Error | null = null;
 
   /** @param tid the worker's Linux thread id (null elsewhere), for the node's real-time setup */
-  private constructor(private readonly worker: Worker, readonly resumed: ResumeInfo | null, readonly priority: string, readonly tid: number | null, readonly startInfo: FleetInfo) {
+  private constructor(private readonly worker: Worker, private readonly stop: Int32Array, readonly resumed: ResumeInfo | null, readonly priority: string, readonly tid: number | null, readonly startInfo: FleetInfo) {
     worker.on('message', (m: FleetMessage | { type: 'reply'; id: number; value?: unknown; error?: string }) => {
       if (m.type === 'reply') {
         const p = this.pending.get(m.id);
@@ -120,7 +128,8 @@ export class WorkerFleetClient implements FleetLearnerClient {
 
   /** Starts the worker and waits until its learner is built. @throws the worker's start error. */
   static async create(config: NafConfig, runDir: string): Promise<WorkerFleetClient> {
-    const worker = new Worker(new URL('./fleet_worker_boot.mjs', import.meta.url), { workerData: { config, runDir } });
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(new URL('./fleet_worker_boot.mjs', import.meta.url), { workerData: { config, runDir, stop: stop.buffer } });
     type Ready = { type: string; error?: string; resumed: ResumeInfo | null; priority: string; tid: number | null; info: FleetInfo; level: 'info' | 'warn' | 'error'; text: string };
     const early: HeldLogs = [];
     const ready = await new Promise<Ready>((resolve, reject) => {
@@ -132,7 +141,7 @@ export class WorkerFleetClient implements FleetLearnerClient {
       worker.on('message', onMsg);
       worker.once('error', reject);
     });
-    const client = new WorkerFleetClient(worker, ready.resumed, ready.priority, ready.tid, ready.info);
+    const client = new WorkerFleetClient(worker, stop, ready.resumed, ready.priority, ready.tid, ready.info);
     client.held.push(...early);
     return client;
   }
@@ -156,8 +165,15 @@ export class WorkerFleetClient implements FleetLearnerClient {
   onLog(cb: Callbacks['log'][number]): void { addLog(this.cbs, cb, this.held); }
   publishAll(): void { this.worker.postMessage({ type: 'publish' }); }
   save(): Promise<string> { return this.request({ type: 'save' }); }
+  /**
+   * The stop: the learner takes every episode already sent (stored in R, updates shed from the
+   * stop on), checkpoints after the last, rebuilds the run folder's summary, and its thread ends
+   * (terminated if it has not after 5 s). Episodes sent after this resolve 'closed'.
+   */
   async close(): Promise<void> {
+    Atomics.store(this.stop, 0, 1);
     this.worker.postMessage({ type: 'close' });
     await new Promise<void>((r) => { this.worker.once('exit', () => r()); setTimeout(() => { void this.worker.terminate(); }, 5000).unref(); });
   }
+  async abort(): Promise<void> { await this.worker.terminate(); }
 }

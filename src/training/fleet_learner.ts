@@ -19,7 +19,15 @@
  *    (actors then hold zero torque) and takes no more episodes;
  *  - a checkpoint every `training.checkpoint_every_episodes` fleet episodes, with this state
  *    (arms, seen episodes, counts) inside, so `ros.resume` restores the fleet's state, per-arm models
- *    and controllers included.
+ *    and controllers included;
+ *  - no episode it received is lost at a stop: `close` takes every episode already queued — stored
+ *    in R and its arm's batch, its updates shed (counted) so that the stop is not held up by
+ *    training — writes a checkpoint after the last one, and refuses what comes later ('closed':
+ *    not taken, so the actor's transient-local history delivers it again to the resumed learner);
+ *  - a ledger, `episodes.jsonl` in the run folder: one line per episode taken, with its key (arm,
+ *    actor session, episode) and `taken` (the fleet's count of episodes taken, completed and
+ *    aborted, after it), cut back to the checkpoint on resume, so that exactly-once delivery
+ *    is checkable against the actors' own counts.
  *
  * Real time: an episode arrives whole when it ends. Its step t is given the deadline
  * `receivedAt + t·c/T + ros.max_learner_lag_ms`, c the arm's episode cycle (the time between its
@@ -30,6 +38,8 @@
  * with N arms sheds the updates of the steps it reaches after their deadline (counted in the
  * status) instead of building a backlog. Without `receivedAt` (in-thread, tests) every step trains.
  */
+import { appendFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
@@ -37,6 +47,7 @@ import { buildArmModels } from './factory.js';
 import { LearnerSession } from './learner_session.js';
 import type { LearnerStats, ResumeInfo } from './learner_types.js';
 import type { EpisodeInterventions } from '../safety/supervised_arm.js';
+import { readRecords, RUN_FILES, writeAtomic } from '../report/run_folder.js';
 
 /** One finished episode of one arm, as an actor sends it. */
 export interface FleetEpisode {
@@ -115,7 +126,24 @@ export type FleetMessage =
   | { type: 'stats'; stats: LearnerStats; fleet: FleetStatus; info: FleetInfo }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string };
 
-export type IngestResult = 'accepted' | 'duplicate' | 'after_budget';
+/** What the learner did with an episode; 'closed': it came after `close` began and was not taken. */
+export type IngestResult = 'accepted' | 'duplicate' | 'after_budget' | 'closed';
+
+/** One line of the ledger `episodes.jsonl`: an episode the learner took. */
+export interface LedgerLine {
+  arm: string;
+  session: number;
+  episode: number;
+  controller: 'naf' | 'ilqg';
+  aborted: boolean;
+  return: number;
+  /** The fleet's episodes taken (completed and aborted) with this one. */
+  taken: number;
+  /** True when it was taken (from some step on) while the learner was stopping: stored, those steps' updates shed. */
+  drained: boolean;
+  /** Wall clock when it was taken (ISO 8601). */
+  at: string;
+}
 
 /** Episodes of one actor session already stored: all of 1..high, and `extra` above it. */
 interface SeenEpisodes { high: number; extra: number[] }
@@ -159,8 +187,31 @@ export class FleetLearner {
   private policyVersion = -1;
   /** Serialises ingestion and checkpoints (registering an arm may build a model asynchronously). */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set by `close`: episodes already queued are taken without updates, later ones refused. */
+  private closing = false;
+  /** Set by `abort`: nothing more is taken or written. */
+  private aborted = false;
+  /**
+   * True once the owner has asked for a stop that `close` has not reached yet (the worker client
+   * sets a shared flag before it posts 'close', so the episodes queued in the thread's message
+   * port are taken without updates too, the one in progress from its next step on).
+   */
+  stopRequested: () => boolean = () => false;
+  private readonly ledger: string;
+  private ledgerFailed = false;
 
   private constructor(readonly session: LearnerSession) {
+    this.ledger = join(session.runDir, RUN_FILES.fleetEpisodes);
+    if (session.resumed && existsSync(this.ledger)) {
+      // Episodes taken after the checkpoint are not in it: the resumed learner takes them again.
+      const upTo = session.resumed.completed + session.resumed.aborted;
+      try {
+        writeAtomic(this.ledger, readRecords<LedgerLine>(this.ledger).filter((l) => l.taken <= upTo).map((l) => JSON.stringify(l) + '\n').join(''));
+      } catch (e) {
+        this.ledgerFailed = true;
+        this.emit({ type: 'log', level: 'warn', text: `cannot cut ${this.ledger} back to the checkpoint: ${(e as Error).message}; the ledger is not kept in this session` });
+      }
+    }
     const s = session.resumedFleet as FleetState | null;
     if (s) {
       for (const a of s.arms) {
@@ -213,17 +264,20 @@ export class FleetLearner {
    * Takes one episode: refused if the budget is reached or it is already stored; else its
    * transitions go to R and its arm's episode (Algorithm 2 per step: imagination from that arm's
    * B_old, I·l + I updates), then the episode ends (the arm's refit and iLQG step when its B_f is
-   * full). Resolves when done; calls are processed in order.
+   * full). Resolves when done; calls are processed in order. After `close` began: 'closed' (not
+   * taken).
    * @param receivedAt wall clock (Date.now) when the episode reached the learner node: steps the
    *   learner reaches later than their deadline are stored but train nothing (see the module doc)
    */
   ingest(ep: FleetEpisode, receivedAt?: number): Promise<IngestResult> {
+    if (this.closing) return Promise.resolve('closed');
     const p = this.queue.then(() => this.ingestNow(ep, receivedAt));
     this.queue = p.catch(() => undefined);
     return p;
   }
 
   private async ingestNow(ep: FleetEpisode, receivedAt?: number): Promise<IngestResult> {
+    if (this.aborted) return 'closed';
     if (this.done) {
       this.afterBudget++;
       return 'after_budget';
@@ -242,9 +296,11 @@ export class FleetLearner {
     const episodeMs = (1000 * T) / this.config.control_rate_hz;
     const cycleMs = receivedAt === undefined || Number.isNaN(rec.lastReceivedAt) ? episodeMs : Math.min(10 * episodeMs, Math.max(episodeMs, receivedAt - rec.lastReceivedAt));
     if (receivedAt !== undefined) rec.lastReceivedAt = receivedAt;
+    let drained = false;
     for (let t = 0; t < ep.u.length; t++) {
+      drained ||= this.closing || this.stopRequested();
       this.session.observe({ x: ep.x[t], u: ep.u[t], r: ep.r[t], x2: ep.x[t + 1], terminal: ep.terminal[t], t },
-        receivedAt === undefined ? undefined : receivedAt + (t * cycleMs) / T, rec.index);
+        receivedAt === undefined ? undefined : receivedAt + (t * cycleMs) / T, rec.index, !drained);
     }
     if (ep.aborted) rec.aborted++;
     else rec.completed++;
@@ -257,6 +313,7 @@ export class FleetLearner {
       ...(ep.interventions ? { interventions: ep.interventions } : {}),
     }, rec.index);
     this.sinceCheckpoint++;
+    this.record(ep, drained);
     if (this.budgetReached()) {
       this.done = true;
       const { completed, aborted } = this.session.episodeCounts;
@@ -269,6 +326,25 @@ export class FleetLearner {
       await this.checkpoint();
     }
     return 'accepted';
+  }
+
+  /** The ledger line and the log line of an episode taken. */
+  private record(ep: FleetEpisode, drained: boolean): void {
+    const { completed, aborted } = this.session.episodeCounts;
+    const line: LedgerLine = {
+      arm: ep.arm, session: ep.session, episode: ep.episode, controller: ep.controller, aborted: ep.aborted,
+      return: ep.return, taken: completed + aborted, drained, at: new Date().toISOString(),
+    };
+    if (!this.ledgerFailed) {
+      try {
+        appendFileSync(this.ledger, JSON.stringify(line) + '\n');
+      } catch (e) {
+        this.ledgerFailed = true;
+        this.emit({ type: 'log', level: 'warn', text: `cannot write ${this.ledger}: ${(e as Error).message}; training goes on without the ledger (said once)` });
+      }
+    }
+    this.emit({ type: 'log', level: 'info', text: `took episode ${ep.episode} of arm ${ep.arm} (session ${ep.session}): ${ep.controller}, ` +
+      `${ep.aborted ? 'aborted' : 'completed'}, return ${ep.return.toFixed(3)}; fleet episodes taken ${line.taken}${drained ? ' (stopping: stored, its updates shed)' : ''}` });
   }
 
   /** The periodic checkpoint: a failure is logged (training goes on; the next one may succeed). */
@@ -358,10 +434,31 @@ export class FleetLearner {
     await this.queue;
   }
 
-  /** Waits for the queued work, rebuilds the run folder's summary and curve, frees the learner. Never rejects. */
+  /**
+   * The stop: takes every episode already queued (stored, updates shed), refuses later ones
+   * ('closed'), writes a checkpoint after the last episode taken when the newest one is older,
+   * rebuilds the run folder's summary and curve, frees the learner. Never rejects (a failed
+   * checkpoint is logged).
+   */
   async close(): Promise<void> {
+    this.closing = true;
     await this.idle();
+    if (this.sinceCheckpoint > 0) {
+      await this.checkpoint();
+      const { completed, aborted } = this.session.episodeCounts;
+      this.emit({ type: 'log', level: 'info', text: `stopped: checkpoint after the last episode taken (fleet episodes taken ${completed + aborted})` });
+    }
     await this.session.close();
+  }
+
+  /**
+   * Ends the learner at once, as a crash (SIGKILL) would: queued episodes are not taken (they
+   * resolve 'closed'), no checkpoint is written, the run folder's summary is not rebuilt. For
+   * drills and tests of what a resumed learner recovers.
+   */
+  abort(): void {
+    this.closing = this.aborted = true;
+    this.session.dispose();
   }
 
   dispose(): void {

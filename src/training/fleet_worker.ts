@@ -14,6 +14,10 @@ try {
   const { priority, tid } = lowerPriority(config.ros.learner_nice);
   const learner = await FleetLearner.create(config, workerData.runDir);
   learner.emit = (m) => port.postMessage(m);
+  // The owner's stop flag (`WorkerFleetClient.close`), set before 'close' is posted: episodes still
+  // queued in this port are then taken without updates, so none is lost and the stop is quick.
+  const stop = new Int32Array(workerData.stop as SharedArrayBuffer);
+  learner.stopRequested = () => Atomics.load(stop, 0) === 1;
   const reply = (id: number, p: Promise<unknown>) => p.then(
     (value) => port.postMessage({ type: 'reply', id, value }),
     (e: Error) => port.postMessage({ type: 'reply', id, error: e.message }),

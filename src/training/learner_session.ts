@@ -138,8 +138,10 @@ export class LearnerSession {
    *   more than `ros.max_learner_lag_ms` later, it is stored but trains nothing, so a learner that
    *   cannot keep up with the control rate sheds updates instead of building a backlog.
    * @param arm the learner's arm index (0: the single arm)
+   * @param train false: store it and count its updates as shed without making them (a learner
+   *   draining its queue at a stop: every episode it received is kept, none holds the stop up)
    */
-  observe(tr: Transition, sentAt?: number, arm = 0): void {
+  observe(tr: Transition, sentAt?: number, arm = 0, train = true): void {
     const { learner, agent } = this.parts;
     learner.observe(tr, arm);
     if (Number.isNaN(this.episodeStart.at)) this.episodeStart.at = performance.now();
@@ -150,7 +152,7 @@ export class LearnerSession {
       this.lag.max = Math.max(this.lag.max, lagMs);
       this.lag.n++;
     }
-    const late = lagMs > this.config.ros.max_learner_lag_ms;
+    const late = !train || lagMs > this.config.ros.max_learner_lag_ms;
     if (late) {
       this.skippedSteps++;
       this.shedUpdates += learner.updatesDue();

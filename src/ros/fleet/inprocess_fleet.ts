@@ -56,8 +56,10 @@ export interface InProcessFleet {
   killArm(ns: string): void;
   /** Starts the learner node; `resume`: from the newest checkpoint of the run folder. */
   startLearner(resume?: boolean): Promise<FleetLearnerHandle>;
-  /** The learner goes away as under SIGKILL: its node is destroyed, its learner closed without a checkpoint. */
+  /** The learner goes away as under SIGKILL: its node is destroyed, its learner aborted (no checkpoint, queued episodes not taken). */
   killLearner(): Promise<void>;
+  /** The learner stops as on SIGINT: it takes what it has queued, checkpoints after it, and closes. */
+  stopLearner(): Promise<void>;
   /** Sum of the completed episodes of every arm's actor (this process). */
   completed(): number;
   close(): Promise<void>;
@@ -142,14 +144,23 @@ export async function createInProcessFleet(params: Record<string, unknown>, opts
       fleet.learner = null;
       l.learner.shutdown();
       l.node.destroy();
+      await l.client.abort();
+    },
+    async stopLearner() {
+      const l = fleet.learner;
+      if (!l) return;
+      fleet.learner = null;
+      l.learner.shutdown();
       await Promise.race([l.client.close(), new Promise((r) => setTimeout(r, 3000))]);
+      l.learner.stopped();
+      l.node.destroy();
     },
     completed() {
       return [...arms.values()].reduce((n, a) => n + a.trainer.completed, 0);
     },
     async close() {
       for (const a of arms.values()) a.trainer.shutdown();
-      await fleet.killLearner();
+      await fleet.stopLearner();
       for (const c of closers.values()) c();
     },
   };

@@ -66,6 +66,8 @@ export class NafLearnerNode {
   readonly refused: Record<RefusalReason, number> = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
   accepted = 0;
   duplicates = 0;
+  /** Episodes that arrived while the learner was stopping: not taken (the actor's history delivers them to the resumed learner). */
+  closedOut = 0;
   afterBudget = 0;
   /** The learner's latest status and figures. */
   info: FleetInfo;
@@ -153,6 +155,8 @@ export class NafLearnerNode {
       else if (r === 'duplicate') {
         this.duplicates++;
         this.log.report('duplicate episode', Date.now() / 1000, 'info', `episode ${ep.episode} of arm ${ep.arm} (session ${ep.session}) is already stored: dropped`);
+      } else if (r === 'closed') {
+        this.closedOut++;
       } else {
         this.afterBudget++;
         this.log.report('episode after the budget', Date.now() / 1000, 'info', `episode ${ep.episode} of arm ${ep.arm} arrived after the budget was done: not stored`);
@@ -240,11 +244,23 @@ export class NafLearnerNode {
     }
   }
 
-  /** Stops the timers (the caller closes the learner and the node). */
+  /** Episode messages received and decoded that the learner has not answered yet (queued in its thread). */
+  get queued(): number {
+    const refused = REFUSAL_REASONS.reduce((n, r) => n + this.refused[r], 0);
+    return this.received - refused - this.accepted - this.duplicates - this.afterBudget - this.closedOut;
+  }
+
+  /** Stops the timers and says what the learner still has to take (the caller then closes the learner, then calls `stopped`). */
   shutdown(): void {
     for (const t of this.timers.splice(0)) t.cancel();
     this.diagFile?.end();
+    if (this.queued > 0) this.deps.logger.info(`stopping: taking the ${this.queued} episode(s) received and queued (stored in R, their updates shed), then a checkpoint`);
+  }
+
+  /** The last line, after the learner closed: what this session took. */
+  stopped(): void {
     this.deps.logger.info(`naf_learner stopped: ${this.accepted} episodes taken in this session (${this.duplicates} duplicates dropped, ` +
-      `${REFUSAL_REASONS.reduce((n, r) => n + this.refused[r], 0)} refused); the fleet: ${this.info.completed} completed, ${this.info.updates} updates`);
+      `${REFUSAL_REASONS.reduce((n, r) => n + this.refused[r], 0)} refused, ${this.closedOut} arrived while stopping and left to the actors' history` +
+      `${this.queued > 0 ? `, ${this.queued} still queued when the learner thread ended: lost` : ''}); the fleet: ${this.info.completed} completed, ${this.info.updates} updates`);
   }
 }
