@@ -100,7 +100,7 @@ test('node run folder: config.yaml, one record per completed episode, summary an
   const summary = readFileSync(join(runDir, RUN_FILES.summary), 'utf8');
   assert.match(summary, /3 of 4 episodes \(not finished: `ros2 launch naf_ros <launch file> resume:=.*` \(parameter `ros\.resume`\) continues it\); 1 episode aborted on the arm/);
   assert.match(summary, /None: the ROS nodes run no greedy evaluation episodes on the arm/);
-  assert.match(summary, /\| training \(\d of 3 episodes\) \| 60 \|/);
+  assert.match(summary, /\| training: 3 episodes, \d with an intervention \| 60 \|/);
   assert.match(readFileSync(join(runDir, RUN_FILES.curve), 'utf8'), /^<svg/);
   // `naf-ros report` on it
   const facts = readRunFacts(runDir);

@@ -82,7 +82,7 @@ test('a training run counts interventions per episode (metrics.jsonl and .csv), 
     assert.ok(testReport.final.interventions, 'the held-out test counts too');
     const summary = readFileSync(join(runDir, 'summary.md'), 'utf8');
     assert.match(summary, /## Safety supervisor/);
-    assert.match(summary, new RegExp(`\\| training \\(\\d+ of 4 episodes\\) \\| 80 \\| ${total} \\| 0 \\| 0 \\| \\d+ \\| 0 \\|`));
+    assert.match(summary, new RegExp(`\\| training: 4 episodes, \\d+ with an intervention \\| 80 \\| ${total} \\| 0 \\| 0 \\| \\d+ \\| 0 \\|`));
   } finally {
     rmSync(runDir, { recursive: true, force: true });
   }

@@ -155,7 +155,7 @@ export function summaryMarkdown(r: RunFacts): string {
   const lines = [
     `# Run ${name}`,
     '',
-    `* **What ran:** ${describeMethod(c)}; reacher task (${c.task.target_mode} target${c.task.target_mode === 'fixed' ? ` at (${c.task.fixed_target.join(', ')}) m` : 's'}), T = ${c.task.horizon} steps of ${(1000 / c.control_rate_hz).toFixed(0)} ms, seed ${c.seed}. Every parameter: [\`${cfgFile}\`](${cfgFile}).`,
+    `* **What ran:** ${describeMethod(c)}; reach task (tip \`${c.task.tip_link}\`, ${c.task.target_mode} target${c.task.target_mode === 'fixed' ? ` at (${c.task.fixed_target.join(', ')}) m` : 's'}), T = ${c.task.horizon} steps of ${(1000 / c.control_rate_hz).toFixed(0)} ms, seed ${c.seed}. Every parameter: [\`${cfgFile}\`](${cfgFile}).`,
     ...(r.writer === 'node' ? [`* **Where:** on an arm over ROS 2 (the robot, Gazebo or the MuJoCo sim bridge), by the node \`naf_trainer\` (its log: \`${RUN_FILES.nodeLog}\`; its /diagnostics reports: \`${RUN_FILES.diagnostics}\`).`] : []),
     ...(r.writer === 'fleet' ? [`* **Where:** on ${arms.length} arm${arms.length === 1 ? '' : 's'} over ROS 2 (${arms.map((a) => `\`${a}\``).join(', ') || 'none yet'}), each run by its \`naf_trainer\` actor, learned by the fleet's learner \`naf_learner\` (its log: \`${RUN_FILES.learnerLog}\`; its /diagnostics reports: \`${RUN_FILES.diagnostics}\`; each arm's log and reports are in its actor's run folder).`] : []),
     ...(r.collision ? [`* **Arm in the simulator:** ${r.collision}.`] : []),
@@ -240,7 +240,7 @@ function deploySummaryMarkdown(r: RunFacts): string {
   return [
     `# Deploy run ${basename(resolve(r.runDir))}`,
     '',
-    `* **What ran:** the greedy policy mu(x) of \`${c.deploy.checkpoint}\` on the arm, by the ROS node \`naf_trainer\` in deploy mode: homing to each start, the safety supervisor, the watchdog and the e-stop as in training; no learning, no exploration noise, no iLQG. Reacher task (${c.task.target_mode} target${c.task.target_mode === 'fixed' ? ` at (${c.task.fixed_target.join(', ')}) m` : 's'}), T = ${c.task.horizon} steps of ${(1000 / c.control_rate_hz).toFixed(0)} ms, starts from the held-out test stream (seed ${c.training.test_seed}). Every parameter: [\`${cfg}\`](${cfg}).`,
+    `* **What ran:** the greedy policy mu(x) of \`${c.deploy.checkpoint}\` on the arm, by the ROS node \`naf_trainer\` in deploy mode: homing to each start, the safety supervisor, the watchdog and the e-stop as in training; no learning, no exploration noise, no iLQG. Reach task (tip \`${c.task.tip_link}\`, ${c.task.target_mode} target${c.task.target_mode === 'fixed' ? ` at (${c.task.fixed_target.join(', ')}) m` : 's'}), T = ${c.task.horizon} steps of ${(1000 / c.control_rate_hz).toFixed(0)} ms, starts from the held-out test stream (seed ${c.training.test_seed}). Every parameter: [\`${cfg}\`](${cfg}).`,
     `* **Status:** ${done} episode${done === 1 ? '' : 's'} completed${budget > 0 ? ` of ${budget} (\`deploy.episodes\`)` : ' (`deploy.episodes` 0: until stopped)'}; ${aborted} aborted (watchdog, e-stop, pause; no record).`,
     `* **How long:** ${duration(last?.wallSeconds ?? NaN)} of wall time${last ? `; ${last.totalSteps} control steps` : ''}.`,
     '',
@@ -294,7 +294,7 @@ function supervisorSection(r: RunFacts): string[] {
     '',
     `| episodes | control steps | ${EPISODE_INTERVENTION_KINDS.join(' | ')} |`,
     `|---|---|${EPISODE_INTERVENTION_KINDS.map(() => '---|').join('')}`,
-    row(`${r.writer === 'deploy' ? 'deploy' : 'training'} (${withAny} of ${counted.length} episodes)`, train, counted.reduce((a, e) => a + (e.steps ?? T), 0)),
+    row(`${r.writer === 'deploy' ? 'deploy' : 'training'}: ${counted.length} episodes, ${withAny} with an intervention`, train, counted.reduce((a, e) => a + (e.steps ?? T), 0)),
   ];
   if (!onArm || r.evals.length) lines.push(row(`evaluations (${r.evals.length})`, evalTotal, r.evals.reduce((a, e) => a + e.finalDistances.length, 0) * T));
   if (r.test?.final.interventions) lines.push(row('held-out test, final policy', r.test.final.interventions, r.test.final.finalDistances.length * T));
