@@ -27,7 +27,7 @@ learner:=false), `arms:=0` the learner alone (to restart it: arms:=0 resume:=<ru
 and actors' threads (as ros2_control; 0 = normal scheduling); the learner runs at normal priority.
 """
 import os
-import shutil
+import sys
 
 import yaml
 from ament_index_python.packages import get_package_share_directory
@@ -39,7 +39,8 @@ from launch_ros.actions import Node
 # Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
-PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
 
 
 def _section(doc, *names):
@@ -119,7 +120,7 @@ def _nodes(context):
         home = [float(v) for v in (arm.get('task') or {}).get('home_pose', [0.0, 0.8, 0.8])]
         if LaunchConfiguration('sim').perform(context).lower() == 'true':
             actions.append(Node(
-                prefix=PDEATH, package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', namespace=ns, output='screen',
+                prefix=PDEATH, package='naf_ros', executable='naf_sim_bridge', ros_arguments=enclave_args(context, 'fleet_sim_bridge'), name='naf_sim_bridge', namespace=ns, output='screen',
                 parameters=[{
                     'urdf_path': urdf, **mesh_param, 'joints': joints, 'initial_positions': home,
                     'rate_hz': float(LaunchConfiguration('sim_rate_hz').perform(context)),
@@ -129,7 +130,7 @@ def _nodes(context):
                 }],
             ))
         actions.append(Node(
-            prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', namespace=ns, output='screen',
+            prefix=PDEATH, package='naf_ros', executable='naf_trainer', ros_arguments=enclave_args(context, 'fleet_actor'), name='naf_trainer', namespace=ns, output='screen',
             parameters=[arm, {
                 'use_sim_time': False, 'run_dir': run_dir, 'urdf_path': urdf, **mesh_param, 'fleet.role': 'actor',
                 'ros.joint_states_topic': 'joint_states', 'ros.effort_command_topic': 'effort_controller/commands',
@@ -141,7 +142,7 @@ def _nodes(context):
     if LaunchConfiguration('learner').perform(context).lower() == 'true':
         learner = _merge(base, _section(doc, 'naf_learner', '/naf_learner'))
         actions.append(Node(
-            prefix=PDEATH, package='naf_ros', executable='naf_learner', name='naf_learner', output='screen',
+            prefix=PDEATH, package='naf_ros', executable='naf_learner', ros_arguments=enclave_args(context, 'fleet_learner'), name='naf_learner', output='screen',
             parameters=[learner, {'use_sim_time': False, 'run_dir': run_dir, 'urdf_path': urdf, **mesh_param, **run}],
         ))
     return actions
@@ -150,6 +151,7 @@ def _nodes(context):
 def generate_launch_description():
     share = get_package_share_directory('naf_ros')
     args = [
+        enclaves_argument(),
         DeclareLaunchArgument('arms', default_value='2', description='number of simulated arms (namespaces /arm<first_arm> ...)'),
         DeclareLaunchArgument('first_arm', default_value='1', description='number of the first arm\'s namespace'),
         DeclareLaunchArgument('learner', default_value='true', description='start naf_learner here (false: it runs elsewhere)'),

@@ -22,7 +22,7 @@ Run: params_file (default config/naf_trainer_hardware.yaml), run_dir, resume (th
 folder), episodes (the fleet's budget: completed episodes of all arms), rt_priority (actors).
 """
 import os
-import shutil
+import sys
 
 import yaml
 from ament_index_python.packages import get_package_share_directory
@@ -34,7 +34,8 @@ from launch_ros.actions import Node
 # Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
-PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
 
 # (launch argument, ROS parameter, type, description) -- safety first.
 SAFETY = [
@@ -104,7 +105,7 @@ def _nodes(context):
     for ns in namespaces:
         arm = _merge(base, _section(doc, f'{ns}/naf_trainer'))
         actions.append(Node(
-            prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', namespace=ns.strip('/'), output='screen',
+            prefix=PDEATH, package='naf_ros', executable='naf_trainer', ros_arguments=enclave_args(context, 'fleet_actor'), name='naf_trainer', namespace=ns.strip('/'), output='screen',
             parameters=[arm, {
                 **common, **safety, 'fleet.role': 'actor',
                 'ros.joint_states_topic': LaunchConfiguration('joint_states_topic').perform(context),
@@ -115,7 +116,7 @@ def _nodes(context):
         ))
     if LaunchConfiguration('learner').perform(context).lower() == 'true':
         learner = _merge(base, _section(doc, 'naf_learner', '/naf_learner'))
-        actions.append(Node(prefix=PDEATH, package='naf_ros', executable='naf_learner', name='naf_learner', output='screen',
+        actions.append(Node(prefix=PDEATH, package='naf_ros', executable='naf_learner', ros_arguments=enclave_args(context, 'fleet_learner'), name='naf_learner', output='screen',
                             parameters=[learner, {**common, **run}]))
     return actions
 
@@ -135,4 +136,4 @@ def generate_launch_description():
         DeclareLaunchArgument('episodes', default_value='', description='the fleet\'s budget (training.episodes); empty = the params file\'s'),
         DeclareLaunchArgument('rt_priority', default_value='50', description='SCHED_FIFO priority of the actors\' threads (as ros2_control; needs CAP_SYS_NICE); 0 = normal'),
     ]
-    return LaunchDescription(args + [OpaqueFunction(function=_nodes)])
+    return LaunchDescription(args + [enclaves_argument(), OpaqueFunction(function=_nodes)])

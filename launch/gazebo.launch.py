@@ -33,6 +33,7 @@ Needs gz_ros2_control >= 0.7.13 on Humble (the gz_ros2_control-system plugin nam
 installs only have ign_ros2_control).
 """
 import os
+import sys
 import shutil
 
 import yaml
@@ -47,7 +48,8 @@ from launch_ros.actions import Node
 # Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
-PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
 
 
 def _robot_damping(params_file, urdf):
@@ -144,7 +146,7 @@ def _robot(context):
     extra = yaml.safe_load(LaunchConfiguration('overrides').perform(context) or '{}') or {}
     if not isinstance(extra, dict):
         raise ValueError(f'overrides:={extra!r}: must be a YAML mapping of naf_trainer parameters')
-    trainer = Node(prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+    trainer = Node(prefix=PDEATH, package='naf_ros', executable='naf_trainer', ros_arguments=enclave_args(context, 'naf_trainer'), name='naf_trainer', output='screen',
                    parameters=[params_file, {
                        'use_sim_time': True,
                        'run_dir': run_dir,
@@ -163,6 +165,7 @@ def _robot(context):
 def generate_launch_description():
     share = get_package_share_directory('naf_ros')
     args = [
+        enclaves_argument(),
         DeclareLaunchArgument('urdf', default_value=os.path.join(share, 'urdf', 'reacher3.urdf'),
                               description='robot description: a URDF or xacro file (absolute path), with '
                                           'ros2_control effort interfaces and the gz_ros2_control <gazebo> block'),

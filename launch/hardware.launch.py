@@ -32,7 +32,7 @@ rt_priority:=50 (default) runs the node's threads but the learner at SCHED_FIFO 
 (needs CAP_SYS_NICE or an rtprio limit, else a warning; 0 = normal scheduling).
 """
 import os
-import shutil
+import sys
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
@@ -43,7 +43,8 @@ from launch_ros.actions import Node
 # Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
-PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
 
 # (launch argument, ROS parameter, value in config/naf_trainer_hardware.yaml, type, description) -- safety first.
 SAFETY = [
@@ -98,7 +99,7 @@ def _trainer(context):
     return [
         LogInfo(msg=f'naf_trainer: params file {params_file}; overridden by launch arguments: {", ".join(given) or "none"}'
                     + (f'; URDF {urdf}' if urdf else '')),
-        Node(prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen', parameters=[params_file, {**params, **run_overrides(context)}]),
+        Node(prefix=PDEATH, package='naf_ros', executable='naf_trainer', ros_arguments=enclave_args(context, 'naf_trainer'), name='naf_trainer', output='screen', parameters=[params_file, {**params, **run_overrides(context)}]),
     ]
 
 
@@ -119,4 +120,4 @@ def generate_launch_description():
         DeclareLaunchArgument('rt_priority', default_value='50',
                               description='SCHED_FIFO priority of the node\'s threads but the learner, as ros2_control\'s thread_priority (needs CAP_SYS_NICE); 0 = normal'),
     ]
-    return LaunchDescription(args + [OpaqueFunction(function=_trainer)])
+    return LaunchDescription(args + [enclaves_argument(), OpaqueFunction(function=_trainer)])

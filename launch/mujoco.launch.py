@@ -25,7 +25,7 @@ SCHED_FIFO priority of both nodes' threads but the learner (as ros2_control; 0 =
 Needs `npm ci` (and rclnodejs) in the naf_ros source folder before `colcon build`.
 """
 import os
-import shutil
+import sys
 
 import yaml
 from ament_index_python.packages import get_package_share_directory
@@ -38,7 +38,8 @@ from launch_ros.parameter_descriptions import ParameterValue
 # Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
-PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
 
 
 def _trainer_parameters(path):
@@ -91,7 +92,7 @@ def _nodes(context):
     joints = list(p.get('joints', ['joint1', 'joint2', 'joint3']))
     home = [float(v) for v in (p.get('task') or {}).get('home_pose', [0.0, 0.8, 0.8])]
     bridge = Node(
-        prefix=PDEATH, package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
+        prefix=PDEATH, package='naf_ros', executable='naf_sim_bridge', ros_arguments=enclave_args(context, 'naf_sim_bridge'), name='naf_sim_bridge', output='screen',
         parameters=[{
             'urdf_path': urdf,
             **({'mesh_search_path': meshes} if meshes else {}),
@@ -105,7 +106,7 @@ def _nodes(context):
         }],
     )
     trainer = Node(
-        prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+        prefix=PDEATH, package='naf_ros', executable='naf_trainer', ros_arguments=enclave_args(context, 'naf_trainer'), name='naf_trainer', output='screen',
         parameters=[params_file, {
             'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
             'run_dir': LaunchConfiguration('run_dir'),
@@ -121,6 +122,7 @@ def _nodes(context):
 def generate_launch_description():
     share = get_package_share_directory('naf_ros')
     args = [
+        enclaves_argument(),
         DeclareLaunchArgument('params_file', default_value=os.path.join(share, 'config', 'reacher.yaml'),
                               description='naf_trainer params file (absolute path); the bridge simulates its urdf_path'),
         DeclareLaunchArgument('run_dir', default_value=os.path.join(os.path.expanduser('~'), '.ros', 'naf_ros', 'runs'),

@@ -29,7 +29,7 @@ the topic reads false AND `ros2 service call /naf_trainer/resume std_srvs/srv/Tr
 """
 import json
 import os
-import shutil
+import sys
 
 import yaml
 from ament_index_python.packages import get_package_share_directory
@@ -42,7 +42,8 @@ from launch_ros.actions import Node
 # Every process of this launch dies with it: `ros2 launch` stopped by SIGTERM or SIGKILL (a script, a
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
-PDEATH = 'setpriv --pdeathsig TERM' if shutil.which('setpriv') else None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
 
 # (launch argument, ROS parameter, default, type, description) -- safety values first. An empty
 # default keeps the params file's value: a policy deployed under the rules it was trained under
@@ -108,6 +109,7 @@ def _nodes(context):
                 'urdf': gz_urdf, 'robot_name': LaunchConfiguration('robot_name').perform(context),
                 'params_file': params_file, 'run_dir': LaunchConfiguration('run_dir').perform(context),
                 'gz_args': LaunchConfiguration('gz_args').perform(context), 'overrides': json.dumps(overrides),
+                'enclaves': LaunchConfiguration('enclaves').perform(context),
             }.items(),
         )
         return [summary, gazebo]
@@ -115,7 +117,7 @@ def _nodes(context):
     use_sim_time = sim == 'mujoco'
     if sim == 'mujoco':
         actions.append(Node(
-            prefix=PDEATH, package='naf_ros', executable='naf_sim_bridge', name='naf_sim_bridge', output='screen',
+            prefix=PDEATH, package='naf_ros', executable='naf_sim_bridge', ros_arguments=enclave_args(context, 'naf_sim_bridge'), name='naf_sim_bridge', output='screen',
             parameters=[{
                 'urdf_path': urdf,
                 'joints': list(p.get('joints', ['joint1', 'joint2', 'joint3'])),
@@ -128,7 +130,7 @@ def _nodes(context):
             }],
         ))
     actions.append(Node(
-        prefix=PDEATH, package='naf_ros', executable='naf_trainer', name='naf_trainer', output='screen',
+        prefix=PDEATH, package='naf_ros', executable='naf_trainer', ros_arguments=enclave_args(context, 'naf_trainer'), name='naf_trainer', output='screen',
         parameters=[params_file, {**overrides, 'urdf_path': urdf, 'use_sim_time': use_sim_time,
                                   'run_dir': LaunchConfiguration('run_dir').perform(context)}],
     ))
@@ -149,4 +151,4 @@ def generate_launch_description():
         DeclareLaunchArgument('robot_name', default_value='robot', description='sim:=gazebo: model name'),
         DeclareLaunchArgument('gz_args', default_value='-r -v 1 empty.sdf', description="sim:=gazebo: gz sim arguments; headless: '-r -s -v 1 empty.sdf'"),
     ]
-    return LaunchDescription(args + [OpaqueFunction(function=_nodes)])
+    return LaunchDescription(args + [enclaves_argument(), OpaqueFunction(function=_nodes)])
