@@ -13,15 +13,15 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { RclnodejsContext } from '../src/ros/transport/rclnodejs_transport.js';
 import type { ClockMsg, Float64MultiArrayMsg } from '../src/ros/transport/transport.js';
 import { fromTimeMsg } from '../src/ros/transport/transport.js';
+import { nafRosPrefix } from './ros_prefix.js';
 
-const repo = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const EFFORT = [0.6, 0.1, 0.03]; // urdf/reacher3.urdf
 
 function which(cmd: string): boolean {
@@ -48,19 +48,6 @@ if (!skip && !which('ros2')) skip = 'ros2 CLI not on PATH';
 if (!skip && !which('ign') && !which('gz')) skip = 'Gazebo (ign / gz) not on PATH';
 if (!skip && (await ros2(['pkg', 'prefix', 'gz_ros2_control'])).code !== 0) skip = 'gz_ros2_control not installed';
 after(async () => { await ctx?.shutdown(); });
-
-/** An ament prefix holding this source tree as package naf_ros (what colcon build installs). */
-function prefix(tmp: string): string {
-  const p = join(tmp, 'prefix');
-  mkdirSync(join(p, 'share/ament_index/resource_index/packages'), { recursive: true });
-  writeFileSync(join(p, 'share/ament_index/resource_index/packages/naf_ros'), '');
-  symlinkSync(repo, join(p, 'share/naf_ros'));
-  mkdirSync(join(p, 'lib/naf_ros'), { recursive: true });
-  for (const [exe, mode] of [['naf_trainer', 'node'], ['naf_sim_bridge', 'sim-bridge'], ['naf_learner', 'learner']]) {
-    writeFileSync(join(p, 'lib/naf_ros', exe), `#!/bin/sh\nexec node --import file://${repo}/node_modules/tsx/dist/loader.mjs ${repo}/src/ros/main.ts ${mode} "$@"\n`, { mode: 0o755 });
-  }
-  return p;
-}
 
 /** PIDs of live processes in process group `pgid`. */
 function groupMembers(pgid: number): number[] {
@@ -106,7 +93,7 @@ describe('Gazebo contract: gazebo.launch.py with gz sim, gz_ros2_control and the
     const paramsFile = join(tmp, 'params.yaml');
     writeFileSync(paramsFile, yaml.dump({ naf_trainer: { ros__parameters: params } }));
     const partition = `naf_gz_contract_${process.pid}`;
-    const env = { ...process.env, AMENT_PREFIX_PATH: `${prefix(tmp)}:${process.env.AMENT_PREFIX_PATH}`, IGN_PARTITION: partition, GZ_PARTITION: partition };
+    const env = { ...process.env, AMENT_PREFIX_PATH: `${nafRosPrefix(tmp)}:${process.env.AMENT_PREFIX_PATH}`, IGN_PARTITION: partition, GZ_PARTITION: partition };
     const node = ctx.createNode(`gz_contract_${process.pid}`);
     const commands: { t: number; u: number[] }[] = [];
     let simNow = NaN;
@@ -154,7 +141,7 @@ describe('Gazebo contract: gazebo.launch.py with gz sim, gz_ros2_control and the
     const paramsFile = join(tmp, 'params.yaml');
     writeFileSync(paramsFile, yaml.dump({ naf_trainer: { ros__parameters: params } }));
     const partition = `naf_gz_sigterm_${process.pid}`;
-    const env = { ...process.env, AMENT_PREFIX_PATH: `${prefix(tmp)}:${process.env.AMENT_PREFIX_PATH}`, IGN_PARTITION: partition, GZ_PARTITION: partition };
+    const env = { ...process.env, AMENT_PREFIX_PATH: `${nafRosPrefix(tmp)}:${process.env.AMENT_PREFIX_PATH}`, IGN_PARTITION: partition, GZ_PARTITION: partition };
     const l = launch([`params_file:=${paramsFile}`, `run_dir:=${join(tmp, 'runs')}`, "gz_args:=-r -s -v 1 empty.sdf"], env);
     let left: number[] = [];
     try {

@@ -14,10 +14,11 @@ import { RclnodejsContext } from '../src/ros/transport/rclnodejs_transport.js';
 import { declareConfigParameters, installParameterValidation } from '../src/ros/trainer/parameters.js';
 import type { BoolMsg, Float64MultiArrayMsg, JointStateMsg, ParameterValue, RosNode } from '../src/ros/transport/transport.js';
 import { fromTimeMsg } from '../src/ros/transport/transport.js';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
+import { nafRosPrefix, REPO } from './ros_prefix.js';
 import yaml from 'js-yaml';
 import { parseConfig } from '../src/config/load.js';
 import { InThreadLearnerClient } from '../src/training/learner_client.js';
@@ -369,16 +370,8 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
   test('resume through ros2 launch arguments: mujoco.launch.py resume:=<run> [episodes:=N]', { timeout: 240_000 }, async (t) => {
     if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
     if ((await ros2(['--help'])).code !== 0) return t.skip('ros2 CLI not on PATH');
-    const repo = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
     const tmp = mkdtempSync(join(tmpdir(), 'naf-launch-'));
-    // An ament prefix holding this source tree as package naf_ros (what colcon build installs).
-    mkdirSync(join(tmp, 'prefix/share/ament_index/resource_index/packages'), { recursive: true });
-    writeFileSync(join(tmp, 'prefix/share/ament_index/resource_index/packages/naf_ros'), '');
-    symlinkSync(repo, join(tmp, 'prefix/share/naf_ros'));
-    mkdirSync(join(tmp, 'prefix/lib/naf_ros'), { recursive: true });
-    for (const [exe, mode] of [['naf_trainer', 'node'], ['naf_sim_bridge', 'sim-bridge']]) {
-      writeFileSync(join(tmp, 'prefix/lib/naf_ros', exe), `#!/bin/sh\nexec node --import file://${repo}/node_modules/tsx/dist/loader.mjs ${repo}/src/ros/main.ts ${mode} "$@"\n`, { mode: 0o755 });
-    }
+    nafRosPrefix(tmp);
     // A finished run of 2 episodes with a small network, checkpointed by the learner itself.
     const params = { task: { horizon: 5 }, agent: { hidden: [8, 8], warmup_steps: 5, batch_size: 4, replay_capacity: 1000 }, training: { episodes: 2 } };
     const paramsFile = join(tmp, 'params.yaml');
@@ -418,15 +411,9 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
   test('fleet.launch.py arms:=2 over DDS: two namespaced arms train with one learner until the fleet budget, then hold zero torque', { timeout: 300_000 }, async (t) => {
     if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
     if ((await ros2(['--help'])).code !== 0) return t.skip('ros2 CLI not on PATH');
-    const repo = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+    const repo = REPO;
     const tmp = mkdtempSync(join(tmpdir(), 'naf-fleet-launch-'));
-    mkdirSync(join(tmp, 'prefix/share/ament_index/resource_index/packages'), { recursive: true });
-    writeFileSync(join(tmp, 'prefix/share/ament_index/resource_index/packages/naf_ros'), '');
-    symlinkSync(repo, join(tmp, 'prefix/share/naf_ros'));
-    mkdirSync(join(tmp, 'prefix/lib/naf_ros'), { recursive: true });
-    for (const [exe, mode] of [['naf_trainer', 'node'], ['naf_sim_bridge', 'sim-bridge'], ['naf_learner', 'learner']]) {
-      writeFileSync(join(tmp, 'prefix/lib/naf_ros', exe), `#!/bin/sh\nexec node --import file://${repo}/node_modules/tsx/dist/loader.mjs ${repo}/src/ros/main.ts ${mode} "$@"\n`, { mode: 0o755 });
-    }
+    nafRosPrefix(tmp);
     // Short episodes, a small network and a budget of 6 episodes of the two arms together. The
     // learner refuses episodes of another horizon: the budget is reached only if the namespaced
     // actors got the params file's parameters.

@@ -29,6 +29,7 @@ import { declareConfigParameters, unknownParameters } from './trainer/parameters
 import { applyRealtime } from './process/realtime.js';
 import { splitParamsFiles } from './transport/params_files.js';
 import { resolveNodePaths } from './process/node_paths.js';
+import { rosStartHint } from './process/start_hint.js';
 import type { RosLogger } from './transport/transport.js';
 import type { NafConfig } from '../config/schema.js';
 import { RUN_FILES } from '../report/run_folder.js';
@@ -52,15 +53,20 @@ export function rosWinstonLogger(ros: RosLogger, file?: string): Logger {
 }
 
 /** Loads ROS; the error says what to do when rclnodejs or a sourced ROS 2 is missing. */
-async function initRos(argv: string[]): Promise<RclnodejsContext> {
+/**
+ * rcl init and the node: a failure of either (no ROS, no rclnodejs, an SROS2 keystore or enclave
+ * that does not fit) is an error with the hint its cause points to (`rosStartHint`).
+ */
+async function startNode(argv: string[], name: string): Promise<{ ctx: RclnodejsContext; node: RclnodejsNode }> {
+  let ctx: RclnodejsContext | null = null;
   try {
-    const ctx = await RclnodejsContext.init(argv);
+    ctx = await RclnodejsContext.init(argv);
     ctx.rcl.removeSignalHandlers();
-    return ctx;
+    return { ctx, node: ctx.createNode(name) };
   } catch (e) {
-    throw new Error(`${(e as Error).message}\nThe ROS 2 nodes need a sourced ROS 2 (source /opt/ros/<distro>/setup.bash) and rclnodejs ` +
-      '(npm install rclnodejs in this package, or NODE_PATH pointing at a node_modules that has it). ' +
-      'Without ROS, `naf-ros train` runs the same training on the embedded MuJoCo arm.');
+    const message = (e as Error).message;
+    await ctx?.shutdown().catch(() => undefined);
+    throw new Error(`${message}\n${rosStartHint(message, process.env)}`);
   }
 }
 
@@ -124,8 +130,7 @@ const runStamp = () => new Date().toISOString().replace(/[:.]/g, '-');
 
 /** `naf-ros node`: the trainer node on ROS 2, learning in a worker thread. */
 export async function runTrainerNode(argv: string[] = process.argv): Promise<void> {
-  const ctx = await initRos(argv);
-  const node = ctx.createNode('naf_trainer');
+  const { ctx, node } = await startNode(argv, 'naf_trainer');
   const config = await checkedConfig(node, argv, 'naf_trainer');
   // Heavy modules (tfjs through the factory) only once the parameters are known to be valid.
   const { buildActor, buildArmDynamics, buildSpec, buildTask, loadConfigUrdf } = await import('../training/factory.js');
@@ -213,8 +218,7 @@ function learnerRng(root: import('../util/rng.js').Rng, resumed: { completed: nu
  * learning_curve.svg), which `naf-ros report` reads.
  */
 export async function runLearnerNode(argv: string[] = process.argv): Promise<void> {
-  const ctx = await initRos(argv);
-  const node = ctx.createNode('naf_learner');
+  const { ctx, node } = await startNode(argv, 'naf_learner');
   const config = await checkedConfig(node, argv, 'naf_learner');
   if (config.mode === 'deploy') throw new Error('naf_learner learns: mode must be train; got deploy');
   checkResume(config, 'naf_learner');
@@ -242,8 +246,7 @@ export async function runLearnerNode(argv: string[] = process.argv): Promise<voi
 
 /** `naf-ros sim-bridge`: the MuJoCo arm behind Gazebo/ros2_control-like topics. */
 export async function runSimBridge(argv: string[] = process.argv): Promise<void> {
-  const ctx = await initRos(argv);
-  const node = ctx.createNode('naf_sim_bridge');
+  const { ctx, node } = await startNode(argv, 'naf_sim_bridge');
   const { createBridgeArm, declareSimBridgeParameters, SimBridgeNode } = await import('./sim/sim_bridge_node.js');
   const cfg = declareSimBridgeParameters(node);
   const logger = rosWinstonLogger(node.logger);
