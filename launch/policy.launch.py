@@ -116,12 +116,14 @@ def _nodes(context):
     actions = [summary]
     use_sim_time = sim == 'mujoco'
     if sim == 'mujoco':
+        meshes = [os.path.normpath(os.path.join(os.path.dirname(params_file), d)) for d in p.get('mesh_search_path', [])]
         actions.append(Node(
             prefix=PDEATH, package='naf_ros', executable='naf_sim_bridge', ros_arguments=enclave_args(context, 'naf_sim_bridge'), name='naf_sim_bridge', output='screen',
             parameters=[{
                 'urdf_path': urdf,
                 'joints': list(p.get('joints', ['joint1', 'joint2', 'joint3'])),
-                'mesh_search_path': [os.path.normpath(os.path.join(os.path.dirname(params_file), d)) for d in p.get('mesh_search_path', [])],
+                # an empty list has no ROS parameter type: only given when there are folders
+                **({'mesh_search_path': meshes} if meshes else {}),
                 'rate_hz': 100.0,
                 'initial_positions': [float(v) for v in (p.get('task') or {}).get('home_pose', [0.0, 0.8, 0.8])],
                 'publish_clock': True,
