@@ -74,7 +74,9 @@ for h in L 1 2; do
   ip -n "$ns" link set "$dev" up
 done
 sleep 2
-ip netns exec $NS_L ping -c 1 -W 2 -q "$(ip_of 1)" >/dev/null && ip netns exec $NS_L ping -c 1 -W 2 -q "$(ip_of 2)" >/dev/null || { echo "namespaces do not reach each other"; exit 1; }
+if command -v ping >/dev/null; then
+  ip netns exec $NS_L ping -c 1 -W 2 -q "$(ip_of 1)" >/dev/null && ip netns exec $NS_L ping -c 1 -W 2 -q "$(ip_of 2)" >/dev/null || { echo "namespaces do not reach each other"; exit 1; }
+fi
 
 # bg NAME HOST CMD: started in HOST's namespace with SIGINT at its default (a background job of a
 # script inherits SIGINT ignored, and ros2 launch then does not stop on it); pid in NAME.pid.
@@ -84,9 +86,9 @@ bg() {
     > "$RUN_ROOT/$name.log" 2>&1 < /dev/null &
   echo $! > "$RUN_ROOT/$name.pid"
 }
-stop_wait() {  # SIGINT to NAME's process group, wait up to 30 s
+stop_wait() {  # SIGINT to NAME (ros2 launch, which passes it on to its processes), wait up to 30 s
   local p; p=$(cat "$RUN_ROOT/$1.pid")
-  kill -INT -- "-$p" 2>/dev/null || true
+  kill -INT "$p" 2>/dev/null || true
   for _ in $(seq 60); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.5; done
   echo "$1 did not stop in 30 s"; return 1
 }

@@ -30,6 +30,7 @@ import { applyRealtime } from './process/realtime.js';
 import { splitParamsFiles } from './transport/params_files.js';
 import { resolveNodePaths } from './process/node_paths.js';
 import { rosStartHint } from './process/start_hint.js';
+import { StopSignals } from './process/stop_signals.js';
 import type { RosLogger } from './transport/transport.js';
 import type { NafConfig } from '../config/schema.js';
 import { RUN_FILES } from '../report/run_folder.js';
@@ -71,10 +72,13 @@ async function startNode(argv: string[], name: string): Promise<{ ctx: Rclnodejs
 }
 
 function onSignals(stop: (signal: string) => Promise<void>): void {
-  let stopping = false;
+  // A repeat within 3 s belongs to the same stop (a terminal's and ros2 launch's SIGINT); a later
+  // one forces the exit (`StopSignals`).
+  const signals = new StopSignals(3000);
   const run = (why: string) => {
-    if (stopping) process.exit(130);
-    stopping = true;
+    const d = signals.onSignal(performance.now());
+    if (d === 'force') process.exit(130);
+    if (d === 'ignore') return;
     stop(why).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
   };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => run(sig));
