@@ -40,64 +40,16 @@ from launch_ros.actions import Node
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
-
-
-def _section(doc, *names):
-    """The ros__parameters of the first of `names` present in the params file (by name or key)."""
-    for key in names:
-        entry = doc.get(key)
-        if isinstance(entry, dict) and 'ros__parameters' in entry:
-            return dict(entry['ros__parameters'] or {})
-    return {}
-
-
-def _merge(base, extra):
-    """Nested dictionaries merged (extra wins)."""
-    out = dict(base)
-    for k, v in extra.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def _robot_damping(params, urdf):
-    """The damping each simulated robot's own loop injects: `safety.damping_injection: hardware`'s D
-    (N*m*s/rad per joint of `joints`) for an arm's merged parameters, from `naf-ros arm --json`
-    (the rule naf_trainer itself uses); [] in modes node (naf_trainer adds it) and none."""
-    import json
-    import subprocess
-    import tempfile
-    share = get_package_share_directory('naf_ros')
-    with tempfile.NamedTemporaryFile('w', suffix='.yaml', delete=False) as f:
-        yaml.safe_dump({'naf_trainer': {'ros__parameters': {**params, 'urdf_path': urdf}}}, f)
-    try:
-        cmd = ['node', os.path.join(share, 'bin', 'naf-ros.mjs'), 'arm', '--config', f.name, '--json']
-        out = subprocess.run(cmd, capture_output=True, text=True)
-    finally:
-        os.unlink(f.name)
-    if out.returncode != 0:
-        raise RuntimeError(f'naf-ros arm for {urdf} failed: {out.stderr.strip() or out.stdout.strip()}')
-    damping = json.loads(out.stdout)['damping']
-    return [float(d) for d in damping['D']] if damping['mode'] == 'hardware' else []
-
-
-def run_overrides(context):
-    """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
-    resume = LaunchConfiguration('resume').perform(context)
-    overrides = {'ros.resume': os.path.abspath(resume) if resume else ''}
-    episodes = LaunchConfiguration('episodes').perform(context)
-    if episodes:
-        if not episodes.isdigit() or int(episodes) < 1:
-            raise ValueError(f'episodes:={episodes}: must be an integer >= 1 (the fleet\'s total training.episodes)')
-        overrides['training.episodes'] = int(episodes)
-    return overrides
+from naf_launch_common import (  # noqa: E402
+    PDEATH, enclave_args, enclaves_argument, section, merge, run_overrides, robot_damping_of,
+)
 
 
 def _nodes(context):
     params_file = os.path.abspath(LaunchConfiguration('params_file').perform(context))
     with open(params_file) as f:
         doc = yaml.safe_load(f) or {}
-    base = _merge(_section(doc, '/**'), _section(doc, 'naf_trainer', '/naf_trainer'))
+    base = merge(section(doc, '/**'), section(doc, 'naf_trainer', '/naf_trainer'))
     urdf = base.get('urdf_path', 'urdf/reacher3.urdf')
     if not os.path.isabs(urdf):
         # the project's rule: relative to the params file that sets it (the default: to the package)
@@ -109,13 +61,13 @@ def _nodes(context):
     first = LaunchConfiguration('first_arm').perform(context)
     if not arms.isdigit() or not first.isdigit() or int(first) < 1:
         raise ValueError(f'arms:={arms} first_arm:={first}: must be integers, arms >= 0 and first_arm >= 1')
-    run = run_overrides(context)
+    run = run_overrides(context, 'the fleet')
     run_dir = LaunchConfiguration('run_dir').perform(context)
     rt = int(LaunchConfiguration('rt_priority').perform(context))
     actions = [LogInfo(msg=f'fleet: {arms} arm(s) from /arm{first}, learner {LaunchConfiguration("learner").perform(context)}; params file {params_file}; URDF {urdf}')]
     for k in range(int(first), int(first) + int(arms)):
         ns = f'arm{k}'
-        arm = _merge(base, _section(doc, f'/{ns}/naf_trainer'))
+        arm = merge(base, section(doc, f'/{ns}/naf_trainer'))
         joints = list(arm.get('joints', ['joint1', 'joint2', 'joint3']))
         home = [float(v) for v in (arm.get('task') or {}).get('home_pose', [0.0, 0.8, 0.8])]
         if LaunchConfiguration('sim').perform(context).lower() == 'true':
@@ -126,7 +78,7 @@ def _nodes(context):
                     'rate_hz': float(LaunchConfiguration('sim_rate_hz').perform(context)),
                     'publish_clock': False, 'command_timeout_ms': 500.0, 'rt_priority': rt,
                     'joint_states_topic': 'joint_states', 'effort_command_topic': 'effort_controller/commands',
-                    'joint_damping': _robot_damping(arm, urdf),
+                    'joint_damping': robot_damping_of(arm, urdf),
                 }],
             ))
         actions.append(Node(
@@ -140,7 +92,7 @@ def _nodes(context):
             }],
         ))
     if LaunchConfiguration('learner').perform(context).lower() == 'true':
-        learner = _merge(base, _section(doc, 'naf_learner', '/naf_learner'))
+        learner = merge(base, section(doc, 'naf_learner', '/naf_learner'))
         actions.append(Node(
             prefix=PDEATH, package='naf_ros', executable='naf_learner', ros_arguments=enclave_args(context, 'fleet_learner'), name='naf_learner', output='screen',
             parameters=[learner, {'use_sim_time': False, 'run_dir': run_dir, 'urdf_path': urdf, **mesh_param, **run}],

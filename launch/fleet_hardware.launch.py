@@ -35,7 +35,9 @@ from launch_ros.actions import Node
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
+from naf_launch_common import (  # noqa: E402
+    PDEATH, enclave_args, enclaves_argument, section, merge, run_overrides,
+)
 
 # (launch argument, ROS parameter, type, description) -- safety first.
 SAFETY = [
@@ -49,42 +51,15 @@ SAFETY = [
 ]
 
 
-def _section(doc, *names):
-    for key in names:
-        entry = doc.get(key)
-        if isinstance(entry, dict) and 'ros__parameters' in entry:
-            return dict(entry['ros__parameters'] or {})
-    return {}
-
-
-def _merge(base, extra):
-    out = dict(base)
-    for k, v in extra.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def run_overrides(context):
-    """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
-    resume = LaunchConfiguration('resume').perform(context)
-    overrides = {'ros.resume': os.path.abspath(resume) if resume else ''}
-    episodes = LaunchConfiguration('episodes').perform(context)
-    if episodes:
-        if not episodes.isdigit() or int(episodes) < 1:
-            raise ValueError(f'episodes:={episodes}: must be an integer >= 1 (the fleet\'s total training.episodes)')
-        overrides['training.episodes'] = int(episodes)
-    return overrides
-
-
 def _nodes(context):
     params_file = os.path.abspath(LaunchConfiguration('params_file').perform(context))
     with open(params_file) as f:
         doc = yaml.safe_load(f) or {}
-    base = _merge(_section(doc, '/**'), _section(doc, 'naf_trainer', '/naf_trainer'))
+    base = merge(section(doc, '/**'), section(doc, 'naf_trainer', '/naf_trainer'))
     urdf = base.get('urdf_path', 'urdf/reacher3.urdf')
     if not os.path.isabs(urdf):
         urdf = os.path.normpath(os.path.join(os.path.dirname(params_file) if 'urdf_path' in base else get_package_share_directory('naf_ros'), urdf))
-    run = run_overrides(context)
+    run = run_overrides(context, 'the fleet')
     run_dir = LaunchConfiguration('run_dir').perform(context)
     # mesh_search_path (the arm model's package:// meshes) relative to the params file, as urdf_path
     meshes = [os.path.normpath(os.path.join(os.path.dirname(params_file), d)) for d in base.get('mesh_search_path', [])]
@@ -103,7 +78,7 @@ def _nodes(context):
     actions = [LogInfo(msg=f'fleet on hardware: actors in {", ".join(namespaces) or "(none)"}, learner {LaunchConfiguration("learner").perform(context)}; '
                            f'params file {params_file}; safety launch arguments: {", ".join(given) or "none"}')]
     for ns in namespaces:
-        arm = _merge(base, _section(doc, f'{ns}/naf_trainer'))
+        arm = merge(base, section(doc, f'{ns}/naf_trainer'))
         actions.append(Node(
             prefix=PDEATH, package='naf_ros', executable='naf_trainer', ros_arguments=enclave_args(context, 'fleet_actor'), name='naf_trainer', namespace=ns.strip('/'), output='screen',
             parameters=[arm, {
@@ -115,7 +90,7 @@ def _nodes(context):
             }],
         ))
     if LaunchConfiguration('learner').perform(context).lower() == 'true':
-        learner = _merge(base, _section(doc, 'naf_learner', '/naf_learner'))
+        learner = merge(base, section(doc, 'naf_learner', '/naf_learner'))
         actions.append(Node(prefix=PDEATH, package='naf_ros', executable='naf_learner', ros_arguments=enclave_args(context, 'fleet_learner'), name='naf_learner', output='screen',
                             parameters=[learner, {**common, **run}]))
     return actions

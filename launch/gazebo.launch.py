@@ -49,24 +49,9 @@ from launch_ros.actions import Node
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
-
-
-def _robot_damping(params_file, urdf):
-    """The damping the robot's own loop injects: `safety.damping_injection: hardware`'s D
-    (N*m*s/rad per joint), by joint name, from `naf-ros arm --json` (the rule naf_trainer itself
-    uses); {} in modes node (naf_trainer adds it at the control rate) and none."""
-    import json
-    import subprocess
-    share = get_package_share_directory('naf_ros')
-    cmd = ['node', os.path.join(share, 'bin', 'naf-ros.mjs'), 'arm', '--config', params_file, '--urdf', urdf, '--json']
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f'{" ".join(cmd)} failed: {out.stderr.strip() or out.stdout.strip()}')
-    report = json.loads(out.stdout)
-    if report['damping']['mode'] != 'hardware':
-        return {}
-    return {j['name']: float(d) for j, d in zip(report['joints'], report['damping']['D'])}
+from naf_launch_common import (  # noqa: E402
+    PDEATH, enclave_args, enclaves_argument, run_overrides, robot_damping_by_joint,
+)
 
 
 def _with_damping(description, damping):
@@ -108,18 +93,6 @@ def _gz_sim(context):
                            additional_env=env, name='gz_sim')]
 
 
-def run_overrides(context):
-    """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
-    resume = LaunchConfiguration('resume').perform(context)
-    overrides = {'ros.resume': os.path.abspath(resume) if resume else ''}
-    episodes = LaunchConfiguration('episodes').perform(context)
-    if episodes:
-        if not episodes.isdigit() or int(episodes) < 1:
-            raise ValueError(f'episodes:={episodes}: must be an integer >= 1 (the run\'s total training.episodes)')
-        overrides['training.episodes'] = int(episodes)
-    return overrides
-
-
 def _robot(context):
     """Expands the URDF (xacro), writes it for naf_trainer, and starts the robot's nodes."""
     import xacro  # ROS's xacro package (exec_depend); imported here so the file parses without it
@@ -133,7 +106,7 @@ def _robot(context):
     with open(expanded, 'w') as f:
         f.write(description)
     params_file = LaunchConfiguration('params_file').perform(context)
-    simulated = _with_damping(description, _robot_damping(params_file, expanded))
+    simulated = _with_damping(description, robot_damping_by_joint(params_file, expanded))
 
     rsp = Node(prefix=PDEATH, package='robot_state_publisher', executable='robot_state_publisher', output='screen',
                parameters=[{'robot_description': simulated, 'use_sim_time': True}])

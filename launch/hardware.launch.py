@@ -44,7 +44,9 @@ from launch_ros.actions import Node
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
+from naf_launch_common import (  # noqa: E402
+    PDEATH, enclave_args, enclaves_argument, run_overrides,
+)
 
 # (launch argument, ROS parameter, value in config/naf_trainer_hardware.yaml, type, description) -- safety first.
 SAFETY = [
@@ -62,18 +64,6 @@ TOPICS = [
     ('effort_command_topic', 'ros.effort_command_topic', '/effort_controller/commands', str, 'Float64MultiArray torque output'),
     ('estop_topic', 'ros.estop_topic', '~/estop', str, 'std_msgs/msg/Bool latched e-stop'),
 ]
-
-
-def run_overrides(context):
-    """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
-    resume = LaunchConfiguration('resume').perform(context)
-    overrides = {'ros.resume': os.path.abspath(resume) if resume else ''}
-    episodes = LaunchConfiguration('episodes').perform(context)
-    if episodes:
-        if not episodes.isdigit() or int(episodes) < 1:
-            raise ValueError(f'episodes:={episodes}: must be an integer >= 1 (the run\'s total training.episodes)')
-        overrides['training.episodes'] = int(episodes)
-    return overrides
 
 
 def _trainer(context):

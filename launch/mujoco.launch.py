@@ -39,50 +39,15 @@ from launch_ros.parameter_descriptions import ParameterValue
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
-
-
-def _trainer_parameters(path):
-    """The naf_trainer section of a params file (by name or the /** wildcard)."""
-    with open(path) as f:
-        doc = yaml.safe_load(f) or {}
-    for key in ('naf_trainer', '/naf_trainer', '/**'):
-        if isinstance(doc.get(key), dict) and 'ros__parameters' in doc[key]:
-            return doc[key]['ros__parameters'] or {}
-    return {}
-
-
-def _robot_damping(params_file, urdf):
-    """The damping the simulated robot's own loop injects: `safety.damping_injection: hardware`'s D
-    (N*m*s/rad per joint of `joints`) from `naf-ros arm --json`, the rule naf_trainer itself uses;
-    [] in modes node (naf_trainer adds it) and none."""
-    import json
-    import subprocess
-    share = get_package_share_directory('naf_ros')
-    cmd = ['node', os.path.join(share, 'bin', 'naf-ros.mjs'), 'arm', '--config', params_file, '--urdf', urdf, '--json']
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f'{" ".join(cmd)} failed: {out.stderr.strip() or out.stdout.strip()}')
-    damping = json.loads(out.stdout)['damping']
-    return [float(d) for d in damping['D']] if damping['mode'] == 'hardware' else []
-
-
-def run_overrides(context):
-    """ros.resume (absolute) always; training.episodes only when `episodes` is given."""
-    resume = LaunchConfiguration('resume').perform(context)
-    overrides = {'ros.resume': os.path.abspath(resume) if resume else ''}
-    episodes = LaunchConfiguration('episodes').perform(context)
-    if episodes:
-        if not episodes.isdigit() or int(episodes) < 1:
-            raise ValueError(f'episodes:={episodes}: must be an integer >= 1 (the run\'s total training.episodes)')
-        overrides['training.episodes'] = int(episodes)
-    return overrides
+from naf_launch_common import (  # noqa: E402
+    PDEATH, enclave_args, enclaves_argument, trainer_parameters, run_overrides, robot_damping,
+)
 
 
 def _nodes(context):
     share = get_package_share_directory('naf_ros')
     params_file = LaunchConfiguration('params_file').perform(context)
-    p = _trainer_parameters(params_file)
+    p = trainer_parameters(params_file)
     urdf = p.get('urdf_path', 'urdf/reacher3.urdf')
     if not os.path.isabs(urdf):
         # relative to the params file that sets it, as the node resolves it (the default: to the package)
@@ -102,7 +67,7 @@ def _nodes(context):
             'publish_clock': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
             'command_timeout_ms': 500.0,
             'rt_priority': ParameterValue(LaunchConfiguration('rt_priority'), value_type=int),
-            'joint_damping': _robot_damping(params_file, urdf),
+            'joint_damping': robot_damping(params_file, urdf),
         }],
     )
     trainer = Node(

@@ -43,7 +43,9 @@ from launch_ros.actions import Node
 # service manager) exits without stopping its processes; PR_SET_PDEATHSIG, set by util-linux's
 # `setpriv`, sends each one SIGTERM when the launch is gone. Ctrl-C still stops them in order.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from naf_launch_common import enclave_args, enclaves_argument, PDEATH  # noqa: E402
+from naf_launch_common import (  # noqa: E402
+    PDEATH, enclave_args, enclaves_argument, trainer_parameters, robot_damping,
+)
 
 # (launch argument, ROS parameter, default, type, description) -- safety values first. An empty
 # default keeps the params file's value: a policy deployed under the rules it was trained under
@@ -61,34 +63,10 @@ DEPLOY = [
 ]
 
 
-def _trainer_parameters(path):
-    """The naf_trainer section of a params file (by name or the /** wildcard)."""
-    with open(path) as f:
-        doc = yaml.safe_load(f) or {}
-    for key in ('naf_trainer', '/naf_trainer', '/**'):
-        if isinstance(doc.get(key), dict) and 'ros__parameters' in doc[key]:
-            return doc[key]['ros__parameters'] or {}
-    return {}
-
-
-def _robot_damping(params_file, urdf):
-    """The damping the simulated robot's own loop injects: `safety.damping_injection: hardware`'s D
-    (N*m*s/rad per joint of `joints`) from `naf-ros arm --json`, the rule naf_trainer itself uses;
-    [] in modes node (naf_trainer adds it) and none."""
-    import subprocess
-    share = get_package_share_directory('naf_ros')
-    cmd = ['node', os.path.join(share, 'bin', 'naf-ros.mjs'), 'arm', '--config', params_file, '--urdf', urdf, '--json']
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f'{" ".join(cmd)} failed: {out.stderr.strip() or out.stdout.strip()}')
-    damping = json.loads(out.stdout)['damping']
-    return [float(d) for d in damping['D']] if damping['mode'] == 'hardware' else []
-
-
 def _nodes(context):
     share = get_package_share_directory('naf_ros')
     params_file = os.path.abspath(LaunchConfiguration('params_file').perform(context))
-    p = _trainer_parameters(params_file)
+    p = trainer_parameters(params_file)
     urdf = p.get('urdf_path', 'urdf/reacher3.urdf')
     if not os.path.isabs(urdf):
         urdf = os.path.normpath(os.path.join(os.path.dirname(params_file) if 'urdf_path' in p else share, urdf))
@@ -128,7 +106,7 @@ def _nodes(context):
                 'initial_positions': [float(v) for v in (p.get('task') or {}).get('home_pose', [0.0, 0.8, 0.8])],
                 'publish_clock': True,
                 'command_timeout_ms': 500.0,
-                'joint_damping': _robot_damping(params_file, urdf),
+                'joint_damping': robot_damping(params_file, urdf),
             }],
         ))
     actions.append(Node(
