@@ -145,9 +145,9 @@ test('the fleet launch files start actors (fleet.role actor, in their namespaces
   for (const f of ['fleet.launch.py', 'fleet_hardware.launch.py']) {
     const text = readFileSync(join(root, 'launch', f), 'utf8');
     for (const arg of ['params_file', 'run_dir', 'resume', 'episodes', 'learner']) assert.match(text, new RegExp(`DeclareLaunchArgument\\('${arg}'`), `${f} declares ${arg}`);
-    assert.match(text, /'ros\.resume': os\.path\.abspath\(resume\) if resume else ''/, `${f} forwards resume as ros.resume`);
-    assert.match(text, /executable='naf_learner', name='naf_learner'[\s\S]*\*\*run\}/, `${f} gives the learner resume and episodes`);
-    assert.match(text, /executable='naf_trainer', name='naf_trainer', namespace=/, `${f} starts namespaced actors`);
+    assert.match(text, /run = run_overrides\(context, 'the fleet'\)/, `${f} forwards resume and episodes (naf_launch_common.run_overrides)`);
+    assert.match(text, /executable='naf_learner', ros_arguments=enclave_args\(context, 'fleet_learner'\), name='naf_learner'[\s\S]*\*\*run\}/, `${f} gives the learner resume and episodes, and its enclave`);
+    assert.match(text, /executable='naf_trainer', ros_arguments=enclave_args\(context, 'fleet_actor'\), name='naf_trainer', namespace=/, `${f} starts namespaced actors in their enclave`);
     assert.match(text, /'fleet\.role': 'actor'/, `${f}: the actors are fleet actors`);
   }
   assert.match(readFileSync(join(root, 'launch', 'fleet.launch.py'), 'utf8'), /DeclareLaunchArgument\('arms'/);
@@ -155,11 +155,15 @@ test('the fleet launch files start actors (fleet.role actor, in their namespaces
 });
 
 test('every launch file declares the run-level arguments and forwards resume and episodes to the trainer', () => {
+  // The one place that turns them into naf_trainer parameters.
+  const common = readFileSync(join(root, 'launch', 'naf_launch_common.py'), 'utf8');
+  assert.match(common, /'ros\.resume': os\.path\.abspath\(resume\) if resume else ''/, 'run_overrides forwards resume as ros.resume');
+  assert.match(common, /overrides\['training\.episodes'\] = int\(episodes\)/, 'run_overrides forwards episodes as training.episodes');
   for (const f of ['mujoco.launch.py', 'gazebo.launch.py', 'hardware.launch.py']) {
     const text = readFileSync(join(root, 'launch', f), 'utf8');
     for (const arg of ['params_file', 'run_dir', 'resume', 'episodes']) assert.match(text, new RegExp(`DeclareLaunchArgument\\('${arg}'`), `${f} declares ${arg}`);
-    assert.match(text, /'ros\.resume': os\.path\.abspath\(resume\) if resume else ''/, `${f} forwards resume as ros.resume`);
-    assert.match(text, /overrides\['training\.episodes'\] = int\(episodes\)/, `${f} forwards episodes as training.episodes`);
+    assert.match(text, /from naf_launch_common import \([^)]*run_overrides/, `${f} uses the shared run_overrides`);
     assert.match(text, /\*\*run_overrides\(context\)/, `${f} puts them into the trainer's parameters`);
+    assert.match(text, /enclaves_argument\(\)/, `${f} takes enclaves:=`);
   }
 });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { loadParamsFile } from '../src/config/load.js';
 import { absolutePaths, parameterDiffs } from '../src/config/params_file.js';
 import { readRunFacts, writeRunReport } from '../src/report/report.js';
-import { readRecords, RUN_FILES, type EpisodeRecord } from '../src/report/run_folder.js';
+import { readRecords, RUN_FILES, type EpisodeRecord, type EvalRecord } from '../src/report/run_folder.js';
 import { createInProcessSystem, type InProcessSystem } from '../src/ros/sim/inprocess_system.js';
 import { createInProcessFleet, type InProcessFleet } from '../src/ros/fleet/inprocess_fleet.js';
 import { InThreadFleetClient } from '../src/training/fleet_client.js';
@@ -99,7 +99,7 @@ test('node run folder: config.yaml, one record per completed episode, summary an
   assert.deepEqual(parameterDiffs(saved, absolutePaths(sys.config)).map((d) => d.name), []);
   const summary = readFileSync(join(runDir, RUN_FILES.summary), 'utf8');
   assert.match(summary, /3 of 4 episodes \(not finished: `ros2 launch naf_ros <launch file> resume:=.*` \(parameter `ros\.resume`\) continues it\); 1 episode aborted on the arm/);
-  assert.match(summary, /None: the ROS nodes run no greedy evaluation episodes on the arm/);
+  assert.match(summary, /None: no greedy evaluation episodes on the arm in this run \(`ros\.eval_every_episodes` 0\)/);
   assert.match(summary, /\| training: 3 episodes, \d with an intervention \| 60 \|/);
   assert.match(readFileSync(join(runDir, RUN_FILES.curve), 'utf8'), /^<svg/);
   // `naf-ros report` on it
@@ -160,6 +160,43 @@ test('a run folder that cannot be written: warned once per file, the episodes go
   assert.match(warnings[0], /^run folder .*: cannot write metrics\.jsonl: EISDIR.*; the node carries on without it \(said once\)$/);
   assert.match(warnings[1], /^run folder .*: cannot write summary\.md: /);
   rmSync(runDir, { recursive: true, force: true });
+});
+
+test('greedy evaluations on the arm (ros.eval_every_episodes): fixed starts, the greedy policy, not learned from, recorded in eval.jsonl and the summary', async () => {
+  const runDir = join(mkdtempSync(join(tmpdir(), 'naf-node-eval-')), 'run');
+  const cap = captureLogger();
+  const stats: LearnerStats[] = [];
+  const p = { ...params(4), training: { ...params(4).training, eval_episodes: 2 }, ros: { eval_every_episodes: 2 } };
+  const sys = await createInProcessSystem(p, async (config) => {
+    const l = await InThreadLearnerClient.create(config, runDir);
+    l.onStats((st) => stats.push(st));
+    return l;
+  }, cap.logger);
+  try {
+    await runUntil(sys, () => sys.trainer.state === 'DONE', 120);
+    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    await sys.close();
+  }
+  const evals = readRecords<EvalRecord>(join(runDir, RUN_FILES.eval));
+  assert.deepEqual(evals.map((e) => e.episode), [2, 4], 'after episodes 2 and 4, the budget\'s last included');
+  for (const e of evals) {
+    assert.equal(e.returns.length, 2);
+    assert.equal(e.finalDistances.length, 2);
+    assert.ok(e.returns.every(Number.isFinite) && e.finalDistances.every((d) => d > 0 && d < 1), JSON.stringify(e));
+    assert.ok(Number.isFinite(e.wallSeconds) && e.wallSeconds > 0);
+    assert.deepEqual(Object.keys(e.interventions!).sort(), [...EPISODE_INTERVENTION_KINDS].sort());
+  }
+  assert.deepEqual(metrics(runDir).map((r) => r.episode), [1, 2, 3, 4], 'evaluation episodes are not training episodes');
+  assert.equal(sys.trainer.completed, 4);
+  assert.equal(stats.at(-1)!.steps, 4 * T, 'nothing of the evaluation episodes reached the learner');
+  assert.equal(cap.count('info', /^evaluation after episode 2: \d\/2 within 2 cm/), 1);
+  assert.equal(cap.count('info', /^evaluation after episode 4: \d\/2 within 2 cm/), 1);
+  await writeRunReport(runDir);
+  const summary = readFileSync(join(runDir, RUN_FILES.summary), 'utf8');
+  assert.match(summary, /Greedy policy mu\(x\) every 2 episodes, on the arm \(`ros\.eval_every_episodes`/);
+  assert.match(summary, /\| last \| 4 \|/);
+  rmSync(join(runDir, '..'), { recursive: true, force: true });
 });
 
 test('deploy-mode run folder: config.yaml, a record per completed episode, a deploy summary on close', async () => {

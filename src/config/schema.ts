@@ -126,6 +126,7 @@ export interface NafConfig {
     learner_nice: number;
     rt_priority: number;
     joint_states_conflict_hold_s: number;
+    eval_every_episodes: number;
   };
   fleet: {
     role: FleetRole;
@@ -283,6 +284,7 @@ export const CONFIG_SCHEMA = {
         estop_topic: { type: 'string', description: 'std_msgs/msg/Bool latched e-stop (true = stop).', default: '~/estop' },
         resume: { type: 'string', description: 'Run folder to resume the learner from (its newest checkpoint; "" = new run).', default: '' },
         max_learner_lag_ms: { ...num('Real-time policy of the learner thread: a transition older than this when the learner reaches it is stored but trains no update (counted).', 0), default: 100 },
+        eval_every_episodes: { ...int('naf_trainer (train mode, one arm): after every k completed training episodes, training.eval_episodes greedy episodes of the learner\'s greedy policy (the averaged weights with agent.policy_averaging) from the fixed evaluation starts (training.eval_seed), on the arm: homing, the safety supervisor and the watchdog as in training, no exploration, nothing learned from them; the run folder\'s eval.jsonl records each evaluation (naf-ros report plots it). 0 = off (they cost arm time: on hardware, choose k).', 0), default: 0 },
         learner_nice: { ...int('Scheduling niceness of the learner thread (Linux, per thread; 0 = as the control thread, 19 = lowest): on a loaded CPU the control loop and DDS run first.', 0, 19), default: 10 },
         rt_priority: { ...int('Real-time scheduling of the node: SCHED_FIFO priority of the control thread, the executor and DDS (the learner\'s threads and Node\'s helper threads stay at normal scheduling), as ros2_control\'s thread_priority (also 50); 0 = normal scheduling. Needs CAP_SYS_NICE or an rtprio limit (Linux); without them a warning and normal scheduling.', 0, 99), default: 50 },
         joint_states_conflict_hold_s: { ...num('Publisher rule: joint states from a second publisher hold zero torque until none has come for this long, s; a source silent this long is replaced by the next publisher.', 0.05, 60), default: 1 },

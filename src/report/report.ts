@@ -168,10 +168,10 @@ export function summaryMarkdown(r: RunFacts): string {
     '',
   ];
   if (node && !evals.length) {
-    lines.push(`None: the ROS nodes run no greedy evaluation episodes on the arm. Measure the policy on the embedded arm (\`${nafRos('eval', '--checkpoint', r.runDir)}\`, \`${nafRos('run', '--checkpoint', r.runDir)}\`) or on the arm (deploy mode: \`ros2 launch naf_ros policy.launch.py checkpoint:=<checkpoint>\`).`, '');
+    lines.push(`None: no greedy evaluation episodes on the arm in this run (\`ros.eval_every_episodes\` 0). Measure the policy on the embedded arm (\`${nafRos('eval', '--checkpoint', r.runDir)}\`, \`${nafRos('run', '--checkpoint', r.runDir)}\`) or on the arm (deploy mode: \`ros2 launch naf_ros policy.launch.py checkpoint:=<checkpoint>\`).`, '');
   } else {
     lines.push(
-      `Greedy policy mu(x) every ${c.training.eval_every_episodes} episodes on the same ${ev} starts (seed ${c.training.eval_seed} of the evaluation stream, held out from training); success = final fingertip distance < ${SUCCESS_DISTANCE * 100} cm.`,
+      `Greedy policy mu(x) every ${node ? `${c.ros.eval_every_episodes} episodes, on the arm (\`ros.eval_every_episodes\`: homing, the safety supervisor, not learned from),` : `${c.training.eval_every_episodes} episodes`} on the same ${ev} starts (seed ${c.training.eval_seed} of the evaluation stream, held out from training); success = final fingertip distance < ${SUCCESS_DISTANCE * 100} cm.`,
       '',
       '| evaluation | episode | mean return | within 2 cm | median final distance |',
       '|---|---|---|---|---|',

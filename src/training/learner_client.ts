@@ -14,6 +14,7 @@ import type { NafConfig } from '../config/schema.js';
 import type { Transition } from './learner.js';
 import { LearnerSession } from './learner_session.js';
 import type { EpisodeEnd, LearnerStats, LogLevel, ResumeInfo } from './learner_types.js';
+import type { EvalRecord } from '../report/run_folder.js';
 
 export interface LearnerClient {
   /** The checkpoint the learner was restored from (`ros.resume`), or null for a new run. */
@@ -27,6 +28,14 @@ export interface LearnerClient {
   onStats(cb: (stats: LearnerStats) => void): void;
   /** Writes a checkpoint of the complete learner state; resolves to its folder. */
   save(): Promise<string>;
+  /**
+   * The greedy policy for evaluation episodes on the arm: the averaged weights with
+   * `agent.policy_averaging` (`QAgent.greedySnapshot`), else the online ones. Optional (a learner
+   * that offers none: the node runs no evaluations).
+   */
+  greedyPolicy?(): Promise<PolicySnapshot>;
+  /** An evaluation the node ran on the arm, for the run folder's eval.jsonl. Optional. */
+  recordEvaluation?(record: EvalRecord): void;
   close(): Promise<void>;
   /**
    * True when the learner writes its own checkpoints (the fleet learner, after every episode it
@@ -83,6 +92,8 @@ export class InThreadLearnerClient implements LearnerClient {
     for (const [level, message] of this.held.splice(0)) cb(level, message);
   }
   save(): Promise<string> { return this.session.save(); }
+  greedyPolicy(): Promise<PolicySnapshot> { return Promise.resolve(this.session.greedySnapshot()); }
+  recordEvaluation(record: EvalRecord): void { this.session.recordEvaluation(record); }
   close(): Promise<void> { return this.session.close(); }
 }
 
@@ -90,6 +101,7 @@ export class InThreadLearnerClient implements LearnerClient {
 export class WorkerLearnerClient implements LearnerClient {
   private cbs: Callbacks = { policy: [], controller: [], stats: [], log: [] };
   private pendingSaves: { resolve: (p: string) => void; reject: (e: Error) => void }[] = [];
+  private pendingGreedy: { resolve: (s: PolicySnapshot) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | null = null;
 
   /**
@@ -104,10 +116,11 @@ export class WorkerLearnerClient implements LearnerClient {
       else if (m.type === 'log') this.log(m.level, m.message);
       else if (m.type === 'saved') this.pendingSaves.shift()?.resolve(m.path);
       else if (m.type === 'save-failed') this.pendingSaves.shift()?.reject(new Error(m.error));
+      else if (m.type === 'greedy') this.pendingGreedy.shift()?.resolve(m.snapshot);
     });
     worker.on('error', (e) => {
       this.failure = e;
-      for (const p of this.pendingSaves.splice(0)) p.reject(e);
+      for (const p of [...this.pendingSaves.splice(0), ...this.pendingGreedy.splice(0)]) p.reject(e);
     });
   }
 
@@ -156,6 +169,14 @@ export class WorkerLearnerClient implements LearnerClient {
       this.worker.postMessage({ type: 'save' });
     });
   }
+  greedyPolicy(): Promise<PolicySnapshot> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pendingGreedy.push({ resolve, reject });
+      this.worker.postMessage({ type: 'greedy' });
+    });
+  }
+  recordEvaluation(record: EvalRecord): void { this.worker.postMessage({ type: 'evaluation', record }); }
   async close(): Promise<void> {
     this.worker.postMessage({ type: 'close' });
     await new Promise<void>((r) => { this.worker.once('exit', () => r()); setTimeout(() => { void this.worker.terminate(); }, 5000).unref(); });

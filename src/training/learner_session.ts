@@ -29,7 +29,7 @@ import { LearningHealth } from './learning_health.js';
 import { learnerState, restoreLearner, type LearnerState, type RefitReport, type Transition } from './learner.js';
 import type { EpisodeEnd, LearnerStats, LogLevel, ResumeInfo } from './learner_types.js';
 import { NodeRunFolder } from './node_run_folder.js';
-import type { EpisodeRecord } from '../report/run_folder.js';
+import type { EpisodeRecord, EvalRecord } from '../report/run_folder.js';
 
 /** Messages of a session to its actor(s); `arm` names the learner's arm index (0 for a single arm). */
 export type SessionMessage =
@@ -253,6 +253,16 @@ export class LearnerSession {
    * so a resumed node continues them; its wall time is reported in the next stats.
    * @param fleet the fleet learner's own state (arms, seen episodes), restored as `resumedFleet`
    */
+  /** The greedy policy (the averaged weights with `agent.policy_averaging`), for evaluation episodes on the arm. */
+  greedySnapshot(): PolicySnapshot {
+    return this.parts.agent.greedySnapshot();
+  }
+
+  /** An evaluation the node ran on the arm: one line of the run folder's eval.jsonl / eval.csv. */
+  recordEvaluation(record: EvalRecord): void {
+    this.folder?.evaluation(record);
+  }
+
   async save(fleet?: unknown): Promise<string> {
     const { learner } = this.parts;
     const t0 = performance.now();

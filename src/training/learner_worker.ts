@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { NafConfig } from '../config/schema.js';
 import { LearnerSession } from './learner_session.js';
 import { lowerPriority } from './worker_priority.js';
+import type { EvalRecord } from '../report/run_folder.js';
 
 const port = parentPort!;
 try {
@@ -13,11 +14,13 @@ try {
   const { priority, tid } = lowerPriority(config.ros.learner_nice);
   const session = await LearnerSession.create(config, workerData.runDir);
   session.emit = (m) => port.postMessage(m);
-  port.on('message', async (m: { type: string; tr?: never; info?: never; sentAt?: number }) => {
+  port.on('message', async (m: { type: string; tr?: never; info?: never; sentAt?: number; record?: EvalRecord }) => {
     switch (m.type) {
       case 'observe': session.observe(m.tr!, m.sentAt); break;
       case 'endEpisode': session.endEpisode(m.info!); break;
       case 'publish': session.publishAll(); break;
+      case 'greedy': port.postMessage({ type: 'greedy', snapshot: session.greedySnapshot() }); break;
+      case 'evaluation': session.recordEvaluation(m.record!); break;
       case 'save':
         try { port.postMessage({ type: 'saved', path: await session.save() }); }
         catch (e) { port.postMessage({ type: 'save-failed', error: (e as Error).message }); }

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
 import { absolutePaths, parameterDiffs } from '../config/params_file.js';
 import {
-  appendRecord, readRecords, readRunConfig, RUN_FILES, truncateRecords, writeRunConfig, type EpisodeRecord,
+  appendRecord, readRecords, readRunConfig, RUN_FILES, truncateRecords, writeRunConfig, type EpisodeRecord, type EvalRecord,
 } from '../report/run_folder.js';
 import { writeRunReport } from '../report/report.js';
 import type { HealthEvent } from './learning_health.js';
@@ -93,6 +93,7 @@ export class NodeRunFolder {
     if (resumed !== null) {
       attempt(RUN_FILES.metrics, () => truncateRecords(runDir, RUN_FILES.metrics, RUN_FILES.metricsCsv, resumed));
       attempt(RUN_FILES.warnings, () => truncateRecords(runDir, RUN_FILES.warnings, null, resumed));
+      attempt(RUN_FILES.eval, () => truncateRecords(runDir, RUN_FILES.eval, RUN_FILES.evalCsv, resumed));
       previous = readRecords<EpisodeRecord>(join(runDir, RUN_FILES.metrics)).filter((r) => r.episode <= resumed);
     }
     const wall = opts.wallSeconds ?? previous.at(-1)?.wallSeconds ?? 0;
@@ -107,6 +108,11 @@ export class NodeRunFolder {
   /** Appends one completed episode's record to metrics.jsonl and metrics.csv. */
   episode(record: EpisodeRecord): void {
     this.attempt(RUN_FILES.metrics, () => appendRecord(this.runDir, RUN_FILES.metrics, RUN_FILES.metricsCsv, record));
+  }
+
+  /** Appends one evaluation on the arm to eval.jsonl and eval.csv (its wall time: the run's, all sessions). */
+  evaluation(record: EvalRecord): void {
+    this.attempt(RUN_FILES.eval, () => appendRecord(this.runDir, RUN_FILES.eval, RUN_FILES.evalCsv, { ...record, wallSeconds: this.wallSeconds }));
   }
 
   /** Appends learning-health warnings starting or clearing to warnings.jsonl. */

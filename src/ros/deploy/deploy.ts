@@ -12,8 +12,7 @@
  * episodes while it learns; in deploy mode every episode runs the fixed, noise-free policy, so p
  * does not apply. Launching deploy mode is the safety engineer's decision.
  */
-import { createActor } from '../../agent/actor.js';
-import type { PolicyActor, PolicySnapshot } from '../../agent/types.js';
+import type { PolicySnapshot } from '../../agent/types.js';
 import type { LinearGaussianController } from '../../control/types.js';
 import type { NafConfig } from '../../config/schema.js';
 import type { Task } from '../../env/types.js';
@@ -23,7 +22,9 @@ import type { Transition } from '../../training/learner.js';
 import type { Logger } from '../../util/logger.js';
 import { Rng } from '../../util/rng.js';
 import { NodeRunFolder } from '../../training/node_run_folder.js';
-import type { TrainerActor } from '../trainer/naf_trainer_node.js';
+import { GreedyActor } from '../trainer/greedy_actor.js';
+
+export { GreedyActor };
 
 /**
  * The episode starts of deploy mode: the held-out test stream (`training.test_seed`), in order —
@@ -33,33 +34,6 @@ import type { TrainerActor } from '../trainer/naf_trainer_node.js';
  */
 export function deployStarts(config: NafConfig): Rng {
   return new Rng(`test:${config.training.test_seed}`);
-}
-
-/** mu(x) of a fixed policy, clamped to the torque bounds; never noise, never iLQG. */
-export class GreedyActor implements TrainerActor {
-  private readonly policy: PolicyActor;
-
-  /** @param uMax [dU] N·m torque bound (the task's). */
-  constructor(snapshot: PolicySnapshot, private readonly uMax: Float64Array, private p = 1) {
-    this.policy = createActor(snapshot);
-  }
-
-  /** Reported only (diagnostics): deploy mode runs the policy in every episode. */
-  get onPolicyFraction(): number { return this.p; }
-  get policyVersion(): number { return this.policy.snapshot.version; }
-  setOnPolicyFraction(p: number): void { this.p = p; }
-  /** A fixed policy: later snapshots are ignored. */
-  setPolicy(_snapshot: PolicySnapshot): void {}
-  setController(_ctrl: LinearGaussianController): void {}
-  beginEpisode(): 'naf' { return 'naf'; }
-
-  /** u = clamp(mu(x), -uMax, uMax) [dU] N·m; zero torque if any component is not finite. */
-  act(x: Float64Array, _t: number): Float64Array {
-    const u = this.policy.mu(x);
-    if (!u.every(Number.isFinite)) return new Float64Array(u.length);
-    for (let i = 0; i < u.length; i++) u[i] = Math.max(-this.uMax[i], Math.min(this.uMax[i], u[i]));
-    return u;
-  }
 }
 
 /**

@@ -55,6 +55,8 @@ import { derivedHomingGains, homed, pdHomingTorque } from '../../control/pd_homi
 import { dampingPlan, totalDamping, type DampingPlan } from '../../control/damping_injection.js';
 import { checkNodeDamping, speedLimits, supervisorOptions } from '../../config/control_law.js';
 import { SUCCESS_DISTANCE } from '../../report/run_folder.js';
+import { evaluationStarts } from '../../training/episode.js';
+import { ArmEvaluation, type EvaluationLearner } from './arm_evaluation.js';
 import type { Logger } from '../../util/logger.js';
 import type { Rng } from '../../util/rng.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -151,7 +153,8 @@ export class NafTrainerNode {
   private readonly returnPub: RosPublisher<Float64Msg>;
   private armed = false;
   private estopAsserted = false;
-  private controller: 'naf' | 'ilqg' | 'none' = 'none';
+  /** The running episode's controller; 'greedy': an evaluation episode (`ArmEvaluation`). */
+  private controller: 'naf' | 'ilqg' | 'greedy' | 'none' = 'none';
   private t = 0;
   private ret = 0;
   private prev: { x: Float64Array; u: Float64Array } | null = null;
@@ -169,6 +172,8 @@ export class NafTrainerNode {
   readonly damping: DampingPlan;
   /** Tip distance to the target at the end of each completed episode of this session, m. */
   readonly finalDistances: number[] = [];
+  /** Greedy evaluation episodes on the arm (`ros.eval_every_episodes`); null in deploy mode or with a learner that offers none. */
+  readonly evaluation: ArmEvaluation | null;
   /** Homing gains derived from M(q_home), the joint damping (URDF + injected) and the control period (used where homing_kp/kd are 0). */
   private readonly derivedGains: { kp: Float64Array; kd: Float64Array } | null;
 
@@ -197,6 +202,13 @@ export class NafTrainerNode {
       : null;
     this.prevCounts = { ...this.supervisor.counts };
     this.episodeCounts = { ...this.supervisor.counts };
+    const evalLearner = learner.greedyPolicy && learner.recordEvaluation ? (learner as LearnerClient & EvaluationLearner) : null;
+    this.evaluation = !this.deploy && evalLearner
+      ? new ArmEvaluation(evaluationStarts(deps.task, config.training.eval_episodes, config.training.eval_seed), deps.task.uMax, evalLearner, logger)
+      : null;
+    if (config.ros.eval_every_episodes > 0 && !this.evaluation) {
+      logger.warn(`ros.eval_every_episodes ${config.ros.eval_every_episodes}: no evaluation episodes ${this.deploy ? 'in deploy mode (every episode is one)' : 'with this learner (a fleet actor: its learner does not offer the greedy policy)'}`);
+    }
     this.input = new JointStateInput({ joints: config.joints, maxStampSkew: s.state_timeout_ms / 1000, conflictHoldS: config.ros.joint_states_conflict_hold_s, logger });
     const period = 1 / config.control_rate_hz;
     this.jitter = new JitterMeter(period);
@@ -217,7 +229,6 @@ export class NafTrainerNode {
       for (const w of st.warnings ?? []) if (!this.warned.has(w.code)) logger.warn(`not learning? [${w.code}] from episode ${w.episode}: ${w.message}`);
       this.warned = now;
     });
-    learner.onLog?.((level, text) => logger.log(level, text));
     learner.onDone?.((why) => this.finish(why));
     learner.onLog?.((level, message) => logger[level](message));
     this.mainThread = deps.measureMainThread ? new MainThreadMeter() : null;
@@ -342,14 +353,15 @@ export class NafTrainerNode {
         const x = task.observe(js!);
         if (this.prev) {
           const r = task.reward(this.prev.x, this.prev.u);
-          this.deps.learner.observe({ x: this.prev.x, u: this.prev.u, r, x2: x, terminal: false, t: this.t - 1 });
+          // Evaluation episodes are measured, not learned from (as the embedded test-return protocol).
+          if (this.controller !== 'greedy') this.deps.learner.observe({ x: this.prev.x, u: this.prev.u, r, x2: x, terminal: false, t: this.t - 1 });
           this.ret += r;
         }
         if (this.t >= task.T) {
           this.endEpisode(false, 'horizon reached');
           u = (this.state as TrainerState) === 'HOMING' ? this.homingTorque(now) : null;
         } else {
-          u = actor.act(x, this.t);
+          u = this.controller === 'greedy' ? this.evaluation!.act(x) : actor.act(x, this.t);
           this.prev = { x, u: u };
         }
       }
@@ -368,7 +380,8 @@ export class NafTrainerNode {
   }
 
   private startHoming(now: number): void {
-    const start = this.deps.task.sampleEpisodeStart(this.deps.rng);
+    // An evaluation's fixed starts do not draw from the training starts' stream.
+    const start = this.evaluation?.active ? this.evaluation.nextStart() : this.deps.task.sampleEpisodeStart(this.deps.rng);
     this.deps.task.setTarget(start.target);
     this.qStart = start.q;
     this.homingSince = now;
@@ -382,9 +395,13 @@ export class NafTrainerNode {
     if (!this.qStart) this.startHoming(now);
     const nJ = this.qStart!.length;
     if (homed(js.position, js.velocity, this.qStart!, s.homing_tolerance, s.homing_tolerance)) {
-      if (this.deps.actor.policyVersion >= 0) return this.beginEpisode(now);
-      if (!this.waitingPolicyLogged) this.deps.logger.warn('homed, waiting for the first policy snapshot from the learner');
-      this.waitingPolicyLogged = true;
+      if (this.evaluation?.active) {
+        if (this.evaluation.ready) return this.beginEpisode(now);
+      } else if (this.deps.actor.policyVersion >= 0) return this.beginEpisode(now);
+      else {
+        if (!this.waitingPolicyLogged) this.deps.logger.warn('homed, waiting for the first policy snapshot from the learner');
+        this.waitingPolicyLogged = true;
+      }
     } else if (now - this.homingSince > s.homing_timeout_s) {
       this.deps.logger.error(`homing did not converge within ${s.homing_timeout_s} s (|q - q_start| max ${Math.max(...js.position.map((q, i) => Math.abs(q - this.qStart![i]))).toFixed(3)} rad); paused: call ~/resume to retry`);
       this.state = 'PAUSED';
@@ -420,9 +437,13 @@ export class NafTrainerNode {
 
   private beginEpisode(now: number): Float64Array {
     const { actor, task } = this.deps;
-    const p = this.supervisor.guardOnPolicyFraction(actor.onPolicyFraction);
-    if (p !== actor.onPolicyFraction) actor.setOnPolicyFraction(p);
-    this.controller = actor.beginEpisode();
+    const evaluating = this.evaluation?.active === true;
+    if (evaluating) this.controller = 'greedy';
+    else {
+      const p = this.supervisor.guardOnPolicyFraction(actor.onPolicyFraction);
+      if (p !== actor.onPolicyFraction) actor.setOnPolicyFraction(p);
+      this.controller = actor.beginEpisode();
+    }
     this.episodeCounts = { ...this.supervisor.counts };
     this.state = 'RUNNING';
     this.t = 0;
@@ -430,9 +451,10 @@ export class NafTrainerNode {
     this.prev = null;
     this.qStart = null;
     const x = task.observe(this.input.latest!);
-    const u = actor.act(x, 0);
+    const u = evaluating ? this.evaluation!.act(x) : actor.act(x, 0);
     this.prev = { x, u };
-    this.deps.logger.debug(`episode ${this.completed + this.aborted + 1} starts (${this.controller}) at ${now.toFixed(3)} s`);
+    this.deps.logger.debug(evaluating ? `evaluation episode starts at ${now.toFixed(3)} s`
+      : `episode ${this.completed + this.aborted + 1} starts (${this.controller}) at ${now.toFixed(3)} s`);
     return u;
   }
 
@@ -442,6 +464,16 @@ export class NafTrainerNode {
     // The supervisor's interventions in the episode's control steps (its record in the run folder).
     const interventions = noInterventions();
     for (const k of EPISODE_INTERVENTION_KINDS) interventions[k] = this.supervisor.counts[k] - this.episodeCounts[k];
+    if (this.controller === 'greedy') {
+      if (aborted) this.evaluation!.abandon(`its episode aborted after ${this.t} of ${this.deps.task.T} steps: ${why}`);
+      else this.evaluation!.episodeDone(this.ret, d, interventions, this.learnerWindow.last?.steps ?? NaN);
+      this.prev = null;
+      this.t = 0;
+      this.controller = 'none';
+      if (this.evaluation!.active) this.startHoming(this.deps.node.now());
+      else this.next();
+      return;
+    }
     this.deps.learner.endEpisode({
       controller: this.controller === 'none' ? 'naf' : this.controller, return: this.ret, aborted,
       finalDistance: d, steps: this.t, interventions,
@@ -460,6 +492,17 @@ export class NafTrainerNode {
     this.prev = null;
     this.t = 0;
     this.controller = 'none';
+    // Every ros.eval_every_episodes completed episodes (the budget's last included), an evaluation first.
+    if (!aborted && this.finishReason === null && this.evaluation?.maybeBegin(this.completed, this.cfg.ros.eval_every_episodes)) {
+      this.state = 'HOMING';
+      this.startHoming(this.deps.node.now());
+      return;
+    }
+    this.next();
+  }
+
+  /** After an episode (or an evaluation): DONE at the budget or on `finish`, else homing for the next. */
+  private next(): void {
     const budget = this.deploy ? this.cfg.deploy.episodes : this.cfg.training.episodes;
     this.state = (budget > 0 && this.completed >= budget) || this.finishReason !== null ? 'DONE' : 'HOMING';
     if (this.state === 'DONE') {
