@@ -185,6 +185,7 @@ test('greedy evaluations on the arm (ros.eval_every_episodes): fixed starts, the
     assert.equal(e.finalDistances.length, 2);
     assert.ok(e.returns.every(Number.isFinite) && e.finalDistances.every((d) => d > 0 && d < 1), JSON.stringify(e));
     assert.ok(Number.isFinite(e.wallSeconds) && e.wallSeconds > 0);
+    assert.equal(e.totalSteps, e.episode * T, 'the learner\'s real steps when evaluated: the training episodes\' only');
     assert.deepEqual(Object.keys(e.interventions!).sort(), [...EPISODE_INTERVENTION_KINDS].sort());
   }
   assert.deepEqual(metrics(runDir).map((r) => r.episode), [1, 2, 3, 4], 'evaluation episodes are not training episodes');

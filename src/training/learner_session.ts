@@ -258,9 +258,9 @@ export class LearnerSession {
     return this.parts.agent.greedySnapshot();
   }
 
-  /** An evaluation the node ran on the arm: one line of the run folder's eval.jsonl / eval.csv. */
+  /** An evaluation the node ran on the arm: one line of the run folder's eval.jsonl / eval.csv, with the learner's real steps so far. */
   recordEvaluation(record: EvalRecord): void {
-    this.folder?.evaluation(record);
+    this.folder?.evaluation({ ...record, totalSteps: this.parts.learner.steps });
   }
 
   async save(fleet?: unknown): Promise<string> {

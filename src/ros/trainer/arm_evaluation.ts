@@ -79,9 +79,8 @@ export class ArmEvaluation {
   /**
    * One evaluation episode ran to the horizon. After the last one the evaluation is recorded.
    * @param d final tip distance to the target, m
-   * @param totalSteps the learner's real steps so far (the record's x-axis alternative)
    */
-  episodeDone(ret: number, d: number, interventions: EpisodeInterventions, totalSteps: number): void {
+  episodeDone(ret: number, d: number, interventions: EpisodeInterventions): void {
     if (!this.active) return;
     this.results.push({ ret, d, interventions });
     this.queue.shift();
@@ -92,7 +91,8 @@ export class ArmEvaluation {
     const sum = noInterventions();
     for (const r of this.results) for (const k of EPISODE_INTERVENTION_KINDS) sum[k] += r.interventions[k];
     const record: EvalRecord = {
-      episode: this.after, totalSteps, meanReturn: returns.reduce((a, b) => a + b, 0) / returns.length, returns, finalDistances,
+      // totalSteps and wallSeconds: the learner's, filled in where the record is written
+      episode: this.after, totalSteps: NaN, meanReturn: returns.reduce((a, b) => a + b, 0) / returns.length, returns, finalDistances,
       successes: finalDistances.filter((x) => x < SUCCESS_DISTANCE).length, medianDistance: sorted[(sorted.length - 1) >> 1],
       best: false, interventions: sum, wallSeconds: NaN,
     };

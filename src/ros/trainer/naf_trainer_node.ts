@@ -466,7 +466,7 @@ export class NafTrainerNode {
     for (const k of EPISODE_INTERVENTION_KINDS) interventions[k] = this.supervisor.counts[k] - this.episodeCounts[k];
     if (this.controller === 'greedy') {
       if (aborted) this.evaluation!.abandon(`its episode aborted after ${this.t} of ${this.deps.task.T} steps: ${why}`);
-      else this.evaluation!.episodeDone(this.ret, d, interventions, this.learnerWindow.last?.steps ?? NaN);
+      else this.evaluation!.episodeDone(this.ret, d, interventions);
       this.prev = null;
       this.t = 0;
       this.controller = 'none';
