@@ -46,7 +46,8 @@ const median = (a: number[]) => (a.length ? a.slice().sort((x, y) => x - y)[Math
  * `seconds`. @param params the trainer's ros__parameters (use_sim_time is added)
  * @throws Error when a process exits early or no diagnostics were written
  */
-export async function ddsJitter(params: Record<string, unknown>, seconds: number, warmupS = 20): Promise<DdsJitter> {
+/** @param nodeFlags options for the two node processes (e.g. V8's `--single-threaded-gc`), before the script */
+export async function ddsJitter(params: Record<string, unknown>, seconds: number, warmupS = 20, nodeFlags: string[] = []): Promise<DdsJitter> {
   const dir = mkdtempSync(join(tmpdir(), 'naf-dds-jitter-'));
   const paramsFile = join(dir, 'params.yaml');
   writeFileSync(paramsFile, yaml.dump({
@@ -58,7 +59,7 @@ export async function ddsJitter(params: Record<string, unknown>, seconds: number
   }));
   const env = { ...process.env, ROS_DOMAIN_ID: String(200 + (process.pid % 30)) };
   const start = (mode: string, name: string): ChildProcess => spawn(process.execPath,
-    ['--import', 'tsx', join(root, 'src/ros/main.ts'), mode, '--ros-args', '-r', `__node:=${name}`, '--params-file', paramsFile, '--log-level', 'warn'],
+    [...nodeFlags, '--import', 'tsx', join(root, 'src/ros/main.ts'), mode, '--ros-args', '-r', `__node:=${name}`, '--params-file', paramsFile, '--log-level', 'warn'],
     { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const procs = [start('sim-bridge', 'naf_sim_bridge'), start('node', 'naf_trainer')];
   let errors = '';
