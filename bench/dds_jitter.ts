@@ -46,15 +46,19 @@ const median = (a: number[]) => (a.length ? a.slice().sort((x, y) => x - y)[Math
  * `seconds`. @param params the trainer's ros__parameters (use_sim_time is added)
  * @throws Error when a process exits early or no diagnostics were written
  */
-/** @param nodeFlags options for the two node processes (e.g. V8's `--single-threaded-gc`), before the script */
-export async function ddsJitter(params: Record<string, unknown>, seconds: number, warmupS = 20, nodeFlags: string[] = []): Promise<DdsJitter> {
+/**
+ * @param nodeFlags options for the two node processes (e.g. V8's `--single-threaded-gc`), before the script
+ * @param simTime false: both on wall time, no /clock (as on a physical arm: the jitter is then the
+ *   control timer's own against the steady clock)
+ */
+export async function ddsJitter(params: Record<string, unknown>, seconds: number, warmupS = 20, nodeFlags: string[] = [], simTime = true): Promise<DdsJitter> {
   const dir = mkdtempSync(join(tmpdir(), 'naf-dds-jitter-'));
   const paramsFile = join(dir, 'params.yaml');
   writeFileSync(paramsFile, yaml.dump({
-    naf_trainer: { ros__parameters: { ...params, run_dir: join(dir, 'runs'), use_sim_time: true } },
+    naf_trainer: { ros__parameters: { ...params, run_dir: join(dir, 'runs'), use_sim_time: simTime } },
     naf_sim_bridge: { ros__parameters: {
       urdf_path: join(root, 'urdf/reacher3.urdf'), joints: ['joint1', 'joint2', 'joint3'], rate_hz: 100.0, initial_positions: [0.0, 0.8, 0.8],
-      publish_clock: true, command_timeout_ms: 500.0, rt_priority: (params.ros as { rt_priority?: number } | undefined)?.rt_priority ?? 0,
+      publish_clock: simTime, command_timeout_ms: 500.0, rt_priority: (params.ros as { rt_priority?: number } | undefined)?.rt_priority ?? 0,
     } },
   }));
   const env = { ...process.env, ROS_DOMAIN_ID: String(200 + (process.pid % 30)) };
