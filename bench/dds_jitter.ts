@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { loadRclnodejs } from '../src/ros/transport/rclnodejs_transport.js';
+import { parseConfig } from '../src/config/load.js';
+import { simulatedRobotDamping } from '../src/training/factory.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -59,6 +61,8 @@ export async function ddsJitter(params: Record<string, unknown>, seconds: number
     naf_sim_bridge: { ros__parameters: {
       urdf_path: join(root, 'urdf/reacher3.urdf'), joints: ['joint1', 'joint2', 'joint3'], rate_hz: 100.0, initial_positions: [0.0, 0.8, 0.8],
       publish_clock: simTime, command_timeout_ms: 500.0, rt_priority: (params.ros as { rt_priority?: number } | undefined)?.rt_priority ?? 0,
+      // The simulated robot's own loop injects D, as mujoco.launch.py gives it (damping_injection: hardware).
+      joint_damping: Array.from(simulatedRobotDamping(parseConfig(params))),
     } },
   }));
   const env = { ...process.env, ROS_DOMAIN_ID: String(200 + (process.pid % 30)) };
