@@ -49,11 +49,12 @@ const median = (a: number[]) => (a.length ? a.slice().sort((x, y) => x - y)[Math
  * @throws Error when a process exits early or no diagnostics were written
  */
 /**
- * @param nodeFlags options for the two node processes (e.g. V8's `--single-threaded-gc`), before the script
+ * @param nodeFlags options for the two node processes, before the script (default: the installed
+ *   wrappers' `--single-threaded-gc`, CMakeLists.txt; [] for V8's default parallel GC)
  * @param simTime false: both on wall time, no /clock (as on a physical arm: the jitter is then the
  *   control timer's own against the steady clock)
  */
-export async function ddsJitter(params: Record<string, unknown>, seconds: number, warmupS = 20, nodeFlags: string[] = [], simTime = true): Promise<DdsJitter> {
+export async function ddsJitter(params: Record<string, unknown>, seconds: number, warmupS = 20, nodeFlags: string[] = ['--single-threaded-gc'], simTime = true): Promise<DdsJitter> {
   const dir = mkdtempSync(join(tmpdir(), 'naf-dds-jitter-'));
   const paramsFile = join(dir, 'params.yaml');
   writeFileSync(paramsFile, yaml.dump({

@@ -16,8 +16,9 @@ export function nafRosPrefix(tmp: string): string {
   writeFileSync(join(p, 'share/ament_index/resource_index/packages/naf_ros'), '');
   symlinkSync(REPO, join(p, 'share/naf_ros'));
   mkdirSync(join(p, 'lib/naf_ros'), { recursive: true });
-  for (const [exe, mode] of [['naf_trainer', 'node'], ['naf_sim_bridge', 'sim-bridge'], ['naf_learner', 'learner']]) {
-    writeFileSync(join(p, 'lib/naf_ros', exe), `#!/bin/sh\nexec node --import file://${REPO}/node_modules/tsx/dist/loader.mjs ${REPO}/src/ros/main.ts ${mode} "$@"\n`, { mode: 0o755 });
+  // The flags of CMakeLists.txt's wrappers: the real-time nodes collect garbage on their own thread.
+  for (const [exe, mode, flags] of [['naf_trainer', 'node', '--single-threaded-gc '], ['naf_sim_bridge', 'sim-bridge', '--single-threaded-gc '], ['naf_learner', 'learner', '']]) {
+    writeFileSync(join(p, 'lib/naf_ros', exe), `#!/bin/sh\nexec node ${flags}--import file://${REPO}/node_modules/tsx/dist/loader.mjs ${REPO}/src/ros/main.ts ${mode} "$@"\n`, { mode: 0o755 });
   }
   return p;
 }
