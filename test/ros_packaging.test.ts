@@ -125,7 +125,7 @@ test('the URDFs\' gz_ros2_control blocks name controllers files that list the jo
 
 test('launch files compile and start only executables CMakeLists.txt installs', () => {
   const cmake = readFileSync(join(root, 'CMakeLists.txt'), 'utf8');
-  const installed = [...cmake.matchAll(/"(\w+):(node|sim-bridge|learner)"/g)].map((m) => m[1]);
+  const installed = [...cmake.matchAll(/"(\w+):(node|sim-bridge|learner):/g)].map((m) => m[1]);
   assert.deepEqual(installed.sort(), ['naf_learner', 'naf_sim_bridge', 'naf_trainer']);
   const files = readdirSync(join(root, 'launch')).filter((f) => f.endsWith('.launch.py'));
   assert.deepEqual(files.sort(), ['fleet.launch.py', 'fleet_hardware.launch.py', 'gazebo.launch.py', 'hardware.launch.py', 'mujoco.launch.py', 'policy.launch.py']);
