@@ -26,8 +26,10 @@ const o = new Command('fleet_check')
   .requiredOption('--root <dir>', 'the run root (learner/, arm<K>/, cmds-arm<K>.txt)')
   .requiredOption('--params <file>', 'the params file of the run (urdf_path, joints)')
   .option('--arms <n>', 'number of arms', (v) => Number(v), 2)
+  .option('--max-gap-ms <ms>', 'fail when two recorded commands of an arm are further apart', (v) => Number(v))
+  .option('--max-jitter-p99-ms <ms>', 'fail when the median over an actor\'s /diagnostics reports of the control loop\'s jitter p99 is above', (v) => Number(v))
   .parse()
-  .opts<{ root: string; params: string; arms: number }>();
+  .opts<{ root: string; params: string; arms: number; maxGapMs?: number; maxJitterP99Ms?: number }>();
 
 const config = absolutePaths(loadParamsFile(o.params));
 const spec = armSpecFromUrdf(loadUrdf(config.urdf_path), config.joints);
@@ -57,8 +59,28 @@ for (let k = 1; k <= o.arms; k++) {
   }
   console.log(`arm ${k}: ${n} commands, ${nonFinite} not finite, ${above} values above the URDF effort limits (largest |u|/limit ${maxAbs.toFixed(3)}), longest gap ${(maxGap * 1000).toFixed(0)} ms`);
   if (n === 0) fail(`arm ${k}: no commands recorded`);
+  if (o.maxGapMs !== undefined && maxGap * 1000 > o.maxGapMs) fail(`arm ${k}: a gap of ${(maxGap * 1000).toFixed(0)} ms between commands (limit ${o.maxGapMs} ms)`);
   if (nonFinite) fail(`arm ${k}: ${nonFinite} non-finite command values`);
   if (above) fail(`arm ${k}: ${above} command values above the effort limits`);
+}
+
+// 1b. The actors' control loops, from their /diagnostics reports (diagnostics.jsonl): the jitter
+// |callback interval - period| p99 over the last 1000 periods, per 1-s report (the first 20 reports,
+// before 1000 periods exist, are left out).
+for (let k = 1; k <= o.arms; k++) {
+  for (const dir of runFolders(join(o.root, `arm${k}`))) {
+    const file = join(dir, 'diagnostics.jsonl');
+    if (!existsSync(file)) continue;
+    const reports = jsonLines<Record<string, string>>(file).slice(20);
+    const p99 = reports.map((r) => Number(r['control_loop.jitter_p99_ms'])).filter(Number.isFinite).sort((a, b) => a - b);
+    const max = reports.map((r) => Number(r['control_loop.jitter_max_ms'])).filter(Number.isFinite);
+    const gc = reports.map((r) => Number(r['control_loop.gc_pause_max_ms'])).filter(Number.isFinite);
+    if (!p99.length) continue;
+    const med = p99[(p99.length - 1) >> 1];
+    console.log(`arm ${k} control loop: jitter p99 median ${med.toFixed(2)} ms over ${p99.length} reports (largest ${p99.at(-1)!.toFixed(2)} ms), ` +
+      `jitter max ${Math.max(...max).toFixed(1)} ms, GC pause max ${gc.length ? Math.max(...gc).toFixed(1) : '-'} ms`);
+    if (o.maxJitterP99Ms !== undefined && med > o.maxJitterP99Ms) fail(`arm ${k}: control-loop jitter p99 median ${med.toFixed(2)} ms (limit ${o.maxJitterP99Ms} ms)`);
+  }
 }
 
 // 2. Exactly once.

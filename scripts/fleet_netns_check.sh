@@ -16,14 +16,18 @@
 # nothing is routed to or from the machine's own interfaces.
 #
 # Variables: PARAMS (params file; default the package's config/reacher.yaml), NET=10.214.0,
-# DOMAIN=63, T_WARM=40 T_IMPAIR=30 T_CUT=15 T_DOWN=20 T_AFTER=40 (seconds), IMPAIR=auto|netem|nfq|off
+# DOMAIN=63, T_WARM=40 T_IMPAIR=30 T_CUT=15 T_DOWN=20 T_AFTER=40 (seconds), IMPAIR=auto|netem|nfq|off,
+# FAULTS=on|off (off: no impairment, cut or kill; the fleet trains for T_RUN=60 s), LOAD=0 (CPU-bound
+# `yes` jobs at normal priority beside the fleet for the whole run), MAX_GAP_MS and MAX_JITTER_P99_MS
+# (limits fleet_check.ts asserts: the longest gap between an arm's commands, the median over an
+# actor's reports of its control loop's jitter p99), RT_PRIORITY=0 (the bridges' and actors' SCHED_FIFO priority),
 # (auto: netem if the kernel has sch_netem, else nfq when NFQ_DELAY names a delay-and-drop NFQUEUE
 # server — `../shared/tools/fleet-netns.sh tools` builds one — else off, said so).
 set -euo pipefail
 RUN_ROOT=${1:-$(mktemp -d /tmp/naf-fleet-netns-XXXXXX)}
 NET=${NET:-10.214.0}; DOMAIN=${DOMAIN:-63}
 T_WARM=${T_WARM:-40}; T_IMPAIR=${T_IMPAIR:-30}; T_CUT=${T_CUT:-15}; T_DOWN=${T_DOWN:-20}; T_AFTER=${T_AFTER:-40}
-IMPAIR=${IMPAIR:-auto}
+IMPAIR=${IMPAIR:-auto}; FAULTS=${FAULTS:-on}; T_RUN=${T_RUN:-60}; LOAD=${LOAD:-0}; RT_PRIORITY=${RT_PRIORITY:-0}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 
 skip() { echo "SKIP: $*"; exit 0; }
@@ -50,6 +54,7 @@ host_env() {
 }
 
 down() {
+  for p in ${LOAD_PIDS:-}; do kill "$p" 2>/dev/null || true; done
   for ns in $NS_L $NS_A1 $NS_A2; do
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
   done
@@ -136,13 +141,20 @@ impair() {  # impair on|off: 50 ms delay and 5 % loss on arm 1's link, both dire
   esac
 }
 
-launch() { echo "ros2 launch naf_ros fleet.launch.py params_file:=$PARAMS episodes:=100000 rt_priority:=0 $*"; }
+launch() { echo "ros2 launch naf_ros fleet.launch.py params_file:=$PARAMS episodes:=100000 rt_priority:=$RT_PRIORITY $*"; }
 at "start: command recorders, learner, arm 1, arm 2"
 bg mon1 1 "$PY $RUN_ROOT/cmdmon.py $RUN_ROOT/cmds-arm1.txt /arm1/effort_controller/commands"
 bg mon2 2 "$PY $RUN_ROOT/cmdmon.py $RUN_ROOT/cmds-arm2.txt /arm2/effort_controller/commands"
 bg learner L "$(launch arms:=0 run_dir:="$RUN_ROOT/learner")"
 bg arm1 1 "$(launch arms:=1 first_arm:=1 learner:=false run_dir:="$RUN_ROOT/arm1")"
 bg arm2 2 "$(launch arms:=1 first_arm:=2 learner:=false run_dir:="$RUN_ROOT/arm2")"
+LOAD_PIDS=""
+for _ in $(seq "$LOAD"); do yes > /dev/null & LOAD_PIDS="$LOAD_PIDS $!"; done
+[ "$LOAD" = 0 ] || at "$LOAD CPU-bound job(s) beside the fleet:$LOAD_PIDS"
+if [ "$FAULTS" = off ]; then
+  at "training for ${T_RUN} s without faults"
+  sleep "$T_RUN"
+else
 sleep "$T_WARM"
 at "impairment on arm 1's link ($impair_mode): 50 ms, 5 % loss, ${T_IMPAIR} s"
 impair on; sleep "$T_IMPAIR"; impair off
@@ -157,16 +169,19 @@ run=$(ls -d "$RUN_ROOT"/learner/*-fleet-* | head -1)
 at "learner resumed from $run"
 bg learner-resumed L "$(launch arms:=0 run_dir:="$RUN_ROOT/learner" resume:="$run")"
 sleep "$T_AFTER"
+fi
+for p in $LOAD_PIDS; do kill "$p" 2>/dev/null || true; done; LOAD_PIDS=""
 at "stop: the actors (SIGINT), then the learner once it has taken their last episodes"
 stop_wait arm1; stop_wait arm2
 sleep 10
-stop_wait learner-resumed
+if [ -f "$RUN_ROOT/learner-resumed.pid" ]; then stop_wait learner-resumed; else stop_wait learner; fi
 kill -INT -- "-$(cat "$RUN_ROOT/mon1.pid")" "-$(cat "$RUN_ROOT/mon2.pid")" 2>/dev/null || true
 sleep 1
 left=$(for ns in $NS_L $NS_A1 $NS_A2; do ip netns pids "$ns"; done | wc -l)
 echo "processes left in the namespaces after the stop: $left"
 cd "$HERE"
 status=0
-node --import tsx scripts/fleet_check.ts --root "$RUN_ROOT" --params "$PARAMS" --arms 2 || status=1
+node --import tsx scripts/fleet_check.ts --root "$RUN_ROOT" --params "$PARAMS" --arms 2 \
+  ${MAX_GAP_MS:+--max-gap-ms "$MAX_GAP_MS"} ${MAX_JITTER_P99_MS:+--max-jitter-p99-ms "$MAX_JITTER_P99_MS"} || status=1
 [ "$left" = 0 ] || { echo "FAIL processes outlived their launches"; status=1; }
 exit $status
