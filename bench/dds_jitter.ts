@@ -11,7 +11,8 @@
  * Needs a sourced ROS 2 and rclnodejs; `ddsAvailable()` says why not otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -97,4 +98,21 @@ export async function ddsJitter(params: Record<string, unknown>, seconds: number
     shedFraction: median(num('learner.window.shed_fraction')), updatesPerS: num('learner.window.updates').reduce((a, b) => a + b, 0) / Math.max(1, measured.length),
     checkpointMs: median(num('learner.checkpoint_write_ms')), windows: measured.length,
   };
+}
+
+/**
+ * Direct run, one measurement, one JSON line (the GC comparison of docs/ros2.md):
+ *   node --import tsx bench/dds_jitter.ts [--gc parallel|single] [--seconds 60] [--wall] [--rt 50]
+ * `--gc parallel` runs both processes with V8's default GC (helper threads), `single` (default) as
+ * the installed wrappers do; `--wall` both on wall time (no /clock).
+ */
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  const { Command } = await import('commander');
+  const o = new Command('dds_jitter').option('--gc <kind>', 'parallel | single', 'single').option('--seconds <s>', 'measured seconds', (v) => Number(v), 60)
+    .option('--wall', 'wall time instead of /clock').option('--rt <priority>', 'ros.rt_priority', (v) => Number(v), 50).parse().opts<{ gc: string; seconds: number; wall?: boolean; rt: number }>();
+  const why = await ddsAvailable();
+  if (why) { console.log(`SKIP: ${why}`); process.exit(0); }
+  const r = await ddsJitter({ ros: { rt_priority: o.rt }, training: { episodes: 1000 } }, o.seconds, 20, o.gc === 'parallel' ? [] : ['--single-threaded-gc'], !o.wall);
+  console.log(JSON.stringify({ gc: o.gc, wall: Boolean(o.wall), rt: o.rt, at: new Date().toISOString(), jitterP99Ms: r.p99 * 1000, jitterMaxMs: r.max * 1000, jitterMeanMs: r.mean * 1000,
+    eventLoopDelayP99Ms: r.eventLoopDelayP99Ms, gcPauseMaxMs: r.gcPauseMaxMs, shedFraction: r.shedFraction, episodes: r.episodes }));
 }
