@@ -129,14 +129,8 @@ export type FleetMessage =
 /** What the learner did with an episode; 'closed': it came after `close` began and was not taken. */
 export type IngestResult = 'accepted' | 'duplicate' | 'after_budget' | 'closed';
 
-/** One line of the ledger `episodes.jsonl`: an episode the learner took. */
-export interface LedgerLine {
-  arm: string;
-  session: number;
-  episode: number;
-  controller: 'naf' | 'ilqg';
-  aborted: boolean;
-  return: number;
+/** One line of the ledger `episodes.jsonl`: an episode the learner took (its key and outcome). */
+export interface LedgerLine extends Pick<FleetEpisode, 'arm' | 'session' | 'episode' | 'controller' | 'aborted' | 'return'> {
   /** The fleet's episodes taken (completed and aborted) with this one. */
   taken: number;
   /** True when it was taken (from some step on) while the learner was stopping: stored, those steps' updates shed. */
