@@ -53,7 +53,6 @@ export function rosWinstonLogger(ros: RosLogger, file?: string): Logger {
   return winston.createLogger({ level: 'debug', transports });
 }
 
-/** Loads ROS; the error says what to do when rclnodejs or a sourced ROS 2 is missing. */
 /**
  * rcl init and the node: a failure of either (no ROS, no rclnodejs, an SROS2 keystore or enclave
  * that does not fit) is an error with the hint its cause points to (`rosStartHint`).

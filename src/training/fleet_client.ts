@@ -168,7 +168,8 @@ export class WorkerFleetClient implements FleetLearnerClient {
   /**
    * The stop: the learner takes every episode already sent (stored in R, updates shed from the
    * stop on), checkpoints after the last, rebuilds the run folder's summary, and its thread ends
-   * (terminated if it has not after 5 s). Episodes sent after this resolve 'closed'.
+   * (terminated if it has not after 5 s). Episodes sent after this are not taken (those the thread
+   * still sees resolve 'closed').
    */
   async close(): Promise<void> {
     Atomics.store(this.stop, 0, 1);
