@@ -8,7 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import type { NafConfig } from '../config/schema.js';
 import { runCurveSvg } from './run_curve.js';
 import { nafRos } from '../cli/command_hint.js';
-import { EPISODE_INTERVENTION_KINDS, noInterventions, type EpisodeInterventions } from '../safety/supervised_arm.js';
+import { EPISODE_INTERVENTION_KINDS, sumInterventions, type EpisodeInterventions } from '../safety/supervised_arm.js';
 import {
   BEST_CHECKPOINT, CHECKPOINT_EXT, median, readRecords, readRunConfig, rewriteCsv, RUN_FILES, SUCCESS_DISTANCE, writeAtomic,
   type EpisodeRecord, type EvalRecord, type PolicyTest, type TestReport,
@@ -259,13 +259,6 @@ function deploySummaryMarkdown(r: RunFacts): string {
     `![episodes](${RUN_FILES.curve})`,
     '',
   ].join('\n');
-}
-
-/** Sum of intervention counts by kind. */
-function sumInterventions(list: (EpisodeInterventions | undefined)[]): EpisodeInterventions {
-  const total = noInterventions();
-  for (const i of list) if (i) for (const k of EPISODE_INTERVENTION_KINDS) total[k] += i[k] ?? 0;
-  return total;
 }
 
 /**

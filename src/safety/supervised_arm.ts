@@ -21,6 +21,13 @@ export function noInterventions(): EpisodeInterventions {
   return Object.fromEntries(EPISODE_INTERVENTION_KINDS.map((k) => [k, 0])) as EpisodeInterventions;
 }
 
+/** Counts by kind summed over episodes (an absent entry or kind counts 0). */
+export function sumInterventions(list: readonly (EpisodeInterventions | undefined)[]): EpisodeInterventions {
+  const total = noInterventions();
+  for (const i of list) if (i) for (const k of EPISODE_INTERVENTION_KINDS) total[k] += i[k] ?? 0;
+  return total;
+}
+
 /** Sum of the counts of every kind. */
 export function interventionTotal(i: EpisodeInterventions): number {
   return EPISODE_INTERVENTION_KINDS.reduce((a, k) => a + i[k], 0);

@@ -14,7 +14,8 @@
 import type { PolicySnapshot } from '../../agent/types.js';
 import type { EpisodeStart } from '../../env/types.js';
 import { SUCCESS_DISTANCE, type EvalRecord } from '../../report/run_folder.js';
-import { EPISODE_INTERVENTION_KINDS, noInterventions, type EpisodeInterventions } from '../../safety/supervised_arm.js';
+import { sumInterventions, type EpisodeInterventions } from '../../safety/supervised_arm.js';
+import { summariseEvaluation } from '../../training/episode.js';
 import type { Logger } from '../../util/logger.js';
 import { GreedyActor } from './greedy_actor.js';
 
@@ -87,14 +88,11 @@ export class ArmEvaluation {
     if (this.active) return;
     const returns = this.results.map((r) => r.ret);
     const finalDistances = this.results.map((r) => r.d);
-    const sorted = [...finalDistances].sort((a, b) => a - b);
-    const sum = noInterventions();
-    for (const r of this.results) for (const k of EPISODE_INTERVENTION_KINDS) sum[k] += r.interventions[k];
+    // The embedded trainer's figures, computed by the same function (`summariseEvaluation`).
     const record: EvalRecord = {
       // totalSteps and wallSeconds: the learner's, filled in where the record is written
-      episode: this.after, totalSteps: NaN, meanReturn: returns.reduce((a, b) => a + b, 0) / returns.length, returns, finalDistances,
-      successes: finalDistances.filter((x) => x < SUCCESS_DISTANCE).length, medianDistance: sorted[(sorted.length - 1) >> 1],
-      best: false, interventions: sum, wallSeconds: NaN,
+      episode: this.after, totalSteps: NaN, ...summariseEvaluation({ returns, finalDistances }, SUCCESS_DISTANCE), returns, finalDistances,
+      best: false, interventions: sumInterventions(this.results.map((r) => r.interventions)), wallSeconds: NaN,
     };
     const version = this.actor?.policyVersion ?? -1;
     this.learner.recordEvaluation(record);
