@@ -237,11 +237,14 @@ export function rewriteCsv(runDir: string, jsonl: string, csv: string): void {
   writeAtomic(join(runDir, csv), rows.length ? csvFormat(rows) + '\n' : '');
 }
 
-/** Keeps the records of `jsonl` whose `episode` is <= `episode`, and rebuilds its CSV twin (if given). */
-export function truncateRecords(runDir: string, jsonl: string, csv: string | null, episode: number): void {
+/**
+ * Keeps the records of `jsonl` whose `field` (default `episode`) is <= `upTo`, and rebuilds its CSV
+ * twin (if given).
+ */
+export function truncateRecords(runDir: string, jsonl: string, csv: string | null, upTo: number, field = 'episode'): void {
   const file = join(runDir, jsonl);
   if (!existsSync(file)) return;
-  const keep = readRecords<{ episode: number }>(file).filter((r) => r.episode <= episode);
+  const keep = readRecords<Record<string, number>>(file).filter((r) => r[field] <= upTo);
   writeAtomic(file, keep.map((r) => JSON.stringify(r) + '\n').join(''));
   if (csv) rewriteCsv(runDir, jsonl, csv);
 }

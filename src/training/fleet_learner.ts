@@ -38,7 +38,7 @@
  * with N arms sheds the updates of the steps it reaches after their deadline (counted in the
  * status) instead of building a backlog. Without `receivedAt` (in-thread, tests) every step trains.
  */
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PolicySnapshot } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
@@ -47,7 +47,7 @@ import { buildArmModels } from './factory.js';
 import { LearnerSession } from './learner_session.js';
 import type { LearnerStats, ResumeInfo } from './learner_types.js';
 import type { EpisodeInterventions } from '../safety/supervised_arm.js';
-import { readRecords, RUN_FILES, writeAtomic } from '../report/run_folder.js';
+import { RUN_FILES, truncateRecords } from '../report/run_folder.js';
 
 /** One finished episode of one arm, as an actor sends it. */
 export interface FleetEpisode {
@@ -196,11 +196,10 @@ export class FleetLearner {
 
   private constructor(readonly session: LearnerSession) {
     this.ledger = join(session.runDir, RUN_FILES.fleetEpisodes);
-    if (session.resumed && existsSync(this.ledger)) {
+    if (session.resumed) {
       // Episodes taken after the checkpoint are not in it: the resumed learner takes them again.
-      const upTo = session.resumed.completed + session.resumed.aborted;
       try {
-        writeAtomic(this.ledger, readRecords<LedgerLine>(this.ledger).filter((l) => l.taken <= upTo).map((l) => JSON.stringify(l) + '\n').join(''));
+        truncateRecords(session.runDir, RUN_FILES.fleetEpisodes, null, session.resumed.completed + session.resumed.aborted, 'taken');
       } catch (e) {
         this.ledgerFailed = true;
         this.emit({ type: 'log', level: 'warn', text: `cannot cut ${this.ledger} back to the checkpoint: ${(e as Error).message}; the ledger is not kept in this session` });
