@@ -20,6 +20,7 @@ import { Command } from 'commander';
 import { loadParamsFile } from '../src/config/load.js';
 import { absolutePaths } from '../src/config/params_file.js';
 import { armSpecFromUrdf, loadUrdf } from '../src/env/urdf.js';
+import { readRecords } from '../src/report/run_folder.js';
 import type { LedgerLine } from '../src/training/fleet_learner.js';
 
 const o = new Command('fleet_check')
@@ -36,7 +37,6 @@ const spec = armSpecFromUrdf(loadUrdf(config.urdf_path), config.joints);
 const failures: string[] = [];
 const fail = (m: string) => { failures.push(m); console.log(`FAIL ${m}`); };
 const runFolders = (dir: string) => (existsSync(dir) ? readdirSync(dir).map((d) => join(dir, d)) : []);
-const jsonLines = <T>(file: string): T[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).flatMap((l) => { try { return [JSON.parse(l) as T]; } catch { return []; } });
 
 // 1. Commands.
 for (let k = 1; k <= o.arms; k++) {
@@ -71,7 +71,7 @@ for (let k = 1; k <= o.arms; k++) {
   for (const dir of runFolders(join(o.root, `arm${k}`))) {
     const file = join(dir, 'diagnostics.jsonl');
     if (!existsSync(file)) continue;
-    const reports = jsonLines<Record<string, string>>(file).slice(20);
+    const reports = readRecords<Record<string, string>>(file).slice(20);
     const p99 = reports.map((r) => Number(r['control_loop.jitter_p99_ms'])).filter(Number.isFinite).sort((a, b) => a - b);
     const max = reports.map((r) => Number(r['control_loop.jitter_max_ms'])).filter(Number.isFinite);
     const gc = reports.map((r) => Number(r['control_loop.gc_pause_max_ms'])).filter(Number.isFinite);
@@ -86,7 +86,7 @@ for (let k = 1; k <= o.arms; k++) {
 // 2. Exactly once.
 const ledgers = runFolders(join(o.root, 'learner')).map((d) => join(d, 'episodes.jsonl')).filter(existsSync);
 if (ledgers.length !== 1) fail(`expected one learner run folder with episodes.jsonl under ${join(o.root, 'learner')}, found ${ledgers.length}`);
-const ledger = ledgers.length ? jsonLines<LedgerLine>(ledgers[0]) : [];
+const ledger = ledgers.length ? readRecords<LedgerLine>(ledgers[0]) : [];
 const keys = new Map<string, number>();
 for (const l of ledger) keys.set(`${l.arm}/${l.session}/${l.episode}`, (keys.get(`${l.arm}/${l.session}/${l.episode}`) ?? 0) + 1);
 const twice = [...keys].filter(([, c]) => c > 1);
@@ -95,7 +95,7 @@ for (let k = 1; k <= o.arms; k++) {
   for (const dir of runFolders(join(o.root, `arm${k}`))) {
     const log = join(dir, 'node.log.jsonl');
     if (!existsSync(log)) continue;
-    const lines = jsonLines<{ message: string }>(log).map((l) => l.message);
+    const lines = readRecords<{ message: string }>(log).map((l) => l.message);
     const session = lines.map((m) => m.match(/^fleet actor (\S+) \(session (\d+)\)/)).find(Boolean);
     const stopped = lines.map((m) => m.match(/^naf_trainer stopped: (\d+) episodes completed, (\d+) aborted in the run/)).find(Boolean);
     if (!session) { fail(`${log}: no "fleet actor ... (session ...)" line`); continue; }
