@@ -17,7 +17,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { RclnodejsContext } from '../src/ros/transport/rclnodejs_transport.js';
+import { rclnodejsOrSkip } from './ros_env.js';
 import type { ClockMsg, Float64MultiArrayMsg } from '../src/ros/transport/transport.js';
 import { fromTimeMsg } from '../src/ros/transport/transport.js';
 import { nafRosPrefix } from './ros_prefix.js';
@@ -37,13 +37,8 @@ function ros2(args: string[]): Promise<{ out: string; code: number }> {
   return new Promise((resolve) => execFile('ros2', args, { encoding: 'utf8', timeout: 60000 }, (e, out) => resolve({ out, code: e ? 1 : 0 })));
 }
 
-let ctx: RclnodejsContext | null = null;
-let skip = '';
-try {
-  ctx = await RclnodejsContext.init([process.argv[0], 'gazebo_contract', '--ros-args', '--log-level', 'warn']);
-} catch (e) {
-  skip = `rclnodejs not loadable: ${(e as Error).message.split('\n')[0].replace(/^rclnodejs not loadable: /, '')}`;
-}
+const { ctx, skip: loadSkip } = await rclnodejsOrSkip('gazebo_contract');
+let skip = loadSkip;
 if (!skip && !which('ros2')) skip = 'ros2 CLI not on PATH';
 if (!skip && !which('ign') && !which('gz')) skip = 'Gazebo (ign / gz) not on PATH';
 if (!skip && (await ros2(['pkg', 'prefix', 'gz_ros2_control'])).code !== 0) skip = 'gz_ros2_control not installed';

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { nafRosPrefix, REPO } from './ros_prefix.js';
+import { rclnodejsOrSkip } from './ros_env.js';
 import yaml from 'js-yaml';
 import { parseConfig } from '../src/config/load.js';
 import { InThreadLearnerClient } from '../src/training/learner_client.js';
@@ -242,13 +243,7 @@ describe('transport contract: in-process bus', () => {
   for (const [name, run] of Object.entries(scenarios)) test(name, () => run(inProcessHarness()));
 });
 
-let ctx: RclnodejsContext | null = null;
-let loadError = '';
-try {
-  ctx = await RclnodejsContext.init([process.argv[0], 'ros_contract', '--ros-args', '--log-level', 'warn']);
-} catch (e) {
-  loadError = (e as Error).message.split('\n')[0].replace(/^rclnodejs not loadable: /, '');
-}
+const { ctx, skip: loadSkip } = await rclnodejsOrSkip('ros_contract');
 after(async () => { await ctx?.shutdown(); });
 
 /** Runs the ros2 CLI asynchronously (a blocked event loop could not serve the node's parameter services). */
@@ -259,13 +254,13 @@ function ros2(args: string[]): Promise<{ out: string; err: string; code: number 
 describe('transport contract: rclnodejs (real ROS 2)', () => {
   for (const [name, run] of Object.entries(scenarios)) {
     test(name, async (t) => {
-      if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+      if (!ctx) return t.skip(loadSkip);
       await run(rosHarness(ctx));
     });
   }
 
   test('ros2 param set: above the cap, wrong type, undeclared name, read-only: each refused with our own reason (ros2 CLI)', async (t) => {
-    if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+    if (!ctx) return t.skip(loadSkip);
     if ((await ros2(['--help'])).code !== 0) return t.skip('ros2 CLI not on PATH');
     const h = rosHarness(ctx);
     const node = h.node('naf_trainer', { 'model_based.on_policy_fraction': 0.3, 'safety.homing_kp': 1 });
@@ -291,7 +286,7 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
   });
 
   test('naf_trainer + naf_sim_bridge (MuJoCo) over DDS: homing converges, the episode starts', async (t) => {
-    if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+    if (!ctx) return t.skip(loadSkip);
     const h = rosHarness(ctx);
     const topics = { joint_states_topic: `${h.prefix}/joint_states`, effort_command_topic: `${h.prefix}/commands` };
     const urdfPath = new URL('../urdf/reacher3.urdf', import.meta.url).pathname;
@@ -325,7 +320,7 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
   });
 
   test('naf_trainer over DDS: a second joint_states publisher is refused and holds zero torque until it stops', async (t) => {
-    if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+    if (!ctx) return t.skip(loadSkip);
     const h = rosHarness(ctx);
     const topics = { joint_states_topic: `${h.prefix}/pub_rule/joint_states`, effort_command_topic: `${h.prefix}/pub_rule/commands` };
     const node = h.node('naf_trainer_pubrule');
@@ -368,7 +363,7 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
   });
 
   test('resume through ros2 launch arguments: mujoco.launch.py resume:=<run> [episodes:=N]', { timeout: 240_000 }, async (t) => {
-    if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+    if (!ctx) return t.skip(loadSkip);
     if ((await ros2(['--help'])).code !== 0) return t.skip('ros2 CLI not on PATH');
     const tmp = mkdtempSync(join(tmpdir(), 'naf-launch-'));
     nafRosPrefix(tmp);
@@ -409,7 +404,7 @@ describe('transport contract: rclnodejs (real ROS 2)', () => {
   });
 
   test('fleet.launch.py arms:=2 over DDS: two namespaced arms train with one learner until the fleet budget, then hold zero torque', { timeout: 300_000 }, async (t) => {
-    if (!ctx) return t.skip(`rclnodejs not loadable: ${loadError}`);
+    if (!ctx) return t.skip(loadSkip);
     if ((await ros2(['--help'])).code !== 0) return t.skip('ros2 CLI not on PATH');
     const repo = REPO;
     const tmp = mkdtempSync(join(tmpdir(), 'naf-fleet-launch-'));

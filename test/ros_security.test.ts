@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { loadRclnodejs } from '../src/ros/transport/rclnodejs_transport.js';
 import { nafRosPrefix, REPO } from './ros_prefix.js';
+import { rclnodejsSkip } from './ros_env.js';
 
 type Env = NodeJS.ProcessEnv;
 const run = (args: string[], env: Env, timeout = 60_000) => new Promise<{ out: string; code: number }>((resolve) =>
@@ -30,7 +31,7 @@ let skip = '';
 try {
   await loadRclnodejs();
 } catch (e) {
-  skip = `rclnodejs not loadable: ${(e as Error).message.split('\n')[0].replace(/^rclnodejs not loadable: /, '')}`;
+  skip = rclnodejsSkip(e);
 }
 if (!skip && (await run(['ros2', '--help'], process.env)).code !== 0) skip = 'ros2 CLI not on PATH';
 if (!skip && (await run(['ros2', 'security', '--help'], process.env)).code !== 0) skip = 'sros2 not installed (no `ros2 security`)';

@@ -14,20 +14,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
-import { RclnodejsContext } from '../src/ros/transport/rclnodejs_transport.js';
+import { rclnodejsOrSkip } from './ros_env.js';
 import { openMcap } from '../src/viz/mcap_read.js';
 import { rolloutMcap } from '../src/viz/mcap_write.js';
 import type { Rollout } from '../src/viz/rollout.js';
 
 const URDF_PATH = new URL('../urdf/reacher3.urdf', import.meta.url).pathname;
 
-let ctx: RclnodejsContext | null = null;
-let skip = '';
-try {
-  ctx = await RclnodejsContext.init([process.argv[0], 'viz_mcap_ros', '--ros-args', '--log-level', 'warn']);
-} catch (e) {
-  skip = `rclnodejs not loadable: ${(e as Error).message.split('\n')[0].replace(/^rclnodejs not loadable: /, '')}`;
-}
+const { ctx, skip } = await rclnodejsOrSkip('viz_mcap_ros');
 after(async () => { await ctx?.shutdown(); });
 
 /** Two episodes of the reacher, 11 samples each at 50 Hz. */
