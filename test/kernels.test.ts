@@ -1,7 +1,8 @@
 /**
  * The wasm SIMD kernels (`src/nn/kernels.wat`): the committed module is the assembled source, and
  * each kernel equals the plain-JS implementation of `adam.ts` to float32 rounding, on plain and
- * shared memories, with ranges that do not start or end on a 4-float boundary.
+ * shared memories, with ranges that do not start or end on a 4-float boundary; Adam flushes
+ * subnormals on both paths; the dense-layer kernels equal plain loops exactly.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import test from 'node:test';
 import { assembleKernels, OUT_PATH } from '../scripts/build_kernels.js';
 import { ADAM_DEFAULTS, adamStep, softUpdate, sumSquares } from '../src/nn/adam.js';
 import { FlatState } from '../src/nn/flat_state.js';
-import { KernelMemory, kernelMemoryOf } from '../src/nn/kernels.js';
+import { KernelMemory, alignedFloats, kernelMemoryOf } from '../src/nn/kernels.js';
 import { Rng } from '../src/util/rng.js';
 
 const close = (a: number, b: number, rtol: number, atol: number) => Math.abs(a - b) <= atol + rtol * Math.abs(b);
@@ -74,4 +75,57 @@ test('FlatState puts its state and scratch buffers on one kernel memory; a worke
   theta[3] = 42;
   assert.equal(view[3], 42);
   assert.equal(new FlatState({ w: 3 }).current.w.buffer instanceof SharedArrayBuffer, false, 'not shared unless asked');
+});
+
+test('Adam flushes subnormal gradients and moments to zero, in the kernel and the JS loop alike', () => {
+  const mem = KernelMemory.create(4 * 8);
+  const [theta, m, v, g] = [mem.alloc(7), mem.alloc(7), mem.alloc(7), mem.alloc(7)];
+  const tiny = 1e-39; // float32 subnormal (below 2^-126 = 1.18e-38)
+  const init = () => { theta.fill(0.5); m.fill(tiny); v.fill(tiny); g.fill(0); g[1] = tiny; g[2] = 1e-3; m[3] = 2e-38; };
+  for (const kernel of [true, false]) {
+    init();
+    const ref = { theta: Float32Array.from(theta), m: Float32Array.from(m), v: Float32Array.from(v), g: Float32Array.from(g) };
+    const bufs = kernel ? { theta, m, v, g } : ref;
+    assert.equal(adamStep({ ...bufs, out: bufs, start: 0, end: 7, t: 1, lr: 1e-3, scale: 1, cfg: ADAM_DEFAULTS }), true);
+    const label = kernel ? 'kernel' : 'JS';
+    for (const i of [0, 1, 4, 5, 6]) {
+      assert.equal(bufs.m[i], 0, `${label}: m[${i}] flushed`);
+      assert.equal(bufs.v[i], 0, `${label}: v[${i}] flushed`);
+      assert.equal(bufs.theta[i], 0.5, `${label}: theta[${i}] unmoved`);
+    }
+    // 2e-38 decays to 1.8e-38: still normal, kept (0.9 x m in float32)
+    assert.ok(Math.abs(bufs.m[3] - 1.8e-38) < 1e-44, `${label}: a normal m is kept (${bufs.m[3]})`);
+    assert.ok(bufs.m[2] > 0 && bufs.v[2] > 0 && bufs.theta[2] < 0.5, `${label}: a normal gradient steps as usual`);
+  }
+});
+
+test('dense-layer kernels equal the JS loops: bias + ReLU, ReLU backward, column sums (widths not a multiple of 4)', () => {
+  const rng = new Rng(11);
+  for (const cols of [1, 3, 6, 200, 203]) {
+    const rows = 13;
+    const mem = KernelMemory.create(4 * alignedFloats(rows * cols) + 2 * alignedFloats(cols));
+    const Y = mem.alloc(rows * cols), b = mem.alloc(cols), G = mem.alloc(rows * cols), out = mem.alloc(cols);
+    for (let i = 0; i < Y.length; i++) { Y[i] = rng.normal(); G[i] = rng.normal(); }
+    for (let j = 0; j < cols; j++) b[j] = rng.normal();
+    Y[0] = NaN;
+    for (const relu of [false, true]) {
+      const y = Float32Array.from(Y);
+      const want = Float32Array.from(Y, (v, i) => { const s = Math.fround(v + b[i % cols]); return relu ? (Number.isNaN(s) ? NaN : Math.max(s, 0)) : s; });
+      mem.biasRelu(Y, b, rows, cols, relu);
+      assert.deepEqual(Array.from(Y), Array.from(want), `biasRelu cols ${cols} relu ${relu}`);
+      Y.set(y);
+    }
+    const Gk = Float32Array.from(G);
+    const want = Float32Array.from(G, (g, i) => (Y[i] > 0 ? g : 0));
+    mem.reluGrad(G, Y);
+    assert.deepEqual(Array.from(G), Array.from(want), `reluGrad cols ${cols}`);
+    G.set(Gk);
+    mem.colSums(G, rows, cols, out);
+    for (let j = 0; j < cols; j++) {
+      let s = 0;
+      for (let i = 0; i < rows; i++) s = Math.fround(s + G[i * cols + j]);
+      assert.equal(out[j], s, `colSums cols ${cols} column ${j}`);
+    }
+    assert.throws(() => mem.colSums(G, rows, cols, new Float32Array(cols)), RangeError, 'an operand off the memory is refused');
+  }
 });

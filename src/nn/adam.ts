@@ -54,7 +54,10 @@ export function clipScale(norm: number, maxNorm: number): number {
  * m + (1 - b1)(g - m) and v + (1 - b2)(g^2 - v) (the arithmetic of the tfjs implementation this
  * replaces, so results agree to float32 rounding). `out` may be the input buffers (in place).
  * Returns false when a proposed weight is not representable in float32 (NaN, or beyond ±F32_MAX:
- * an absurd learning rate); the check is one comparison inside the same loop.
+ * an absurd learning rate); the check is one comparison inside the same loop. g, m and v below
+ * float32's smallest normal (2^-126) are flushed to zero: subnormals reach m within ~800 steps for
+ * any weight whose gradient stays 0 (a dead ReLU unit), and x86 arithmetic on them is ~40x slower
+ * (`kernels.wat`); a flushed value moves no weight.
  * @throws RangeError when t < 1, or [start, end) is not inside every buffer.
  */
 export function adamStep(a: {
@@ -85,9 +88,9 @@ export function adamStep(a: {
   if (k) return k.adam(theta, m, v, g, start, end, lrT, epsT, k1, k2, scale);
   let finite = true;
   for (let i = start; i < end; i++) {
-    const gi = g[i] * scale;
-    const mi = m[i] + (gi - m[i]) * k1;
-    const vi = v[i] + (gi * gi - v[i]) * k2;
+    const gi = flush(g[i] * scale);
+    const mi = flush(m[i] + (gi - m[i]) * k1);
+    const vi = flush(v[i] + (gi * gi - v[i]) * k2);
     const th = theta[i] - (mi * lrT) / (Math.sqrt(vi) + epsT);
     if (!(Math.abs(th) <= F32_MAX)) finite = false;
     mOut[i] = mi;
@@ -109,6 +112,12 @@ export function softUpdate(target: Float32Array, theta: Float32Array, offset: nu
   const k = 1 - tau;
   for (let i = 0; i < target.length; i++) target[i] = theta[offset + i] * tau + target[i] * k;
 }
+
+/** Smallest normal float32, 2^-126. */
+const F32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/** x, or 0 when |x| is below float32's smallest normal (a subnormal once stored). */
+const flush = (x: number): number => (Math.abs(x) < F32_MIN_NORMAL ? 0 : x);
 
 function checkRange(who: string, start: number, end: number, length: number): void {
   if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= length)) {

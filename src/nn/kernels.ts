@@ -15,6 +15,9 @@ interface KernelExports {
   adam(theta: number, m: number, v: number, g: number, n: number, lrT: number, epsT: number, k1: number, k2: number, scale: number): number;
   soft_update(target: number, theta: number, n: number, tau: number): void;
   sum_squares(g: number, n: number): number;
+  bias_relu(y: number, b: number, rows: number, cols: number, relu: number): void;
+  relu_grad(g: number, y: number, n: number): void;
+  col_sums(g: number, rows: number, cols: number, out: number): void;
 }
 
 const PAGE = 65536;
@@ -98,6 +101,29 @@ export class KernelMemory {
   /** target[i] <- tau theta[offset + i] + (1 - tau) target[i] for every element of target. */
   softUpdate(target: Float32Array, theta: Float32Array, offset: number, tau: number): void {
     this.k.soft_update(target.byteOffset, theta.byteOffset + 4 * offset, target.length, tau);
+  }
+
+  /** Y [rows, cols] row-major <- Y + b (b [cols], broadcast over rows), then max(., 0) when `relu` (`dense.ts`). */
+  biasRelu(Y: Float32Array, b: Float32Array, rows: number, cols: number, relu: boolean): void {
+    this.check('biasRelu', rows * cols <= Y.length && cols <= b.length, Y, b);
+    this.k.bias_relu(Y.byteOffset, b.byteOffset, rows, cols, relu ? 1 : 0);
+  }
+
+  /** G <- G where Y > 0, else 0, elementwise over G's length (ReLU's backward). */
+  reluGrad(G: Float32Array, Y: Float32Array): void {
+    this.check('reluGrad', G.length <= Y.length, G, Y);
+    this.k.relu_grad(G.byteOffset, Y.byteOffset, G.length);
+  }
+
+  /** out[j] <- sum over the rows of G [rows, cols] row-major, column j (float32, in row order). */
+  colSums(G: Float32Array, rows: number, cols: number, out: Float32Array): void {
+    this.check('colSums', rows * cols <= G.length && cols <= out.length, G, out);
+    this.k.col_sums(G.byteOffset, rows, cols, out.byteOffset);
+  }
+
+  /** @throws RangeError unless `sizes` holds and every array is a view on this memory. */
+  private check(who: string, sizes: boolean, ...arrays: Float32Array[]): void {
+    if (!sizes || !this.holds(...arrays)) throw new RangeError(`KernelMemory.${who}: operands too short or not on this memory`);
   }
 
   /** Sum of squares of g[start, end), accumulated in float64. */
