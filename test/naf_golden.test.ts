@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { initBackend } from '../src/agent/backend.js';
 import { Rng } from '../src/util/rng.js';
 import { GOLDEN_CASES, goldenAgent, goldenBatch } from './fixtures/naf_golden.js';
+import { nativeGemm } from '../src/nn/gemm.js';
 
 await initBackend();
 
@@ -24,16 +25,23 @@ const decode = (s: string) => {
 };
 const close = (a: number, b: number, rtol: number, atol: number) => Math.abs(a - b) <= atol + rtol * Math.abs(b);
 
+const native = nativeGemm();
+const nativeSkip = 'error' in native ? `native GEMM not available: ${native.error}` : false;
+
 const cases = [
-  ...GOLDEN_CASES.map((c) => ({ ...c, threads: 1 as const })),
+  ...GOLDEN_CASES.map((c) => ({ ...c, threads: 1 as const, path: 'tfjs' as const })),
   // The two-thread update (agent/naf/parallel.ts) must give the same numbers.
-  ...GOLDEN_CASES.filter((c) => c.options.architecture === 'separate').map((c) => ({ ...c, threads: 2 as const })),
+  ...GOLDEN_CASES.filter((c) => c.options.architecture === 'separate').map((c) => ({ ...c, threads: 2 as const, path: 'tfjs' as const })),
+  // And so must the update on the native GEMM (agent/naf/dense_step.ts; no batch norm there), on one and two threads.
+  ...GOLDEN_CASES.filter((c) => !c.options.batchNorm).map((c) => ({ ...c, threads: 1 as const, path: 'native' as const })),
+  ...GOLDEN_CASES.filter((c) => !c.options.batchNorm && c.options.architecture === 'separate').map((c) => ({ ...c, threads: 2 as const, path: 'native' as const })),
 ];
 
 for (const c of cases) {
-  test(`NAF update = the replaced implementation (golden values): ${c.name}, ${c.updates} updates, ${c.threads} thread(s)`, async () => {
+  test(`NAF update = the replaced implementation (golden values): ${c.name}, ${c.updates} updates, ${c.threads} thread(s), ${c.path}`, { skip: c.path === 'native' && nativeSkip }, async () => {
     const want = golden.cases[c.name];
-    const agent = goldenAgent(c.options, c.threads);
+    const agent = goldenAgent(c.options, c.threads, c.path === 'native' && 'gemm' in native ? native.gemm : null);
+    assert.equal(agent.updatePath, c.path);
     if (c.threads === 2) {
       await agent.startWorker();
       assert.equal(agent.threadsInUse, 2);

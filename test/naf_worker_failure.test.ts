@@ -20,6 +20,7 @@ import { SLOT, type HeadWorkerFault } from '../src/agent/naf/parallel.js';
 import type { AgentState } from '../src/agent/types.js';
 import { Rng } from '../src/util/rng.js';
 import { GOLDEN_DIMS, goldenBatch } from './fixtures/naf_golden.js';
+import { nativeGemm } from '../src/nn/gemm.js';
 
 await initBackend();
 
@@ -29,7 +30,9 @@ const base = (batchNorm: boolean): NafOptions => ({ dX, dU, uMax: Float64Array.f
 const STALL_TIMEOUT_MS = 3000;
 
 const two = (batchNorm: boolean, o: Partial<NafOptions> = {}) => new NafAgent({ ...base(batchNorm), threads: 2, testWorkerFaults: true, ...o });
-const one = (batchNorm: boolean) => new NafAgent({ ...base(batchNorm), threads: 1 });
+const one = (batchNorm: boolean, o: Partial<NafOptions> = {}) => new NafAgent({ ...base(batchNorm), threads: 1, gemm: o.gemm ?? null });
+const native = nativeGemm();
+const nativeSkip = 'error' in native ? `native GEMM not available: ${native.error}` : false;
 
 /** Every tensor and scalar, bit for bit. */
 function assertSameState(a: AgentState, b: AgentState, what: string): void {
@@ -67,7 +70,7 @@ async function scenario(o: {
   const bn = o.batchNorm ?? false;
   const agent = two(bn, o.options);
   await agent.startWorker();
-  const ref = one(bn);
+  const ref = one(bn, o.options);
   const rng = new Rng(`worker-failure:${o.name}`);
   for (let k = 0; k < (o.before ?? 4); k++) {
     const batch = goldenBatch(rng);
@@ -83,7 +86,7 @@ async function scenario(o: {
   const notices = agent.takeNotices();
   const afterFailure = await agent.getState();
   // The redo on one thread from the restored state = a one-thread agent from the state before.
-  const fromPre = one(bn);
+  const fromPre = one(bn, o.options);
   await fromPre.setState(pre);
   const r1 = fromPre.update(batch);
   assert.equal(r.loss, r1.loss, `${o.name}: the redone update's loss`);
@@ -225,4 +228,44 @@ test('the fault hook is test-only: an agent without testWorkerFaults refuses it,
   assertCloseState(await agent.getState(), await ref.getState(), 'no hook');
   agent.dispose();
   ref.dispose();
+});
+
+// The native path's split (`parallel.ts`, "On the native path"): two phases, the same guarantees.
+const gemm = 'gemm' in native ? native.gemm : null;
+for (const phase of [1, 2] as const) {
+  test(`native path: head worker throws in its step (phase ${phase}): undone, redone on one thread, worker restarted`, { skip: nativeSkip }, async () => {
+    const { agent, notices } = await scenario({ name: `native throw ${phase}`, options: { gemm }, fail: injected({ kind: 'throw', phase }) });
+    assert.equal(agent.updatePath, 'native');
+    assert.equal(notices.length, 1);
+    assert.match(notices[0].text, /failed at update 5 \(error\): injected fault \(test\): throw at phase/);
+    assert.deepEqual(agent.takeNotices().map((n) => n.level), ['info'], 'one notice: restarted');
+    assert.equal(agent.threadsInUse, 2);
+    agent.dispose();
+  });
+}
+
+test('native path: head worker exits in its step, and stalls past the timeout then finishes late: undone, redone, restarted; late writes land nowhere', { skip: nativeSkip }, async () => {
+  const exit = await scenario({ name: 'native exit', options: { gemm }, fail: injected({ kind: 'exit', phase: 2 }) });
+  assert.match(exit.notices[0].text, /\(exit\)/);
+  exit.agent.dispose();
+  let stalled: ReturnType<NafAgent['injectWorkerFault']> | null = null;
+  let acksBefore = 0;
+  const late = await scenario({
+    name: 'native stall late',
+    options: { gemm, workerTimeoutMs: STALL_TIMEOUT_MS },
+    fail: async (a) => {
+      stalled = a.injectWorkerFault({ kind: 'stall', phase: 2, late: true }); // after its backward pass, before its acknowledgement
+      acksBefore = stalled.acks();
+      return {
+        afterUpdate: async () => {
+          stalled!.release();
+          await stalled!.exited;
+          assert.equal(stalled!.acks(), acksBefore + 2, 'the late worker completed and acknowledged its step');
+        },
+      };
+    },
+  });
+  assert.match(late.notices[0].text, /\(timeout\)/);
+  assert.equal(late.agent.threadsInUse, 2, 'restarted after the stalled thread exited');
+  late.agent.dispose();
 });

@@ -13,6 +13,7 @@ import { armCollisionLine } from '../training/arm_collision.js';
 import { Trainer } from '../training/trainer.js';
 import { createLogger } from '../util/logger.js';
 import { backendLine } from './backend_line.js';
+import { NafAgent } from '../agent/naf/agent.js';
 import { nafRos } from './command_hint.js';
 import { clock, progressLine, type ProgressState } from './progress.js';
 
@@ -54,6 +55,7 @@ export async function train(opts: TrainOptions): Promise<void> {
     : await Trainer.create(override!, runDir, logger);
   const total = trainer.config.training.episodes;
   say(backendLine(trainer.parts.backend));
+  if (trainer.parts.agent instanceof NafAgent) say(trainer.parts.agent.describeUpdate());
   const collision = await armCollisionLine(trainer.config);
   say(collision);
   writeAtomic(join(runDir, RUN_FILES.collision), `${collision}\n`); // summary.md shows it

@@ -87,6 +87,9 @@ function crossChecks(c: NafConfig): string[] {
     issues.push(`safety.workspace_max: must be greater than safety.workspace_min on every axis; got ${JSON.stringify(wmin)} and ${JSON.stringify(wmax)}`);
   }
   if (new Set(c.joints).size !== c.joints.length) issues.push(`joints: names must be unique; got ${JSON.stringify(c.joints)}`);
+  if (c.agent.update_path === 'native' && (c.agent.kind !== 'naf' || c.agent.batch_norm)) {
+    issues.push(`agent.update_path: native needs agent.kind naf without batch_norm (the native path has no batch normalisation); got ${c.agent.kind}${c.agent.batch_norm ? ' with batch_norm' : ''} (use auto or tfjs)`);
+  }
   if (c.agent.learner_threads === 2 && (c.agent.kind !== 'naf' || c.agent.architecture !== 'separate')) {
     issues.push(`agent.learner_threads: 2 needs agent.kind naf with agent.architecture separate (the heads are split between threads); got 2 with ${c.agent.kind}, ${c.agent.architecture}`);
   }

@@ -58,6 +58,7 @@ export interface NafConfig {
     l_diag_max_exp: number;
     warmup_steps: number;
     learner_threads: number;
+    update_path: 'auto' | 'native' | 'tfjs';
     policy_averaging: number;
     normalize_actions: boolean;
     normalize_observations: boolean;
@@ -198,7 +199,8 @@ export const CONFIG_SCHEMA = {
         normalize_actions: { type: 'boolean', description: 'The networks work on actions u/u_max in [-1, 1] (P dimensionless); torques are scaled at the arm. false: on torques in N·m (what a checkpoint saved without action normalisation needs).', default: true },
         normalize_observations: { type: 'boolean', description: 'Running mean/std normalisation of the observation at the network inputs (statistics from the minibatches, frozen within an update, checkpointed, sent to the actor).', default: false },
         critic_weight_decay: { ...num('DDPG: L2 weight decay of the critic\'s weight matrices (DDPG paper: 1e-2; 0 here: with TD errors ~1e-3 it dominated the critic\'s gradient).', 0), default: 0 },
-        learner_threads: { ...int('Threads of one NAF update: 2 computes V and part of L on the learner\'s thread, mu and the rest of L on a second one (same results to float32 tolerance, ~1.5x the updates/s on 2 cores; NAF with the separate architecture only).', 1, 2), default: 1 },
+        learner_threads: { ...int('Threads of one NAF update: 2 splits it by networks between the learner\'s thread and a second one (same results to float32 tolerance, ~1.3-1.5x the updates/s on 2 cores; NAF with the separate architecture only).', 1, 2), default: 1 },
+        update_path: { type: 'string', enum: ['auto', 'native', 'tfjs'], description: 'Where the NAF update\'s dense layers run: native = a BLAS GEMM (OpenBLAS through the optional addon native/blas, built at npm ci when libopenblas-dev and a C compiler are present; npm run build:native) over the flat weight buffers, ~4x the updates/s of tfjs-wasm here; tfjs = the tfjs backend. auto = native when the addon loads and batch_norm is off, else tfjs. Same results to float32 tolerance. DDPG always uses tfjs.', default: 'auto' },
       },
       required: [],
     },

@@ -8,6 +8,7 @@ import type { NafConfig } from '../config/schema.js';
 import { buildReachTask, resolveUrdfPath } from '../config/arm_checks.js';
 import { initBackend, type BackendInfo } from '../agent/backend.js';
 import { NafAgent } from '../agent/naf/agent.js';
+import { nativeGemm, type Gemm } from '../nn/gemm.js';
 import { DdpgAgent } from '../agent/ddpg/agent.js';
 import { createNoise } from '../agent/noise.js';
 import type { QAgent } from '../agent/types.js';
@@ -154,7 +155,20 @@ export function buildAgent(config: NafConfig, task: Task): QAgent {
     normalizeActions: a.normalize_actions, normalizeObservations: a.normalize_observations,
   };
   if (a.kind === 'ddpg') return new DdpgAgent({ ...common, criticLr: a.learning_rate, actorLr: a.actor_learning_rate, weightDecay: a.critic_weight_decay });
-  return new NafAgent({ ...common, lr: a.learning_rate, architecture: a.architecture, lDiagMaxExp: a.l_diag_max_exp, threads: a.learner_threads === 2 ? 2 : 1 });
+  return new NafAgent({ ...common, lr: a.learning_rate, architecture: a.architecture, lDiagMaxExp: a.l_diag_max_exp, threads: a.learner_threads === 2 ? 2 : 1, gemm: updateGemm(config) });
+}
+
+/**
+ * The native GEMM the NAF update runs on (`agent.update_path`), or null for the tfjs path.
+ * @throws Error when update_path is native and the addon does not load (with the reason)
+ */
+export function updateGemm(config: NafConfig): Gemm | null {
+  const a = config.agent;
+  if (a.kind !== 'naf' || a.update_path === 'tfjs' || a.batch_norm) return null;
+  const g = nativeGemm();
+  if ('gemm' in g) return g.gemm;
+  if (a.update_path === 'native') throw new Error(`agent.update_path: native, but the native GEMM is not available: ${g.error}`);
+  return null;
 }
 
 export interface LearningParts {

@@ -24,6 +24,7 @@ import type { PolicySnapshot, ThreadStatus } from '../agent/types.js';
 import type { LinearGaussianController } from '../control/types.js';
 import type { NafConfig } from '../config/schema.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { NafAgent } from '../agent/naf/agent.js';
 import { armSignature, assertSameArm, buildArmModels, buildLearning, loadConfigUrdf, type ArmSignature, type LearningParts } from './factory.js';
 import { LearningHealth } from './learning_health.js';
 import { learnerState, restoreLearner, type LearnerState, type RefitReport, type Transition } from './learner.js';
@@ -104,6 +105,7 @@ export class LearnerSession {
       ? LearningHealth.replay(options, this.folder.previous, [])
       : new LearningHealth(options);
     this.episodeStart = { updates: parts.agent.updates, imagined: parts.learner.imaginedTotal, steps: parts.learner.steps, at: NaN };
+    if (parts.agent instanceof NafAgent) this.emit({ type: 'log', level: 'info', message: `learner: tfjs backend ${parts.backend.name}; ${parts.agent.describeUpdate()}` });
   }
 
   /** The fleet learner's own state in the checkpoint resumed from (`save(fleet)`); null for a new run or a single-arm checkpoint. */

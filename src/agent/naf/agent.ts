@@ -39,6 +39,8 @@ import type { PolicySnapshot, QAgent, TransitionBatch, UpdateStats } from '../ty
 import { advantage, lCount, lowerFromL, muFromZ, nafLoss, type NafHeadConfig, type NafLossResult } from './heads.js';
 import { NafNetwork, type NafCaches, type NafHead, type NafOutputs } from './network.js';
 import { HeadWorkerKeeper } from './head_keeper.js';
+import { NafDenseStep } from './dense_step.js';
+import type { Gemm } from '../../nn/gemm.js';
 import { CMD, DEFAULT_TIMEOUT_MS, HeadWorker, HeadWorkerError, MAX_BATCH, PARAM, SLOT, SPLIT_LAYER, workerRegion, type HeadWorkerFault, type WorkerRegion } from './parallel.js';
 import type { ThreadStatus } from '../types.js';
 
@@ -63,6 +65,11 @@ export interface NafOptions extends AgentOptions {
    * in production (no config parameter reaches it).
    */
   testWorkerFaults?: boolean;
+  /**
+   * A native GEMM (`nn/gemm.ts`): the update's dense layers run on it over the flat buffers
+   * (`dense_step.ts`) instead of tfjs. Ignored with batch normalisation (tfjs path).
+   */
+  gemm?: Gemm | null;
 }
 
 export class NafAgent extends LearnerBase implements QAgent {
@@ -88,6 +95,9 @@ export class NafAgent extends LearnerBase implements QAgent {
   /** weight matrices whose transposes the forward passes read (online, target) */
   private readonly transposed: string[];
   private readonly targetTransposed: string[];
+  /** the update's steps 1-3 on a native GEMM, or null (tfjs) */
+  private readonly dense: NafDenseStep | null;
+  private readonly gemmName: string;
 
   /** @throws Error naming the first invalid option. */
   constructor(options: NafOptions) {
@@ -111,6 +121,8 @@ export class NafAgent extends LearnerBase implements QAgent {
     this.transposed = net.transposed();
     this.networks = o.architecture === 'separate' ? ['V/', 'mu/', 'L/'].map((h) => this.layout.range([h])) : [[0, this.layout.size]];
     this.targetTransposed = this.transposed.filter((n) => this.targetLayout.has(n));
+    this.dense = options.gemm && !o.batchNorm ? new NafDenseStep(net.specs, this.layout, this.targetLayout, options.gemm) : null;
+    this.gemmName = options.gemm?.name ?? '';
     this.workerTimeoutMs = options.workerTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.testWorkerFaults = options.testWorkerFaults ?? false;
     const limit = options.workerFailureLimit ?? 3;
@@ -158,7 +170,8 @@ export class NafAgent extends LearnerBase implements QAgent {
       memory: this.state.memory.memory,
       region: this.region!,
       testFaults: this.testWorkerFaults,
-      buffers: { theta: cur.theta, m: cur.m, v: cur.v },
+      buffers: { theta: cur.theta, m: cur.m, v: cur.v, target: cur.target },
+      native: this.dense ? { V: this.net.specs.V, targetParams: [...this.targetLayout.entries] } : null,
     });
   }
 
@@ -166,6 +179,21 @@ export class NafAgent extends LearnerBase implements QAgent {
   override helperThreadIds(): number[] {
     const w = this.keeper?.live;
     return w?.tid != null ? [w.tid] : [];
+  }
+
+  /** Where the update's dense layers run: 'native' (a BLAS GEMM, `dense_step.ts`) or 'tfjs'. */
+  get updatePath(): 'native' | 'tfjs' {
+    return this.dense ? 'native' : 'tfjs';
+  }
+
+  /**
+   * One line for the log: where the update runs and on how many threads, e.g. "NAF update: native
+   * GEMM (OpenBLAS 0.3.21 ... SkylakeX), 2 threads", or "NAF update: tfjs (wasm), 1 thread".
+   */
+  describeUpdate(): string {
+    const where = this.dense ? `native GEMM (${this.gemmName})` : `tfjs (${tf.getBackend()})`;
+    const n = this.threadsInUse;
+    return `NAF update: ${where}, ${n} thread${n === 1 ? '' : 's'}`;
   }
 
   /** 2 while the second thread is running, else 1. */
@@ -221,7 +249,7 @@ export class NafAgent extends LearnerBase implements QAgent {
       const b = this.networkBatch(batch);
       const w = this.keeper?.live;
       if (w && b.B <= MAX_BATCH) {
-        const r = this.stepTwoThreads(w, b, t);
+        const r = this.dense ? this.stepNativeTwoThreads(w, b, t) : this.stepTwoThreads(w, b, t);
         if (r) return r;
       }
       return this.step(b, t);
@@ -234,6 +262,10 @@ export class NafAgent extends LearnerBase implements QAgent {
     const { dX, dU } = this;
     const nL = lCount(dU);
     const cur = this.state.current;
+    if (this.dense) {
+      const r = this.dense.run(cur.theta, cur.target, batch, this.grad, (b, V, z, l, Vnext) => this.loss(b, V, z, l, Vnext));
+      return { loss: r.loss, qMean: r.qMean, ok: this.networks.every((n) => this.optimize(n, t, this.lrs.lr)) };
+    }
     let f: NafLossResult | undefined;
     tf.tidy(() => {
       const p = lookup(uploadTensors(this.layout, cur.theta, this.transposed), 'NafAgent');
@@ -351,6 +383,69 @@ export class NafAgent extends LearnerBase implements QAgent {
     }
   }
 
+  /**
+   * The native path's update on two threads (`parallel.ts`, "On the native path"): mu and L in the
+   * worker, V, V', the loss and the Adam steps here. Failures as in `stepTwoThreads`.
+   * @returns the step's result, or null after a worker failure (state restored)
+   */
+  private stepNativeTwoThreads(w: HeadWorker, batch: TransitionBatch, t: number): StepResult | null {
+    const { B } = batch;
+    const { dX, dU } = this;
+    const nL = lCount(dU);
+    const dense = this.dense!;
+    const { xT, x2, out, dOut, params } = w.data.buffers;
+    const region = this.region!;
+    let sent = false;
+    let backwardSent = false;
+    let acks = 0;
+    try {
+      w.check(); // a worker that died between updates
+      xT.set(batch.x.subarray(0, B * dX));
+      x2.set(batch.x2.subarray(0, B * dX));
+      params[PARAM.B] = B;
+      params[PARAM.T] = t;
+      params[PARAM.LR] = this.lrs.lr;
+      params[PARAM.CLIP] = this.gradClipNorm;
+      acks = w.acks();
+      w.send(CMD.UPDATE);
+      sent = true;
+      this.state.beginStep({ adamT: this.adamT }); // before this thread writes the state
+      const cur = this.state.current;
+      const V = dense.forward(cur.theta, batch.x, B, ['V']).V!;
+      w.waitAck(acks + 1, this.workerTimeoutMs);
+      const f = this.loss(batch, V, out.subarray(0, dU * B), out.subarray(dU * B, (dU + nL) * B), out.subarray((dU + nL) * B, (dU + nL + 1) * B));
+      dOut.set(f.dz, 0);
+      dOut.set(f.dl, dU * B);
+      w.send(CMD.BACKWARD);
+      backwardSent = true;
+      dense.backward(cur.theta, { V: f.dV }, this.grad);
+      const ok = this.optimize(this.networks[0], t, this.lrs.lr);
+      w.waitAck(acks + 2, this.workerTimeoutMs);
+      // mu's and L's gradients, from the worker's region (after acknowledgement 2)
+      const [, muR, LR] = this.networks;
+      this.grad.set(region.grad.subarray(muR[0], LR[1]), muR[0]);
+      let good = ok;
+      for (const [range, norm2] of [[muR, params[PARAM.NORM2_MU]], [LR, params[PARAM.NORM2_L_TOP]]] as const) {
+        good = norm2 <= F32_MAX && this.adamRange(range, t, this.lrs.lr, clipScale(Math.sqrt(norm2), this.gradClipNorm)) && good;
+      }
+      this.keeper!.succeeded();
+      return { loss: f.loss, qMean: f.qMean, ok: good };
+    } catch (e) {
+      if (e instanceof HeadWorkerError) {
+        this.keeper!.failed(e, this.updates);
+        this.state.abortStep();
+        return null;
+      }
+      try {
+        if (sent && !backwardSent) w.send(CMD.SKIP);
+        if (sent) w.waitAck(acks + 2, this.workerTimeoutMs);
+      } catch (e2) {
+        if (e2 instanceof HeadWorkerError) this.keeper!.failed(e2, this.updates, false);
+      }
+      throw e;
+    }
+  }
+
   /** V'(x') [B] of the target network (batch norm with the x' minibatch's statistics). Call inside `tf.tidy`. */
   private targetValue(batch: TransitionBatch): Float32Array {
     const target = lookup(uploadTensors(this.targetLayout, this.state.current.target, this.targetTransposed), 'NafAgent target');
@@ -448,3 +543,4 @@ export class NafAgent extends LearnerBase implements QAgent {
     return this.snapshot(this.averaging);
   }
 }
+

@@ -17,7 +17,9 @@ import { KernelMemory } from '../../nn/kernels.js';
 import { ParamLayout } from '../../nn/layout.js';
 import { forwardTransposes, layerCount, mlpBackward, mlpBackwardDownTo, mlpForward, type LayerCache } from '../../nn/mlp.js';
 import { downloadInto, lookup, uploadTensors } from '../../nn/tensors.js';
-import { CMD, ERR, FAULT, PARAM, SLOT, SPLIT_LAYER, type HeadWorkerData } from './parallel.js';
+import { CMD, ERR, FAULT, PARAM, SLOT, SPIN_MS, SPLIT_LAYER, spinUntilChanged, type HeadWorkerData } from './parallel.js';
+import { nativeGemm } from '../../nn/gemm.js';
+import { NafDenseStep } from './dense_step.js';
 
 const data = workerData as HeadWorkerData;
 const { ctrl, params } = data.buffers;
@@ -25,7 +27,7 @@ const b = data.buffers;
 // This thread's views of the learner's state (read only) and of the worker region (written), so
 // that Adam runs as a wasm kernel on the region.
 const stateMemory = KernelMemory.attach(data.memory);
-for (const k of ['theta', 'm', 'v'] as const) b[k] = stateMemory.view(b[k]);
+for (const k of ['theta', 'm', 'v', 'target'] as const) b[k] = stateMemory.view(b[k]);
 const regionMemory = KernelMemory.attach(data.region.memory);
 const region = { ...data.region };
 for (const k of ['grad', 'stats', 'theta', 'm', 'v'] as const) region[k] = regionMemory.view(data.region[k]);
@@ -39,6 +41,7 @@ const transposed = [mu, L].flatMap(forwardTransposes);
 const hasStats = statLayout.entries.some((e) => prefixes.some((p) => e.name.startsWith(p)));
 const muRange = layout.range([prefixes[0]]);
 const lTopRange = layout.range(lTop);
+const lRange = layout.range([prefixes[1]]);
 let seen = 0;
 let exiting = false;
 
@@ -61,7 +64,7 @@ function next(): number {
       if (cmd === CMD.EXIT) exiting = true;
       return cmd;
     }
-    Atomics.wait(ctrl, SLOT.CMD_SEQ, seq);
+    if (!spinUntilChanged(ctrl, SLOT.CMD_SEQ, seq, SPIN_MS)) Atomics.wait(ctrl, SLOT.CMD_SEQ, seq);
   }
 }
 
@@ -161,7 +164,41 @@ function update(): void {
   });
 }
 
+/** The native path's heads (`parallel.ts`, "On the native path"), built at start when `data.native`. */
+let dense: NafDenseStep | null = null;
+
+/**
+ * One update on the native path (`parallel.ts`): forward passes of mu and L on x (`xT`, row-major)
+ * and of the target V' on x' (`x2`); z, l and V' row-major into `out` (ack 1). Unless SKIP (ack 2,
+ * done) or EXIT (done): backward passes of mu and L from dz, dl in `dOut` into the region's grad,
+ * and the squared norms of mu's and of L's gradients (ack 2).
+ */
+function nativeUpdate(): void {
+  const B = params[PARAM.B];
+  const dU = mu.sizes[mu.sizes.length - 1];
+  const nL = L.sizes[L.sizes.length - 1];
+  const o = dense!.forward(b.theta, b.xT.subarray(0, B * data.dX), B, ['mu', 'L']);
+  b.out.set(o.mu!, 0);
+  b.out.set(o.L!, dU * B);
+  b.out.set(dense!.targetValue(b.target, b.x2.subarray(0, B * data.dX), B), (dU + nL) * B);
+  fault(1);
+  ack();
+  const cmd = next();
+  if (cmd === CMD.EXIT) return;
+  if (cmd !== CMD.BACKWARD) return ack();
+  dense!.backward(b.theta, { mu: b.dOut.subarray(0, dU * B), L: b.dOut.subarray(dU * B, (dU + nL) * B) }, region.grad);
+  params[PARAM.NORM2_MU] = sumSquares(region.grad, muRange[0], muRange[1]);
+  params[PARAM.NORM2_L_TOP] = sumSquares(region.grad, lRange[0], lRange[1]);
+  fault(2);
+  ack();
+}
+
 try {
+  if (data.native) {
+    const g = nativeGemm();
+    if ('error' in g) throw new Error(`the native GEMM does not load in the worker thread: ${g.error}`);
+    dense = new NafDenseStep({ V: data.native.V, mu, L }, layout, new ParamLayout(data.native.targetParams), g.gemm);
+  }
   await initBackend(data.backend as BackendName);
   // This thread's Linux id, so that a node's real-time setup leaves it with the learner's scheduling.
   let tid: number | null = null;
@@ -177,7 +214,7 @@ try {
 while (!exiting) {
   const cmd = next();
   try {
-    if (cmd === CMD.UPDATE) update();
+    if (cmd === CMD.UPDATE) (dense ? nativeUpdate : update)();
   } catch (e) {
     fail(e);
   }

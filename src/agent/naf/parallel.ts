@@ -53,6 +53,24 @@
  * tens of microseconds, beside the update's milliseconds. Adam still runs as the same in-place SIMD
  * kernel (`nn/kernels.ts`) on the same float32 values, so results are unchanged.
  *
+ * **On the native path** (`dense_step.ts`: a BLAS GEMM on both threads, no batch norm) the split
+ * is by whole networks, with two hand-offs:
+ *
+ *   main                                      worker
+ *   UPDATE ──────────────────────────────────▶ forward mu, L on x -> z, l; target V' on x' -> V'
+ *   save the state; forward V                    (row-major, `out`); ack 1
+ *   wait ack 1; nafLoss -> dz, dl, BACKWARD ──▶ backward mu, L into the region's grad;
+ *   backward V; Adam V                            ||grad||^2 of mu and of L; ack 2
+ *   wait ack 2; mu's and L's gradients from
+ *     the region; Adam mu, L (clipped apart)
+ *
+ * (x, x' and the outputs travel row-major: [B, dX] in `xT` and `x2`; [B, dU], [B, nL], then [B]
+ * in `out`; dz, dl in `dOut`.) Every product keeps the whole minibatch (a GEMM over half of it
+ * costs ~2/3 of the whole one here). What crosses between the cores is kept to the gradients:
+ * the worker proposing mu's and L's Adam steps instead (as the tfjs path does for mu) moves three
+ * times as many floats, and cache lines written by the other core cost ~1 ns per float to read
+ * here (measured: 1.5 vs 0.8 ms per update). The same failure handling and rules hold.
+ *
  * Waiting is `Atomics.wait` (allowed in Node's main thread and in workers) with a timeout.
  *
  * Test hooks: a worker started with `testFaults` understands a fault armed in its control block
@@ -79,12 +97,31 @@ export const SLOT = { CMD: 0, CMD_SEQ: 1, ACK: 2, ERROR: 3, FINITE: 4, FAULT_KIN
 export const ERR = { NONE: 0, THREW: 1, EXITED: 2 } as const;
 /** Test-only fault kinds (ctrl[FAULT_KIND]). */
 export const FAULT = { NONE: 0, THROW: 1, EXIT: 2, STALL: 3 } as const;
-/** Float64 slots of the parameter array (NORM2_L_TOP: ||grad||^2 of L's layers >= 1, from the worker). */
-export const PARAM = { B: 0, T: 1, LR: 2, CLIP: 3, NORM2_L_TOP: 4 } as const;
+/**
+ * Float64 slots of the parameter array, from the worker: NORM2_L_TOP ||grad||^2 of L's layers >= 1
+ * (of all of L on the native path), NORM2_MU ||grad||^2 of mu (native path).
+ */
+export const PARAM = { B: 0, T: 1, LR: 2, CLIP: 3, NORM2_L_TOP: 4, NORM2_MU: 5 } as const;
 /** Largest minibatch the shared scratch holds; larger batches run on one thread. */
 export const MAX_BATCH = 1024;
 /** The layer of L at which the backward pass is handed over: G of its pre-activation goes to the main thread. */
 export const SPLIT_LAYER = 1;
+/**
+ * How long a thread polls a control slot before it sleeps on it (`Atomics.wait`), ms: a hand-off
+ * the other thread answers within this time costs no futex sleep and wake-up, which on a virtual
+ * machine took tens of microseconds per hand-off; the longest a thread burns a core for nothing.
+ */
+export const SPIN_MS = 0.2;
+
+/** Polls ctrl[slot] until it differs from `from` or `ms` pass; true when it changed. */
+export function spinUntilChanged(ctrl: Int32Array, slot: number, from: number, ms: number): boolean {
+  const end = performance.now() + ms;
+  do {
+    for (let i = 0; i < 64; i++) if (Atomics.load(ctrl, slot) !== from) return true;
+  } while (performance.now() < end);
+  return false;
+}
+
 /** Default of how long the calling thread waits for one acknowledgement, ms. */
 export const DEFAULT_TIMEOUT_MS = 30000;
 
@@ -115,8 +152,9 @@ export class HeadWorkerError extends Error {
 /**
  * The memory only the worker writes (rule 1 of the module doc), on its own shared wasm memory so
  * that mu's Adam step runs there as the in-place kernel: `grad` (layout of theta: mu's and L's
- * top layers' gradients), `stats` (layout of the batch statistics: mu's and L's), and mu's Adam
- * step (`theta`, `m`, `v`: mu's range only, index 0 = mu's first weight).
+ * top layers' gradients), `stats` (layout of the batch statistics: mu's and L's), and the worker's
+ * Adam step (`theta`, `m`, `v`: mu's range, and L's after it on the native path; index 0 = mu's
+ * first weight).
  */
 export interface WorkerRegion {
   memory: WebAssembly.Memory;
@@ -127,7 +165,7 @@ export interface WorkerRegion {
   v: Float32Array;
 }
 
-/** A worker region for `params` floats of parameters, `stats` of statistics and a mu network of `mu` weights. */
+/** A worker region for `params` floats of parameters, `stats` of statistics and an Adam step over `mu` weights. */
 export function workerRegion(params: number, stats: number, mu: number): WorkerRegion {
   const k = KernelMemory.create(alignedFloats(params) + alignedFloats(stats) + 3 * alignedFloats(mu), true);
   return { memory: k.memory, grad: k.alloc(params), stats: k.alloc(stats), theta: k.alloc(mu), m: k.alloc(mu), v: k.alloc(mu) };
@@ -140,6 +178,8 @@ export interface HeadWorkerData {
   /** the worker's heads: mu (backward pass and Adam step here) and L (backward pass down to SPLIT_LAYER here) */
   mu: MlpSpec;
   L: MlpSpec;
+  /** the native path's split (module doc): the V network and the target layout (for V'), or null */
+  native: { V: MlpSpec; targetParams: LayoutEntry[] } | null;
   /** the full parameter and statistics layouts (the worker uses its heads' entries) */
   params: LayoutEntry[];
   stats: LayoutEntry[];
@@ -152,7 +192,9 @@ export interface HeadWorkerData {
   testFaults: boolean;
   buffers: {
     theta: Float32Array; m: Float32Array; v: Float32Array;
-    /** x^T [dX, B] */ xT: Float32Array;
+    /** the target network's weights (read on the native path) */ target: Float32Array;
+    /** x^T [dX, B] (x [B, dX] on the native path) */ xT: Float32Array;
+    /** x' [B, dX] (native path) */ x2: Float32Array;
     /** outputs of the worker's heads, feature-major: z^T [dU, B] then l^T [nL, B] */ out: Float32Array;
     /** dloss/d(outputs), same layout */ dOut: Float32Array;
     /** L's layer-0 cache for the main thread: output h_1 [h, B]; with batch norm also ẑ [h, B] and 1/std [h] */
@@ -163,7 +205,7 @@ export interface HeadWorkerData {
 }
 
 /** What starting a worker takes: everything but the per-instance buffers. */
-export type HeadWorkerArgs = Omit<HeadWorkerData, 'buffers'> & { buffers: Pick<HeadWorkerData['buffers'], 'theta' | 'm' | 'v'> };
+export type HeadWorkerArgs = Omit<HeadWorkerData, 'buffers'> & { buffers: Pick<HeadWorkerData['buffers'], 'theta' | 'm' | 'v' | 'target'> };
 
 /** Main-thread handle of one head worker instance. */
 export class HeadWorker {
@@ -198,7 +240,8 @@ export class HeadWorker {
       buffers: {
         ...args.buffers,
         xT: sharedFloat32(args.dX * MAX_BATCH),
-        out: sharedFloat32(rows * MAX_BATCH),
+        x2: sharedFloat32(args.native ? args.dX * MAX_BATCH : 0),
+        out: sharedFloat32((rows + 1) * MAX_BATCH),
         dOut: sharedFloat32(rows * MAX_BATCH),
         lHidden: sharedFloat32(hidden * MAX_BATCH),
         lZHat: sharedFloat32(bn * hidden * MAX_BATCH),
@@ -259,7 +302,7 @@ export class HeadWorker {
     for (let now = Atomics.load(c, SLOT.ACK); now < ack && !Atomics.load(c, SLOT.ERROR); now = Atomics.load(c, SLOT.ACK)) {
       const left = deadline - performance.now();
       if (left <= 0) throw new HeadWorkerError('timeout', `no answer within ${timeoutMs} ms (waiting for acknowledgement ${ack}, at ${now})`);
-      Atomics.wait(c, SLOT.ACK, now, left);
+      if (!spinUntilChanged(c, SLOT.ACK, now, Math.min(SPIN_MS, left)) && !Atomics.load(c, SLOT.ERROR)) Atomics.wait(c, SLOT.ACK, now, left);
     }
     this.check();
   }
