@@ -12,6 +12,7 @@
  *   grid.md, best.json with --grid: every setting of the tuning grid per method, and the selected ones
  *                      (`--tuned <best.json>` applies them to a comparison)
  *   soak.svg/json      tensor count, heap and RSS over a long run (with --soak)
+ *   peers.json/md      with --peers only: the NAF update beside JAX and PyTorch (`peers.ts`)
  *
  * Learning runs are child processes (`learning_job.ts`), two at a time on this 2-core machine.
  */
@@ -57,6 +58,8 @@ const program = new Command('bench')
   .option('--fleet-arms <list>', 'arm counts of --fleet', '1,2,4')
   .option('--fleet-report <dir>', 'only rewrite table.md and curves.svg of a --fleet results folder from its fleet.json')
   .option('--fleet-episodes <n>', 'real episodes of all arms together per --fleet run', int('--fleet-episodes'), 60)
+  .option('--peers [python]', 'only the NAF update side by side with JAX (jit) and PyTorch (eager), alternating in fresh processes (bench/peers.ts); the Python with jax, optax and torch defaults to python3; peers.json and peers.md')
+  .option('--peer-rounds <n>', 'alternating rounds of --peers', int('--peer-rounds'), 5)
   .option('--continue', 'continue an interrupted comparison in --out: keep the runs its results.json holds, run the missing ones (same config, episodes, --set and --tuned required)')
   .option('--report <dir>', 'only rewrite table.md, grid.md, best.json and the plots of an existing results folder from its results.json')
   .parse();
@@ -177,6 +180,17 @@ if (o.fleetReport) {
   writeFileSync(join(o.fleetReport, 'table.md'), `${table}\n`);
   writeFileSync(join(o.fleetReport, 'curves.svg'), await fleetCurvesSvg(r.runs, r.rStar));
   console.log(table);
+  process.exit(0);
+}
+
+if (o.peers) {
+  const { runPeers, peersTable } = await import('./peers.js');
+  const dir = o.out ?? join('bench', 'results', `${date}-peers`);
+  const p = runPeers({ python: o.peers === true ? 'python3' : String(o.peers), peersDir: join('bench', 'peers'), rounds: o.peerRounds, updates: 3000, log });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'peers.json'), JSON.stringify(p, null, 2) + '\n');
+  writeFileSync(join(dir, 'peers.md'), peersTable(p) + '\n');
+  log(`\n${peersTable(p)}\nresults in ${dir}`);
   process.exit(0);
 }
 
