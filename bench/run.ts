@@ -17,7 +17,7 @@
  * Learning runs are child processes (`learning_job.ts`), two at a time on this 2-core machine.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import { learningCurveSvg, soakSvg, tables, type BenchRun } from './report.js';
 import { bestSettings, gridTable, parseAxes, settingName, settingOverrides, settings, type Axis, type GridRun, type Setting } from './grid.js';
 import { computeFigures, jitterFigures, realtimeSweep, soak } from './compute.js';
 import { initBackend } from '../src/agent/backend.js';
+import { nativeGemm } from '../src/nn/gemm.js';
 import { paramsFileDir, resolveFileRelative } from '../src/config/params_file.js';
 
 const int = (name: string) => (v: string) => {
@@ -218,7 +219,10 @@ if (o.realtime) {
   const secs = quick ? 20 : 60;
   const rows = await realtimeSweep(base, ls, secs);
   for (const r of rows) log(`l = ${r.l}: shed fraction ${r.shedFraction.toFixed(3)}, ${r.updatesPerS.toFixed(0)} updates/s made, jitter p99 ${r.p99Ms.toFixed(2)} ms, ${r.episodes} episodes; ${r.scheduling}`);
-  writeFileSync(join(out, 'realtime.json'), JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), seconds: secs, config: o.config, set: o.set, rows }, null, 1));
+  const native = nativeGemm();
+  const path = { configured: (base as { agent?: { update_path?: string } }).agent?.update_path ?? 'auto', nativeGemm: 'gemm' in native ? native.gemm.name : `unavailable: ${native.error}` };
+  const commit = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(join(out, 'realtime.json'), JSON.stringify({ date: new Date().toISOString(), commit, cores: cpus().length, loadavg: loadavg(), seconds: secs, config: o.config, set: o.set, updatePath: path, rows }, null, 1));
   process.exit(0);
 }
 if (o.jitter) {
