@@ -11,6 +11,7 @@
  * steps". (NAF + imagination makes only I updates per step before its first refit and after the
  * switch-off, so the matched control makes slightly more updates in all; the bench table reports
  * the measured updates per real step of every run.) "DDPG (matched updates)" is the same for DDPG.
+ * The factorial's cells (`FACTORIAL_METHODS`) separate imagination from the iLQG episodes.
  */
 type Params = Record<string, unknown>;
 
@@ -31,6 +32,8 @@ export interface Method {
 
 const modelFree = { model_based: { enabled: false, on_policy_fraction: 1 } };
 const matched = (base: Params) => { const { I, l } = updateBudget(base); return I * (l + 1); };
+/** p of the base (schema default 0.5). */
+const onPolicy = (base: Params) => ((base.model_based ?? {}) as { on_policy_fraction?: number }).on_policy_fraction ?? 0.5;
 
 export const METHODS: Record<string, Method> = {
   // DDPG's update runs on one thread (the two-thread update is NAF's, agent.learner_threads).
@@ -39,12 +42,26 @@ export const METHODS: Record<string, Method> = {
   naf: { kind: 'naf', label: (b) => `NAF (I = ${updateBudget(b).I})`, overrides: () => ({ agent: { kind: 'naf' }, ...modelFree }) },
   naf_matched: { kind: 'naf', label: (b) => `NAF (matched: I = ${matched(b)})`, overrides: (b) => ({ agent: { kind: 'naf', updates_per_step: matched(b) }, ...modelFree }) },
   naf_tvlg: { kind: 'naf', label: () => 'NAF + ImR (tvlg)', overrides: () => ({ agent: { kind: 'naf' }, model_based: { enabled: true, dynamics: 'tvlg' } }) },
+  // The factorial's two other cells (imagination x iLQG mixing): imagination with every real
+  // episode on-policy (p = 1); iLQG episodes (the base's p) without imagination, at the matched budget.
+  naf_tvlg_p1: { kind: 'naf', label: () => 'NAF + ImR (tvlg), p = 1', overrides: () => ({ agent: { kind: 'naf' }, model_based: { enabled: true, dynamics: 'tvlg', on_policy_fraction: 1 } }) },
+  naf_ilqg_matched: {
+    kind: 'naf',
+    label: (b) => `NAF + iLQG episodes (p = ${onPolicy(b)}), no ImR (matched: I = ${matched(b)})`,
+    overrides: (b) => ({ agent: { kind: 'naf', updates_per_step: matched(b) }, model_based: { enabled: false, on_policy_fraction: onPolicy(b) } }),
+  },
   naf_nn: { kind: 'naf', label: () => 'NAF + ImR (nn)', overrides: () => ({ agent: { kind: 'naf' }, model_based: { enabled: true, dynamics: 'nn' } }) },
   naf_true: { kind: 'naf', label: () => 'NAF + ImR (true)', overrides: () => ({ agent: { kind: 'naf' }, model_based: { enabled: true, dynamics: 'true' } }) },
 };
 
 /** The evidence run's methods; naf_nn and ddpg_matched on request. */
 export const DEFAULT_METHODS = ['ddpg', 'naf', 'naf_matched', 'naf_tvlg', 'naf_true'];
+/**
+ * The factorial at matched updates (DESIGN.md Sec. 7): {imagination on, off} x {p = the base's
+ * (iLQG episodes), p = 1}, every cell at I·(l + 1) updates per real step, plus NAF and DDPG at I.
+ * `--methods factorial` runs these.
+ */
+export const FACTORIAL_METHODS = ['naf_tvlg', 'naf_tvlg_p1', 'naf_ilqg_matched', 'naf_matched', 'naf', 'ddpg'];
 /** `--quick`: a few minutes. */
 export const QUICK_METHODS = ['ddpg', 'naf', 'naf_tvlg'];
 

@@ -17,6 +17,8 @@ import type { Curve } from '../src/report/plot.js';
 
 // The plots live with every other plot of the project (src/report/plot.ts).
 export { learningCurveSvg, soakSvg, type Curve } from '../src/report/plot.js';
+import { BOOTSTRAP_RESAMPLES, bootstrapDiffCi, curveArea, episodesToLevel, mean, withCi } from './stats.js';
+export { mean };
 
 /** Held-out test of one policy, as the bench keeps it (from the run's `test.json`). */
 export interface PolicyResult { episode: number; meanReturn: number; successes: number; medianDistance: number }
@@ -66,7 +68,6 @@ export function commonReturn(runs: Curve[], methods?: string[]): { rStar: number
   return { rStar: worst.v, from: worst.m };
 }
 
-export const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 /** Sample standard deviation (n − 1); NaN for fewer than 2 values. */
 export const sd = (a: number[]) => (a.length < 2 ? NaN : Math.sqrt(a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1)));
 const fx = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : '–');
@@ -94,6 +95,8 @@ export function speedup(control: { mean: number; lowerBound: boolean }, method: 
 
 export interface TableOptions {
   labels: Record<string, string>;
+  /** the method every other one's curve area is compared with (difference and its interval); default naf_matched when run */
+  differencesAgainst?: string;
   /** methods whose mean curves define R* (default: all of the task) */
   rStarMethods?: string[];
   /** method -> the controls its episodes are compared with */
@@ -172,6 +175,7 @@ export function tables(runs: BenchRun[], o: TableOptions): string {
       '* *Best test return*: max_e R(e) of each run (the maximum over its evaluations, so biased upwards by evaluation noise), mean ± sd over seeds.',
       `* *Held-out test*: each run's final policy and its best-evaluated checkpoint (\`checkpoints/best\`, the highest R(e)) on ${t0 ? t0.episodes : '`training.test_episodes`'} starts of the test stream (disjoint from training's and from the evaluation starts that chose the best), greedy; return: mean ± sd over seeds [min, max]; *within 2 cm*: test episodes whose final fingertip distance is below ${t0 ? t0.successDistance * 100 : 2} cm, mean over seeds (per seed), and the number of seeds with at least ${ROBUST_FRACTION * 100}% of the test episodes within 2 cm.`,
       '');
+    out.push(...intervalTables(taskRuns, methods.map((m) => byMethod(m)), label, E, o.differencesAgainst));
     const rows: string[] = [];
     for (const [m, controls] of Object.entries(comparisons)) {
       if (!speed.has(m)) continue;
@@ -188,4 +192,55 @@ export function tables(runs: BenchRun[], o: TableOptions): string {
     }
   }
   return out.join('\n');
+}
+
+/** Fractions of the way from the initial to the top return that the level sweep uses. */
+export const LEVEL_FRACTIONS = [0.5, 0.75, 0.9, 0.95] as const;
+
+/**
+ * The tables with intervals (one task): per method the area under the greedy curve, episodes to
+ * each level of a return sweep, the held-out success and median final distance — mean over seeds
+ * with a bootstrap 95 % interval — and every method's area minus the control's with its interval.
+ */
+function intervalTables(taskRuns: BenchRun[], groups: BenchRun[][], label: (m: string) => string, E: number, against?: string): string[] {
+  const out: string[] = [];
+  const r0 = mean(taskRuns.map((r) => r.points[0].meanReturn));
+  const top = Math.max(...groups.map((g) => Math.max(...meanCurve(g).map((p) => p.meanReturn))));
+  const levels = LEVEL_FRACTIONS.map((f) => r0 + f * (top - r0));
+  out.push('**Over seeds, with bootstrap 95 % intervals**', '',
+    `| method | seeds | area under the test-return curve | ${levels.map((l, i) => `episodes to ${l.toFixed(2)} (${LEVEL_FRACTIONS[i] * 100}%)`).join(' | ')} | held-out final: within 2 cm | median final distance, cm |`,
+    `|---|---|---|${levels.map(() => '---').join('|')}|---|---|`);
+  for (const g of groups) {
+    const m = g[0].method;
+    const reach = levels.map((l) => {
+      const v = g.map((r) => episodesToLevel(r, l));
+      const filled = v.map((x) => x ?? E);
+      const censored = v.filter((x) => x === null).length;
+      return `${censored ? '≥ ' : ''}${withCi(filled, 0, `levels:${m}`)}${censored ? ` (${censored} not reached)` : ''}`;
+    });
+    const t = g.map((r) => r.test?.final ?? null);
+    const ok = t.every((x) => x !== null);
+    const succ = ok ? withCi(t.map((x) => x!.successes), 1, `succ:${m}`) + `/${g[0].test!.episodes}` : '–';
+    const dist = ok ? withCi(t.map((x) => 100 * x!.medianDistance), 2, `dist:${m}`) : '–';
+    out.push(`| ${label(m)} | ${g.length} | ${withCi(g.map((r) => curveArea(r)), 3, `area:${m}`)} | ${reach.join(' | ')} | ${succ} | ${dist} |`);
+  }
+  out.push('',
+    `* *Area under the test-return curve*: the trapezoid integral of R(e) from e = 0 to the last evaluation, divided by that span — the average test return over training (higher: better, and earlier). *Levels*: R0 + f (R_top − R0) with R0 = ${r0.toFixed(3)} (mean R(0) of all runs) and R_top = ${top.toFixed(3)} (the best point of the best method's mean-over-seeds curve), f = ${LEVEL_FRACTIONS.join(', ')}; episodes: the first evaluated e with R(e) ≥ the level, a run that never gets there counted as ${E} (the mean is then a lower bound, ≥). *Held-out final*: the final policy on the run's held-out starts (successes out of the test episodes; the median over them of the final fingertip distance), per seed.`,
+    `* Each cell: mean over seeds [percentile-bootstrap 95 % interval of the mean: ${BOOTSTRAP_RESAMPLES} resamples of the seeds with replacement, fixed resampling seed].`,
+    '');
+  const control = against ?? (groups.some((g) => g[0].method === 'naf_matched') ? 'naf_matched' : undefined);
+  const base = groups.find((g) => g[0].method === control);
+  if (base) {
+    const a0 = base.map((r) => curveArea(r));
+    out.push(`**Area under the curve against ${label(control!)}** (difference of means, bootstrap 95 % interval; > 0: better than the control)`, '',
+      '| method | area − control\'s | interval excludes 0 |', '|---|---|---|');
+    for (const g of groups) {
+      if (g === base) continue;
+      const a = g.map((r) => curveArea(r));
+      const [lo, hi] = bootstrapDiffCi(a, a0, `diff:${g[0].method}`);
+      out.push(`| ${label(g[0].method)} | ${(mean(a) - mean(a0)).toFixed(3)} [${lo.toFixed(3)}, ${hi.toFixed(3)}] | ${lo > 0 ? 'yes, better' : hi < 0 ? 'yes, worse' : 'no'} |`);
+    }
+    out.push('', '* Groups resampled independently (separate runs per method and seed); the same resampling seed per row.', '');
+  }
+  return out;
 }

@@ -19,11 +19,12 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_METHODS, METHODS, QUICK_METHODS, TASKS, merge, parseSet } from './methods.js';
+import { DEFAULT_METHODS, FACTORIAL_METHODS, METHODS, QUICK_METHODS, TASKS, merge, parseSet } from './methods.js';
 import { learningCurveSvg, soakSvg, tables, type BenchRun } from './report.js';
 import { bestSettings, gridTable, parseAxes, settingName, settingOverrides, settings, type Axis, type GridRun, type Setting } from './grid.js';
 import { computeFigures, jitterFigures, realtimeSweep, soak } from './compute.js';
@@ -40,7 +41,7 @@ const program = new Command('bench')
   .option('--quick', 'smoke run of a few minutes: fewer seeds, episodes and methods')
   .option('--out <dir>', 'results folder')
   .option('--config <file>', 'base params file', 'config/reacher.yaml')
-  .option('--methods <list>', `comma list of ${Object.keys(METHODS).join(',')} (default ${DEFAULT_METHODS.join(',')}; --quick ${QUICK_METHODS.join(',')})`)
+  .option('--methods <list>', `comma list of ${Object.keys(METHODS).join(',')} (default ${DEFAULT_METHODS.join(',')}; --quick ${QUICK_METHODS.join(',')}), or factorial (${FACTORIAL_METHODS.join(',')})`)
   .option('--tasks <list>', `comma list of ${Object.keys(TASKS).join(',')}`)
   .option('--seeds <n>', 'seeds per method (and per grid setting)', int('--seeds'))
   .option('--episodes <n>', 'training episodes per run', int('--episodes'))
@@ -75,11 +76,30 @@ interface Info {
   date: string; quick: boolean; backend: string; cores: number; cpu?: string; node: string; tfjs: string; config: string;
   episodes: number; seeds: number; evalEvery: number; methods: string[]; tasks: string[];
   labels: Record<string, string>; kinds: Record<string, 'naf' | 'ddpg'>; set: string[]; tuned: string | null; rStarMethods: string[] | null;
+  /** provenance (absent in results of older benches): commit, uncommitted changes, sha256 of the base parameters (16 hex), the update path */
+  commit?: string; dirty?: boolean; configHash?: string; updatePath?: string;
   /** Dates of the `--continue` invocations that added runs. */
   continued?: string[];
   grid?: { axes: Axis[] };
 }
 interface Results { info: Info; compute: unknown[]; curves: BenchRun[]; grid?: GridRun[]; soak?: unknown }
+
+/**
+ * What makes a results file traceable: the commit (and whether the work tree had uncommitted
+ * changes to tracked files), a hash of the resolved base parameters (params file + --set), and
+ * where the NAF update ran (native GEMM or why not).
+ */
+function provenance(base: Params): Pick<Info, 'commit' | 'dirty' | 'configHash' | 'updatePath'> {
+  const git = (...a: string[]) => spawnSync('git', a, { encoding: 'utf8' }).stdout.trim();
+  const native = nativeGemm();
+  const configured = (base.agent as { update_path?: string } | undefined)?.update_path ?? 'auto';
+  return {
+    commit: git('rev-parse', 'HEAD'),
+    dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+    configHash: createHash('sha256').update(JSON.stringify(base)).digest('hex').slice(0, 16),
+    updatePath: `${configured}; native GEMM ${'gemm' in native ? native.gemm.name : `unavailable (${native.error})`}`,
+  };
+}
 
 /** Folder outputs of a results object (also `--report`): table.md + curves, grid.md + best.json. */
 async function writeReport(dir: string, r: Results, rStarOverride?: string[]): Promise<string> {
@@ -91,6 +111,7 @@ async function writeReport(dir: string, r: Results, rStarOverride?: string[]): P
   if (r.curves.length) {
     const every = i.evalEvery ?? (r.curves[0].points[1]?.episode ?? 0) - r.curves[0].points[0].episode;
     const text = [`# naf_ros benchmark (${i.date}, ${i.cores} cores, backend ${i.backend}${i.quick ? ', quick' : ''})`, '',
+      ...(i.commit ? [`Commit ${i.commit.slice(0, 7)}${i.dirty ? ' with uncommitted changes' : ''}, base parameters sha256 ${i.configHash}, node ${i.node}, tfjs ${i.tfjs}, ${i.cpu ?? 'cpu unknown'}; NAF update: ${i.updatePath}${i.continued?.length ? `; continued ${i.continued.join(', ')}` : ''}.`, ''] : []),
       `${i.episodes} training episodes per run, ${i.seeds} seeds per method, base \`${i.config}\`${i.set?.length ? `, ${i.set.map((s) => `\`--set ${s}\``).join(' ')}` : ''}${i.tuned ? `, settings of \`${i.tuned}\`` : ''}; test return evaluated every ${every} episodes.`, '',
       tables(r.curves, { labels, rStarMethods: rStarOverride ?? i.rStarMethods ?? undefined }), ''].join('\n');
     writeFileSync(join(dir, 'table.md'), text);
@@ -140,7 +161,7 @@ try {
   for (const s of o.set as string[]) sets = merge(sets, parseSet(s, yaml.load));
 } catch (e) { fail((e as Error).message); }
 const base = merge(fileParams, sets);
-const methods: string[] = o.methods ? o.methods.split(',') : quick ? QUICK_METHODS : DEFAULT_METHODS;
+const methods: string[] = o.methods ? (o.methods === 'factorial' ? FACTORIAL_METHODS : o.methods.split(',')) : quick ? QUICK_METHODS : DEFAULT_METHODS;
 const tasks: string[] = o.tasks ? o.tasks.split(',') : quick || gridMode ? ['single'] : Object.keys(TASKS);
 for (const m of methods) if (!METHODS[m]) fail(`--methods: unknown method "${m}"; allowed: ${Object.keys(METHODS).join(', ')}`);
 for (const t of tasks) if (!TASKS[t]) fail(`--tasks: unknown task "${t}"; allowed: ${Object.keys(TASKS).join(', ')}`);
@@ -256,6 +277,7 @@ async function runAll<J>(jobs: J[], run: (j: J) => Promise<void>): Promise<void>
 const backend = await initBackend();
 const info: Info = {
   date: new Date().toISOString(), quick, backend: backend.name, cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, tfjs: tf.version.tfjs,
+  ...provenance(base),
   config: o.config, episodes, seeds, evalEvery, methods, tasks, labels, kinds: Object.fromEntries(methods.map((m) => [m, METHODS[m].kind])),
   set: o.set, tuned: o.tuned ?? null, rStarMethods, ...(gridMode ? { grid: { axes } } : {}),
 };
@@ -278,7 +300,7 @@ function continued(): Results {
     ['--eval-every', was.evalEvery, info.evalEvery], ['--set', JSON.stringify(was.set), JSON.stringify(info.set)], ['--tuned', was.tuned, info.tuned], ['backend', was.backend, info.backend]];
   for (const [name, a, b] of same) if (a !== b) fail(`--continue: ${name} was ${a} in ${file}, is ${b} now; the runs would not be comparable`);
   r.info = { ...was, methods: [...new Set([...was.methods, ...methods])], tasks: [...new Set([...was.tasks, ...tasks])], seeds: Math.max(was.seeds, seeds),
-    labels: { ...was.labels, ...labels }, kinds: { ...was.kinds, ...info.kinds }, continued: [...(was.continued ?? []), info.date] };
+    labels: { ...was.labels, ...labels }, kinds: { ...was.kinds, ...info.kinds }, continued: [...(was.continued ?? []), `${info.date} (commit ${info.commit?.slice(0, 7)}${info.dirty ? ', uncommitted changes' : ''})`] };
   r.curves ??= [];
   return r;
 }

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { bootstrapCi, bootstrapDiffCi, curveArea, episodesToLevel } from '../bench/stats.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,6 +125,9 @@ test('--report rebuilds table.md, the curves, grid.md and best.json from results
   const table = readFileSync(join(dir, 'table.md'), 'utf8');
   // within 5%: episode 20 for all four runs; R* = -4.2 (NAF's mean curve), NAF seed 2 (best -4.4) never reaches it
   assert.ok(table.includes('| NAF + ImR (tvlg) vs NAF (I = 1) | 1.00× | ≥ 2.00× |'), table);
+  // the interval table: areas -6.5 and -7.1 for NAF (mean -6.8), -4.625 and -5.25 for ImR (mean -4.9375)
+  assert.match(table, /\| NAF \(I = 1\) \| 2 \| -6\.800 \[-7\.100, -6\.500\] \|/);
+  assert.match(table, /\| NAF \+ ImR \(tvlg\) \| 2 \| -4\.938 \[-5\.250, -4\.625\] \|/);
   assert.match(readFileSync(join(dir, 'curves-single.svg'), 'utf8'), /^<svg/);
   assert.match(readFileSync(join(dir, 'curves-single.svg'), 'utf8'), /within 2 cm/);
   assert.match(readFileSync(join(dir, 'grid.md'), 'utf8'), /\| NAF \(I = 1\) \| \*\*lr1e-3\*\* \|/);
@@ -131,6 +135,22 @@ test('--report rebuilds table.md, the curves, grid.md and best.json from results
   assert.deepEqual(best.methods.naf.overrides, { agent: { learning_rate: 1e-3 } });
   const bad = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--methods', 'naf,nope', '--skip-compute'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /bench: --methods: unknown method "nope"; allowed: ddpg, ddpg_matched, naf, naf_matched, naf_tvlg, naf_nn, naf_true/);
+  assert.match(bad.stderr, /bench: --methods: unknown method "nope"; allowed: ddpg, ddpg_matched, naf, naf_matched, naf_tvlg, naf_tvlg_p1, naf_ilqg_matched, naf_nn, naf_true/);
   assert.ok(!existsSync(join(dir, 'runs')));
+});
+
+test('bench statistics: curve area as a mean return, episodes to a level, bootstrap intervals that are deterministic and contain the mean', () => {
+  const c = curve('naf', 1, [-10, -6, -4]);
+  assert.equal(curveArea(c), (-80 - 50) / 20);
+  assert.equal(curveArea(c, 10), -8);
+  assert.throws(() => curveArea(curve('naf', 1, [-10])), /2 needed/);
+  assert.equal(episodesToLevel(c, -6), 10);
+  assert.equal(episodesToLevel(c, -3), null);
+  const v = [1, 2, 3, 4, 10];
+  const [lo, hi] = bootstrapCi(v);
+  assert.deepEqual(bootstrapCi(v), [lo, hi], 'same resampling seed, same interval');
+  assert.ok(lo < 4 && 4 < hi && lo >= 1 && hi <= 10, `[${lo}, ${hi}] around the mean 4`);
+  assert.deepEqual(bootstrapCi([5, 5, 5]), [5, 5]);
+  const [dlo, dhi] = bootstrapDiffCi([10, 11, 12], [1, 2, 3]);
+  assert.ok(dlo > 0 && dlo <= 9 && dhi >= 9 && dhi <= 11, `difference interval [${dlo}, ${dhi}] around 9`);
 });
