@@ -56,6 +56,7 @@ const program = new Command('bench')
   .option('--skip-compute', 'no compute figures')
   .option('--jitter', 'only the control-loop jitter figures (in-process, and over DDS where rclnodejs loads), printed and saved as jitter.json')
   .option('--realtime [ls]', 'only the learner in real time: shed fraction, updates/s and jitter of the in-process node (with the node\'s real-time setup at ros.rt_priority where permitted) for imagination lengths l (default 1,2,5,10), saved as realtime.json')
+  .option('--realtime-seconds <s>', 'seconds per l of --realtime (default 60; --quick 20): imagination starts after the first refit (refit_every_episodes), so at low control rates give it time', int('--realtime-seconds'))
   .option('--fleet', 'only the fleet figures: 1, 2, 4 simulated arms and one learner in real time, wall-clock and real episodes to a common return; fleet.json, table.md, curves.svg')
   .option('--fleet-arms <list>', 'arm counts of --fleet', '1,2,4')
   .option('--fleet-report <dir>', 'only rewrite table.md and curves.svg of a --fleet results folder from its fleet.json')
@@ -237,7 +238,7 @@ mkdirSync(out, { recursive: true });
 if (o.realtime) {
   await initBackend();
   const ls = typeof o.realtime === 'string' ? o.realtime.split(',').map(Number) : [1, 2, 5, 10];
-  const secs = quick ? 20 : 60;
+  const secs = o.realtimeSeconds ?? (quick ? 20 : 60);
   const rows = await realtimeSweep(base, ls, secs);
   for (const r of rows) log(`l = ${r.l}: shed fraction ${r.shedFraction.toFixed(3)}, ${r.updatesPerS.toFixed(0)} updates/s made, jitter p99 ${r.p99Ms.toFixed(2)} ms, ${r.episodes} episodes; ${r.scheduling}`);
   const native = nativeGemm();

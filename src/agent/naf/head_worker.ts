@@ -1,7 +1,9 @@
 /**
  * The worker side of the two-thread NAF update (`parallel.ts`): the forward passes of mu and L on
  * this thread's own tfjs backend, L's backward pass down to layer SPLIT_LAYER (handing its
- * pre-activation gradient to the main thread), mu's backward pass and mu's Adam step.
+ * pre-activation gradient to the main thread), mu's backward pass and mu's Adam step. On the
+ * native path (`data.native`) instead: mu, L and the target V' forward, mu and L backward, on this
+ * thread's native GEMM (`nativeUpdate`).
  *
  * Writes only memory of its own (`parallel.ts`, rule 1): this instance's buffers and the worker
  * region (gradients, batch statistics, mu's Adam step as a proposal). The learner's state is read
