@@ -95,7 +95,7 @@ export function speedup(control: { mean: number; lowerBound: boolean }, method: 
 
 export interface TableOptions {
   labels: Record<string, string>;
-  /** the method every other one's curve area is compared with (difference and its interval); default naf_matched when run */
+  /** the method every other one is compared with (differences and their intervals); default naf_matched, then naf_tvlg (Algorithm 2), each when run */
   differencesAgainst?: string;
   /** methods whose mean curves define R* (default: all of the task) */
   rStarMethods?: string[];
@@ -200,7 +200,7 @@ export const LEVEL_FRACTIONS = [0.5, 0.75, 0.9, 0.95] as const;
 /**
  * The tables with intervals (one task): per method the area under the greedy curve, episodes to
  * each level of a return sweep, the held-out success and median final distance — mean over seeds
- * with a bootstrap 95 % interval — and every method's area minus the control's with its interval.
+ * with a bootstrap 95 % interval — and every method's differences from a control with their intervals.
  */
 function intervalTables(taskRuns: BenchRun[], groups: BenchRun[][], label: (m: string) => string, E: number, against?: string): string[] {
   const out: string[] = [];
@@ -228,19 +228,30 @@ function intervalTables(taskRuns: BenchRun[], groups: BenchRun[][], label: (m: s
     `* *Area under the test-return curve*: the trapezoid integral of R(e) from e = 0 to the last evaluation, divided by that span — the average test return over training (higher: better, and earlier). *Levels*: R0 + f (R_top − R0) with R0 = ${r0.toFixed(3)} (mean R(0) of all runs) and R_top = ${top.toFixed(3)} (the best point of the best method's mean-over-seeds curve), f = ${LEVEL_FRACTIONS.join(', ')}; episodes: the first evaluated e with R(e) ≥ the level, a run that never gets there counted as ${E} (the mean is then a lower bound, ≥). *Held-out final*: the final policy on the run's held-out starts (successes out of the test episodes; the median over them of the final fingertip distance), per seed.`,
     `* Each cell: mean over seeds [percentile-bootstrap 95 % interval of the mean: ${BOOTSTRAP_RESAMPLES} resamples of the seeds with replacement, fixed resampling seed].`,
     '');
-  const control = against ?? (groups.some((g) => g[0].method === 'naf_matched') ? 'naf_matched' : undefined);
-  const base = groups.find((g) => g[0].method === control);
-  if (base) {
-    const a0 = base.map((r) => curveArea(r));
-    out.push(`**Area under the curve against ${label(control!)}** (difference of means, bootstrap 95 % interval; > 0: better than the control)`, '',
-      '| method | area − control\'s | interval excludes 0 |', '|---|---|---|');
+  // metric, digits, and whether higher is better
+  const metrics: [string, (r: BenchRun) => number | null, number, boolean][] = [
+    ['area', (r) => curveArea(r), 3, true],
+    ['held-out final within 2 cm', (r) => r.test?.final.successes ?? null, 1, true],
+    ['median final distance, cm', (r) => (r.test ? 100 * r.test.final.medianDistance : null), 2, false],
+  ];
+  for (const control of against ? [against] : ['naf_matched', 'naf_tvlg']) {
+    const base = groups.find((g) => g[0].method === control);
+    if (!base) continue;
+    out.push(`**Against ${label(control)}** (method − control: difference of the means over seeds, bootstrap 95 % interval; "better" / "worse" when the interval excludes 0)`, '',
+      `| method | ${metrics.map((m) => m[0]).join(' | ')} |`, `|---|${metrics.map(() => '---').join('|')}|`);
     for (const g of groups) {
       if (g === base) continue;
-      const a = g.map((r) => curveArea(r));
-      const [lo, hi] = bootstrapDiffCi(a, a0, `diff:${g[0].method}`);
-      out.push(`| ${label(g[0].method)} | ${(mean(a) - mean(a0)).toFixed(3)} [${lo.toFixed(3)}, ${hi.toFixed(3)}] | ${lo > 0 ? 'yes, better' : hi < 0 ? 'yes, worse' : 'no'} |`);
+      const cells = metrics.map(([name, f, d, higher]) => {
+        const a = g.map(f);
+        const b = base.map(f);
+        if (a.some((v) => v === null) || b.some((v) => v === null)) return '–';
+        const [lo, hi] = bootstrapDiffCi(a as number[], b as number[], `diff:${name}:${g[0].method}`);
+        const verdict = lo > 0 ? (higher ? 'better' : 'worse') : hi < 0 ? (higher ? 'worse' : 'better') : 'within noise';
+        return `${(mean(a as number[]) - mean(b as number[])).toFixed(d)} [${lo.toFixed(d)}, ${hi.toFixed(d)}], ${verdict}`;
+      });
+      out.push(`| ${label(g[0].method)} | ${cells.join(' | ')} |`);
     }
-    out.push('', '* Groups resampled independently (separate runs per method and seed); the same resampling seed per row.', '');
+    out.push('', '* Groups resampled independently (separate runs per method and seed); a fixed resampling seed per cell.', '');
   }
   return out;
 }
