@@ -23,6 +23,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 interface Candidate {
   name: string;
@@ -31,7 +32,7 @@ interface Candidate {
   parse: (out: string) => number;
 }
 
-const here = resolve(new URL('.', import.meta.url).pathname);
+const here = fileURLToPath(new URL('.', import.meta.url));
 const fromJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!).updatesPerSecond as number;
 const fromPeer = (out: string) => Number(/([\d.]+) updates\/s/.exec(out)?.[1] ?? NaN);
 
@@ -131,7 +132,7 @@ export function peersTable(p: ReturnType<typeof runPeers>): string {
   ].join('\n');
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const o = new Command('peers')
     .option('--python <path>', 'a Python with jax, optax and torch', 'python3')
     .option('--peers-dir <dir>', 'folder of jax_naf.py and torch_naf.py', join(here, 'peers'))

@@ -9,6 +9,7 @@
  * or by hand with `npm run build:native`.
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /**
  * C <- op(A) op(B) + beta C, row-major and tightly packed: op(A) [M, K], op(B) [K, N], C [M, N]
@@ -38,7 +39,7 @@ export function nativeGemm(): { gemm: Gemm } | { error: string } {
   if (loaded) return loaded;
   if (process.env.NAF_ROS_NATIVE === '0') return (loaded = { error: 'switched off (NAF_ROS_NATIVE=0)' });
   try {
-    const addon = createRequire(import.meta.url)(NATIVE_ADDON.pathname) as { sgemm: Sgemm; info: () => { blas: string } };
+    const addon = createRequire(import.meta.url)(fileURLToPath(NATIVE_ADDON)) as { sgemm: Sgemm; info: () => { blas: string } };
     loaded = { gemm: { sgemm: addon.sgemm, name: addon.info().blas } };
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
