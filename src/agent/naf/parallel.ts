@@ -69,7 +69,7 @@
  * costs ~2/3 of the whole one here). What crosses between the cores is kept to the gradients:
  * the worker proposing mu's and L's Adam steps instead (as the tfjs path does for mu) moves three
  * times as many floats, and cache lines written by the other core cost ~1 ns per float to read
- * here (measured: 1.5 vs 0.8 ms per update). The same failure handling and rules hold.
+ * here (measured: 1.5 vs 0.75 ms per update). The same failure handling and rules hold.
  *
  * Waiting is `Atomics.wait` (allowed in Node's main thread and in workers) with a timeout.
  *
@@ -152,9 +152,9 @@ export class HeadWorkerError extends Error {
 /**
  * The memory only the worker writes (rule 1 of the module doc), on its own shared wasm memory so
  * that mu's Adam step runs there as the in-place kernel: `grad` (layout of theta: mu's and L's
- * top layers' gradients), `stats` (layout of the batch statistics: mu's and L's), and the worker's
- * Adam step (`theta`, `m`, `v`: mu's range, and L's after it on the native path; index 0 = mu's
- * first weight).
+ * top layers' gradients — all of mu's and L's on the native path), `stats` (layout of the batch
+ * statistics: mu's and L's), and mu's Adam step on the tfjs path (`theta`, `m`, `v`: mu's range
+ * only, index 0 = mu's first weight).
  */
 export interface WorkerRegion {
   memory: WebAssembly.Memory;
@@ -165,7 +165,7 @@ export interface WorkerRegion {
   v: Float32Array;
 }
 
-/** A worker region for `params` floats of parameters, `stats` of statistics and an Adam step over `mu` weights. */
+/** A worker region for `params` floats of parameters, `stats` of statistics and a mu network of `mu` weights. */
 export function workerRegion(params: number, stats: number, mu: number): WorkerRegion {
   const k = KernelMemory.create(alignedFloats(params) + alignedFloats(stats) + 3 * alignedFloats(mu), true);
   return { memory: k.memory, grad: k.alloc(params), stats: k.alloc(stats), theta: k.alloc(mu), m: k.alloc(mu), v: k.alloc(mu) };
