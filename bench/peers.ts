@@ -24,6 +24,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { provenance } from './provenance.js';
 
 interface Candidate {
   name: string;
@@ -100,8 +101,7 @@ export function runPeers(o: { python: string; peersDir: string; rounds: number; 
   };
   return {
     date: new Date().toISOString(),
-    commit: version(['git', '-C', here, 'rev-parse', 'HEAD']),
-    dirty: version(['git', '-C', here, 'status', '--porcelain', '--untracked-files=no']) !== '',
+    ...provenance(),
     node: process.version,
     python: version([o.python, '-c', 'import sys; print(sys.version.split()[0])']),
     jax: version([o.python, '-c', 'import jax; print(jax.__version__)']),

@@ -17,9 +17,8 @@
  * Learning runs are child processes (`learning_job.ts`), two at a time on this 2-core machine.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -29,7 +28,7 @@ import { learningCurveSvg, soakSvg, tables, type BenchRun } from './report.js';
 import { bestSettings, gridTable, parseAxes, settingName, settingOverrides, settings, type Axis, type GridRun, type Setting } from './grid.js';
 import { computeFigures, jitterFigures, realtimeSweep, soak } from './compute.js';
 import { initBackend } from '../src/agent/backend.js';
-import { nativeGemm } from '../src/nn/gemm.js';
+import { provenance } from './provenance.js';
 import { paramsFileDir, resolveFileRelative } from '../src/config/params_file.js';
 
 const int = (name: string) => (v: string) => {
@@ -84,23 +83,6 @@ interface Info {
   grid?: { axes: Axis[] };
 }
 interface Results { info: Info; compute: unknown[]; curves: BenchRun[]; grid?: GridRun[]; soak?: unknown }
-
-/**
- * What makes a results file traceable: the commit (and whether the work tree had uncommitted
- * changes to tracked files), a hash of the resolved base parameters (params file + --set), and
- * where the NAF update ran (native GEMM or why not).
- */
-function provenance(base: Params): Pick<Info, 'commit' | 'dirty' | 'configHash' | 'updatePath'> {
-  const git = (...a: string[]) => spawnSync('git', a, { encoding: 'utf8' }).stdout.trim();
-  const native = nativeGemm();
-  const configured = (base.agent as { update_path?: string } | undefined)?.update_path ?? 'auto';
-  return {
-    commit: git('rev-parse', 'HEAD'),
-    dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
-    configHash: createHash('sha256').update(JSON.stringify(base)).digest('hex').slice(0, 16),
-    updatePath: `${configured}; native GEMM ${'gemm' in native ? native.gemm.name : `unavailable (${native.error})`}`,
-  };
-}
 
 /** Folder outputs of a results object (also `--report`): table.md + curves, grid.md + best.json. */
 async function writeReport(dir: string, r: Results, rStarOverride?: string[]): Promise<string> {
@@ -241,17 +223,14 @@ if (o.realtime) {
   const secs = o.realtimeSeconds ?? (quick ? 20 : 60);
   const rows = await realtimeSweep(base, ls, secs);
   for (const r of rows) log(`l = ${r.l}: shed fraction ${r.shedFraction.toFixed(3)}, ${r.updatesPerS.toFixed(0)} updates/s made, jitter p99 ${r.p99Ms.toFixed(2)} ms, ${r.episodes} episodes; ${r.scheduling}`);
-  const native = nativeGemm();
-  const path = { configured: (base as { agent?: { update_path?: string } }).agent?.update_path ?? 'auto', nativeGemm: 'gemm' in native ? native.gemm.name : `unavailable: ${native.error}` };
-  const commit = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
-  writeFileSync(join(out, 'realtime.json'), JSON.stringify({ date: new Date().toISOString(), commit, cores: cpus().length, loadavg: loadavg(), seconds: secs, config: o.config, set: o.set, updatePath: path, rows }, null, 1));
+  writeFileSync(join(out, 'realtime.json'), JSON.stringify({ date: new Date().toISOString(), ...provenance(base), cores: cpus().length, loadavg: loadavg(), seconds: secs, config: o.config, set: o.set, rows }, null, 1));
   process.exit(0);
 }
 if (o.jitter) {
   await initBackend();
   const figs = await jitterFigures(base, { quick });
   for (const f of figs) log(`${f.name}: ${f.value.toFixed(3)} ${f.unit} — ${f.method}`);
-  writeFileSync(join(out, 'jitter.json'), JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), figures: figs }, null, 1));
+  writeFileSync(join(out, 'jitter.json'), JSON.stringify({ date: new Date().toISOString(), ...provenance(base), cores: cpus().length, loadavg: loadavg(), config: o.config, set: o.set, figures: figs }, null, 1));
   process.exit(0);
 }
 
