@@ -38,7 +38,8 @@ async function exercise(client: LearnerClient): Promise<{ versions: number[]; co
     }
     client.endEpisode({ controller: 'naf', return: -1, aborted: false });
   }
-  const saved = await client.save();
+  const [saved, greedy] = await Promise.all([client.save(), client.greedyPolicy!()]);
+  assert.equal(greedy.kind, 'naf', 'the greedy policy arrives beside a save in flight (each reply to its own request)');
   await new Promise((r) => setTimeout(r, 50));
   await client.close();
   return { versions, controllers, saved };

@@ -100,8 +100,8 @@ export class InThreadLearnerClient implements LearnerClient {
 /** Learner in a worker thread; messages are structured clones (typed arrays included). */
 export class WorkerLearnerClient implements LearnerClient {
   private cbs: Callbacks = { policy: [], controller: [], stats: [], log: [] };
-  private pendingSaves: { resolve: (p: string) => void; reject: (e: Error) => void }[] = [];
-  private pendingGreedy: { resolve: (s: PolicySnapshot) => void; reject: (e: Error) => void }[] = [];
+  /** Requests awaiting the worker's reply, per request type (replies come in request order). */
+  private pending: Record<'save' | 'greedy', { resolve: (v: never) => void; reject: (e: Error) => void }[]> = { save: [], greedy: [] };
   private failure: Error | null = null;
 
   /**
@@ -114,13 +114,13 @@ export class WorkerLearnerClient implements LearnerClient {
       else if (m.type === 'controller') this.cbs.controller.forEach((cb) => cb(m.controller));
       else if (m.type === 'stats') this.cbs.stats.forEach((cb) => cb(m.stats));
       else if (m.type === 'log') this.log(m.level, m.message);
-      else if (m.type === 'saved') this.pendingSaves.shift()?.resolve(m.path);
-      else if (m.type === 'save-failed') this.pendingSaves.shift()?.reject(new Error(m.error));
-      else if (m.type === 'greedy') this.pendingGreedy.shift()?.resolve(m.snapshot);
+      else if (m.type === 'saved') this.pending.save.shift()?.resolve(m.path as never);
+      else if (m.type === 'save-failed') this.pending.save.shift()?.reject(new Error(m.error));
+      else if (m.type === 'greedy') this.pending.greedy.shift()?.resolve(m.snapshot as never);
     });
     worker.on('error', (e) => {
       this.failure = e;
-      for (const p of [...this.pendingSaves.splice(0), ...this.pendingGreedy.splice(0)]) p.reject(e);
+      for (const p of [...this.pending.save.splice(0), ...this.pending.greedy.splice(0)]) p.reject(e);
     });
   }
 
@@ -162,18 +162,14 @@ export class WorkerLearnerClient implements LearnerClient {
     this.cbs.log.push(cb);
     for (const [level, message] of this.held.splice(0)) cb(level, message);
   }
-  save(): Promise<string> {
+  save(): Promise<string> { return this.request<string>('save'); }
+  greedyPolicy(): Promise<PolicySnapshot> { return this.request<PolicySnapshot>('greedy'); }
+  /** Posts a request; resolves with the worker's reply (rejects with its death). */
+  private request<T>(type: 'save' | 'greedy'): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.pendingSaves.push({ resolve, reject });
-      this.worker.postMessage({ type: 'save' });
-    });
-  }
-  greedyPolicy(): Promise<PolicySnapshot> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.pendingGreedy.push({ resolve, reject });
-      this.worker.postMessage({ type: 'greedy' });
+    return new Promise<T>((resolve, reject) => {
+      this.pending[type].push({ resolve: resolve as (v: never) => void, reject });
+      this.worker.postMessage({ type });
     });
   }
   recordEvaluation(record: EvalRecord): void { this.worker.postMessage({ type: 'evaluation', record }); }

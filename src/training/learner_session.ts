@@ -250,11 +250,6 @@ export class LearnerSession {
     };
   }
 
-  /**
-   * Checkpoint of the learner (node runs: `<runDir>/checkpoints`), with the node's episode counts
-   * so a resumed node continues them; its wall time is reported in the next stats.
-   * @param fleet the fleet learner's own state (arms, seen episodes), restored as `resumedFleet`
-   */
   /** The greedy policy (the averaged weights with `agent.policy_averaging`), for evaluation episodes on the arm. */
   greedySnapshot(): PolicySnapshot {
     return this.parts.agent.greedySnapshot();
@@ -265,6 +260,11 @@ export class LearnerSession {
     this.folder?.evaluation({ ...record, totalSteps: this.parts.learner.steps });
   }
 
+  /**
+   * Checkpoint of the learner (node runs: `<runDir>/checkpoints`), with the node's episode counts
+   * so a resumed node continues them; its wall time is reported in the next stats.
+   * @param fleet the fleet learner's own state (arms, seen episodes), restored as `resumedFleet`
+   */
   async save(fleet?: unknown): Promise<string> {
     const { learner } = this.parts;
     const t0 = performance.now();

@@ -552,4 +552,3 @@ export class NafAgent extends LearnerBase implements QAgent {
     return this.snapshot(this.averaging);
   }
 }
-
