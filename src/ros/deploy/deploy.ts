@@ -24,8 +24,6 @@ import { Rng } from '../../util/rng.js';
 import { NodeRunFolder } from '../../training/node_run_folder.js';
 import { GreedyActor } from '../trainer/greedy_actor.js';
 
-export { GreedyActor };
-
 /**
  * The episode starts of deploy mode: the held-out test stream (`training.test_seed`), in order —
  * the starts of the run's `test.json` and of `naf-ros eval` (src/training/episode.ts
