@@ -128,11 +128,13 @@ export async function buildArm(config: NafConfig, logger: Logger = silentLogger(
 /**
  * The backend probe of `backend: auto` (`agent/backend.ts`): ms per update of this config's agent
  * (its network sizes, batch size, one thread) on random minibatches; 3 warm-up and 12 timed updates.
+ * Always the update's tfjs path: the native path does not use the tfjs backend, so timing it would
+ * tell the backends apart by noise.
  */
 export function probeUpdateMs(config: NafConfig, task: Task, backend: string): number {
   const { dX, dU } = task;
   const B = config.agent.batch_size;
-  const agent = buildAgent({ ...config, agent: { ...config.agent, learner_threads: 1 } }, task);
+  const agent = buildAgent({ ...config, agent: { ...config.agent, learner_threads: 1, update_path: 'tfjs' } }, task);
   const rng = new Rng(`probe:${backend}`);
   const f = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
   const batch = { x: f(B * dX), u: f(B * dU), r: f(B), x2: f(B * dX), terminal: new Float32Array(B), B };
