@@ -22,6 +22,15 @@ export function updateBudget(base: Params): { I: number; l: number } {
   return { I: agent.updates_per_step ?? 5, l: mb.imagination_length ?? 10 };
 }
 
+/**
+ * Gradient updates per real step of a (merged) params object: I without imagination, I·(l + 1)
+ * with it (once the model exists).
+ */
+export function updatesPerRealStep(p: Params): number {
+  const { I, l } = updateBudget(p);
+  return ((p.model_based ?? {}) as { enabled?: boolean }).enabled === false ? I : I * (l + 1);
+}
+
 export interface Method {
   /** Label in tables and plots, from the base (shows I). */
   label: (base: Params) => string;

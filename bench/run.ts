@@ -23,9 +23,9 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_METHODS, FACTORIAL_METHODS, METHODS, QUICK_METHODS, TASKS, merge, parseSet } from './methods.js';
+import { DEFAULT_METHODS, FACTORIAL_METHODS, METHODS, QUICK_METHODS, TASKS, merge, parseSet, updatesPerRealStep } from './methods.js';
 import { learningCurveSvg, soakSvg, tables, type BenchRun } from './report.js';
-import { bestSettings, gridTable, parseAxes, settingName, settingOverrides, settings, type Axis, type GridRun, type Setting } from './grid.js';
+import { bestSettings, gridTable, parseAxes, settingName, settingOverrides, settings, type AxisSpec, type GridRun, type Setting } from './grid.js';
 import { computeFigures, jitterFigures, realtimeSweep, soak } from './compute.js';
 import { initBackend } from '../src/agent/backend.js';
 import { provenance } from './provenance.js';
@@ -43,12 +43,13 @@ const program = new Command('bench')
   .option('--methods <list>', `comma list of ${Object.keys(METHODS).join(',')} (default ${DEFAULT_METHODS.join(',')}; --quick ${QUICK_METHODS.join(',')}), or factorial (${FACTORIAL_METHODS.join(',')})`)
   .option('--tasks <list>', `comma list of ${Object.keys(TASKS).join(',')}`)
   .option('--seeds <n>', 'seeds per method (and per grid setting)', int('--seeds'))
+  .option('--first-seed <n>', 'seeds run are first-seed .. first-seed + seeds - 1 (default 1): a grid on seeds the comparison does not use keeps its selection out of the comparison', int('--first-seed'), 1)
   .option('--episodes <n>', 'training episodes per run', int('--episodes'))
   .option('--eval-every <n>', 'evaluate the greedy policy every n episodes (default 10; --quick 5)', int('--eval-every'))
   .option('--jobs <n>', 'parallel learning runs', int('--jobs'), Math.max(1, cpus().length))
   .option('--set <param=value>', 'override a parameter of every run, dotted as in the params file (repeatable), e.g. --set model_based.fictional_max_age_refits=1', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--tuned <best.json>', 'per-method settings chosen by a grid run (its best.json), applied to every run of those methods')
-  .option('--grid [axes]', 'run the tuning grid instead of the comparison (axes lr,sigma,bn; default all): every setting x method x seed on one task; writes grid.md and best.json')
+  .option('--grid [axes]', 'run the tuning grid instead of the comparison (axes lr,sigma,bn,tau, each optionally with values, e.g. lr=1e-4:3e-4:1e-3,tau; bare --grid: lr,sigma,bn): every setting x method x seed on one task; writes grid.md and best.json')
   .option('--rstar-methods <list>', 'methods whose mean curves define the common return R* (default: every method of the table)')
   .option('--soak <steps>', 'also run the soak test for this many environment steps', int('--soak'))
   .option('--skip-learning', 'no learning curves')
@@ -74,13 +75,14 @@ const fail = (msg: string): never => {
 type Params = Record<string, unknown>;
 interface Info {
   date: string; quick: boolean; backend: string; cores: number; cpu?: string; node: string; tfjs: string; config: string;
-  episodes: number; seeds: number; evalEvery: number; methods: string[]; tasks: string[];
+  episodes: number; seeds: number; firstSeed?: number; evalEvery: number; methods: string[]; tasks: string[];
   labels: Record<string, string>; kinds: Record<string, 'naf' | 'ddpg'>; set: string[]; tuned: string | null; rStarMethods: string[] | null;
   /** provenance (absent in results of older benches): commit, uncommitted changes, sha256 of the base parameters (16 hex), the update path */
   commit?: string; dirty?: boolean; configHash?: string; updatePath?: string;
   /** Dates of the `--continue` invocations that added runs. */
   continued?: string[];
-  grid?: { axes: Axis[] };
+  /** Axes searched: names (grids before per-axis values) or axes with their values. */
+  grid?: { axes: (string | AxisSpec)[] };
 }
 interface Results { info: Info; compute: unknown[]; curves: BenchRun[]; grid?: GridRun[]; soak?: unknown }
 
@@ -95,7 +97,7 @@ async function writeReport(dir: string, r: Results, rStarOverride?: string[]): P
     const every = i.evalEvery ?? (r.curves[0].points[1]?.episode ?? 0) - r.curves[0].points[0].episode;
     const text = [`# naf_ros benchmark (${i.date}, ${i.cores} cores, backend ${i.backend}${i.quick ? ', quick' : ''})`, '',
       ...(i.commit ? [`Commit ${i.commit.slice(0, 7)}${i.dirty ? ' with uncommitted changes' : ''}, base parameters sha256 ${i.configHash}, node ${i.node}, tfjs ${i.tfjs}, ${i.cpu ?? 'cpu unknown'}; NAF update: ${i.updatePath}${i.continued?.length ? `; continued ${i.continued.join(', ')}` : ''}.`, ''] : []),
-      `${i.episodes} training episodes per run, ${i.seeds} seeds per method, base \`${i.config}\`${i.set?.length ? `, ${i.set.map((s) => `\`--set ${s}\``).join(' ')}` : ''}${i.tuned ? `, settings of \`${i.tuned}\`` : ''}; test return evaluated every ${every} episodes.`, '',
+      `${i.episodes} training episodes per run, ${i.seeds} seeds per method${(i.firstSeed ?? 1) !== 1 ? ` (from seed ${i.firstSeed})` : ''}, base \`${i.config}\`${i.set?.length ? `, ${i.set.map((s) => `\`--set ${s}\``).join(' ')}` : ''}${i.tuned ? `, settings of \`${i.tuned}\`` : ''}; test return evaluated every ${every} episodes.`, '',
       tables(r.curves, { labels, rStarMethods: rStarOverride ?? i.rStarMethods ?? undefined }), ''].join('\n');
     writeFileSync(join(dir, 'table.md'), text);
     md.push(text);
@@ -105,7 +107,7 @@ async function writeReport(dir: string, r: Results, rStarOverride?: string[]): P
   }
   if (r.grid?.length) {
     const text = [`# naf_ros tuning grid (${i.date}, ${i.cores} cores, backend ${i.backend})`, '',
-      `Task ${r.grid[0].task}; axes ${i.grid?.axes.join(', ')}; ${i.episodes} episodes per run, ${i.seeds} seeds per setting, base \`${i.config}\`${i.set?.length ? `, ${i.set.map((s) => `\`--set ${s}\``).join(' ')}` : ''}.`, '',
+      `Task ${r.grid[0].task}; axes ${(i.grid?.axes ?? []).map((a) => (typeof a === 'string' ? a : `${a.axis} ∈ {${a.values.join(', ')}}`)).join(', ')}; ${i.episodes} episodes per run, ${i.seeds} seeds per setting${(i.firstSeed ?? 1) !== 1 ? ` (seeds ${i.firstSeed}..${i.firstSeed! + i.seeds - 1})` : ''}, base \`${i.config}\`${i.set?.length ? `, ${i.set.map((s) => `\`--set ${s}\``).join(' ')}` : ''}.`, '',
       gridTable(r.grid, labels, kindOf), ''].join('\n');
     writeFileSync(join(dir, 'grid.md'), text);
     const best = bestSettings(r.grid, kindOf);
@@ -151,7 +153,7 @@ for (const t of tasks) if (!TASKS[t]) fail(`--tasks: unknown task "${t}"; allowe
 if (gridMode && tasks.length !== 1) fail(`--grid tunes on one task; --tasks gives ${tasks.length} (${tasks.join(', ')})`);
 const rStarMethods: string[] | null = o.rstarMethods ? o.rstarMethods.split(',') : null;
 for (const m of rStarMethods ?? []) if (!methods.includes(m)) fail(`--rstar-methods: "${m}" is not one of the methods run (${methods.join(', ')})`);
-let axes: Axis[] = [];
+let axes: AxisSpec[] = [];
 try { axes = gridMode ? parseAxes(o.grid) : []; } catch (e) { fail((e as Error).message); }
 let tuned: Record<string, { overrides: Params; name: string }> = {};
 if (o.tuned) {
@@ -159,6 +161,8 @@ if (o.tuned) {
   tuned = (JSON.parse(readFileSync(o.tuned, 'utf8')) as { methods: typeof tuned }).methods;
 }
 const seeds: number = o.seeds ?? (quick ? 2 : gridMode ? 2 : 3);
+const firstSeed: number = o.firstSeed;
+const seedList = Array.from({ length: seeds }, (_, i) => firstSeed + i);
 const episodes: number = o.episodes ?? (quick ? 30 : 150);
 const evalEvery: number = o.evalEvery ?? (quick ? 5 : 10);
 const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
@@ -167,9 +171,14 @@ const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(
 function runParams(method: string, task: string, seed: number, setting?: Setting): Params {
   const b = merge(base, TASKS[task].overrides);
   let p = merge(b, METHODS[method].overrides(b));
-  if (setting) p = merge(p, settingOverrides(setting, METHODS[method].kind));
+  if (setting) p = merge(p, gridOverrides(method, task, setting));
   else if (tuned[method]) p = merge(p, tuned[method].overrides);
   return merge(p, { seed, training: { episodes, eval_every_episodes: evalEvery, checkpoint_every_episodes: episodes } });
+}
+/** The config overrides of a grid setting for a method, at the method's own updates per real step. */
+function gridOverrides(method: string, task: string, setting: Setting): Params {
+  const b = merge(base, TASKS[task].overrides);
+  return settingOverrides(setting, METHODS[method].kind, updatesPerRealStep(merge(b, METHODS[method].overrides(b))));
 }
 const labelBase = merge(base, TASKS[tasks[0]].overrides);
 const labels = Object.fromEntries(methods.map((m) => [m, `${METHODS[m].label(labelBase)}${!gridMode && tuned[m] ? `, tuned ${tuned[m].name}` : ''}`]));
@@ -258,7 +267,7 @@ const backend = await initBackend();
 const info: Info = {
   date: new Date().toISOString(), quick, backend: backend.name, cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, tfjs: tf.version.tfjs,
   ...provenance(base),
-  config: o.config, episodes, seeds, evalEvery, methods, tasks, labels, kinds: Object.fromEntries(methods.map((m) => [m, METHODS[m].kind])),
+  config: o.config, episodes, seeds, firstSeed, evalEvery, methods, tasks, labels, kinds: Object.fromEntries(methods.map((m) => [m, METHODS[m].kind])),
   set: o.set, tuned: o.tuned ?? null, rStarMethods, ...(gridMode ? { grid: { axes } } : {}),
 };
 log(`backend ${backend.name}, ${info.cores} cores; results in ${out}`);
@@ -277,7 +286,7 @@ function continued(): Results {
   const r = JSON.parse(readFileSync(file, 'utf8')) as Results;
   const was = r.info;
   const same: [string, unknown, unknown][] = [['--config', was.config, info.config], ['--episodes', was.episodes, info.episodes],
-    ['--eval-every', was.evalEvery, info.evalEvery], ['--set', JSON.stringify(was.set), JSON.stringify(info.set)], ['--tuned', was.tuned, info.tuned], ['backend', was.backend, info.backend]];
+    ['--eval-every', was.evalEvery, info.evalEvery], ['--first-seed', was.firstSeed ?? 1, info.firstSeed], ['--set', JSON.stringify(was.set), JSON.stringify(info.set)], ['--tuned', was.tuned, info.tuned], ['backend', was.backend, info.backend]];
   for (const [name, a, b] of same) if (a !== b) fail(`--continue: ${name} was ${a} in ${file}, is ${b} now; the runs would not be comparable`);
   r.info = { ...was, methods: [...new Set([...was.methods, ...methods])], tasks: [...new Set([...was.tasks, ...tasks])], seeds: Math.max(was.seeds, seeds),
     labels: { ...was.labels, ...labels }, kinds: { ...was.kinds, ...info.kinds }, continued: [...(was.continued ?? []), `${info.date} (commit ${info.commit?.slice(0, 7)}${info.dirty ? ', uncommitted changes' : ''})`] };
@@ -289,12 +298,12 @@ if (gridMode) {
   const grid: GridRun[] = [];
   results.grid = grid;
   const task = tasks[0];
-  const jobs = methods.flatMap((method) => settings(axes).flatMap((setting) => Array.from({ length: seeds }, (_, i) => ({ method, setting, seed: i + 1 }))));
+  const jobs = methods.flatMap((method) => settings(axes).flatMap((setting) => seedList.map((seed) => ({ method, setting, seed }))));
   log(`grid: ${jobs.length} runs (${methods.length} methods x ${settings(axes).length} settings x ${seeds} seeds) of ${episodes} episodes, ${o.jobs} at a time ...`);
   await runAll(jobs, async (j) => {
     const t0 = Date.now();
     const r = await runJob(runParams(j.method, task, j.seed, j.setting), join(out, 'grid', `${task}-${j.method}-${settingName(j.setting)}-seed${j.seed}`));
-    grid.push({ method: j.method, task, seed: j.seed, setting: j.setting, ...r });
+    grid.push({ method: j.method, task, seed: j.seed, setting: j.setting, overrides: gridOverrides(j.method, task, j.setting), ...r });
     save();
     log(`  ${j.method} ${settingName(j.setting)} seed ${j.seed}: best ${Math.max(...r.points.map((p) => p.meanReturn)).toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   });
@@ -313,7 +322,7 @@ if (!o.skipCompute) {
 if (!o.skipLearning) {
   const jobs: { method: string; task: string; seed: number }[] = [];
   const done = new Set(results.curves.map((c) => `${c.task}-${c.method}-seed${c.seed}`));
-  for (const task of tasks) for (const method of methods) for (let seed = 1; seed <= seeds; seed++) if (!done.has(`${task}-${method}-seed${seed}`)) jobs.push({ method, task, seed });
+  for (const task of tasks) for (const method of methods) for (const seed of seedList) if (!done.has(`${task}-${method}-seed${seed}`)) jobs.push({ method, task, seed });
   log(`${jobs.length} learning runs of ${episodes} episodes, ${o.jobs} at a time${done.size ? ` (${done.size} kept from before)` : ''} ...`);
   await runAll(jobs, async (j) => {
     const t0 = Date.now();

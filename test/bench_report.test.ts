@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { censoredMean, commonReturn, episodesToReach, episodesToWithin5, speedup, tables, type BenchRun } from '../bench/report.js';
 import { bestSettings, gridScore, parseAxes, settingName, settingOverrides, settings, type GridRun } from '../bench/grid.js';
-import { METHODS, merge, parseSet } from '../bench/methods.js';
+import { METHODS, merge, parseSet, updatesPerRealStep } from '../bench/methods.js';
 import { parseConfig } from '../src/config/load.js';
 import yaml from 'js-yaml';
 
@@ -98,13 +98,25 @@ test('every bench method is a valid config on every shipped params file (e.g. DD
   }
 });
 
-test('the grid: 8 settings, DDPG actor at lr/10, selection by the mean test return after episode 0', () => {
+test('the grid: 8 settings, DDPG actor at lr/10, tau per real step, selection by the mean test return after episode 0', () => {
+  const reacher = (yaml.load(readFileSync('config/reacher.yaml', 'utf8')) as { naf_trainer: { ros__parameters: Record<string, unknown> } }).naf_trainer.ros__parameters;
   assert.equal(settings(parseAxes(true)).length, 8);
   assert.deepEqual(settings(parseAxes('lr,sigma')).map(settingName), ['lr1e-4-sigma0.1', 'lr1e-4-sigma0.3', 'lr1e-3-sigma0.1', 'lr1e-3-sigma0.3']);
-  assert.throws(() => parseAxes('lr,tau'), /--grid: unknown axis "tau"; allowed: lr, sigma, bn/);
+  assert.throws(() => parseAxes('lr,gamma'), /--grid: unknown axis "gamma"; allowed: lr, sigma, bn, tau/);
+  assert.throws(() => parseAxes('tau=0.01:1.5'), /--grid: tau values must be numbers in \(0, 1\]; got "1.5"/);
+  assert.throws(() => parseAxes('bn=2'), /--grid: bn values are 0 or 1; got "2"/);
+  assert.deepEqual(settings(parseAxes('lr=1e-4:3e-4,tau')).map(settingName), ['lr1e-4-tau0.005', 'lr1e-4-tau0.05', 'lr3e-4-tau0.005', 'lr3e-4-tau0.05']);
   assert.deepEqual(settingOverrides({ lr: 1e-3, sigma: 0.1, bn: true }, 'ddpg'), { agent: { learning_rate: 1e-3, actor_learning_rate: 1e-4, batch_norm: true }, exploration: { sigma: 0.1 } });
   assert.deepEqual(settingOverrides({ lr: 1e-4 }, 'naf'), { agent: { learning_rate: 1e-4 } });
   parseConfig(merge({}, settingOverrides({ lr: 1e-4, sigma: 0.3, bn: false }, 'ddpg')));
+  // tau per real step: one update per step takes it as it is; 11 updates compound to the same
+  // distance per step: 1 - (1 - tau_update)^11 = tau_step.
+  assert.deepEqual(settingOverrides({ tau: 0.05 }, 'naf', 1), { agent: { tau: 0.05 } });
+  const t11 = (settingOverrides({ tau: 0.05 }, 'naf', 11).agent as { tau: number }).tau;
+  assert.ok(Math.abs(1 - Math.pow(1 - t11, 11) - 0.05) < 1e-12 && t11 < 0.05 / 10, String(t11));
+  assert.equal(updatesPerRealStep(merge(reacher, METHODS.naf_matched.overrides(reacher))), 11);
+  assert.equal(updatesPerRealStep(merge(reacher, METHODS.naf_tvlg.overrides(reacher))), 11);
+  assert.equal(updatesPerRealStep(merge(reacher, METHODS.naf.overrides(reacher))), 1);
   const g = (setting: GridRun['setting'], seed: number, r: number[]): GridRun => ({ ...curve('ddpg', seed, r), setting });
   // A fast learner that ends a little lower beats one that gets there only at the end.
   const runs = [g({ lr: 1e-4 }, 1, [-10, -9, -8, -3]), g({ lr: 1e-4 }, 2, [-10, -9, -8, -3]), g({ lr: 1e-3 }, 1, [-10, -4, -3.5, -3.5]), g({ lr: 1e-3 }, 2, [-10, -4, -4, -3.4])];
@@ -112,6 +124,9 @@ test('the grid: 8 settings, DDPG actor at lr/10, selection by the mean test retu
   const best = bestSettings(runs, () => 'ddpg');
   assert.deepEqual(best.ddpg.setting, { lr: 1e-3 });
   assert.deepEqual(best.ddpg.overrides, { agent: { learning_rate: 1e-3, actor_learning_rate: 1e-4 } });
+  // The selection carries the overrides the selected runs ran with (tau depends on the arm's U).
+  const ran = { agent: { tau: 0.0046 } };
+  assert.deepEqual(bestSettings([{ ...runs[0], setting: { tau: 0.05 }, overrides: ran }], () => 'naf').ddpg.overrides, ran);
 });
 
 test('--report rebuilds table.md, the curves, grid.md and best.json from results.json alone', () => {
