@@ -19,7 +19,11 @@ const out = await trainer.run({
 });
 const { learner, agent } = trainer.parts;
 const summary = (t: { episode: number; meanReturn: number; successes: number; medianDistance: number }) => ({ episode: t.episode, meanReturn: t.meanReturn, successes: t.successes, medianDistance: t.medianDistance });
-const test = out.test && { episodes: out.test.episodes, successDistance: out.test.successDistance, final: summary(out.test.final), best: out.test.best && summary(out.test.best) };
+const rt = out.test?.randomTargets;
+const test = out.test && {
+  episodes: out.test.episodes, successDistance: out.test.successDistance, final: summary(out.test.final), best: out.test.best && summary(out.test.best),
+  ...(rt ? { randomTargets: { episodes: rt.episodes, final: summary(rt.final), best: rt.best && summary(rt.best) } } : {}),
+};
 const totals = { steps: learner.steps, updates: agent.updates, imagined: learner.imaginedTotal, refits: learner.refits, ilqgRejected: learner.ilqgRejected, wallSeconds: trainer.wallSeconds };
 process.stdout.write(JSON.stringify({ done: { test, totals } }) + '\n');
 trainer.dispose();

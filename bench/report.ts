@@ -25,7 +25,11 @@ export interface PolicyResult { episode: number; meanReturn: number; successes: 
 
 /** One bench run: its learning curve plus what the run folder says at the end (absent in results of older benches). */
 export interface BenchRun extends Curve {
-  test?: { episodes: number; successDistance: number; final: PolicyResult; best: PolicyResult | null };
+  test?: {
+    episodes: number; successDistance: number; final: PolicyResult; best: PolicyResult | null;
+    /** The held-out test on random reachable targets (`training.test_random_targets`; absent in older results). */
+    randomTargets?: { episodes: number; final: PolicyResult; best: PolicyResult | null };
+  };
   totals?: { steps: number; updates: number; imagined: number; refits: number; ilqgRejected: number; wallSeconds: number };
 }
 
@@ -207,9 +211,10 @@ function intervalTables(taskRuns: BenchRun[], groups: BenchRun[][], label: (m: s
   const r0 = mean(taskRuns.map((r) => r.points[0].meanReturn));
   const top = Math.max(...groups.map((g) => Math.max(...meanCurve(g).map((p) => p.meanReturn))));
   const levels = LEVEL_FRACTIONS.map((f) => r0 + f * (top - r0));
+  const rt = taskRuns.every((r) => r.test?.randomTargets);
   out.push('**Over seeds, with bootstrap 95 % intervals**', '',
-    `| method | seeds | area under the test-return curve | ${levels.map((l, i) => `episodes to ${l.toFixed(2)} (${LEVEL_FRACTIONS[i] * 100}%)`).join(' | ')} | held-out final: within 2 cm | median final distance, cm |`,
-    `|---|---|---|${levels.map(() => '---').join('|')}|---|---|`);
+    `| method | seeds | area under the test-return curve | ${levels.map((l, i) => `episodes to ${l.toFixed(2)} (${LEVEL_FRACTIONS[i] * 100}%)`).join(' | ')} | held-out final: within 2 cm | median final distance, cm |${rt ? ' random targets: within 2 cm | random targets: median final distance, cm |' : ''}`,
+    `|---|---|---|${levels.map(() => '---').join('|')}|---|---|${rt ? '---|---|' : ''}`);
   for (const g of groups) {
     const m = g[0].method;
     const reach = levels.map((l) => {
@@ -222,10 +227,11 @@ function intervalTables(taskRuns: BenchRun[], groups: BenchRun[][], label: (m: s
     const ok = t.every((x) => x !== null);
     const succ = ok ? withCi(t.map((x) => x!.successes), 1, `succ:${m}`) + `/${g[0].test!.episodes}` : '–';
     const dist = ok ? withCi(t.map((x) => 100 * x!.medianDistance), 2, `dist:${m}`) : '–';
-    out.push(`| ${label(m)} | ${g.length} | ${withCi(g.map((r) => curveArea(r)), 3, `area:${m}`)} | ${reach.join(' | ')} | ${succ} | ${dist} |`);
+    const rtCells = rt ? ` ${withCi(g.map((r) => r.test!.randomTargets!.final.successes), 1, `rtsucc:${m}`)}/${g[0].test!.randomTargets!.episodes} | ${withCi(g.map((r) => 100 * r.test!.randomTargets!.final.medianDistance), 2, `rtdist:${m}`)} |` : '';
+    out.push(`| ${label(m)} | ${g.length} | ${withCi(g.map((r) => curveArea(r)), 3, `area:${m}`)} | ${reach.join(' | ')} | ${succ} | ${dist} |${rtCells}`);
   }
   out.push('',
-    `* *Area under the test-return curve*: the trapezoid integral of R(e) from e = 0 to the last evaluation, divided by that span — the average test return over training (higher: better, and earlier). *Levels*: R0 + f (R_top − R0) with R0 = ${r0.toFixed(3)} (mean R(0) of all runs) and R_top = ${top.toFixed(3)} (the best point of the best method's mean-over-seeds curve), f = ${LEVEL_FRACTIONS.join(', ')}; episodes: the first evaluated e with R(e) ≥ the level, a run that never gets there counted as ${E} (the mean is then a lower bound, ≥). *Held-out final*: the final policy on the run's held-out starts (successes out of the test episodes; the median over them of the final fingertip distance), per seed.`,
+    `* *Area under the test-return curve*: the trapezoid integral of R(e) from e = 0 to the last evaluation, divided by that span — the average test return over training (higher: better, and earlier). *Levels*: R0 + f (R_top − R0) with R0 = ${r0.toFixed(3)} (mean R(0) of all runs) and R_top = ${top.toFixed(3)} (the best point of the best method's mean-over-seeds curve), f = ${LEVEL_FRACTIONS.join(', ')}; episodes: the first evaluated e with R(e) ≥ the level, a run that never gets there counted as ${E} (the mean is then a lower bound, ≥). *Held-out final*: the final policy on the run's held-out starts (successes out of the test episodes; the median over them of the final fingertip distance), per seed.${rt ? ` *Random targets*: the same final policy on \`training.test_random_targets\` random reachable targets across the workspace (the tip positions of joint configurations uniform within ±\`task.random_target_spread\` of home and the soft limits, inside the workspace box; starts near home as in training; the same targets for every method and seed): successes and median final distance, per seed — on a fixed-target task, how far the policy's reach generalises beyond the one target it was trained on.` : ''}`,
     `* Each cell: mean over seeds [percentile-bootstrap 95 % interval of the mean: ${BOOTSTRAP_RESAMPLES} resamples of the seeds with replacement, fixed resampling seed].`,
     '');
   // metric, digits, and whether higher is better
@@ -233,6 +239,10 @@ function intervalTables(taskRuns: BenchRun[], groups: BenchRun[][], label: (m: s
     ['area', (r) => curveArea(r), 3, true],
     ['held-out final within 2 cm', (r) => r.test?.final.successes ?? null, 1, true],
     ['median final distance, cm', (r) => (r.test ? 100 * r.test.final.medianDistance : null), 2, false],
+    ...(rt ? [
+      ['random targets within 2 cm', (r: BenchRun) => r.test!.randomTargets!.final.successes, 1, true],
+      ['random targets: median distance, cm', (r: BenchRun) => 100 * r.test!.randomTargets!.final.medianDistance, 2, false],
+    ] as [string, (r: BenchRun) => number | null, number, boolean][] : []),
   ];
   for (const control of against ? [against] : ['naf_matched', 'naf_tvlg']) {
     const base = groups.find((g) => g[0].method === control);

@@ -72,6 +72,14 @@ test('the tables: both metrics, held-out final and best with success rates, the 
   row('NAF + ImR (tvlg)', '-2.55 ± 0.07 | -3.00 ± 0.00 [-3.00, -3.00] | 14.5/20 (20, 9); 1 of 2 ≥ 18/20 | -2.50 ± 0.00 [-2.50, -2.50] | 19.0/20 (20, 18); 2 of 2 ≥ 18/20');
   for (const d of ['*Episodes to within 5% of best*', '|R(e) − R_best| ≤ 0.05·|R_best|', '*Episodes to reach R\\**', '*Held-out test*', 'n − 1']) assert.ok(md.includes(d), d);
   assert.ok(!/improvement range|R_0/.test(md), 'the range-based variant is gone');
+  assert.ok(!md.includes('random targets'), 'no random-target columns for results without that test');
+  // With the random-target test in every run: its columns, its differences, its definition.
+  const rt = (r: BenchRun, successes: number, cm: number): BenchRun => ({ ...r, test: { ...r.test!, randomTargets: { episodes: 20, final: { episode: 40, meanReturn: -5, successes, medianDistance: cm / 100 }, best: null } } });
+  const md2 = tables(runs.map((r, i) => rt(r, r.method === 'naf_tvlg' ? 8 + i : 2, r.method === 'naf_tvlg' ? 4 : 9)), { labels: { naf: 'NAF (I = 1)', naf_matched: 'NAF (matched: I = 11)', naf_tvlg: 'NAF + ImR (tvlg)' } });
+  assert.match(md2, /\| random targets: within 2 cm \| random targets: median final distance, cm \|/);
+  assert.match(md2, /\| NAF \+ ImR \(tvlg\) \| 2 \| .* \| 12\.5 \[12\.0, 13\.0\]\/20 \| 4\.00 \[4\.00, 4\.00\] \|/);
+  assert.match(md2, /\*Random targets\*: the same final policy/);
+  assert.match(md2, /\| NAF \+ ImR \(tvlg\) \| .* \| 10\.5 \[10\.0, 11\.0\], better \| -5\.00 \[-5\.00, -5\.00\], better \|/);
 });
 
 test('the matched control makes I·(l + 1) updates per real step of the base; methods keep the network sizes', () => {

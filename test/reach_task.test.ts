@@ -173,6 +173,9 @@ test('fixed vs random targets: fixed is constant; random targets are tips of con
     quadrants.add((target[0] > 0 ? 1 : 0) + (target[1] > 0 ? 2 : 0));
   }
   assert.equal(quadrants.size, 4);
+  // A fixed-target task draws random targets when asked (the held-out test on random targets).
+  const asked = new Set(Array.from({ length: 50 }, () => Array.from(fixed.sampleEpisodeStart(rng, 'random').target).join()));
+  assert.equal(asked.size, 50);
   // A small spread keeps targets near the home tip; a workspace box filters them.
   const near = new ReachTask(model, { targetMode: 'random', randomTargetSpread: 0.2, workspaceMin: [0, -1, -1], workspaceMax: [1, 1, 1] });
   for (let k = 0; k < 200; k++) {

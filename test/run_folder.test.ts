@@ -13,7 +13,7 @@ import { loadParamsFile, parseConfig } from '../src/config/load.js';
 import { absolutePaths } from '../src/config/params_file.js';
 import { readRecords, type EvalRecord, type TestReport } from '../src/report/run_folder.js';
 import { writeRunReport } from '../src/report/report.js';
-import { evaluationStarts, testStarts } from '../src/training/episode.js';
+import { evaluationStarts, randomTargetTestStarts, testStarts } from '../src/training/episode.js';
 import { buildTask } from '../src/training/factory.js';
 import { Trainer } from '../src/training/trainer.js';
 import { createLogger, silentLogger } from '../src/util/logger.js';
@@ -25,7 +25,7 @@ const params = {
   task: { horizon: 20 },
   agent: { hidden: [24, 24], updates_per_step: 1, warmup_steps: 20, batch_size: 16, replay_capacity: 5000 },
   model_based: { refit_every_episodes: 2, imagination_every_steps: 5, imagination_starts: 2, imagination_length: 3 },
-  training: { episodes: 6, eval_every_episodes: 2, eval_episodes: 3, test_episodes: 4, checkpoint_every_episodes: 1 },
+  training: { episodes: 6, eval_every_episodes: 2, eval_episodes: 3, test_episodes: 4, test_random_targets: 3, checkpoint_every_episodes: 1 },
 };
 
 test('a finished run folder: config.yaml, JSON lines + CSV, test.json, plot, summary, newest + best checkpoints', async () => {
@@ -59,6 +59,14 @@ test('a finished run folder: config.yaml, JSON lines + CSV, test.json, plot, sum
   assert.equal(test.final.episode, 6);
   assert.equal(test.final.finalDistances.length, 4);
   assert.equal(test.best!.checkpoint, 'checkpoints/best.safetensors');
+  // ... and both on random reachable targets: 3 targets, none the task's fixed one, all different
+  assert.equal(test.randomTargets!.episodes, 3);
+  assert.equal(test.randomTargets!.final.finalDistances.length, 3);
+  assert.equal(test.randomTargets!.best!.episode, test.best!.episode);
+  const randomStarts = randomTargetTestStarts(buildTask(config), 3, config.training.test_seed);
+  assert.equal(new Set(randomStarts.map((s) => Array.from(s.target).join())).size, 3);
+  assert.ok(randomStarts.every((s) => Array.from(s.target).join() !== config.task.fixed_target.join()));
+  assert.match(readFileSync(join(runDir, 'summary.md'), 'utf8'), /On 3 random reachable targets across the workspace/);
   // ... and the final policy's test episodes, recorded: the same starts, the same final distances
   const rollout = await readRolloutMcap(join(runDir, 'test_final.mcap'));
   assert.equal(rollout.episodes.length, 4);
@@ -114,5 +122,7 @@ test('held-out starts: the evaluation and test starts are none of the training s
   const tests = testStarts(task, 20, config.seed).map(key);
   assert.ok(evals.every((k) => !seen.has(k)) && tests.every((k) => !seen.has(k)));
   assert.ok(evals.every((k) => !tests.includes(k)));
+  const randomTests = randomTargetTestStarts(task, 20, config.seed).map(key);
+  assert.ok(randomTests.every((k) => !seen.has(k) && !tests.includes(k) && !evals.includes(k)));
   assert.deepEqual(evaluationStarts(task, 3, 7).map(key), evaluationStarts(task, 3, 7).map(key), 'fixed: the same starts every evaluation');
 });

@@ -96,6 +96,7 @@ export interface NafConfig {
     publish_policy_every_updates: number;
     test_episodes: number;
     test_seed: number;
+    test_random_targets: number;
   };
   deploy: {
     checkpoint: string;
@@ -246,6 +247,7 @@ export const CONFIG_SCHEMA = {
         publish_policy_every_updates: { ...int('The actor receives fresh weights every this many updates.', 1), default: 50 },
         test_episodes: { ...int('Held-out test at the end of a run (and `naf-ros eval`): episodes for the final and the best policy.', 1), default: 20 },
         test_seed: { ...int('Seed of the held-out test starts (drawn from a stream disjoint from training and from eval_seed\'s).', 0), default: 2024 },
+        test_random_targets: { ...int('Held-out test at the end of a run, beside test_episodes: episodes on random reachable targets across the workspace (task.random_target_spread, seed test_seed, its own stream), also when training on a fixed target; 0 = none.', 0), default: 20 },
       },
       required: [],
     },

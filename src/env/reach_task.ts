@@ -388,14 +388,15 @@ export class ReachTask implements Task {
 
   /**
    * Draws an episode start: q ~ N(home, initStd²) clipped to the soft limits, qd ~ N(0, initStd²),
-   * and the target (fixed, or random as in the class docstring). Makes the target the current one.
+   * and the target (fixed, or random as in the class docstring; `targets: 'random'` draws a random
+   * one in either mode). Makes the target the current one.
    * @throws Error when 1000 random targets in a row fall outside the workspace box.
    */
-  sampleEpisodeStart(rng: Rng): EpisodeStart {
+  sampleEpisodeStart(rng: Rng, targets: 'task' | 'random' = 'task'): EpisodeStart {
     const nJ = this.nJ, lo = this.softLower, hi = this.softUpper;
     const q = Float64Array.from({ length: nJ }, (_, i) => Math.min(hi[i], Math.max(lo[i], this.homePose[i] + this.initStd * rng.normal())));
     const qd = Float64Array.from({ length: nJ }, () => this.initStd * rng.normal());
-    const target = this.targetMode === 'random' ? this.randomTarget(rng) : Float64Array.from(this.fixedTarget);
+    const target = this.targetMode === 'random' || targets === 'random' ? this.randomTarget(rng) : Float64Array.from(this.fixedTarget);
     this.setTarget(target);
     return { q, qd, target };
   }

@@ -97,8 +97,11 @@ export interface Task {
    * rx [dX], ru [dU], rxx [dX*dX] row-major, ruu [dU*dU], rux [dU*dX].
    */
   rewardExpansion(x: Float64Array, u: Float64Array): RewardExpansion;
-  /** Samples a new episode: initial joint state and target (random-target mode draws a target). */
-  sampleEpisodeStart(rng: import('../util/rng.js').Rng): EpisodeStart;
+  /**
+   * Samples a new episode: initial joint state and target (random-target mode draws a target;
+   * `targets: 'random'` draws one whatever the mode, for the held-out test on random targets).
+   */
+  sampleEpisodeStart(rng: import('../util/rng.js').Rng, targets?: 'task' | 'random'): EpisodeStart;
   /** Sets the current target [3] (m, URDF root frame). */
   setTarget(target: Float64Array): void;
   /** Tip distance to the target (m) for an observation x. */

@@ -190,6 +190,15 @@ export function summaryMarkdown(r: RunFacts): string {
       testRow('final', test.final),
       testRow('best', test.best),
     );
+    if (test.randomTargets) {
+      lines.push('',
+        `On ${test.randomTargets.episodes} random reachable targets across the workspace (joint configurations within ±${c.task.random_target_spread.toFixed(2)} of home, seed ${test.seed}, their own stream)${c.task.target_mode === 'fixed' ? ', which a policy trained on one target has not seen: how far its reach generalises' : ''}:`,
+        '',
+        '| policy | episode | mean return | within 2 cm | median final distance | checkpoint |',
+        '|---|---|---|---|---|---|',
+        testRow('final', test.randomTargets.final),
+        testRow('best', test.randomTargets.best));
+    }
     if (existsSync(join(r.runDir, RUN_FILES.testRollout))) lines.push('', `The final policy's test episodes are recorded in [\`${RUN_FILES.testRollout}\`](${RUN_FILES.testRollout}) (MCAP: Foxglove, \`ros2 bag play\`); watch them: \`${nafRos('view', r.runDir)}\`.`);
   } else if (node) {
     lines.push(`None: the ROS nodes do not test on the arm. On the embedded arm, the same held-out starts: \`${nafRos('eval', '--checkpoint', r.runDir)}\`.`);

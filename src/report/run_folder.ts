@@ -186,6 +186,11 @@ export interface TestReport {
   successDistance: number;
   final: PolicyTest;
   best: PolicyTest | null;
+  /**
+   * The same two policies on random reachable targets (`training.test_random_targets` episodes,
+   * `randomTargetTestStarts`); absent when that is 0 and in older runs.
+   */
+  randomTargets?: { episodes: number; final: PolicyTest; best: PolicyTest | null };
   /** ISO time of the test. */
   created: string;
 }

@@ -122,15 +122,17 @@ export async function runEpisodeAsync(args: EpisodeArgs, yieldEvery = 5): Promis
  * `new Rng(config.seed)` and its forks, whose seedrandom keys are the bare seed (`"1"`) or
  * `"<component>:<integer>"` with the components `noise`, `actor`, `learner`, `episodes` (and
  * `node`, `node-episodes` in the ROS node); the evaluation streams are keyed `"eval:<seed>"`
- * (`training.eval_seed`: the periodic evaluations that pick the best checkpoint) and
+ * (`training.eval_seed`: the periodic evaluations that pick the best checkpoint),
  * `"test:<seed>"` (`training.test_seed`: the held-out test of the final and best policies and
- * `naf-ros eval`). Different keys give independent ARC4 streams, whatever the seed numbers; and
- * because the test stream differs from the eval stream, the policy chosen as best is reported on
- * starts it was not chosen on.
+ * `naf-ros eval`) and `"test-random:<seed>"` (the same seed: the held-out test on random reachable
+ * targets, whatever the task's target mode). Different keys give independent ARC4 streams,
+ * whatever the seed numbers; and because the test stream differs from the eval stream, the policy
+ * chosen as best is reported on starts it was not chosen on.
  */
-export function heldOutStarts(task: Task, n: number, seed: number, stream: 'eval' | 'test'): EpisodeStart[] {
+export function heldOutStarts(task: Task, n: number, seed: number, stream: 'eval' | 'test' | 'test-random'): EpisodeStart[] {
   const rng = new Rng(`${stream}:${seed}`);
-  return Array.from({ length: n }, () => task.sampleEpisodeStart(rng));
+  const targets = stream === 'test-random' ? 'random' : 'task';
+  return Array.from({ length: n }, () => task.sampleEpisodeStart(rng, targets));
 }
 
 /** The periodic evaluation starts (`training.eval_seed`): the same for every method and seed. */
@@ -141,6 +143,17 @@ export function evaluationStarts(task: Task, n: number, seed: number): EpisodeSt
 /** The held-out test starts (`training.test_seed`, `naf-ros eval`). */
 export function testStarts(task: Task, n: number, seed: number): EpisodeStart[] {
   return heldOutStarts(task, n, seed, 'test');
+}
+
+/**
+ * The held-out starts on random reachable targets (`training.test_random_targets`, from
+ * `training.test_seed`): targets across the workspace as the task's random mode draws them
+ * (`task.random_target_spread`), also for a task trained on one fixed target — a test whose
+ * outcome varies continuously with how far the policy's reach generalises, where the fixed
+ * target's starts differ by millimetres and pass or fail together.
+ */
+export function randomTargetTestStarts(task: Task, n: number, seed: number): EpisodeStart[] {
+  return heldOutStarts(task, n, seed, 'test-random');
 }
 
 /**

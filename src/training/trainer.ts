@@ -21,7 +21,8 @@ import { writeRunReport } from '../report/report.js';
 import type { Logger } from '../util/logger.js';
 import { Rng } from '../util/rng.js';
 import { markBest, readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { evaluate, evaluationStarts, runEpisodeAsync, summariseEvaluation, testStarts, type EpisodeResult } from './episode.js';
+import { evaluate, evaluationStarts, randomTargetTestStarts, runEpisodeAsync, summariseEvaluation, testStarts, type EpisodeResult } from './episode.js';
+import type { EpisodeStart } from '../env/types.js';
 import { EpisodeActor } from './episode_actor.js';
 import { loadCheckpointPolicy } from './eval_command.js';
 import { armSignature, assertSameArm, buildTraining, loadConfigUrdf, type ArmSignature, type TrainingParts } from './factory.js';
@@ -283,33 +284,43 @@ export class Trainer {
   /**
    * The held-out test (`training.test_episodes` starts from `training.test_seed`, a stream
    * disjoint from training's and from the evaluation starts that chose the best): the final
-   * policy (the current one) and the best checkpoint's. Written to `test.json`; the final
-   * policy's episodes are recorded to `test_final.mcap` (a failed recording is logged, not thrown).
+   * policy (the current one) and the best checkpoint's; then both on `training.test_random_targets`
+   * random reachable targets (`randomTargetTestStarts`). Written to `test.json`; the final
+   * policy's episodes on the task's starts are recorded to `test_final.mcap` (a failed recording
+   * is logged, not thrown). (Every episode sets its start's target, so the task is left as it was.)
    */
   async testPolicies(): Promise<TestReport> {
     const { arm, task, actor, agent } = this.parts;
     const tr = this.config.training;
-    const starts = testStarts(task, tr.test_episodes, tr.test_seed);
-    const test = (snapshot: PolicySnapshot, episode: number, checkpoint: string, rec?: RolloutRecorder): PolicyTest => {
+    const test = (starts: EpisodeStart[], snapshot: PolicySnapshot, episode: number, checkpoint: string, rec?: RolloutRecorder): PolicyTest => {
       actor.setPolicy(snapshot);
       const r = evaluate(rec ? rec.arm(arm) : arm, task, actor, starts);
       rec?.annotate(r);
       return { episode, checkpoint: relative(this.runDir, checkpoint), ...summariseEvaluation(r, SUCCESS_DISTANCE), ...r };
     };
+    const bestFile = join(this.runDir, RUN_FILES.checkpoints, BEST_CHECKPOINT);
+    const bestPolicy = existsSync(bestFile) ? await loadCheckpointPolicy(bestFile) : null;
+    const finalSnapshot = agent.greedySnapshot();
+    const both = (starts: EpisodeStart[], rec?: RolloutRecorder) => ({
+      final: test(starts, finalSnapshot, this.episode, this.lastCheckpoint, rec),
+      best: bestPolicy && test(starts, bestPolicy.snapshot, bestPolicy.episode, bestFile),
+    });
     const rec = configRecorder(this.config, task, `naf-ros train: held-out test of the final policy (episode ${this.episode}) of ${this.runDir}`);
-    const final = test(agent.greedySnapshot(), this.episode, this.lastCheckpoint, rec);
+    const { final, best } = both(testStarts(task, tr.test_episodes, tr.test_seed), rec);
     await writeRolloutMcap(rec.rollout(), join(this.runDir, RUN_FILES.testRollout))
       .catch((e: unknown) => this.logger.warn(`held-out test not recorded: ${(e as Error).message}`));
-    const bestFile = join(this.runDir, RUN_FILES.checkpoints, BEST_CHECKPOINT);
-    let best: PolicyTest | null = null;
-    if (existsSync(bestFile)) {
-      const p = await loadCheckpointPolicy(bestFile);
-      best = test(p.snapshot, p.episode, bestFile);
+    let randomTargets: TestReport['randomTargets'];
+    if (tr.test_random_targets > 0) {
+      randomTargets = { episodes: tr.test_random_targets, ...both(randomTargetTestStarts(task, tr.test_random_targets, tr.test_seed)) };
     }
-    const report: TestReport = { episodes: tr.test_episodes, seed: tr.test_seed, successDistance: SUCCESS_DISTANCE, final, best, created: new Date().toISOString() };
+    const report: TestReport = { episodes: tr.test_episodes, seed: tr.test_seed, successDistance: SUCCESS_DISTANCE, final, best, ...(randomTargets ? { randomTargets } : {}), created: new Date().toISOString() };
     writeAtomic(join(this.runDir, RUN_FILES.test), JSON.stringify(report, null, 1) + '\n');
-    const line = (name: string, t: PolicyTest) => `${name} (episode ${t.episode}): return ${t.meanReturn.toFixed(2)}, ${t.successes}/${tr.test_episodes} within ${SUCCESS_DISTANCE * 100} cm, median ${(t.medianDistance * 100).toFixed(2)} cm`;
-    this.logger.info(`held-out test, ${tr.test_episodes} starts: ${line('final', final)}${best ? `; ${line('best', best)}` : ''}`);
+    const line = (name: string, t: PolicyTest, n: number) => `${name} (episode ${t.episode}): return ${t.meanReturn.toFixed(2)}, ${t.successes}/${n} within ${SUCCESS_DISTANCE * 100} cm, median ${(t.medianDistance * 100).toFixed(2)} cm`;
+    this.logger.info(`held-out test, ${tr.test_episodes} starts: ${line('final', final, tr.test_episodes)}${best ? `; ${line('best', best, tr.test_episodes)}` : ''}`);
+    if (randomTargets) {
+      const n = randomTargets.episodes;
+      this.logger.info(`held-out test, ${n} random targets: ${line('final', randomTargets.final, n)}${randomTargets.best ? `; ${line('best', randomTargets.best, n)}` : ''}`);
+    }
     return report;
   }
 
