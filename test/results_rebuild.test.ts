@@ -4,7 +4,8 @@
  * committed `results.json` / `fleet.json` by today's report code (`npm run bench -- --report <dir>`,
  * `--fleet-report <dir>`) into a scratch folder and must equal the committed files byte for byte.
  * A change to the report code therefore comes with the rebuilt tables, and a number quoted from a
- * table is one the committed data still gives.
+ * table is one the committed data still gives. (The folders of `bench/arm_seeds.ts` and
+ * `bench/averaging.ts` have results.json files of their own shape, stamped by those scripts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +22,7 @@ test('every results folder with results.json: table.md, grid.md and best.json re
   let compared = 0;
   for (const dir of folders.filter((d) => existsSync(join(d, 'results.json')))) {
     const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results;
+    if (!r.info) continue; // not a `bench/run.ts` results file
     r.curves ??= [];
     const scratch = mkdtempSync(join(tmpdir(), 'naf-rebuild-'));
     await writeReport(scratch, r);
@@ -32,7 +34,7 @@ test('every results folder with results.json: table.md, grid.md and best.json re
       compared++;
     }
   }
-  assert.ok(compared >= 15, `only ${compared} tables compared`);
+  assert.ok(compared >= 11, `only ${compared} tables compared`);
 });
 
 test('every fleet results folder: table.md rebuilds unchanged from fleet.json', () => {
