@@ -47,3 +47,8 @@ test('every fleet results folder: table.md rebuilds unchanged from fleet.json', 
   }
   assert.ok(compared >= 2);
 });
+
+test('bench/results/PROVENANCE.md lists every results folder', () => {
+  const listed = readFileSync(join(RESULTS, 'PROVENANCE.md'), 'utf8');
+  for (const dir of folders) assert.ok(listed.includes(`| \`${dir.slice(RESULTS.length + 1)}\` |`), `${dir} is not in bench/results/PROVENANCE.md`);
+});
