@@ -281,7 +281,8 @@ if (!o.skipLearning) {
     const r = await runJob(runParams(j.method, j.task, j.seed), runDir);
     results.curves.push({ ...j, ...r });
     save();
-    const t = r.test ? `; held-out final ${r.test.final.successes}/${r.test.episodes}, best ${r.test.best?.successes ?? '–'}/${r.test.episodes} within 2 cm` : '';
+    const rt = r.test?.randomTargets;
+    const t = r.test ? `; held-out final ${r.test.final.successes}/${r.test.episodes}, best ${r.test.best?.successes ?? '–'}/${r.test.episodes} within 2 cm${rt ? `; random targets final ${rt.final.successes}/${rt.episodes}, median ${(100 * rt.final.medianDistance).toFixed(1)} cm` : ''}` : '';
     log(`  ${j.task} ${j.method} seed ${j.seed}: best ${Math.max(...r.points.map((p) => p.meanReturn)).toFixed(2)}${t} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   });
   // Seed order within each method, whatever order the parallel jobs finished in.

@@ -192,7 +192,7 @@ export function summaryMarkdown(r: RunFacts): string {
     );
     if (test.randomTargets) {
       lines.push('',
-        `On ${test.randomTargets.episodes} random reachable targets across the workspace (joint configurations within ±${c.task.random_target_spread.toFixed(2)} of home, seed ${test.seed}, their own stream)${c.task.target_mode === 'fixed' ? ', which a policy trained on one target has not seen: how far its reach generalises' : ''}:`,
+        `On ${test.randomTargets.episodes} random reachable targets across the workspace (joint configurations within ±${c.task.random_target_spread.toFixed(2)} rad of home, seed ${test.seed}, their own stream)${c.task.target_mode === 'fixed' ? ', which a policy trained on one target has not seen: how far its reach generalises' : ''}:`,
         '',
         '| policy | episode | mean return | within 2 cm | median final distance | checkpoint |',
         '|---|---|---|---|---|---|',
