@@ -15,6 +15,8 @@ import { FleetLearner, type FleetEpisode, type FleetMessage, type LedgerLine } f
 import { readRecords, RUN_FILES } from '../src/report/run_folder.js';
 import { WorkerFleetClient } from '../src/training/fleet_client.js';
 import { Rng } from '../src/util/rng.js';
+import { DRILL_ENV, parseWorkerDrill } from '../src/agent/naf/drill.js';
+import type { NafAgent } from '../src/agent/naf/agent.js';
 
 const T = 6;
 const config = (over: Record<string, unknown> = {}) => parseConfig({
@@ -191,4 +193,31 @@ test('after a kill, the ledger is cut back to the checkpoint and the episodes af
   assert.equal(await b.ingest(ep('/arm1', 5, 3)), 'accepted');
   assert.deepEqual(keys(ledger(dir)), ['/arm1/5/1', '/arm1/5/2', '/arm1/5/3']);
   b.dispose();
+});
+
+test('a head-worker failure in a fleet learner (the drill NAF_ROS_DRILL_HEAD_WORKER): settled, logged, the worker restarted, learning goes on', async () => {
+  assert.throws(() => parseWorkerDrill('die@5'), /NAF_ROS_DRILL_HEAD_WORKER: expected <throw\|exit\|stall>@<update number>, e\.g\. exit@2000; got "die@5"/);
+  assert.equal(parseWorkerDrill(undefined), null);
+  for (const kind of ['exit', 'throw'] as const) {
+    process.env[DRILL_ENV] = `${kind}@30`;
+    let l: FleetLearner;
+    try {
+      l = await FleetLearner.create(config({ agent: { hidden: [16, 16], updates_per_step: 1, warmup_steps: 8, batch_size: 8, replay_capacity: 2000, learner_threads: 2 } }), mkdtempSync(join(tmpdir(), 'naf-fleet-drill-')));
+    } finally {
+      delete process.env[DRILL_ENV];
+    }
+    const msgs = collect(l);
+    const agent = l.session.parts.agent as NafAgent;
+    const learner = l.session.parts.learner;
+    for (let e = 1; learner.agent.updates < 30 && e < 50; e++) assert.equal(await l.ingest(ep('/arm1', 100, e)), 'accepted');
+    const before = learner.agent.updates;
+    assert.ok(before >= 30, `the drill's update reached: ${before}`);
+    for (let e = 0; e < 4; e++) assert.equal(await l.ingest(ep('/arm2', 200, e + 1)), 'accepted');
+    await agent.whenWorkerSettled();
+    const logs = msgs.filter((m) => m.type === 'log').map((m) => m.type === 'log' && m.text).join('\n');
+    assert.match(logs, new RegExp(`failed at update \\d+ \\(${kind === 'exit' ? 'exit' : 'error'}\\)`), logs);
+    assert.ok(learner.agent.updates > before + 10, `learning went on: ${before} -> ${learner.agent.updates} updates`);
+    assert.deepEqual(agent.threadStatus(), { configured: 2, inUse: 2, workerFailures: 1, oneThreadForGood: false });
+    await l.close();
+  }
 });

@@ -115,7 +115,7 @@ for (const phase of [1, 2, 3, 4] as const) {
     const { agent, notices } = await scenario({ name: `throw ${phase}`, batchNorm: phase === 2, fail: injected({ kind: 'throw', phase }) });
     assert.equal(notices.length, 1);
     assert.equal(notices[0].level, 'warn');
-    assert.match(notices[0].text, /failed at update 5 \(error\): injected fault \(test\): throw at phase/);
+    assert.match(notices[0].text, /failed at update 5 \(error\): injected fault \(test or drill\): throw at phase/);
     assert.match(notices[0].text, /undone on both threads and redone/);
     assert.deepEqual(agent.takeNotices().map((n) => n.level), ['info'], 'one notice: restarted');
     assert.equal(agent.threadsInUse, 2, 'restarted');
@@ -237,7 +237,7 @@ for (const phase of [1, 2] as const) {
     const { agent, notices } = await scenario({ name: `native throw ${phase}`, options: { gemm }, fail: injected({ kind: 'throw', phase }) });
     assert.equal(agent.updatePath, 'native');
     assert.equal(notices.length, 1);
-    assert.match(notices[0].text, /failed at update 5 \(error\): injected fault \(test\): throw at phase/);
+    assert.match(notices[0].text, /failed at update 5 \(error\): injected fault \(test or drill\): throw at phase/);
     assert.deepEqual(agent.takeNotices().map((n) => n.level), ['info'], 'one notice: restarted');
     assert.equal(agent.threadsInUse, 2);
     agent.dispose();

@@ -42,6 +42,7 @@ import { advantage, lCount, lowerFromL, muFromZ, nafLoss, type NafHeadConfig, ty
 import { NafNetwork, type NafCaches, type NafHead, type NafOutputs } from './network.js';
 import { HeadWorkerKeeper } from './head_keeper.js';
 import { NafDenseStep } from './dense_step.js';
+import { DRILL_ENV, parseWorkerDrill, type WorkerDrill } from './drill.js';
 import type { Gemm } from '../../nn/gemm.js';
 import { CMD, DEFAULT_TIMEOUT_MS, HeadWorker, HeadWorkerError, MAX_BATCH, PARAM, SLOT, SPLIT_LAYER, workerRegion, type HeadWorkerFault, type WorkerRegion } from './parallel.js';
 import type { ThreadStatus } from '../types.js';
@@ -63,8 +64,9 @@ export interface NafOptions extends AgentOptions {
   /** two threads: head-worker failures in a row after which updates stay on one thread (`head_keeper.ts`); default 3 */
   workerFailureLimit?: number;
   /**
-   * Tests only: the head worker is started with fault injection (`injectWorkerFault`); never set
-   * in production (no config parameter reaches it).
+   * Tests only: the head worker is started with fault injection (`injectWorkerFault`); no config
+   * parameter reaches it. (The operator's drill, `NAF_ROS_DRILL_HEAD_WORKER` (drill.ts), arms one
+   * fault through the same slots.)
    */
   testWorkerFaults?: boolean;
   /**
@@ -87,6 +89,8 @@ export class NafAgent extends LearnerBase implements QAgent {
   private readonly region: WorkerRegion | null;
   private readonly workerTimeoutMs: number;
   private readonly testWorkerFaults: boolean;
+  /** The head-worker fault drill still to fire (`drill.ts`), or null. */
+  private drill: WorkerDrill | null;
   /** [start, end) of mu, of L's layers below SPLIT_LAYER and above; the batch-statistics entries of mu and L */
   private readonly split: { mu: [number, number]; lBelow: [number, number]; lTop: [number, number]; stats: [number, number][] } | null;
   /**
@@ -126,7 +130,9 @@ export class NafAgent extends LearnerBase implements QAgent {
     this.dense = options.gemm && !o.batchNorm ? new NafDenseStep(net.specs, this.layout, this.targetLayout, options.gemm) : null;
     this.gemmName = options.gemm?.name ?? '';
     this.workerTimeoutMs = options.workerTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.testWorkerFaults = options.testWorkerFaults ?? false;
+    // A drill (drill.ts) needs the fault slots read; only with two threads.
+    this.drill = threads === 2 ? parseWorkerDrill(process.env[DRILL_ENV]) : null;
+    this.testWorkerFaults = (options.testWorkerFaults ?? false) || this.drill !== null;
     const limit = options.workerFailureLimit ?? 3;
     if (!(Number.isInteger(limit) && limit >= 1)) throw new Error(`NafAgent: workerFailureLimit must be an integer >= 1, got ${limit}`);
     if (!(this.workerTimeoutMs > 0)) throw new Error(`NafAgent: workerTimeoutMs must be > 0, got ${this.workerTimeoutMs}`);
@@ -244,12 +250,18 @@ export class NafAgent extends LearnerBase implements QAgent {
    * multiplies the learning rate by `lrDecay` and is counted. Both return `skipped: true`. A
    * head-worker failure (two threads) is not an error of the update: the step is redone on this
    * thread (module docstring) and returns as usual.
+   * A drill (`NAF_ROS_DRILL_HEAD_WORKER`, drill.ts) arms its fault in the head worker at the first
+   * update numbered at or after its own.
    * @throws Error when the batch's array sizes do not match dX, dU.
    */
   update(batch: TransitionBatch): UpdateStats {
     return this.guardedUpdate(batch, (t) => {
       const b = this.networkBatch(batch);
       const w = this.keeper?.live;
+      if (w && this.drill && this.updates >= this.drill.atUpdate) {
+        w.inject(this.drill.fault);
+        this.drill = null;
+      }
       if (w && b.B <= MAX_BATCH) {
         const r = this.dense ? this.stepNativeTwoThreads(w, b, t) : this.stepTwoThreads(w, b, t);
         if (r) return r;

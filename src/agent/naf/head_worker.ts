@@ -90,13 +90,13 @@ function fail(e: unknown): void {
 }
 
 /**
- * Tests only (`HeadWorkerFault`, `parallel.ts`): fires the armed fault when it is for `phase`.
+ * Tests and drills only (`HeadWorkerFault`, `parallel.ts`; `drill.ts`): fires the armed fault when it is for `phase`.
  * A worker started without `testFaults` never reads the fault slots.
  */
 function fault(phase: number): void {
   if (!data.testFaults || Atomics.load(ctrl, SLOT.FAULT_PHASE) !== phase) return;
   const kind = Atomics.exchange(ctrl, SLOT.FAULT_KIND, FAULT.NONE);
-  if (kind === FAULT.THROW) throw new Error(`injected fault (test): throw at phase ${phase}`);
+  if (kind === FAULT.THROW) throw new Error(`injected fault (test or drill): throw at phase ${phase}`);
   if (kind === FAULT.EXIT) process.exit(3);
   if (kind === FAULT.STALL) while (Atomics.load(ctrl, SLOT.FAULT_RELEASE) === 0) Atomics.wait(ctrl, SLOT.FAULT_RELEASE, 0);
 }
