@@ -74,14 +74,15 @@ program.command('eval')
   .option('--episodes <n>', 'evaluation episodes (default: the run\'s training.test_episodes, 20)', positiveInt)
   .option('--seed <n>', 'seed of the test starts (default: the run\'s training.test_seed, 2024)', seedInt)
   .option('--online', 'the last online weights instead of the greedy policy (they differ when agent.policy_averaging is on)')
+  .option('--random-targets', 'random reachable targets across the workspace instead of the task\'s starts: the second test of test.json (episodes default: training.test_random_targets)')
   .option('--record <file.mcap>', 'record the episodes to an MCAP file (/joint_states, /tf, /robot_description, target and tip path markers): naf-ros view, Foxglove, ros2 bag play', mcapFile)
   .action(async (o) => {
     const { evaluateCheckpoint } = await import('./training/eval_command.js');
     const { backendLine } = await import('./cli/backend_line.js');
     const { initBackend } = await import('./agent/backend.js');
-    const r = await evaluateCheckpoint(o.checkpoint, { episodes: o.episodes, seed: o.seed, online: Boolean(o.online), record: Boolean(o.record) });
+    const r = await evaluateCheckpoint(o.checkpoint, { episodes: o.episodes, seed: o.seed, online: Boolean(o.online), record: Boolean(o.record), randomTargets: Boolean(o.randomTargets) });
     console.error(backendLine(await initBackend()));
-    console.log(`checkpoint ${r.checkpoint} (${Number.isFinite(r.episode) ? `episode ${r.episode}` : 'episode unknown'}); ${r.episodes} held-out starts, seed ${r.seed}`);
+    console.log(`checkpoint ${r.checkpoint} (${Number.isFinite(r.episode) ? `episode ${r.episode}` : 'episode unknown'}); ${r.episodes} held-out ${r.randomTargets ? 'random targets' : 'starts'}, seed ${r.seed}`);
     r.finalDistances.forEach((d, i) => console.log(`episode ${String(i + 1).padStart(2)}: final distance ${cm(d)}, return ${r.returns[i].toFixed(2)}`));
     console.log(`within ${SUCCESS_DISTANCE * 100} cm: ${r.successes}/${r.episodes}; median final distance ${cm(r.medianDistance)}; mean return ${r.meanReturn.toFixed(2)}`);
     if (o.record) console.log(`recorded: ${await saveRollout(r.rollout, o.record)}`);

@@ -14,6 +14,7 @@ import { absolutePaths } from '../src/config/params_file.js';
 import { readRecords, type EvalRecord, type TestReport } from '../src/report/run_folder.js';
 import { writeRunReport } from '../src/report/report.js';
 import { evaluationStarts, randomTargetTestStarts, testStarts } from '../src/training/episode.js';
+import { evaluateCheckpoint } from '../src/training/eval_command.js';
 import { buildTask } from '../src/training/factory.js';
 import { Trainer } from '../src/training/trainer.js';
 import { createLogger, silentLogger } from '../src/util/logger.js';
@@ -67,6 +68,10 @@ test('a finished run folder: config.yaml, JSON lines + CSV, test.json, plot, sum
   assert.equal(new Set(randomStarts.map((s) => Array.from(s.target).join())).size, 3);
   assert.ok(randomStarts.every((s) => Array.from(s.target).join() !== config.task.fixed_target.join()));
   assert.match(readFileSync(join(runDir, 'summary.md'), 'utf8'), /On 3 random reachable targets across the workspace/);
+  // naf-ros eval --random-targets of the best checkpoint: the same targets, the same distances
+  const again = await evaluateCheckpoint(join(runDir, 'checkpoints', 'best'), { randomTargets: true });
+  assert.equal(again.randomTargets, true);
+  assert.deepEqual(again.finalDistances, test.randomTargets!.best!.finalDistances);
   // ... and the final policy's test episodes, recorded: the same starts, the same final distances
   const rollout = await readRolloutMcap(join(runDir, 'test_final.mcap'));
   assert.equal(rollout.episodes.length, 4);

@@ -10,7 +10,7 @@ import { parseConfig } from '../config/load.js';
 import { readRunConfig, SUCCESS_DISTANCE } from '../report/run_folder.js';
 import { Rng } from '../util/rng.js';
 import { CheckpointError, readCheckpoint, resolveCheckpoint } from './checkpoint.js';
-import { evaluate, summariseEvaluation, testStarts } from './episode.js';
+import { evaluate, randomTargetTestStarts, summariseEvaluation, testStarts } from './episode.js';
 import { buildActor, buildAgent, buildArm, buildTask } from './factory.js';
 import type { LearnerState } from './learner.js';
 import { configRecorder } from '../viz/record.js';
@@ -77,6 +77,8 @@ export interface EvaluationResult {
   /** Seed and episodes of the test starts actually used. */
   seed: number;
   episodes: number;
+  /** The starts were random reachable targets (`randomTargetTestStarts`), not the task's own. */
+  randomTargets: boolean;
   backend: string;
   /** The episodes as recorded, with `record` (`src/viz/rollout.ts`). */
   rollout?: Rollout;
@@ -84,25 +86,30 @@ export interface EvaluationResult {
 
 /**
  * `naf-ros eval`: the greedy policy of a checkpoint on the held-out test starts
- * (`training.test_episodes` from `training.test_seed` of the run's config unless given); with
- * `record`, the episodes are recorded too (`rollout`).
+ * (`training.test_episodes` from `training.test_seed` of the run's config unless given) or, with
+ * `randomTargets`, on the held-out random reachable targets (`training.test_random_targets`, 20
+ * where that is 0) — the two tests of the run's `test.json`; with `record`, the episodes are
+ * recorded too (`rollout`).
  * @throws CheckpointError for a missing or corrupt checkpoint
  */
-export async function evaluateCheckpoint(arg: string, opts: { episodes?: number; seed?: number; online?: boolean; record?: boolean } = {}): Promise<EvaluationResult> {
+export async function evaluateCheckpoint(arg: string, opts: { episodes?: number; seed?: number; online?: boolean; record?: boolean; randomTargets?: boolean } = {}): Promise<EvaluationResult> {
   const policy = await loadCheckpointPolicy(arg, { online: opts.online });
   const { config } = policy;
-  const episodes = opts.episodes ?? config.training.test_episodes;
+  const randomTargets = Boolean(opts.randomTargets);
+  const episodes = opts.episodes ?? (randomTargets ? config.training.test_random_targets || 20 : config.training.test_episodes);
   const seed = opts.seed ?? config.training.test_seed;
   const task = buildTask(config);
   const arm = await buildArm(config);
   try {
     const actor = buildActor(config, task, new Rng(0));
     actor.setPolicy(policy.snapshot);
-    const rec = opts.record ? configRecorder(config, task, `naf-ros eval: ${opts.online ? 'online' : 'greedy'} policy of ${policy.path}, ${episodes} held-out starts of seed ${seed}`) : null;
-    const r = evaluate(rec ? rec.arm(arm) : arm, task, actor, testStarts(task, episodes, seed));
+    const what = randomTargets ? 'held-out random targets' : 'held-out starts';
+    const rec = opts.record ? configRecorder(config, task, `naf-ros eval: ${opts.online ? 'online' : 'greedy'} policy of ${policy.path}, ${episodes} ${what} of seed ${seed}`) : null;
+    const starts = randomTargets ? randomTargetTestStarts(task, episodes, seed) : testStarts(task, episodes, seed);
+    const r = evaluate(rec ? rec.arm(arm) : arm, task, actor, starts);
     rec?.annotate(r);
     return {
-      checkpoint: policy.path, episode: policy.episode, ...r, ...summariseEvaluation(r, SUCCESS_DISTANCE), seed, episodes, backend: policy.backend,
+      checkpoint: policy.path, episode: policy.episode, ...r, ...summariseEvaluation(r, SUCCESS_DISTANCE), seed, episodes, randomTargets, backend: policy.backend,
       ...(rec ? { rollout: rec.rollout() } : {}),
     };
   } finally {
