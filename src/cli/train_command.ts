@@ -122,7 +122,8 @@ export async function train(opts: TrainOptions): Promise<void> {
   const ivs = (p: PolicyTest) => (p.interventions ? `, ${interventionTotal(p.interventions)} supervisor interventions` : '');
   const line = (name: string, p: PolicyTest | null | undefined) => (p ? `${name} (episode ${p.episode}) ${p.successes}/${t!.episodes} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(p.medianDistance * 100)} cm${ivs(p)}` : '');
   const rt = t?.randomTargets;
-  const random = rt ? `; on ${rt.episodes} random targets: final ${rt.final.successes}/${rt.episodes} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(rt.final.medianDistance * 100)} cm` : '';
+  const untrained = trainer.config.task.target_mode === 'fixed' ? ' (trained on one target)' : '';
+  const random = rt ? `; on ${rt.episodes} random targets${untrained}: final ${rt.final.successes}/${rt.episodes} within ${SUCCESS_DISTANCE * 100} cm, median ${fmt(rt.final.medianDistance * 100)} cm` : '';
   const tested = t ? `; held-out test: ${[line('final', t.final), line('best', t.best)].filter(Boolean).join(', ')}${random}` : '';
   if (outcome.stopped) {
     say(`stopped at episode ${trainer.episode} of ${total} after ${clock(session)}: checkpoint ${outcome.checkpoint} ${outcome.checkpointWritten ? 'written' : '(written after that episode)'}${tested}. ` +
