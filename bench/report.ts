@@ -206,7 +206,7 @@ export const LEVEL_FRACTIONS = [0.5, 0.75, 0.9, 0.95] as const;
  * each level of a return sweep, the held-out success and median final distance — mean over seeds
  * with a bootstrap 95 % interval — and every method's differences from a control with their intervals.
  */
-function intervalTables(taskRuns: BenchRun[], groups: BenchRun[][], label: (m: string) => string, E: number, against?: string): string[] {
+export function intervalTables(taskRuns: BenchRun[], groups: BenchRun[][], label: (m: string) => string, E: number, against?: string): string[] {
   const out: string[] = [];
   const r0 = mean(taskRuns.map((r) => r.points[0].meanReturn));
   const top = Math.max(...groups.map((g) => Math.max(...meanCurve(g).map((p) => p.meanReturn))));
