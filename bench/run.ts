@@ -117,12 +117,13 @@ const episodes: number = o.episodes ?? (quick ? 30 : 150);
 const evalEvery: number = o.evalEvery ?? (quick ? 5 : 10);
 const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
 
-/** The params of one run: base (+ --set), task, method, tuned setting or grid setting, seed and budget. */
-function runParams(method: string, task: string, seed: number, setting?: Setting): Params {
+/**
+ * The params of one run: base (+ --set), task, method, a setting's overrides (a grid setting's,
+ * `gridOverrides`, or the method's tuned setting), seed and budget.
+ */
+function runParams(method: string, task: string, seed: number, overrides: Params = {}): Params {
   const b = merge(base, TASKS[task].overrides);
-  let p = merge(b, METHODS[method].overrides(b));
-  if (setting) p = merge(p, gridOverrides(method, task, setting));
-  else if (tuned[method]) p = merge(p, tuned[method].overrides);
+  const p = merge(merge(b, METHODS[method].overrides(b)), overrides);
   return merge(p, { seed, training: { episodes, eval_every_episodes: evalEvery, checkpoint_every_episodes: episodes } });
 }
 /** The config overrides of a grid setting for a method, at the method's own updates per real step. */
@@ -252,8 +253,9 @@ if (gridMode) {
   log(`grid: ${jobs.length} runs (${methods.length} methods x ${settings(axes).length} settings x ${seeds} seeds) of ${episodes} episodes, ${o.jobs} at a time ...`);
   await runAll(jobs, async (j) => {
     const t0 = Date.now();
-    const r = await runJob(runParams(j.method, task, j.seed, j.setting), join(out, 'grid', `${task}-${j.method}-${settingName(j.setting)}-seed${j.seed}`));
-    grid.push({ method: j.method, task, seed: j.seed, setting: j.setting, overrides: gridOverrides(j.method, task, j.setting), ...r });
+    const overrides = gridOverrides(j.method, task, j.setting);
+    const r = await runJob(runParams(j.method, task, j.seed, overrides), join(out, 'grid', `${task}-${j.method}-${settingName(j.setting)}-seed${j.seed}`));
+    grid.push({ method: j.method, task, seed: j.seed, setting: j.setting, overrides, ...r });
     save();
     log(`  ${j.method} ${settingName(j.setting)} seed ${j.seed}: best ${Math.max(...r.points.map((p) => p.meanReturn)).toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   });
@@ -278,7 +280,7 @@ if (!o.skipLearning) {
     const t0 = Date.now();
     const runDir = join(out, 'runs', `${j.task}-${j.method}-seed${j.seed}`);
     rmSync(runDir, { recursive: true, force: true }); // what an interrupted run left
-    const r = await runJob(runParams(j.method, j.task, j.seed), runDir);
+    const r = await runJob(runParams(j.method, j.task, j.seed, tuned[j.method]?.overrides), runDir);
     results.curves.push({ ...j, ...r });
     save();
     const rt = r.test?.randomTargets;
