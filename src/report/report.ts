@@ -182,22 +182,22 @@ export function summaryMarkdown(r: RunFacts): string {
   }
   lines.push(`## Held-out test of the final and the best policy`, '');
   if (test) {
+    const testTable = (t: { final: PolicyTest; best: PolicyTest | null }) => [
+      '| policy | episode | mean return | within 2 cm | median final distance | checkpoint |',
+      '|---|---|---|---|---|---|',
+      testRow('final', t.final),
+      testRow('best', t.best),
+    ];
     lines.push(
       `${test.episodes} starts from seed ${test.seed} of the test stream (disjoint from training's and from the evaluation starts that chose the best), greedy policy, written ${test.created}.`,
       '',
-      '| policy | episode | mean return | within 2 cm | median final distance | checkpoint |',
-      '|---|---|---|---|---|---|',
-      testRow('final', test.final),
-      testRow('best', test.best),
+      ...testTable(test),
     );
     if (test.randomTargets) {
       lines.push('',
         `On ${test.randomTargets.episodes} random reachable targets across the workspace (joint configurations within ±${c.task.random_target_spread.toFixed(2)} rad of home, seed ${test.seed}, their own stream)${c.task.target_mode === 'fixed' ? ', which a policy trained on one target has not seen: how far its reach generalises' : ''}:`,
         '',
-        '| policy | episode | mean return | within 2 cm | median final distance | checkpoint |',
-        '|---|---|---|---|---|---|',
-        testRow('final', test.randomTargets.final),
-        testRow('best', test.randomTargets.best));
+        ...testTable(test.randomTargets));
     }
     if (existsSync(join(r.runDir, RUN_FILES.testRollout))) lines.push('', `The final policy's test episodes are recorded in [\`${RUN_FILES.testRollout}\`](${RUN_FILES.testRollout}) (MCAP: Foxglove, \`ros2 bag play\`); watch them: \`${nafRos('view', r.runDir)}\`.`);
   } else if (node) {
